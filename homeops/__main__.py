@@ -1,0 +1,3 @@
+from homeops.cli import main
+
+raise SystemExit(main())

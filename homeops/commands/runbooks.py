@@ -1,0 +1,8 @@
+"""`homeops runbooks`: not built yet (see the runbook engine issue)."""
+
+from __future__ import annotations
+
+
+def register(sub) -> None:
+    p = sub.add_parser("runbooks", help="(not built yet)")
+    p.set_defaults(handler=lambda args: (print("homeops runbooks: not built yet"), 2)[1])

@@ -1,0 +1,134 @@
+"""The cluster model: what cluster.yaml says, typed and immutable.
+
+Field-level checks (formats) live on the fields; rules that relate several
+fields (overlaps, duplicates, membership) live in `homeops.rules`, so that each
+problem is reported once, with the position of the value that causes it.
+The descriptions are published in the site's cluster.yaml reference.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from functools import cached_property
+from typing import Literal, Optional
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from homeops import formats
+
+Role = Literal["control-plane", "worker"]
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ClusterInfo(Frozen):
+    name: formats.DnsLabel = Field(description="Cluster name, a DNS-1123 label.")
+    domain: formats.DomainName = Field(description="Public DNS domain the gateways serve.")
+
+
+class Versions(Frozen):
+    talos: formats.Version = Field(description="Talos Linux release every node runs.")
+    kubernetes: formats.Version = Field(description="Kubernetes release of the control plane and kubelets.")
+    flux: formats.Version = Field(description="Flux release that reconciles the cluster from Git.")
+    cilium: formats.Version = Field(description="Cilium release (CNI, kube-proxy replacement, load-balancer IPAM).")
+    rook_ceph: formats.Version = Field(description="Rook operator release that manages Ceph.")
+    sops: formats.Version = Field(description="SOPS release used to encrypt secrets in Git.")
+    age: formats.Version = Field(description="age release that holds the SOPS encryption keys.")
+    gateway_api: Optional[formats.Version] = Field(default=None, description="Gateway API CRD release.")
+    cert_manager: Optional[formats.Version] = Field(default=None, description="cert-manager release.")
+    external_dns: Optional[formats.Version] = Field(default=None, description="external-dns release.")
+    external_secrets: Optional[formats.Version] = Field(default=None, description="External Secrets Operator release.")
+    zfs_localpv: Optional[formats.Version] = Field(default=None, description="OpenEBS ZFS LocalPV provisioner release.")
+    cloudflared: Optional[formats.Version] = Field(default=None, description="cloudflared (Cloudflare Tunnel) release.")
+
+
+class Talos(Frozen):
+    installer: str = Field(description="Installer image repository, without schematic or tag.")
+    schematic_id: formats.SchematicId = Field(description="Talos Image Factory schematic ID (64 lowercase hex characters).")
+
+
+class LoadBalancer(Frozen):
+    name: formats.DnsLabel = Field(description="Name of the Service that holds the address, a DNS-1123 label.")
+    address: formats.IPv4 = Field(description="Load-balancer address, inside node_cidr.")
+    purpose: str = Field(description="What the address serves, in a few words.")
+
+
+class Network(Frozen):
+    node_cidr: formats.IPv4Network = Field(description="Network the nodes, the VIP and the load balancers live in.")
+    pod_cidr: formats.IPv4Network = Field(description="Pod network; must not overlap the others.")
+    service_cidr: formats.IPv4Network = Field(description="Service network; its 10th address is the cluster DNS.")
+    control_plane_vip: formats.IPv4 = Field(description="Shared virtual IP of the Kubernetes API, inside node_cidr.")
+    load_balancers: tuple[LoadBalancer, ...] = Field(default=(), description="Addresses handed out to LoadBalancer Services.")
+
+    @property
+    def cluster_dns(self) -> ipaddress.IPv4Address:
+        """The cluster DNS Service address: by convention the 10th address of the service CIDR."""
+        return self.service_cidr.network_address + 10
+
+
+class Node(Frozen):
+    name: formats.DnsLabel = Field(description="Hostname of the node, a DNS-1123 label.")
+    role: Role = Field(description="`control-plane` or `worker`.")
+    address: formats.IPv4 = Field(description="Node address, inside node_cidr.")
+    osds: Optional[int] = Field(
+        default=None, ge=0, description="Ceph OSDs on this node (default: 1 on a worker, 0 on a control-plane node)."
+    )
+
+    @property
+    def osd_count(self) -> int:
+        if self.osds is not None:
+            return self.osds
+        return 1 if self.role == "worker" else 0
+
+
+class Cluster(Frozen):
+    cluster: ClusterInfo
+    versions: Versions
+    talos: Talos
+    network: Network
+    nodes: tuple[Node, ...] = Field(description="Every machine of the cluster, in upgrade order.")
+
+    @cached_property
+    def control_planes(self) -> tuple[Node, ...]:
+        return tuple(n for n in self.nodes if n.role == "control-plane")
+
+    @cached_property
+    def workers(self) -> tuple[Node, ...]:
+        return tuple(n for n in self.nodes if n.role == "worker")
+
+    def node(self, name: str) -> Node:
+        for n in self.nodes:
+            if n.name == name:
+                return n
+        known = ", ".join(n.name for n in self.nodes)
+        raise KeyError(f"no node named {name!r} in cluster.yaml (nodes: {known})")
+
+    def installer_image(self, version: str | None = None) -> str:
+        """The Talos installer image for `version` (default: versions.talos)."""
+        return f"{self.talos.installer}/{self.talos.schematic_id}:{version or self.versions.talos}"
+
+    @property
+    def etcd_members(self) -> int:
+        return len(self.control_planes)
+
+    @property
+    def etcd_quorum(self) -> int:
+        return self.etcd_members // 2 + 1
+
+    @property
+    def etcd_fault_tolerance(self) -> int:
+        """Control-plane nodes that may fail while etcd keeps quorum."""
+        return max(self.etcd_members - self.etcd_quorum, 0)
+
+    @property
+    def ceph_hosts(self) -> tuple[Node, ...]:
+        return tuple(n for n in self.nodes if n.osd_count > 0)
+
+    def addresses(self) -> list[tuple[str, str, str]]:
+        """Every address the cluster uses: (address, owner, kind), in file order."""
+        rows = [(str(n.address), n.name, n.role) for n in self.nodes]
+        rows.append((str(self.network.control_plane_vip), "Kubernetes API", "control-plane VIP"))
+        rows += [(str(lb.address), lb.name, "load balancer") for lb in self.network.load_balancers]
+        return rows
