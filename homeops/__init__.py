@@ -10,6 +10,7 @@ import importlib
 
 _EXPORTS = {
     "load_cluster": "homeops.loader",
+    "check_cluster": "homeops.loader",
     "Cluster": "homeops.model",
     "LoadBalancer": "homeops.model",
     "Node": "homeops.model",

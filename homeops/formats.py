@@ -1,4 +1,9 @@
-"""Value formats of cluster.yaml, each a small annotated type that explains itself when wrong."""
+"""Value formats of cluster.yaml, each a small annotated type that explains itself when wrong.
+
+Each check raises a `PydanticCustomError` whose type names the format ("version",
+"cidr-host-bits"...): the loader turns that type into the problem's code, so a test or a tool
+can tell which check fired without parsing the message.
+"""
 
 from __future__ import annotations
 
@@ -7,50 +12,80 @@ import re
 from typing import Annotated
 
 from pydantic import AfterValidator, BeforeValidator, PlainSerializer
+from pydantic_core import PydanticCustomError
 
 _VERSION = re.compile(r"^v(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$")
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 _SCHEMATIC = re.compile(r"^[0-9a-f]{64}$")
+_FLOATING_TAGS = {"latest", "stable", "main", "master", "edge", "nightly"}
+
+
+def _fail(code: str, message: str) -> PydanticCustomError:
+    # No context is passed, so braces inside a quoted value are never read as a template.
+    return PydanticCustomError(code, message)
+
+
+def found(value: object) -> str:
+    """How a YAML value reads in a message: 'a number (1.11)', 'nothing (null)'."""
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, bool):
+        return f"a boolean ({str(value).lower()})"
+    if isinstance(value, int):
+        return f"an integer ({value})"
+    if isinstance(value, float):
+        return f"a number ({value})"
+    if isinstance(value, str):
+        return f"the string {value!r}"
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, bytes):
+        return "binary data"
+    return f"a {type(value).__name__} ({value})"
 
 
 def _must_be_str(value: object) -> object:
     # YAML turns `1.2` or `true` into numbers and booleans; say so instead of coercing.
     if not isinstance(value, str):
-        raise ValueError(f"must be a string, got {type(value).__name__} {value!r}")
+        hint = " (quote it)" if isinstance(value, (int, float)) else ""
+        raise _fail("wrong-type", f"expected a string, found {found(value)}{hint}")
     return value
 
 
 def _version(value: str) -> str:
-    if value.lower() in {"latest", "stable", "main", "master"}:
-        raise ValueError(f"{value!r} is not a version: pin a release such as v1.2.3")
+    if value.lower() in _FLOATING_TAGS:
+        raise _fail("version-unpinned", f"{value!r} is not a version: pin it to a release such as v1.2.3")
     if not _VERSION.match(value):
         hint = f" (did you mean v{value}?)" if _VERSION.match("v" + value) else ""
-        raise ValueError(f"{value!r} is not a version of the form vMAJOR.MINOR.PATCH{hint}")
+        raise _fail("version", f"{value!r} is not a version of the form vMAJOR.MINOR.PATCH{hint}")
     return value
 
 
 def _dns_label(value: str) -> str:
     if not _DNS_LABEL.match(value):
-        raise ValueError(
+        raise _fail(
+            "dns-label",
             f"{value!r} is not a DNS-1123 label (lowercase letters, digits and '-', "
-            "starting and ending with a letter or digit, at most 63 characters)"
+            "starting and ending with a letter or digit, at most 63 characters)",
         )
     return value
 
 
 def _domain(value: str) -> str:
     if not _DOMAIN.match(value):
-        raise ValueError(f"{value!r} is not a DNS domain name such as example.com")
+        raise _fail("domain", f"{value!r} is not a DNS domain name such as example.com")
     return value
 
 
 def _schematic(value: str) -> str:
     if not _SCHEMATIC.match(value):
-        raise ValueError(
-            f"must be 64 lowercase hexadecimal characters (a Talos Image Factory schematic ID), got {len(value)} characters"
-            if re.fullmatch(r"[0-9a-f]*", value)
-            else "must be 64 lowercase hexadecimal characters (a Talos Image Factory schematic ID)"
+        detail = f", got {len(value)} characters" if re.fullmatch(r"[0-9a-f]*", value) else ""
+        raise _fail(
+            "schematic-id",
+            f"must be 64 lowercase hexadecimal characters (a Talos Image Factory schematic ID){detail}",
         )
     return value
 
@@ -60,24 +95,27 @@ def _ipv4(value: object) -> ipaddress.IPv4Address:
     try:
         address = ipaddress.ip_address(value)
     except ValueError:
-        raise ValueError(f"{value!r} is not an IPv4 address") from None
+        hint = " (an address has no /PREFIX)" if "/" in str(value) else ""
+        raise _fail("ipv4-address", f"{value!r} is not an IPv4 address{hint}") from None
     if not isinstance(address, ipaddress.IPv4Address):
-        raise ValueError(f"{value!r} is not an IPv4 address (IPv6 is not supported)")
+        raise _fail("ipv4-address", f"{value!r} is not an IPv4 address (IPv6 is not supported)")
     return address
 
 
 def _ipv4_network(value: object) -> ipaddress.IPv4Network:
     value = _must_be_str(value)
     if "/" not in value:
-        raise ValueError(f"{value!r} is not a network: write it as ADDRESS/PREFIX, such as 10.0.0.0/16")
+        raise _fail("cidr-format", f"{value!r} is not a network: write it as ADDRESS/PREFIX, such as 10.0.0.0/16")
     try:
         network = ipaddress.ip_network(value, strict=False)
     except ValueError:
-        raise ValueError(f"{value!r} is not an IPv4 network such as 10.0.0.0/16") from None
+        raise _fail("cidr-format", f"{value!r} is not an IPv4 network such as 10.0.0.0/16") from None
     if not isinstance(network, ipaddress.IPv4Network):
-        raise ValueError(f"{value!r} is not an IPv4 network (IPv6 is not supported)")
+        raise _fail("cidr-format", f"{value!r} is not an IPv4 network (IPv6 is not supported)")
+    if network.network_address != ipaddress.ip_address(value.split("/", 1)[0]):
+        raise _fail("cidr-host-bits", f"{value!r} has host bits set (did you mean {network}?)")
     if str(network) != value:
-        raise ValueError(f"{value!r} has host bits set (did you mean {network}?)")
+        raise _fail("cidr-format", f"write {value!r} as {network}")
     return network
 
 

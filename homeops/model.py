@@ -72,8 +72,12 @@ class Node(Frozen):
     name: formats.DnsLabel = Field(description="Hostname of the node, a DNS-1123 label.")
     role: Role = Field(description="`control-plane` or `worker`.")
     address: formats.IPv4 = Field(description="Node address, inside node_cidr.")
+    # strict: YAML gives integers as integers, so "2" or 1.5 here is a mistake worth reporting
     osds: Optional[int] = Field(
-        default=None, ge=0, description="Ceph OSDs on this node (default: 1 on a worker, 0 on a control-plane node)."
+        default=None,
+        ge=0,
+        strict=True,
+        description="Ceph OSDs on this node (default: 1 on a worker, 0 on a control-plane node).",
     )
 
     @property

@@ -1,0 +1,116 @@
+"""Rules on facts directly: the support table, etcd quorum wording, and the edges of each rule."""
+
+from __future__ import annotations
+
+import ipaddress
+
+import pytest
+
+from homeops import rules
+from homeops.rules import Facts, LoadBalancerFacts, NodeFacts, supported_kubernetes
+
+
+def facts(**values) -> Facts:
+    return Facts(file="c.yaml", locate=lambda path: (len(path), 1), **values)
+
+
+def nodes(*roles: str) -> tuple[NodeFacts, ...]:
+    return tuple(
+        NodeFacts(i, f"n{i}", role, ipaddress.IPv4Address(f"10.0.0.{i + 10}"), 1 if role == "worker" else 0)
+        for i, role in enumerate(roles)
+    )
+
+
+@pytest.mark.parametrize(
+    ("talos", "window"),
+    [("v1.8.4", (26, 31)), ("v1.9.0", (27, 32)), ("v1.10.7", (28, 33)), ("v1.11.1", (29, 34)), ("1.11", (29, 34))],
+)
+def test_supported_kubernetes_by_talos_minor(talos: str, window: tuple[int, int]):
+    assert supported_kubernetes(talos) == window
+
+
+def test_supported_kubernetes_refuses_an_unknown_talos_minor():
+    with pytest.raises(rules.UnknownTalosVersion, match=r"no Kubernetes support range is known for Talos 1.12 "
+                                                        r"\(known: 1.8, 1.9, 1.10, 1.11\)"):
+        supported_kubernetes("v1.12.0")
+
+
+def test_an_unknown_talos_minor_is_a_warning_not_a_guess():
+    [problem] = rules.kubernetes_unsupported(facts(talos_version="v1.12.0", kubernetes_version="v1.34.1"))
+
+    assert problem.severity == "warning"
+    assert problem.path == "versions.talos"
+    assert "cannot check versions.kubernetes" in problem.message
+
+
+@pytest.mark.parametrize("kubernetes", ["v1.28.9", "v1.35.0", "v2.30.0"])
+def test_kubernetes_outside_the_window_warns(kubernetes: str):
+    [problem] = rules.kubernetes_unsupported(facts(talos_version="v1.11.1", kubernetes_version=kubernetes))
+
+    assert problem.severity == "warning"
+    assert f"Kubernetes {kubernetes} is outside what Talos 1.11 supports (Kubernetes 1.29 to 1.34" in problem.message
+
+
+def test_four_control_planes_warn_that_they_tolerate_no_more_than_three():
+    [problem] = rules.even_control_planes(facts(nodes=nodes("control-plane", "control-plane", "control-plane",
+                                                          "control-plane", "worker")))
+
+    assert problem.message == (
+        "4 control-plane nodes: etcd needs a quorum of 3 of 4 members, so it tolerates 1 failed member(s), "
+        "no more than 3 would; use 3 or 5 control-plane nodes"
+    )
+    assert "refuses" not in problem.message  # the Talos upgrade refusal is about 2-member etcd only
+
+
+@pytest.mark.parametrize("roles", [("control-plane",), ("control-plane",) * 3, ("control-plane",) * 5])
+def test_odd_control_planes_do_not_warn(roles):
+    assert rules.even_control_planes(facts(nodes=nodes(*roles))) == []
+
+
+def test_counting_rules_wait_until_every_role_is_known():
+    unknown = facts(nodes=nodes("worker", "worker"), roles_known=False)
+
+    assert rules.no_control_plane(unknown) == []
+    assert rules.even_control_planes(unknown) == []
+    assert rules.too_few_ceph_hosts(unknown) == []
+
+
+def test_nested_and_partial_overlaps_are_named_with_both_places():
+    net = ipaddress.IPv4Network
+    problems = rules.cidr_overlap(facts(node_cidr=net("10.0.0.0/8"), pod_cidr=net("10.42.0.0/16"),
+                                        service_cidr=net("10.42.0.0/16")))
+
+    assert [p.message.split(":")[0] for p in problems] == [
+        "10.42.0.0/16 lies inside network.node_cidr 10.0.0.0/8 (line 2)",
+        "10.42.0.0/16 lies inside network.node_cidr 10.0.0.0/8 (line 2)",
+        "10.42.0.0/16 lies inside network.pod_cidr 10.42.0.0/16 (line 2)",
+    ]
+    reversed_nesting = rules.cidr_overlap(facts(node_cidr=net("10.42.0.0/24"), pod_cidr=net("10.0.0.0/8")))
+    assert reversed_nesting[0].message.startswith("10.0.0.0/8 contains network.node_cidr 10.42.0.0/24")
+
+
+def test_a_slash_28_service_network_holds_the_cluster_dns_and_a_slash_29_does_not():
+    net = ipaddress.IPv4Network
+    assert rules.service_cidr_too_small(facts(service_cidr=net("10.43.0.0/28"))) == []
+    [problem] = rules.service_cidr_too_small(facts(service_cidr=net("10.43.0.0/29")))
+    assert "10.43.0.10" in problem.message
+
+
+def test_the_vip_clashing_with_a_load_balancer_names_both():
+    lb = LoadBalancerFacts(0, "gw", ipaddress.IPv4Address("10.0.50.50"))
+    [problem] = rules.address_used_twice(facts(control_plane_vip=ipaddress.IPv4Address("10.0.50.50"),
+                                               load_balancers=(lb,)))
+
+    assert problem.path == "network.load_balancers[0].address"
+    assert problem.message == ("10.0.50.50 (load balancer gw) is already used by the control-plane VIP at "
+                               "network.control_plane_vip (line 2)")
+
+
+def test_every_reuse_of_an_address_is_reported_against_its_first_use():
+    many = tuple(NodeFacts(i, f"n{i}", "worker", ipaddress.IPv4Address(167772160 + (i % 5000)), 1)
+                 for i in range(10_000))
+
+    problems = rules.address_used_twice(facts(nodes=many))
+
+    assert len(problems) == 5_000
+    assert problems[0].message.startswith("10.0.0.0 (node n5000) is already used by node n0")
