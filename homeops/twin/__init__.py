@@ -1,0 +1,85 @@
+"""The cluster's digital twin: fake `kubectl`, `talosctl` and `flux` over a shared state directory.
+
+Make one with `homeops twin create DIR [--scenario FILE]` (or `homeops.twin.create(DIR, cluster,
+scenario)`), then put `DIR/bin` first on the PATH (`export PATH=DIR/bin:$PATH`, or
+`homeops run NAME --twin DIR`). The three executables accept the command lines the runbooks use
+(ARCHITECTURE.md, "Tool command lines") and print the shapes and errors of the real tools
+(`../shared/reference/cluster-tools.md`), exit codes included.
+
+How it works
+------------
+- State: `DIR/state.json`, read under a shared and changed under an exclusive `fcntl.flock` on
+  `DIR/state.lock`, replaced atomically. Concurrent tool calls never lose an update.
+- Time: an upgrade stores wall-clock deadlines (drain given up, reboot, boot, Ready); every call
+  works out where each node is from the clock, so no daemon runs. `reboot_seconds` (scenario,
+  default 1.0) is how long a node is NotReady.
+- Scaled waits: a wait that in a real cluster only ends by timing out (a drain blocked by a PDB,
+  a node that never comes back, `health` of a broken cluster) lasts at most
+  `max(4 * reboot_seconds, 1)` seconds of real time; the error still names the real timeout.
+  Talos's own five-minute drain rule is scaled to `reboot_seconds`; Ceph recovers in
+  `reboot_seconds / 2` after a host is back.
+- Speed: each call is a new process started with `python -S`; the fake tools import only
+  `homeops.twin.*` modules and the standard library (never pydantic or PyYAML).
+
+Behaviour
+---------
+- Nodes from cluster.yaml (roles, addresses, kubelet and Talos versions, boot IDs, Ready).
+- `talosctl upgrade -i IMAGE`: the image must be `<installer>/<schematic_id>:vX.Y.Z` of cluster.yaml;
+  Talos refuses a control-plane node of a 2-member or unhealthy etcd without `--force`; it cordons
+  (annotation `talos.dev/cordoned`), drains, reboots (new bootID, new osImage) and uncordons only
+  what it cordoned. The same version again reinstalls and reboots, like the real one.
+- `talosctl upgrade-k8s --to X [--dry-run]`: at most one minor up, within the running Talos's range.
+- Ceph follows the nodes (OSDs down and PGs degraded while a host is down; recovering, then clean);
+  flags with `osd set/unset` and `osd set-group/unset-group`; `osd ok-to-stop`.
+- Leases in kube-system: create/replace (resourceVersion conflicts)/get/delete.
+- `kubectl delete` of anything but a Lease is refused as by RBAC (Forbidden).
+
+- `talosctl health` runs Talos's checks in order, including "all k8s nodes to report
+  schedulable": a node left cordoned fails it, as on a real cluster.
+- The `ceph` CLI prints its status lines (`noout is set`) on stderr, as the real one does.
+
+Modules: `state` (the JSON file and its lock), `clock` (deadlines, durations, scaled waits),
+`nodes` and `etcd` and `ceph` (the simulation), `k8s`, `flux_objects` and `leases` (the API
+objects), `kubectl*`, `talos*` and `flux` (the fake tools), `args` (pflag-style command lines),
+`scenario` and `directory` (making a twin).
+
+Scenario file (all keys optional)::
+
+    talos_version: v1.11.0       # what every node runs at the start (default: cluster.yaml)
+    kubernetes_version: v1.34.0  # likewise
+    reboot_seconds: 1.0
+    faults:
+      - {fault: never-ready, node: worker-2}
+
+Faults: never-ready (node), drain-blocked (node), upgrade-error (node), ceph-degraded (optional
+node with OSDs; default the first OSD host), pgs-stuck, api-unreachable, flux-not-ready,
+etcd-unhealthy (optional control-plane node; default the last), leak-secret (optional node for the
+bearer-token annotation; an age key goes in the cluster-apps Kustomization's Ready message).
+
+`create` into a directory: a missing or empty one is filled; one that already holds a twin is
+reset (state and bin/ rewritten, other files kept); any other non-empty directory is refused.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+_EXPORTS = {
+    "create": "homeops.twin.directory",
+    "TwinDirRefused": "homeops.twin.directory",
+    "load_scenario": "homeops.twin.scenario",
+    "Scenario": "homeops.twin.scenario",
+    "ScenarioInvalid": "homeops.twin.scenario",
+    "Fault": "homeops.twin.scenario",
+    "FAULTS": "homeops.twin.scenario",
+}
+
+__all__ = list(_EXPORTS)
+
+
+def __getattr__(name: str):
+    # Lazy, so that the fake tools (which import homeops.twin.kubectl and friends) never load
+    # PyYAML or pydantic through this package.
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'homeops.twin' has no attribute {name!r}")

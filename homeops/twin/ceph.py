@@ -1,0 +1,423 @@
+"""Ceph as the Rook toolbox's `ceph` shows it, following the nodes.
+
+One host bucket per node that has OSDs; OSD ids are given in node order. A host whose node is
+rebooting has its OSDs down and every PG undersized and degraded; when it is back the PGs
+recover for `recovery_seconds`, then are active+clean again (never, with `pgs-stuck`).
+Pools are replicated three times across hosts with min_size 2.
+"""
+
+from __future__ import annotations
+
+import json
+
+from homeops.twin import nodes
+
+# OSDMap flags in the order Ceph prints them, with their bits (CEPH_OSDMAP_*).
+FLAG_BITS = {
+    "full": 1 << 1,
+    "pauserd": 1 << 2,
+    "pausewr": 1 << 3,
+    "noup": 1 << 5,
+    "nodown": 1 << 6,
+    "noout": 1 << 7,
+    "noin": 1 << 8,
+    "nobackfill": 1 << 9,
+    "norebalance": 1 << 14,
+    "norecover": 1 << 10,
+    "noscrub": 1 << 11,
+    "nodeep-scrub": 1 << 12,
+    "notieragent": 1 << 13,
+    "nosnaptrim": 1 << 21,
+    "sortbitwise": 1 << 15,
+    "recovery_deletes": 1 << 19,
+    "purged_snapdirs": 1 << 20,
+    "pglog_hardlimit": 1 << 22,
+    "noautoscale": 1 << 23,
+}
+ALWAYS_SET = ("sortbitwise", "recovery_deletes", "purged_snapdirs", "pglog_hardlimit")
+SETTABLE = (
+    "full",
+    "pause",
+    "noup",
+    "nodown",
+    "noout",
+    "noin",
+    "nobackfill",
+    "norebalance",
+    "norecover",
+    "noscrub",
+    "nodeep-scrub",
+    "notieragent",
+    "nosnaptrim",
+    "pglog_hardlimit",
+    "noautoscale",
+)
+GROUP_FLAGS = ("noup", "nodown", "noin", "noout")
+OBJECTS = 10_432
+REPLICAS, MIN_SIZE = 3, 2
+EINVAL, ENOENT, EBUSY = 22, 2, 16
+
+
+class CephError(Exception):
+    """`ceph` failed: the message (`Error EINVAL: ...`) and its exit code (the errno)."""
+
+    def __init__(self, message: str, code: int, stdout: str = ""):
+        super().__init__(message)
+        self.code = code
+        self.stdout = stdout
+
+
+def hosts(state: dict) -> list[dict]:
+    return [n for n in state["nodes"] if n["osds"]]
+
+
+def osd_up(state: dict, host: dict, osd: int, now: float) -> bool:
+    return nodes.phase(host, now) in (nodes.RUNNING, nodes.UPGRADING) and osd not in state["ceph"]["forced_down"]
+
+
+def down_osds(state: dict, now: float) -> list[int]:
+    return [osd for host in hosts(state) for osd in host["osds"] if not osd_up(state, host, osd, now)]
+
+
+def _hosts_touched(state: dict, osds: set[int]) -> list[dict]:
+    return [h for h in hosts(state) if osds & set(h["osds"])]
+
+
+def pg_states(state: dict, now: float) -> list[dict]:
+    total = state["ceph"]["pg_count"]
+    host_count = len(hosts(state))
+    touched = len(_hosts_touched(state, set(down_osds(state, now))))
+    if touched:
+        surviving = min(REPLICAS, host_count) - touched
+        name = "active+undersized+degraded" if surviving >= MIN_SIZE else "undersized+degraded+peered"
+        return [{"state_name": name, "count": total}]
+    if any(h["recovered_at"] > now for h in hosts(state)):
+        return [{"state_name": "active+recovering+degraded", "count": total}]
+    if state["ceph"]["stuck"]:
+        return [{"state_name": "active+recovery_wait+degraded", "count": total}]
+    return [{"state_name": "active+clean", "count": total}]
+
+
+def _check(message: str, count: int | None = None) -> dict:
+    summary: dict = {"message": message}
+    if count is not None:
+        summary["count"] = count
+    return {"severity": "HEALTH_WARN", "summary": summary, "muted": False}
+
+
+def health(state: dict, now: float) -> dict:
+    checks = {}
+    down = down_osds(state, now)
+    if down:
+        checks["OSD_DOWN"] = _check(f"{len(down)} osds down", len(down))
+        dead_hosts = [h for h in hosts(state) if set(h["osds"]) <= set(down)]
+        if dead_hosts:
+            osds = sum(len(h["osds"]) for h in dead_hosts)
+            checks["OSD_HOST_DOWN"] = _check(f"{len(dead_hosts)} host ({osds} osds) down", len(dead_hosts))
+    user_flags = [f for f in FLAG_BITS if f in state["ceph"]["flags"]]
+    if user_flags:
+        checks["OSDMAP_FLAGS"] = _check(f"{','.join(user_flags)} flag(s) set", len(user_flags))
+    grouped = {host: flags for host, flags in state["ceph"]["group_flags"].items() if flags}
+    if grouped:
+        names = sorted({flag.upper() for flags in grouped.values() for flag in flags})
+        checks["OSD_FLAGS"] = _check(
+            f"{len(grouped)} OSDs or CRUSH {{nodes, device-classes}} have {{{','.join(names)}}} flags set", len(grouped)
+        )
+    states = pg_states(state, now)
+    degraded = sum(s["count"] for s in states if "degraded" in s["state_name"])
+    if degraded:
+        copies = OBJECTS * REPLICAS
+        lost = OBJECTS * max(1, len(_hosts_touched(state, set(down))))
+        message = (
+            f"Degraded data redundancy: {lost}/{copies} objects degraded ({100 * lost / copies:.3f}%), "
+            f"{degraded} pgs degraded"
+        )
+        undersized = sum(s["count"] for s in states if "undersized" in s["state_name"])
+        if undersized:
+            message += f", {undersized} pgs undersized"
+        checks["PG_DEGRADED"] = _check(message, degraded)
+    inactive = sum(s["count"] for s in states if not s["state_name"].startswith("active"))
+    if inactive:
+        checks["PG_AVAILABILITY"] = _check(f"Reduced data availability: {inactive} pgs inactive", inactive)
+    return {"status": "HEALTH_WARN" if checks else "HEALTH_OK", "checks": checks, "mutes": []}
+
+
+def status(state: dict, now: float) -> dict:
+    osds = [osd for h in hosts(state) for osd in h["osds"]]
+    down = down_osds(state, now)
+    return {
+        "fsid": state["ceph"]["fsid"],
+        "health": health(state, now),
+        "election_epoch": 42,
+        "quorum": [0, 1, 2],
+        "quorum_names": ["a", "b", "c"],
+        "monmap": {"epoch": 3, "min_mon_release_name": "squid", "num_mons": 3},
+        "osdmap": {
+            "epoch": state["ceph"]["epoch"],
+            "num_osds": len(osds),
+            "num_up_osds": len(osds) - len(down),
+            "osd_up_since": int(state["created"]),
+            "num_in_osds": len(osds),
+            "osd_in_since": int(state["created"]),
+            "num_remapped_pgs": 0,
+        },
+        "pgmap": {
+            "pgs_by_state": pg_states(state, now),
+            "num_pgs": state["ceph"]["pg_count"],
+            "num_pools": 3,
+            "num_objects": OBJECTS,
+            "data_bytes": 41_943_040_000,
+            "bytes_used": 125_829_120_000,
+            "bytes_avail": 2_874_170_880_000,
+            "bytes_total": 3_000_000_000_000,
+        },
+        "mgrmap": {"available": True, "num_standbys": 1},
+    }
+
+
+def tree(state: dict, now: float) -> dict:
+    host_list = hosts(state)
+    out = [
+        {
+            "id": -1,
+            "name": "default",
+            "type": "root",
+            "type_id": 11,
+            "children": [-2 - i for i in range(len(host_list))],
+        }
+    ]
+    for index, host in enumerate(host_list):
+        out.append(
+            {
+                "id": -2 - index,
+                "name": host["name"],
+                "type": "host",
+                "type_id": 1,
+                "pool_weights": {},
+                "children": list(host["osds"]),
+            }
+        )
+    for host in host_list:
+        for osd in host["osds"]:
+            out.append(
+                {
+                    "id": osd,
+                    "device_class": "ssd",
+                    "name": f"osd.{osd}",
+                    "type": "osd",
+                    "type_id": 0,
+                    "crush_weight": 0.931,
+                    "depth": 2,
+                    "pool_weights": {},
+                    "exists": 1,
+                    "status": "up" if osd_up(state, host, osd, now) else "down",
+                    "reweight": 1,
+                    "primary_affinity": 1,
+                }
+            )
+    return {"nodes": out, "stray": []}
+
+
+def dump(state: dict, now: float) -> dict:
+    flags = [f for f in FLAG_BITS if f in state["ceph"]["flags"] or f in ALWAYS_SET]
+    osds = []
+    for host in hosts(state):
+        for osd in host["osds"]:
+            up = osd_up(state, host, osd, now)
+            osds.append(
+                {
+                    "osd": osd,
+                    "up": int(up),
+                    "in": 1,
+                    "weight": 1,
+                    "primary_affinity": 1,
+                    "state": ["exists", "up" if up else "down"],
+                }
+            )
+    return {
+        "epoch": state["ceph"]["epoch"],
+        "fsid": state["ceph"]["fsid"],
+        "flags": ",".join(flags),
+        "flags_num": sum(FLAG_BITS[f] for f in flags),
+        "flags_set": flags,
+        "crush_version": 17,
+        "full_ratio": 0.95,
+        "backfillfull_ratio": 0.9,
+        "nearfull_ratio": 0.85,
+        "max_osd": len(osds),
+        "require_osd_release": "squid",
+        "pools": [
+            {"pool": 1, "pool_name": ".mgr", "size": REPLICAS, "min_size": MIN_SIZE, "pg_num": 1},
+            {"pool": 2, "pool_name": "ceph-blockpool", "size": REPLICAS, "min_size": MIN_SIZE, "pg_num": 128},
+            {"pool": 3, "pool_name": "ceph-filesystem-metadata", "size": REPLICAS, "min_size": MIN_SIZE, "pg_num": 8},
+        ],
+        "osds": osds,
+        "crush_node_flags": {h: list(f) for h, f in state["ceph"]["group_flags"].items() if f},
+        "device_class_flags": {},
+    }
+
+
+def ok_to_stop(state: dict, osd_ids: list[int], now: float) -> tuple[dict, bool]:
+    """Whether stopping these OSDs (with those already down) keeps every PG available."""
+    stopping = set(osd_ids) | set(down_osds(state, now))
+    touched = len(_hosts_touched(state, stopping))
+    total = state["ceph"]["pg_count"]
+    ok = min(REPLICAS, len(hosts(state))) - touched >= MIN_SIZE
+    if ok:
+        return {"ok_to_stop": True, "osds": sorted(osd_ids), "num_ok_pgs": total, "num_not_ok_pgs": 0}, True
+    return {
+        "ok_to_stop": False,
+        "osds": sorted(osd_ids),
+        "num_ok_pgs": 0,
+        "num_not_ok_pgs": total,
+        "bad_become_inactive": [f"2.{i:x}" for i in range(min(total, 8))],
+        "ok_become_degraded": [],
+    }, False
+
+
+def run(state: dict, words: list[str], output_format: str | None, now: float) -> tuple[str, str]:
+    """Run `ceph WORDS` against the state (changing it for set/unset); return (stdout, stderr).
+
+    Raises CephError with Ceph's message and errno exit code.
+    """
+    command = " ".join(words[:2])
+    if words[:1] in (["status"], ["-s"], ["s"]):
+        return _out(status(state, now), output_format, _status_text), ""
+    if words[:1] == ["health"]:
+        report = health(state, now)
+        return _out(report, output_format, lambda r: r["status"]), ""
+    if command == "osd tree":
+        return _out(tree(state, now), output_format, _tree_text), ""
+    if command == "osd dump":
+        return _out(dump(state, now), output_format, lambda d: f"epoch {d['epoch']}\nflags {d['flags']}"), ""
+    if command == "osd ok-to-stop":
+        return _ok_to_stop(state, words[2:], output_format, now)
+    if command in ("osd set", "osd unset"):
+        return _set_flag(state, words[1], words[2:])
+    if command in ("osd set-group", "osd unset-group"):
+        return _set_group(state, words[1], words[2:])
+    raise CephError("no valid command found\nError EINVAL: invalid command", EINVAL)
+
+
+def _out(report: dict, output_format: str | None, as_text) -> str:
+    if output_format == "json":
+        return json.dumps(report, separators=(",", ":")) + "\n"
+    if output_format == "json-pretty":
+        return json.dumps(report, indent=4) + "\n"
+    return as_text(report) + "\n"
+
+
+def _ok_to_stop(state: dict, ids: list[str], output_format: str | None, now: float) -> tuple[str, str]:
+    known = {osd for h in hosts(state) for osd in h["osds"]}
+    try:
+        wanted = [int(i.removeprefix("osd.")) for i in ids]
+    except ValueError:
+        raise CephError(f"Error EINVAL: osd id(s) {' '.join(ids)} are not valid", EINVAL) from None
+    if not wanted:
+        raise CephError(
+            "Invalid command: missing required parameter ids(<string>)\nError EINVAL: invalid command", EINVAL
+        )
+    missing = [str(i) for i in wanted if i not in known]
+    if missing:
+        raise CephError(f"Error ENOENT: osd(s) {','.join(missing)} do not exist", ENOENT)
+    report, ok = ok_to_stop(state, wanted, now)
+    stdout = _out(report, output_format, lambda r: "") if output_format else ""
+    if not ok:
+        raise CephError(
+            f"Error EBUSY: unsafe to stop osd(s) at this time "
+            f"({report['num_not_ok_pgs']} PGs are or would become offline)",
+            EBUSY,
+            stdout,
+        )
+    ids_text = ",".join(str(i) for i in wanted)
+    return stdout, (
+        f"OSD(s) {ids_text} are ok to stop without reducing availability or risking data, provided there are no "
+        f"other concurrent failures or interventions.\n{report['num_ok_pgs']} PGs are likely to be degraded "
+        "(but remain available) as a result.\n"
+    )
+
+
+def _set_flag(state: dict, verb: str, args: list[str]) -> tuple[str, str]:
+    if len(args) != 1 or args[0] not in SETTABLE:
+        choices = "|".join(SETTABLE)
+        given = args[0] if args else ""
+        raise CephError(
+            f"Invalid command: {given} not in {choices}\n"
+            f"osd {verb} {choices} :  {verb} <key>\nError EINVAL: invalid command",
+            EINVAL,
+        )
+    names = ["pauserd", "pausewr"] if args[0] == "pause" else [args[0]]
+    flags = state["ceph"]["flags"]
+    for name in names:
+        if verb == "set" and name not in flags:
+            flags.append(name)
+        if verb == "unset" and name in flags:
+            flags.remove(name)
+    state["ceph"]["epoch"] += 1
+    # The ceph CLI prints the monitor's status line on stderr, not stdout.
+    return "", f"{','.join(names)} is {verb}\n"
+
+
+def _set_group(state: dict, verb: str, args: list[str]) -> tuple[str, str]:
+    if len(args) < 2:
+        raise CephError(
+            f"Invalid command: missing required parameter who(<string>)\nosd {verb} <flags> <who>... :  "
+            f"{verb.replace('-group', '')} <flags> for batch osds or crush nodes, <flags> must be a comma-separated "
+            "subset of {noup,nodown,noin,noout}\nError EINVAL: invalid command",
+            EINVAL,
+        )
+    wanted = args[0].split(",")
+    for flag in wanted:
+        if flag not in GROUP_FLAGS:
+            raise CephError(f"Error EINVAL: unknown flag '{flag}'", EINVAL)
+    host_names = [h["name"] for h in hosts(state)]
+    for who in args[1:]:
+        if who not in host_names:
+            raise CephError(f"Error EINVAL: unable to parse osd id or crush node or device class: '{who}'", EINVAL)
+    groups = state["ceph"]["group_flags"]
+    for who in args[1:]:
+        current = groups.setdefault(who, [])
+        for flag in wanted:
+            if verb == "set-group" and flag not in current:
+                current.append(flag)
+            if verb == "unset-group" and flag in current:
+                current.remove(flag)
+        if not current:
+            del groups[who]
+    state["ceph"]["epoch"] += 1
+    return "", ""
+
+
+def _status_text(report: dict) -> str:
+    osdmap, pgmap = report["osdmap"], report["pgmap"]
+    lines = [
+        "  cluster:",
+        f"    id:     {report['fsid']}",
+        f"    health: {report['health']['status']}",
+    ]
+    lines += [f"            {c['summary']['message']}" for c in report["health"]["checks"].values()]
+    lines += [
+        "",
+        "  services:",
+        "    mon: 3 daemons, quorum a,b,c",
+        "    mgr: a(active), standbys: b",
+        f"    osd: {osdmap['num_osds']} osds: {osdmap['num_up_osds']} up, {osdmap['num_in_osds']} in",
+        "",
+        "  data:",
+        f"    pools:   {pgmap['num_pools']} pools, {pgmap['num_pgs']} pgs",
+        f"    objects: {pgmap['num_objects']} objects",
+    ]
+    lines += [f"    pgs:     {s['count']} {s['state_name']}" for s in pgmap["pgs_by_state"]]
+    return "\n".join(lines)
+
+
+def _tree_text(report: dict) -> str:
+    lines = ["ID  CLASS  WEIGHT   TYPE NAME         STATUS  REWEIGHT  PRI-AFF"]
+    for item in report["nodes"]:
+        if item["type"] == "osd":
+            lines.append(
+                f"{item['id']:>2}    ssd  0.93100          {item['name']:<12} {item['status']:>6}   1.00000  1.00000"
+            )
+        else:
+            lines.append(f"{item['id']:>2}         -         {item['type']} {item['name']}")
+    return "\n".join(lines)

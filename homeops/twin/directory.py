@@ -1,0 +1,175 @@
+"""The twin directory: the initial state from cluster.yaml and a scenario, and the three fake tools."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import sys
+from pathlib import Path
+
+import homeops
+from homeops.twin import clock, ids, state
+from homeops.twin.scenario import Scenario, load_scenario
+
+TOOLS = ("kubectl", "talosctl", "flux")
+PG_COUNT = 137  # placement groups of the simulated Ceph pools (the reference's example)
+
+_LAUNCHER = """#!{python} -S
+# The {tool} of a homeops twin: reads and changes the state in the directory above bin/.
+# -S skips site-packages: the fake tools need only homeops.twin and the standard library.
+import os, sys
+sys.path.insert(0, {package_root!r})
+from homeops.twin.{tool} import main
+sys.exit(main(sys.argv[1:], os.path.dirname(os.path.dirname(os.path.realpath(__file__)))))
+"""
+
+
+class TwinDirRefused(Exception):
+    """The directory holds something that is not a twin: creating there would destroy it."""
+
+
+def create(directory: str | Path, cluster, scenario: Scenario | str | Path | None = None) -> Path:
+    """Make (or reset) a twin of `cluster` in `directory` and return the directory.
+
+    An empty or missing directory is filled; a directory that already holds a twin is reset to
+    the new initial state (its state and bin/ are rewritten, other files are left alone); any
+    other non-empty directory is refused with TwinDirRefused, and nothing in it is touched.
+    """
+    if scenario is None:
+        scenario = Scenario()
+    elif not isinstance(scenario, Scenario):
+        scenario = load_scenario(scenario)
+    scenario.check_against(cluster)
+    directory = Path(directory).absolute()
+    _check_target(directory)
+    bin_dir = directory / "bin"
+    bin_dir.mkdir(parents=True, exist_ok=True)
+    state.write_new(directory, initial_state(cluster, scenario))
+    package_root = str(Path(homeops.__file__).resolve().parent.parent)
+    for tool in TOOLS:
+        launcher = bin_dir / tool
+        launcher.write_text(_LAUNCHER.format(python=sys.executable, tool=tool, package_root=package_root))
+        launcher.chmod(0o755)
+    return directory
+
+
+def _check_target(directory: Path) -> None:
+    if directory.exists() and not directory.is_dir():
+        raise TwinDirRefused(f"{directory} exists and is not a directory")
+    if not directory.exists() or not any(directory.iterdir()):
+        return
+    try:
+        state.read(directory)
+    except state.NotATwin:
+        raise TwinDirRefused(
+            f"{directory} is not empty and holds no twin; refusing to create a twin there "
+            "(choose an empty or new directory)"
+        ) from None
+
+
+def initial_state(cluster, scenario: Scenario) -> dict:
+    talos_version = scenario.talos_version or cluster.versions.talos
+    kubernetes_version = scenario.kubernetes_version or cluster.versions.kubernetes
+    reboot = scenario.reboot_seconds
+    faults: dict[str, list[str]] = {}
+    for fault in scenario.faults:
+        faults.setdefault(fault.fault, [])
+        if fault.node:
+            faults[fault.fault].append(fault.node)
+    started = clock.now()
+    pod_networks = ipaddress.ip_network(str(cluster.network.pod_cidr)).subnets(new_prefix=24)
+    nodes, next_osd = [], 0
+    for node in cluster.nodes:
+        osds = list(range(next_osd, next_osd + node.osd_count))
+        next_osd += node.osd_count
+        nodes.append(
+            {
+                "name": node.name,
+                "role": node.role,
+                "address": str(node.address),
+                "talos_version": talos_version,
+                "kubelet_version": kubernetes_version,
+                "boot_id": ids.uuid4(),
+                "machine_id": ids.hex_id(32),
+                "uid": ids.uuid4(),
+                "member_id": ids.hex_id(16),
+                "pod_cidr": str(next(pod_networks)),
+                "osds": osds,
+                "unschedulable": False,
+                "annotations": {},
+                "drained": False,
+                "reboot": None,
+                "recovered_at": 0.0,
+                "boots": 0,
+                "ready_since": started,
+            }
+        )
+    if "etcd-unhealthy" in faults and not faults["etcd-unhealthy"]:
+        faults["etcd-unhealthy"] = [cluster.control_planes[-1].name] if cluster.control_planes else []
+    forced_down = []
+    if "ceph-degraded" in faults:
+        named = faults["ceph-degraded"]
+        hosts = [n for n in nodes if n["osds"] and (not named or n["name"] in named)]
+        forced_down = [hosts[0]["osds"][0]] if hosts else []
+    if "leak-secret" in faults:
+        target = (faults["leak-secret"] or [nodes[0]["name"]])[0]
+        leaked = _leaked_secrets()
+        for node in nodes:
+            if node["name"] == target:
+                # Where a careless operator might leave a token: a note on the node.
+                node["annotations"]["homeops.dev/debug-authorization"] = f"Bearer {leaked['bearer']}"
+    else:
+        leaked = {}
+    versions = {k: v for k, v in cluster.versions.model_dump().items() if v}
+    return {
+        "kind": state.MARKER,
+        "created": started,
+        "cluster": {
+            "name": cluster.cluster.name,
+            "domain": cluster.cluster.domain,
+            "vip": str(cluster.network.control_plane_vip),
+            "installer": cluster.talos.installer,
+            "schematic": cluster.talos.schematic_id,
+            "service_cidr": str(cluster.network.service_cidr),
+            "pod_cidr": str(cluster.network.pod_cidr),
+            "load_balancers": [
+                {"name": lb.name, "address": str(lb.address), "purpose": lb.purpose}
+                for lb in cluster.network.load_balancers
+            ],
+        },
+        "versions": versions,
+        "timing": {
+            "reboot_seconds": reboot,
+            # Talos gives up a blocked drain after 5 minutes; here after one reboot's time.
+            "talos_drain_seconds": reboot,
+            "recovery_seconds": reboot / 2,
+            "patience_seconds": max(4 * reboot, 1.0),
+        },
+        "faults": faults,
+        "secrets": leaked,
+        "resource_version": 1000,
+        "nodes": nodes,
+        "etcd": {"raft_index": 412_233, "raft_term": 7, "db_size": 17_170_432, "in_use": 8_290_304},
+        "ceph": {
+            "fsid": ids.uuid4(),
+            "epoch": 211,
+            "flags": [],
+            "group_flags": {},
+            "forced_down": forced_down,
+            "stuck": False,
+            "pg_count": PG_COUNT,
+        },
+        "flux": {"revision": f"main@sha1:{ids.hex_id(40)}", "reconciled": {}},
+        "leases": {},
+    }
+
+
+def _leaked_secrets() -> dict[str, str]:
+    bech32 = "QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L"
+    age_key = "AGE-SECRET-KEY-1" + "".join(bech32[b % 32] for b in os.urandom(58))
+    signature = ids.hex_id(43)
+    bearer = (
+        "eyJhbGciOiJSUzI1NiIsImtpZCI6InR3aW4ifQ."
+        "eyJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQ6a3ViZS1zeXN0ZW06dHdpbiJ9." + signature
+    )
+    return {"age_key": age_key, "bearer": bearer}

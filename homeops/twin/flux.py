@@ -1,0 +1,195 @@
+"""The twin's `flux`: reconcile, check and get, printing flux's ► ◎ ✔ ✗ lines on stderr."""
+
+from __future__ import annotations
+
+import sys
+
+from homeops.twin import clock, cluster, flux_objects, k8s, table
+from homeops.twin.args import Flag, UsageError, parse, reject_unexpected
+from homeops.twin.failure import ToolFailure
+from homeops.twin.state import NotATwin
+
+GLOBAL_FLAGS = [
+    Flag("namespace", "n"),
+    Flag("timeout"),
+    Flag("kubeconfig"),
+    Flag("context"),
+    Flag("verbose", None, False),
+]
+COMMAND_FLAGS = {
+    "reconcile": [Flag("with-source", None, False), Flag("force", None, False), Flag("reset", None, False)],
+    "check": [Flag("pre", None, False)],
+    "get": [Flag("all-namespaces", "A", False), Flag("no-header", None, False)],
+}
+KUSTOMIZATION = {"kustomization", "kustomizations", "ks"}
+HELMRELEASE = {"helmrelease", "helmreleases", "hr"}
+CONTROLLERS = [
+    ("helm-controller", "v1.3.0"),
+    ("kustomize-controller", "v1.6.1"),
+    ("notification-controller", "v1.6.0"),
+    ("source-controller", "v1.6.2"),
+]
+CRDS = [
+    "alerts.notification.toolkit.fluxcd.io/v1beta3",
+    "buckets.source.toolkit.fluxcd.io/v1",
+    "gitrepositories.source.toolkit.fluxcd.io/v1",
+    "helmcharts.source.toolkit.fluxcd.io/v1",
+    "helmreleases.helm.toolkit.fluxcd.io/v2",
+    "helmrepositories.source.toolkit.fluxcd.io/v1",
+    "kustomizations.kustomize.toolkit.fluxcd.io/v1",
+    "ocirepositories.source.toolkit.fluxcd.io/v1",
+    "providers.notification.toolkit.fluxcd.io/v1beta3",
+    "receivers.notification.toolkit.fluxcd.io/v1",
+]
+
+
+def main(argv: list[str], twin_dir: str) -> int:
+    try:
+        return _run(argv, twin_dir)
+    except ToolFailure as failure:
+        _say(failure.stdout, sys.stdout)
+        _say(failure.stderr)
+        return failure.code
+    except NotATwin as exc:
+        _say(f"✗ {exc}")
+        return 1
+
+
+def _say(text: str, stream=None) -> None:
+    stream = stream or sys.stderr
+    if text:
+        stream.write(text if text.endswith("\n") else text + "\n")
+        stream.flush()
+
+
+def _run(argv: list[str], twin_dir: str) -> int:
+    all_flags = {flag.name: flag for flags in COMMAND_FLAGS.values() for flag in flags}
+    try:
+        parsed = parse(argv, GLOBAL_FLAGS + list(all_flags.values()))
+        if not parsed.positionals:
+            _say(
+                "Command line utility for assembling Kubernetes CD pipelines the GitOps way (homeops twin).", sys.stdout
+            )
+            return 0
+        command = parsed.positionals[0]
+        if command not in COMMAND_FLAGS:
+            raise ToolFailure(f'✗ unknown command "{command}" for "flux"')
+        reject_unexpected(parsed, {f.name for f in GLOBAL_FLAGS + COMMAND_FLAGS[command]})
+        timeout_text = parsed.value("timeout", "5m")
+        try:
+            clock.parse_duration(timeout_text)
+        except ValueError as exc:
+            raise UsageError(f'invalid argument "{timeout_text}" for "--timeout" flag: {exc}') from None
+    except UsageError as exc:
+        raise ToolFailure(f"✗ {exc}") from None
+    current, _ = cluster.observe(twin_dir)
+    vip = current["cluster"]["vip"]
+    if k8s.api_refused(current):
+        raise ToolFailure(
+            f'✗ Get "https://{vip}:6443/api?timeout=32s": dial tcp {vip}:6443: connect: connection refused'
+        )
+    return {"reconcile": _reconcile, "check": _check, "get": _get}[command](parsed, twin_dir, current)
+
+
+def _objects(command: str, kind_word: str, current: dict) -> tuple[str, list[dict]]:
+    if kind_word in KUSTOMIZATION:
+        return "Kustomization", flux_objects.kustomizations(current)
+    if kind_word in HELMRELEASE:
+        return "HelmRelease", flux_objects.helmreleases(current)
+    raise ToolFailure(f'✗ unknown command "{kind_word}" for "flux {command}"')
+
+
+def _reconcile(parsed, twin_dir: str, current: dict) -> int:
+    words = parsed.positionals[1:]
+    if not words:
+        raise ToolFailure("✗ a resource type is required, e.g. flux reconcile kustomization NAME")
+    kind, items = _objects("reconcile", words[0], current)
+    if len(words) != 2:
+        raise ToolFailure(f"✗ {kind} name is required")
+    name = words[1]
+    namespace = parsed.value("namespace", "flux-system")
+    found = [i for i in items if i["metadata"]["name"] == name and i["metadata"]["namespace"] == namespace]
+    if not found:
+        group = flux_objects.KUSTOMIZATION_GROUP if kind == "Kustomization" else flux_objects.HELMRELEASE_GROUP
+        raise ToolFailure(f'✗ {group} "{name}" not found')
+    item = found[0]
+    if item["spec"].get("suspend"):
+        raise ToolFailure("✗ resource is suspended")
+    revision = current["flux"]["revision"]
+    if parsed.switch("with-source"):
+        source = "GitRepository" if kind == "Kustomization" else "HelmRepository"
+        source_name = (
+            item["spec"]["sourceRef"]["name"]
+            if kind == "Kustomization"
+            else item["spec"]["chart"]["spec"]["sourceRef"]["name"]
+        )
+        _say(f"► annotating {source} {source_name} in flux-system namespace")
+        _say(f"✔ {source} annotated")
+        _say(f"◎ waiting for {source} reconciliation")
+        _say(
+            f"✔ fetched revision {revision}"
+            if kind == "Kustomization"
+            else "✔ fetched revision sha256:" + revision[-40:]
+        )
+    _say(f"► annotating {kind} {name} in {namespace} namespace")
+    with cluster.changing(twin_dir) as (live, now):
+        live["flux"]["reconciled"][f"{kind}/{name}"] = clock.rfc3339_micro(now)
+    _say(f"✔ {kind} annotated")
+    _say(f"◎ waiting for {kind} reconciliation")
+    ready = flux_objects.ready_condition(item)
+    if ready["status"] != "True":
+        raise ToolFailure(f"✗ {kind} reconciliation failed: {ready['message']}")
+    if kind == "Kustomization":
+        _say(f"✔ applied revision {revision}")
+    else:
+        _say(f"✔ applied revision {item['status']['lastAttemptedRevision']}")
+    return 0
+
+
+def _check(parsed, twin_dir: str, current: dict) -> int:
+    kubernetes = min(n["kubelet_version"] for n in current["nodes"]).lstrip("v")
+    _say("► checking prerequisites")
+    _say(f"✔ Kubernetes {kubernetes} >=1.32.0-0")
+    if parsed.switch("pre"):
+        _say("✔ prerequisites checks passed")
+        return 0
+    _say("► checking version in cluster")
+    _say(f"✔ distribution: flux-{current['versions'].get('flux', 'v2.6.4')}")
+    _say("✔ bootstrapped: true")
+    _say("► checking controllers")
+    for controller, version in CONTROLLERS:
+        _say(f"✔ {controller}: deployment ready")
+        _say(f"► ghcr.io/fluxcd/{controller}:{version}")
+    _say("► checking crds")
+    for crd in CRDS:
+        _say(f"✔ {crd}")
+    _say("✔ all checks passed")
+    return 0
+
+
+def _get(parsed, twin_dir: str, current: dict) -> int:
+    words = parsed.positionals[1:]
+    if not words:
+        raise ToolFailure("✗ a resource type is required, e.g. flux get kustomizations")
+    kind, items = _objects("get", words[0], current)
+    all_namespaces = parsed.switch("all-namespaces")
+    namespace = parsed.value("namespace", "flux-system")
+    if not all_namespaces:
+        items = [i for i in items if i["metadata"]["namespace"] == namespace]
+    if len(words) > 1:
+        items = [i for i in items if i["metadata"]["name"] == words[1]]
+    if not items:
+        _say(f"✗ no {kind} objects found in {'any' if all_namespaces else namespace} namespace")
+        return 0
+    rows = []
+    for item in items:
+        ready = flux_objects.ready_condition(item)
+        revision = item["status"]["lastAttemptedRevision"]
+        suspended = "True" if item["spec"].get("suspend") else "False"
+        cells = [item["metadata"]["name"], revision, suspended, ready["status"], ready["message"]]
+        rows.append(([item["metadata"]["namespace"]] if all_namespaces else []) + cells)
+    header = (["NAMESPACE"] if all_namespaces else []) + ["NAME", "REVISION", "SUSPENDED", "READY", "MESSAGE"]
+    if not parsed.switch("no-header"):
+        rows.insert(0, header)
+    sys.stdout.write(table.tab_ended(rows))
+    return 0

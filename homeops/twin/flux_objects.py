@@ -1,0 +1,163 @@
+"""The Flux Kustomizations and HelmReleases of the twin, with their Ready conditions.
+
+A small, realistic set (flux-system, cluster-apps, cilium, cert-manager, rook-ceph...) whose
+chart versions come from cluster.yaml. `flux-not-ready` fails the flux-system Kustomization's
+health check on the rook-ceph-cluster release; `leak-secret` plants an age key in a message.
+"""
+
+from __future__ import annotations
+
+from homeops.twin import clock, faults, k8s
+
+KUSTOMIZATION_GROUP = "kustomizations.kustomize.toolkit.fluxcd.io"
+HELMRELEASE_GROUP = "helmreleases.helm.toolkit.fluxcd.io"
+
+# name, path under ./kubernetes
+_KUSTOMIZATIONS = [
+    ("flux-system", "flux"),
+    ("cluster-apps", "apps"),
+    ("cilium", "apps/kube-system/cilium/app"),
+    ("cert-manager", "apps/cert-manager/cert-manager/app"),
+    ("rook-ceph", "apps/rook-ceph/rook-ceph/app"),
+    ("rook-ceph-cluster", "apps/rook-ceph/rook-ceph/cluster"),
+]
+# namespace, name, chart, version key in cluster.yaml
+_HELMRELEASES = [
+    ("kube-system", "cilium", "cilium", "cilium"),
+    ("cert-manager", "cert-manager", "cert-manager", "cert_manager"),
+    ("rook-ceph", "rook-ceph", "rook-ceph", "rook_ceph"),
+    ("rook-ceph", "rook-ceph-cluster", "rook-ceph-cluster", "rook_ceph"),
+    ("network", "external-dns", "external-dns", "external_dns"),
+]
+NOT_READY_KUSTOMIZATION = "flux-system"
+NOT_READY_RELEASE = ("rook-ceph", "rook-ceph-cluster")
+
+
+def _ready(status: str, reason: str, message: str, since: float) -> dict:
+    return {
+        "lastTransitionTime": clock.rfc3339(since),
+        "message": message,
+        "observedGeneration": 1,
+        "reason": reason,
+        "status": status,
+        "type": "Ready",
+    }
+
+
+def kustomizations(state: dict) -> list[dict]:
+    revision = state["flux"]["revision"]
+    since = state["created"]
+    items = []
+    for name, path in _KUSTOMIZATIONS:
+        condition = _ready("True", "ReconciliationSucceeded", f"Applied revision: {revision}", since)
+        if name == NOT_READY_KUSTOMIZATION and faults.active(state, "flux-not-ready"):
+            namespace, release = NOT_READY_RELEASE
+            condition = _ready(
+                "False",
+                "HealthCheckFailed",
+                "health check failed after 4m30.012s: timeout waiting for: "
+                f"[HelmRelease/{namespace}/{release} status: 'InProgress']",
+                since,
+            )
+        if name == "cluster-apps" and faults.active(state, "leak-secret"):
+            # Planted on purpose: a secret where a runbook reads, to prove the redaction end to end.
+            condition["message"] += f"; sops: decrypted with age identity {state['secrets']['age_key']}"
+        metadata: dict = {
+            "creationTimestamp": clock.rfc3339(k8s.born(state)),
+            "generation": 1,
+            "name": name,
+            "namespace": "flux-system",
+            "resourceVersion": str(state["resource_version"]),
+        }
+        status: dict = {
+            "conditions": [condition],
+            "inventory": {"entries": []},
+            "lastAppliedRevision": revision,
+            "lastAttemptedRevision": revision,
+            "observedGeneration": 1,
+        }
+        requested = state["flux"]["reconciled"].get(f"Kustomization/{name}")
+        if requested:
+            metadata["annotations"] = {"reconcile.fluxcd.io/requestedAt": requested}
+            status["lastHandledReconcileAt"] = requested
+        items.append(
+            {
+                "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
+                "kind": "Kustomization",
+                "metadata": metadata,
+                "spec": {
+                    "decryption": {"provider": "sops", "secretRef": {"name": "sops-age"}},
+                    "interval": "1h",
+                    "path": f"./kubernetes/{path}",
+                    "prune": True,
+                    "sourceRef": {"kind": "GitRepository", "name": "flux-system", "namespace": "flux-system"},
+                    "timeout": "5m",
+                    "wait": True,
+                },
+                "status": status,
+            }
+        )
+    return items
+
+
+def helmreleases(state: dict) -> list[dict]:
+    since = state["created"]
+    items = []
+    for namespace, name, chart, version_key in _HELMRELEASES:
+        version = state["versions"].get(version_key)
+        if not version:
+            continue
+        chart_version = version.lstrip("v")
+        condition = _ready(
+            "True",
+            "UpgradeSucceeded",
+            f"Helm upgrade succeeded for release {namespace}/{name}.v4 with chart {chart}@{chart_version}",
+            since,
+        )
+        if (namespace, name) == NOT_READY_RELEASE and faults.active(state, "flux-not-ready"):
+            condition = _ready("Unknown", "Progressing", "Running 'upgrade' action with timeout of 5m0s", since)
+        items.append(
+            {
+                "apiVersion": "helm.toolkit.fluxcd.io/v2",
+                "kind": "HelmRelease",
+                "metadata": {
+                    "creationTimestamp": clock.rfc3339(k8s.born(state)),
+                    "generation": 1,
+                    "name": name,
+                    "namespace": namespace,
+                    "resourceVersion": str(state["resource_version"]),
+                },
+                "spec": {
+                    "chart": {
+                        "spec": {
+                            "chart": chart,
+                            "sourceRef": {"kind": "HelmRepository", "name": chart, "namespace": "flux-system"},
+                            "version": chart_version,
+                        }
+                    },
+                    "interval": "1h",
+                },
+                "status": {
+                    "conditions": [condition],
+                    "history": [
+                        {"chartName": chart, "chartVersion": chart_version, "status": "deployed", "version": 4}
+                    ],
+                    "lastAttemptedRevision": chart_version,
+                    "observedGeneration": 1,
+                },
+            }
+        )
+    return items
+
+
+def ready_condition(item: dict) -> dict:
+    return next(c for c in item["status"]["conditions"] if c["type"] == "Ready")
+
+
+def row(item: dict, with_namespace: bool) -> list[str]:
+    ready = ready_condition(item)
+    cells = [item["metadata"]["name"], "30d", ready["status"], ready["message"]]
+    return ([item["metadata"]["namespace"]] if with_namespace else []) + cells
+
+
+HEADER = ["NAME", "AGE", "READY", "STATUS"]

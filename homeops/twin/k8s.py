@@ -1,0 +1,296 @@
+"""Kubernetes objects of the twin as the API server returns them: Nodes, Services, the Rook
+CephCluster, and the pods a drain finds on a node."""
+
+from __future__ import annotations
+
+from homeops.twin import ceph, clock, faults, nodes
+
+CLUSTER_AGE_SECONDS = 30 * 86400  # the cluster was built before the twin was made
+
+
+def born(state: dict) -> float:
+    return state["created"] - CLUSTER_AGE_SECONDS
+
+
+def as_list(items: list[dict]) -> dict:
+    return {"apiVersion": "v1", "items": items, "kind": "List", "metadata": {"resourceVersion": ""}}
+
+
+def node_object(state: dict, node: dict, now: float) -> dict:
+    control_plane = node["role"] == "control-plane"
+    ready = nodes.is_ready(node, now)
+    labels = {
+        "beta.kubernetes.io/arch": "amd64",
+        "beta.kubernetes.io/os": "linux",
+        "kubernetes.io/arch": "amd64",
+        "kubernetes.io/hostname": node["name"],
+        "kubernetes.io/os": "linux",
+    }
+    taints = []
+    if control_plane:
+        labels["node-role.kubernetes.io/control-plane"] = ""
+        labels["node.kubernetes.io/exclude-from-external-load-balancers"] = ""
+        taints.append({"effect": "NoSchedule", "key": "node-role.kubernetes.io/control-plane"})
+    if node["unschedulable"]:
+        taints.append(
+            {"effect": "NoSchedule", "key": "node.kubernetes.io/unschedulable", "timeAdded": clock.rfc3339(now)}
+        )
+    if not ready:
+        taints.append(
+            {"effect": "NoSchedule", "key": "node.kubernetes.io/unreachable", "timeAdded": clock.rfc3339(now)}
+        )
+        taints.append({"effect": "NoExecute", "key": "node.kubernetes.io/unreachable", "timeAdded": clock.rfc3339(now)})
+    spec: dict = {"podCIDR": node["pod_cidr"], "podCIDRs": [node["pod_cidr"]]}
+    if node["unschedulable"]:
+        spec["unschedulable"] = True
+    if taints:
+        spec["taints"] = taints
+    since = clock.rfc3339(node["ready_since"])
+    if ready:
+        pressure = [
+            _condition(
+                kind,
+                "False",
+                f"KubeletHasSufficient{word}",
+                f"kubelet has sufficient {word.lower()} available",
+                since,
+                now,
+            )
+            for kind, word in (("MemoryPressure", "Memory"), ("DiskPressure", "Disk"), ("PIDPressure", "PID"))
+        ]
+        conditions = pressure + [
+            _condition("Ready", "True", "KubeletReady", "kubelet is posting ready status", since, now)
+        ]
+    else:
+        down_since = clock.rfc3339(node["reboot"]["down_at"])
+        conditions = [
+            _condition(kind, "Unknown", "NodeStatusUnknown", "Kubelet stopped posting node status.", down_since, now)
+            for kind in ("MemoryPressure", "DiskPressure", "PIDPressure", "Ready")
+        ]
+    return {
+        "apiVersion": "v1",
+        "kind": "Node",
+        "metadata": {
+            "annotations": {
+                "node.alpha.kubernetes.io/ttl": "0",
+                "volumes.kubernetes.io/controller-managed-attach-detach": "true",
+                **node["annotations"],
+            },
+            "creationTimestamp": clock.rfc3339(born(state)),
+            "labels": labels,
+            "name": node["name"],
+            "resourceVersion": str(state["resource_version"]),
+            "uid": node["uid"],
+        },
+        "spec": spec,
+        "status": {
+            "addresses": [
+                {"address": node["address"], "type": "InternalIP"},
+                {"address": node["name"], "type": "Hostname"},
+            ],
+            "allocatable": {"cpu": "8", "ephemeral-storage": "237597686Ki", "memory": "32495228Ki", "pods": "110"},
+            "capacity": {"cpu": "8", "ephemeral-storage": "257817692Ki", "memory": "32597628Ki", "pods": "110"},
+            "conditions": conditions,
+            "daemonEndpoints": {"kubeletEndpoint": {"Port": 10250}},
+            "nodeInfo": {
+                "architecture": "amd64",
+                "bootID": nodes.boot_id(node, now),
+                "containerRuntimeVersion": "containerd://2.1.4",
+                "kernelVersion": "6.12.45-talos",
+                "kubeProxyVersion": "",
+                "kubeletVersion": node["kubelet_version"],
+                "machineID": node["machine_id"],
+                "operatingSystem": "linux",
+                "osImage": f"Talos ({nodes.talos_version(node, now)})",
+                "systemUUID": node["uid"],
+            },
+        },
+    }
+
+
+def _condition(kind: str, status: str, reason: str, message: str, since: str, now: float) -> dict:
+    return {
+        "lastHeartbeatTime": clock.rfc3339(now),
+        "lastTransitionTime": since,
+        "message": message,
+        "reason": reason,
+        "status": status,
+        "type": kind,
+    }
+
+
+def node_row(node: dict, now: float, wide: bool) -> list[str]:
+    status = "Ready" if nodes.is_ready(node, now) else "NotReady"
+    if node["unschedulable"]:
+        status += ",SchedulingDisabled"
+    roles = "control-plane" if node["role"] == "control-plane" else "<none>"
+    row = [node["name"], status, roles, "30d", node["kubelet_version"]]
+    if wide:
+        row += [
+            node["address"],
+            "<none>",
+            f"Talos ({nodes.talos_version(node, now)})",
+            "6.12.45-talos",
+            "containerd://2.1.4",
+        ]
+    return row
+
+
+NODE_HEADER = ["NAME", "STATUS", "ROLES", "AGE", "VERSION"]
+NODE_WIDE_HEADER = NODE_HEADER + ["INTERNAL-IP", "EXTERNAL-IP", "OS-IMAGE", "KERNEL-VERSION", "CONTAINER-RUNTIME"]
+
+
+def services(state: dict) -> list[dict]:
+    import ipaddress  # here, not at the top: only this listing needs it, and it is slow to import
+
+    service_net = ipaddress.ip_network(state["cluster"]["service_cidr"])
+    made = clock.rfc3339(born(state))
+
+    def service(namespace: str, name: str, kind: str, cluster_ip, ports: list[dict], extra: dict | None = None) -> dict:
+        body = {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"creationTimestamp": made, "name": name, "namespace": namespace, "resourceVersion": "1204"},
+            "spec": {"clusterIP": str(cluster_ip), "clusterIPs": [str(cluster_ip)], "ports": ports, "type": kind},
+            "status": {"loadBalancer": {}},
+        }
+        if extra:
+            body["metadata"].update(extra.get("metadata", {}))
+            body["status"] = extra.get("status", body["status"])
+        return body
+
+    https = [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": 6443}]
+    dns = [{"name": "dns", "port": 53, "protocol": "UDP", "targetPort": 53}]
+    items = [
+        service("default", "kubernetes", "ClusterIP", service_net.network_address + 1, https),
+        service("kube-system", "kube-dns", "ClusterIP", service_net.network_address + 10, dns),
+    ]
+    for index, lb in enumerate(state["cluster"]["load_balancers"]):
+        ports = (
+            dns
+            if "dns" in lb["name"]
+            else [
+                {"name": "http", "port": 80, "protocol": "TCP", "targetPort": 80, "nodePort": 30080 + index},
+                {"name": "https", "port": 443, "protocol": "TCP", "targetPort": 443, "nodePort": 30443 + index},
+            ]
+        )
+        items.append(
+            service(
+                "network",
+                lb["name"],
+                "LoadBalancer",
+                service_net.network_address + 100 + index,
+                ports,
+                {
+                    "metadata": {"annotations": {"lbipam.cilium.io/ips": lb["address"]}},
+                    "status": {"loadBalancer": {"ingress": [{"ip": lb["address"], "ipMode": "VIP"}]}},
+                },
+            )
+        )
+    return items
+
+
+def service_row(item: dict, with_namespace: bool) -> list[str]:
+    ingress = item["status"]["loadBalancer"].get("ingress", [])
+    external = ",".join(i["ip"] for i in ingress) or (
+        "<pending>" if item["spec"]["type"] == "LoadBalancer" else "<none>"
+    )
+    ports = ",".join(
+        f"{p['port']}" + (f":{p['nodePort']}" if "nodePort" in p else "") + f"/{p['protocol']}"
+        for p in item["spec"]["ports"]
+    )
+    row = [item["metadata"]["name"], item["spec"]["type"], item["spec"]["clusterIP"], external, ports, "30d"]
+    return ([item["metadata"]["namespace"]] if with_namespace else []) + row
+
+
+def ceph_cluster(state: dict, now: float) -> dict:
+    report = ceph.health(state, now)
+    details = {
+        name: {"message": c["summary"]["message"], "severity": c["severity"]} for name, c in report["checks"].items()
+    }
+    health: dict = {"fsid": state["ceph"]["fsid"], "health": report["status"], "lastChecked": clock.rfc3339(now)}
+    if details:
+        health["details"] = details
+    version = state["versions"].get("rook_ceph", "v1.16.3")
+    return {
+        "apiVersion": "ceph.rook.io/v1",
+        "kind": "CephCluster",
+        "metadata": {
+            "creationTimestamp": clock.rfc3339(born(state)),
+            "generation": 3,
+            "name": "rook-ceph",
+            "namespace": "rook-ceph",
+            "resourceVersion": str(state["resource_version"]),
+        },
+        "spec": {
+            "cephVersion": {"image": "quay.io/ceph/ceph:v19.2.3"},
+            "dataDirHostPath": "/var/lib/rook",
+            "mon": {"count": 3},
+            "storage": {"useAllDevices": False, "useAllNodes": True},
+        },
+        "status": {
+            "ceph": health,
+            "conditions": [
+                {
+                    "lastTransitionTime": clock.rfc3339(born(state)),
+                    "message": "Cluster created successfully",
+                    "reason": "ClusterCreated",
+                    "status": "True",
+                    "type": "Ready",
+                },
+            ],
+            "message": "Cluster created successfully",
+            "phase": "Ready",
+            "state": "Created",
+            "version": {"image": "quay.io/ceph/ceph:v19.2.3", "version": "19.2.3-0"},
+            "rookVersion": version,
+        },
+    }
+
+
+def ceph_cluster_row(item: dict) -> list[str]:
+    status = item["status"]
+    return [
+        "rook-ceph",
+        "/var/lib/rook",
+        "3",
+        "30d",
+        status["phase"],
+        status["message"],
+        status["ceph"]["health"],
+        "",
+        status["ceph"]["fsid"],
+    ]
+
+
+CEPH_CLUSTER_HEADER = ["NAME", "DATADIRHOSTPATH", "MONCOUNT", "AGE", "PHASE", "MESSAGE", "HEALTH", "EXTERNAL", "FSID"]
+
+
+def pods_on(state: dict, node: dict) -> dict[str, list[str]]:
+    """The pods a drain of `node` meets, by kind: DaemonSet-managed, with emptyDir, others."""
+    tail = _suffix(node["uid"])
+    daemonsets = [
+        f"kube-system/cilium-{tail}",
+        f"kube-system/cilium-envoy-{tail[::-1]}",
+        f"rook-ceph/csi-rbdplugin-{tail[1:]}x",
+    ]
+    if node["drained"]:
+        return {"daemonset": daemonsets, "emptydir": [], "evictable": []}
+    if node["role"] == "control-plane":
+        return {"daemonset": daemonsets, "emptydir": [], "evictable": [f"kube-system/coredns-6d4c8f5b7-{tail}"]}
+    emptydir = [f"observability/grafana-7c9d5b8f6-{tail}"]
+    osd_pods = [f"rook-ceph/rook-ceph-osd-{osd}-5f8d7c9b4-{tail}" for osd in node["osds"]]
+    return {"daemonset": daemonsets, "emptydir": emptydir, "evictable": emptydir + osd_pods}
+
+
+def _suffix(uid: str) -> str:
+    alphabet = "bcdfghjklmnpqrstvwxz2456789"
+    return "".join(alphabet[int(c, 16) % len(alphabet)] for c in uid.replace("-", "")[:5])
+
+
+def api_refused(state: dict) -> str | None:
+    """kubectl's last line when the API server is down (the `api-unreachable` fault)."""
+    if faults.active(state, "api-unreachable"):
+        vip = state["cluster"]["vip"]
+        return f"The connection to the server {vip}:6443 was refused - did you specify the right host or port?"
+    return None

@@ -1,0 +1,120 @@
+"""The twin's `kubectl`: the verbs and resources the runbooks use, with kubectl's output and errors.
+
+Verbs: get, cordon, uncordon, drain, create -f, replace -f, delete (leases), exec (the Rook
+toolbox's `ceph`), version. Resources: nodes, services, Flux Kustomizations and HelmReleases,
+CephClusters, Leases. Every call but `version --client` fails as against a dead API server
+under the `api-unreachable` fault.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from homeops.twin import (
+    cluster,
+    k8s,
+    kubectl_exec,
+    kubectl_get,
+    kubectl_leases,
+    kubectl_nodes,
+    output,
+    versions,
+)
+from homeops.twin.args import Flag, UsageError, parse, reject_unexpected
+from homeops.twin.failure import ToolFailure
+from homeops.twin.state import NotATwin
+
+GLOBAL_FLAGS = [Flag("namespace", "n"), Flag("request-timeout"), Flag("kubeconfig"), Flag("context"), Flag("v", "v")]
+VERB_FLAGS = {
+    "get": [Flag("output", "o"), Flag("all-namespaces", "A", False), Flag("ignore-not-found", None, False)],
+    "cordon": [],
+    "uncordon": [],
+    "drain": [
+        Flag("ignore-daemonsets", None, False),
+        Flag("delete-emptydir-data", None, False),
+        Flag("force", None, False),
+        Flag("timeout"),
+        Flag("grace-period"),
+        Flag("disable-eviction", None, False),
+    ],
+    "create": [Flag("filename", "f"), Flag("output", "o")],
+    "replace": [Flag("filename", "f"), Flag("output", "o")],
+    "delete": [Flag("ignore-not-found", None, False), Flag("wait", None, False), Flag("timeout"), Flag("grace-period")],
+    "exec": [Flag("stdin", "i", False), Flag("tty", "t", False), Flag("container", "c")],
+    "version": [Flag("client", None, False), Flag("output", "o")],
+}
+
+
+OUTPUT_FORMATS = ("json", "name", "wide")
+
+
+def main(argv: list[str], twin_dir: str) -> int:
+    try:
+        return _run(argv, twin_dir)
+    except ToolFailure as failure:
+        output.write(sys.stdout, failure.stdout)
+        output.write(sys.stderr, failure.stderr)
+        return failure.code
+    except NotATwin as exc:
+        output.write(sys.stderr, f"error: {exc}")
+        return 1
+
+
+def _run(argv: list[str], twin_dir: str) -> int:
+    all_flags = {flag.name: flag for flags in VERB_FLAGS.values() for flag in flags}
+    verb = None
+    try:
+        parsed = parse(argv, GLOBAL_FLAGS + list(all_flags.values()))
+        if not parsed.positionals:
+            output.write(
+                sys.stdout,
+                "kubectl controls the Kubernetes cluster manager (homeops twin).\n\n"
+                "Usage:\n  kubectl [flags] [options]",
+            )
+            return 0
+        verb = parsed.positionals[0]
+        if verb not in VERB_FLAGS:
+            raise ToolFailure(f'error: unknown command "{verb}" for "kubectl"')
+        reject_unexpected(parsed, {f.name for f in GLOBAL_FLAGS + VERB_FLAGS[verb]})
+        output_format = parsed.value("output")
+        if output_format is not None and output_format not in OUTPUT_FORMATS:
+            raise ToolFailure(
+                "error: unable to match a printer suitable for the output format "
+                f'"{output_format}", allowed formats are: ' + ",".join(OUTPUT_FORMATS)
+            )
+        if verb == "version":
+            return _version(parsed, twin_dir)
+        current, now = cluster.observe(twin_dir)
+        refused = k8s.api_refused(current)
+        if refused:
+            raise ToolFailure(refused)
+        handler = {
+            "get": kubectl_get.get,
+            "cordon": kubectl_nodes.cordon,
+            "uncordon": kubectl_nodes.cordon,
+            "drain": kubectl_nodes.drain,
+            "create": kubectl_leases.apply,
+            "replace": kubectl_leases.apply,
+            "delete": kubectl_leases.delete,
+            "exec": kubectl_exec.exec_command,
+        }[verb]
+        return handler(parsed, twin_dir, current, now)
+    except UsageError as exc:
+        verb = verb or next((word for word in argv if word in VERB_FLAGS), None)
+        help_for = f"kubectl {verb} --help" if verb else "kubectl --help"
+        raise ToolFailure(f"error: {exc}\nSee '{help_for}' for usage.") from None
+
+
+def _version(parsed, twin_dir: str) -> int:
+    current, _ = cluster.observe(twin_dir)
+    client = current["versions"].get("kubernetes", "v1.34.1")
+    lines = [f"Client Version: {client}", "Kustomize Version: v5.7.1"]
+    if not parsed.switch("client"):
+        refused = k8s.api_refused(current)
+        if refused:
+            output.write(sys.stdout, "\n".join(lines))
+            raise ToolFailure(refused)
+        server = min((n["kubelet_version"] for n in current["nodes"]), key=lambda v: versions.parse(v) or (0, 0, 0))
+        lines.append(f"Server Version: {server}")
+    output.write(sys.stdout, "\n".join(lines))
+    return 0

@@ -1,0 +1,62 @@
+"""The resource types the twin's kubectl serves, how kubectl names them, and their objects."""
+
+from __future__ import annotations
+
+from homeops.twin import flux_objects, k8s, leases
+from homeops.twin.failure import ToolFailure
+
+
+class Kind:
+    __slots__ = ("aliases", "group", "kind", "namespaced", "plural")
+
+    def __init__(self, plural: str, group: str, kind: str, namespaced: bool, aliases: tuple[str, ...]):
+        self.plural, self.group, self.kind = plural, group, kind
+        self.namespaced, self.aliases = namespaced, aliases
+
+    @property
+    def resource(self) -> str:
+        """How the API server names it in errors: `nodes`, `leases.coordination.k8s.io`."""
+        return f"{self.plural}.{self.group}" if self.group else self.plural
+
+    @property
+    def name_prefix(self) -> str:
+        """How `-o name` prefixes it: `node`, `lease.coordination.k8s.io`."""
+        singular = self.kind.lower()
+        return f"{singular}.{self.group}" if self.group else singular
+
+
+KINDS = (
+    Kind("nodes", "", "Node", False, ("node", "no")),
+    Kind("services", "", "Service", True, ("service", "svc")),
+    Kind("kustomizations", "kustomize.toolkit.fluxcd.io", "Kustomization", True, ("kustomization", "ks")),
+    Kind("helmreleases", "helm.toolkit.fluxcd.io", "HelmRelease", True, ("helmrelease", "hr")),
+    Kind("cephclusters", "ceph.rook.io", "CephCluster", True, ("cephcluster",)),
+    Kind("leases", "coordination.k8s.io", "Lease", True, ("lease",)),
+)
+
+
+def resolve_kind(text: str) -> Kind:
+    wanted = text.lower()
+    for kind in KINDS:
+        names = {kind.plural, *kind.aliases}
+        if wanted in names or any(wanted == f"{name}.{kind.group}" for name in names if kind.group):
+            return kind
+    raise ToolFailure(f'error: the server doesn\'t have a resource type "{text}"')
+
+
+def namespace(parsed) -> str:
+    return parsed.value("namespace") or "default"
+
+
+def objects(kind: Kind, current: dict, now: float) -> list[dict]:
+    if kind.plural == "nodes":
+        return [k8s.node_object(current, node, now) for node in current["nodes"]]
+    if kind.plural == "services":
+        return k8s.services(current)
+    if kind.plural == "kustomizations":
+        return flux_objects.kustomizations(current)
+    if kind.plural == "helmreleases":
+        return flux_objects.helmreleases(current)
+    if kind.plural == "cephclusters":
+        return [k8s.ceph_cluster(current, now)]
+    return leases.in_namespace(current, None)

@@ -1,0 +1,50 @@
+"""How the Talos API answers the twin's talosctl: the nodes a command targets, and per-node
+errors the way talosctl's multi-node client prints them (`1 error occurred:` / `* IP: rpc error: ...`)."""
+
+from __future__ import annotations
+
+from homeops.twin import clock, nodes
+from homeops.twin.args import UsageError
+from homeops.twin.failure import ToolFailure
+
+NO_NODES = (
+    "nodes are not set for the command: please use `--nodes` flag or configuration file to set the nodes to run "
+    "the command against"
+)
+
+
+def addresses(parsed, required: bool = True) -> list[str]:
+    addresses = [a.strip() for value in parsed.all("nodes") for a in value.split(",") if a.strip()]
+    if not addresses and required:
+        raise ToolFailure(NO_NODES)
+    return addresses
+
+
+def unreachable(address: str, why: str = "connection refused") -> str:
+    return (
+        'rpc error: code = Unavailable desc = connection error: desc = "transport: Error while dialing: '
+        f'dial tcp {address}:50000: connect: {why}"'
+    )
+
+
+def node_errors(errors: list[tuple[str, str]]) -> str:
+    head = "1 error occurred:" if len(errors) == 1 else f"{len(errors)} errors occurred:"
+    return head + "".join(f"\n\t* {address}: {message}" for address, message in errors) + "\n\n"
+
+
+def reach(current: dict, address: str, now: float) -> tuple[dict | None, str | None]:
+    """The node behind `address` and None, or None and why the Talos API did not answer."""
+    node = nodes.find(current, address=address)
+    if node is None:
+        return None, unreachable(address, "no route to host")
+    if not nodes.api_reachable(node, now):
+        return None, unreachable(address)
+    return node, None
+
+
+def duration(parsed, name: str, default: str) -> float:
+    text = parsed.value(name, default)
+    try:
+        return clock.parse_duration(text)
+    except ValueError as exc:
+        raise UsageError(f'invalid argument "{text}" for "--{name}" flag: {exc}') from None

@@ -1,0 +1,228 @@
+"""The twin's `talosctl`: version, get machinestatus, upgrade, upgrade-k8s, etcd and health.
+
+Per-node failures are printed the way talosctl's multi-node client does (`1 error occurred:` and
+`* IP: rpc error: ...`). A rebooting node's Talos API refuses connections.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import zlib
+
+from homeops.twin import (
+    clock,
+    cluster,
+    nodes,
+    output,
+    table,
+    talos_api,
+    talos_etcd,
+    talos_health,
+    talos_kubernetes,
+    talos_upgrade,
+)
+from homeops.twin.args import Flag, UsageError, parse, reject_unexpected
+from homeops.twin.failure import ToolFailure
+from homeops.twin.state import NotATwin
+
+GLOBAL_FLAGS = [Flag("nodes", "n"), Flag("endpoints", "e"), Flag("talosconfig"), Flag("context"), Flag("cluster")]
+COMMAND_FLAGS = {
+    "version": [Flag("json", None, False), Flag("short", None, False), Flag("client", None, False)],
+    "get": [Flag("output", "o"), Flag("namespace")],
+    "upgrade": [
+        Flag("image", "i"),
+        Flag("timeout"),
+        Flag("force", "f", False),
+        Flag("wait", None, False),
+        Flag("stage", "s", False),
+        Flag("reboot-mode", "m"),
+        Flag("debug", None, False),
+        Flag("preserve", "p", False),
+        Flag("insecure", None, False),
+    ],
+    "upgrade-k8s": [
+        Flag("to"),
+        Flag("from"),
+        Flag("dry-run", None, False),
+        Flag("upgrade-kubelet", None, False),
+        Flag("pre-pull-images", None, False),
+        Flag("endpoint"),
+    ],
+    "etcd": [],
+    "health": [
+        Flag("wait-timeout"),
+        Flag("server", None, False),
+        Flag("control-plane-nodes"),
+        Flag("worker-nodes"),
+        Flag("init-node"),
+        Flag("k8s-endpoint"),
+        Flag("run-e2e", None, False),
+    ],
+}
+
+
+MACHINE_STATUS = {"machinestatus", "machinestatuses", "ms", "machinestatuses.runtime.talos.dev"}
+
+
+def main(argv: list[str], twin_dir: str) -> int:
+    try:
+        return _run(argv, twin_dir)
+    except ToolFailure as failure:
+        output.write(sys.stdout, failure.stdout)
+        output.write(sys.stderr, failure.stderr)
+        return failure.code
+    except NotATwin as exc:
+        output.write(sys.stderr, f"error: {exc}")
+        return 1
+
+
+def _run(argv: list[str], twin_dir: str) -> int:
+    all_flags = {flag.name: flag for flags in COMMAND_FLAGS.values() for flag in flags}
+    command = None
+    try:
+        parsed = parse(argv, GLOBAL_FLAGS + list(all_flags.values()))
+        if not parsed.positionals:
+            output.write(
+                sys.stdout,
+                "A CLI for out-of-band management of Kubernetes nodes created by Talos (homeops twin)\n\n"
+                "Usage:\n  talosctl [command]",
+            )
+            return 0
+        command = parsed.positionals[0]
+        if command not in COMMAND_FLAGS:
+            raise ToolFailure(f'Error: unknown command "{command}" for "talosctl"\nRun \'talosctl --help\' for usage.')
+        reject_unexpected(parsed, {f.name for f in GLOBAL_FLAGS + COMMAND_FLAGS[command]})
+        handler = {
+            "version": _version,
+            "get": _get,
+            "upgrade": talos_upgrade.upgrade,
+            "upgrade-k8s": talos_kubernetes.upgrade_k8s,
+            "etcd": talos_etcd.etcd_command,
+            "health": talos_health.health,
+        }[command]
+        return handler(parsed, twin_dir)
+    except UsageError as exc:
+        raise ToolFailure(
+            f"Error: {exc}\nRun 'talosctl {command or ''} --help' for usage.".replace("  ", " ")
+        ) from None
+
+
+def _sha(version: str) -> str:
+    return f"{zlib.crc32(version.encode()):08x}"[:7]
+
+
+def _version(parsed, twin_dir: str) -> int:
+    current, now = cluster.observe(twin_dir)
+    client = current["versions"].get("talos", "v1.11.1")
+    if parsed.switch("client"):
+        output.write(
+            sys.stdout, f"Client:\n\tTag:         {client}\n\tSHA:         {_sha(client)}\n\tOS/Arch:     linux/amd64"
+        )
+        return 0
+    addresses = talos_api.addresses(parsed)
+    errors, lines = [], []
+    if not parsed.switch("json"):
+        lines.append(
+            f"Client:\n\tTag:         {client}\n\tSHA:         {_sha(client)}\n\tOS/Arch:     linux/amd64\nServer:"
+        )
+    for address in addresses:
+        node, error = talos_api.reach(current, address, now)
+        if error:
+            errors.append((address, error))
+            continue
+        tag = nodes.talos_version(node, now)
+        if parsed.switch("json"):
+            lines.append(
+                json.dumps(
+                    {
+                        "metadata": {"hostname": address},
+                        "version": {
+                            "tag": tag,
+                            "sha": _sha(tag),
+                            "built": "",
+                            "go_version": "go1.24.6",
+                            "os": "linux",
+                            "arch": "amd64",
+                        },
+                        "platform": {"name": "metal", "mode": "metal"},
+                        "features": {"rbac": True},
+                    },
+                    separators=(",", ":"),
+                )
+            )
+        else:
+            lines.append(
+                f"\tNODE:        {address}\n\tTag:         {tag}\n\tSHA:         {_sha(tag)}\n"
+                "\tOS/Arch:     linux/amd64\n\tEnabled:     RBAC"
+            )
+    output.write(sys.stdout, "\n".join(lines))
+    if errors:
+        raise ToolFailure("error getting version: " + talos_api.node_errors(errors))
+    return 0
+
+
+def machine_status(current: dict, node: dict, now: float) -> dict:
+    phase = nodes.phase(node, now)
+    ready = phase == nodes.RUNNING
+    unmet = [] if ready else [{"name": "nodeReady", "reason": f'node "{node["name"]}" is not ready'}]
+    if phase == nodes.UPGRADING:
+        unmet = []
+    return {
+        "node": node["address"],
+        "metadata": {
+            "namespace": "runtime",
+            "type": "MachineStatuses.runtime.talos.dev",
+            "id": "machine",
+            "version": 4 + 3 * node["boots"],
+            "owner": "runtime.MachineStatusController",
+            "phase": "running",
+            "created": clock.rfc3339(node["ready_since"]),
+            "updated": clock.rfc3339(node["ready_since"]),
+        },
+        "spec": {
+            "stage": phase,
+            "status": {"ready": phase in (nodes.RUNNING, nodes.UPGRADING), "unmetConditions": unmet},
+        },
+    }
+
+
+def _get(parsed, twin_dir: str) -> int:
+    words = parsed.positionals[1:]
+    if not words:
+        raise ToolFailure("Error: accepts between 1 and 2 arg(s), received 0")
+    if words[0].lower() not in MACHINE_STATUS:
+        raise ToolFailure(f"error: resource type {words[0]!r} is not registered")
+    addresses = talos_api.addresses(parsed)
+    output_format = parsed.value("output", "table")
+    if output_format not in ("json", "table", "yaml"):
+        raise ToolFailure(f'error: output format "{output_format}" is not supported')
+    if output_format == "yaml":
+        raise ToolFailure('error: output format "yaml" is not supported by the homeops twin (use -o json)')
+    current, now = cluster.observe(twin_dir)
+    errors, documents, rows = [], [], [["NODE", "NAMESPACE", "TYPE", "ID", "VERSION", "STAGE", "READY"]]
+    for address in addresses:
+        node, error = talos_api.reach(current, address, now)
+        if error:
+            errors.append((address, error))
+            continue
+        status = machine_status(current, node, now)
+        # talosctl -o json writes each resource as an indented JSON document, one after another.
+        documents.append(json.dumps(status, indent=4))
+        rows.append(
+            [
+                address,
+                "runtime",
+                "MachineStatus",
+                "machine",
+                str(status["metadata"]["version"]),
+                status["spec"]["stage"],
+                str(status["spec"]["status"]["ready"]).lower(),
+            ]
+        )
+    output.write(
+        sys.stdout, "\n".join(documents) if output_format == "json" else (table.aligned(rows) if len(rows) > 1 else "")
+    )
+    if errors:
+        raise ToolFailure(talos_api.node_errors(errors))
+    return 0
