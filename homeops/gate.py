@@ -1,0 +1,44 @@
+"""The plan/apply gate: the only path by which a runbook changes the cluster.
+
+In plan mode (the default) a change is printed as the exact command it would run, and nothing
+runs; in apply mode it is printed and run. Read-only commands do not go through the gate: they
+run in both modes, so that a plan shows what the cluster really looks like.
+"""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from typing import Sequence, TextIO
+
+from homeops.tools import process
+
+
+class Gate:
+    def __init__(self, apply: bool, out: TextIO | None = None):
+        self.apply = bool(apply)
+        self._out = out
+
+    @property
+    def mode(self) -> str:
+        return "apply" if self.apply else "plan"
+
+    def say(self, line: str) -> None:
+        out = self._out or sys.stdout
+        print(line, file=out, flush=True)
+
+    def change(
+        self, argv: Sequence[str], *, timeout: float, input: str | None = None, why: str = ""
+    ) -> process.Completed | None:
+        """Run a command that changes the cluster (apply), or only show it (plan). None in plan mode."""
+        argv = [str(a) for a in argv]
+        shown = shlex.join(argv)
+        if not self.apply:
+            self.say(f"PLAN: {shown}" + (f"  # {why}" if why else ""))
+            return None
+        self.say(f"RUN: {shown}" + (f"  # {why}" if why else ""))
+        return process.run(argv, timeout=timeout, input=input)
+
+    def would_wait(self, what: str, timeout: float) -> None:
+        """In plan mode a wait that depends on a change cannot be observed: describe it instead."""
+        self.say(f"PLAN: would wait for {what} (up to {timeout:g}s)")

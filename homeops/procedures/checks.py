@@ -1,0 +1,74 @@
+"""Check results (check, status, detail), the table that shows them, and the gate that requires them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Iterable, Literal
+
+from homeops.errors import RunbookStopped
+from homeops.tools.process import ToolError
+
+Status = Literal["ok", "warn", "FAIL"]
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    check: str
+    status: Status
+    detail: str
+
+    @property
+    def failed(self) -> bool:
+        return self.status == "FAIL"
+
+
+def passed(check: str, detail: str) -> CheckResult:
+    return CheckResult(check, "ok", detail)
+
+
+def failed(check: str, detail: str) -> CheckResult:
+    return CheckResult(check, "FAIL", detail)
+
+
+def verdict(check: str, problems: list[str], fine: str) -> CheckResult:
+    """FAIL naming every problem, or ok with `fine` when there is none."""
+    return failed(check, "; ".join(problems)) if problems else passed(check, fine)
+
+
+def guarded(check: str, read: Callable[[], list[CheckResult]]) -> list[CheckResult]:
+    """Run `read`; a tool that fails (API down, toolbox missing) is a failed check, not a crash."""
+    try:
+        return read()
+    except ToolError as exc:
+        return [failed(check, str(exc))]
+
+
+def table(results: Iterable[CheckResult]) -> str:
+    rows = [("check", "status", "detail")] + [(r.check, r.status, r.detail) for r in results]
+    widths = [max(len(row[i]) for row in rows) for i in range(2)]
+    return "\n".join(f"{c:<{widths[0]}}  {s:<{widths[1]}}  {d}".rstrip() for c, s, d in rows)
+
+
+def print_table(results: Iterable[CheckResult]) -> None:
+    print(table(results), flush=True)
+
+
+def _named(failures: list[CheckResult]) -> str:
+    return "; ".join(f"{r.check}: {r.detail}" for r in failures)
+
+
+def require(results: Iterable[CheckResult], *, before: str) -> None:
+    """A preflight gate: stop the runbook, naming every failed check, when any failed."""
+    failures = [r for r in results if r.failed]
+    if failures:
+        raise RunbookStopped(f"{len(failures)} check(s) failed before {before}, nothing changed: {_named(failures)}")
+
+
+def conclude(results: Iterable[CheckResult]) -> str:
+    """A report's verdict: the summary line when every check passed; RunbookStopped naming the failures otherwise."""
+    results = list(results)
+    failures = [r for r in results if r.failed]
+    if failures:
+        raise RunbookStopped(f"{len(failures)} of {len(results)} checks failed: {_named(failures)}")
+    warnings = sum(r.status == "warn" for r in results)
+    return f"all {len(results)} checks passed" + (f" ({warnings} warning(s))" if warnings else "")

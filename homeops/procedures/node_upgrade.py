@@ -1,0 +1,117 @@
+"""Upgrading Talos on nodes, one at a time, each taken out of service and back the Ceph-safe way."""
+
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+from homeops.errors import RunbookStopped
+from homeops.model import Node
+from homeops.procedures.node_maintenance import InPlace, restore, return_to_service, stop, take_out_of_service
+from homeops.procedures.session import Session
+from homeops.procedures.versions import parse_version
+from homeops.procedures.waits import WaitTimedOut, wait_until
+from homeops.tools import kubectl, talosctl
+from homeops.tools.process import ToolError
+from homeops.tools.shapes import NodeStatus
+
+
+def select_nodes(session: Session, names: str, *, role: str) -> list[Node]:
+    """The nodes of `role` named in the comma-separated `names` (all of them when empty), in cluster.yaml order."""
+    of_role = [n for n in session.cluster.nodes if n.role == role]
+    wanted = [n.strip() for n in names.split(",") if n.strip()]
+    if not wanted:
+        if not of_role:
+            raise RunbookStopped(f"cluster.yaml has no {role} node; nothing changed")
+        return of_role
+    known = {n.name: n for n in session.cluster.nodes}
+    for name in wanted:
+        if name not in known:
+            raise RunbookStopped(f"no node named {name!r} in cluster.yaml (nodes: {', '.join(known)}); nothing changed")
+        if known[name].role != role:
+            raise RunbookStopped(f"{name} is a {known[name].role} node, not a {role}; nothing changed")
+    return [n for n in of_role if n.name in wanted]
+
+
+def target_version(session: Session, talos_version: str) -> str:
+    version = talos_version.strip() or session.cluster.versions.talos
+    parse_version(version, what="talos_version")
+    return version
+
+
+def upgrade_node(session: Session, node: Node, version: str, *, force: bool = False) -> bool:
+    """Upgrade one node to Talos `version`; False when it already runs it (nothing is touched)."""
+    try:
+        before = kubectl.node(node.name)
+    except ToolError as exc:
+        raise stop(InPlace(node.name), "read the node", exc) from None
+    if before.talos_version == version:
+        session.say(f"{node.name}: already runs Talos {version}, skipped (no reboot)")
+        return False
+    session.say(f"{node.name}: Talos {before.talos_version} -> {version}")
+    state = take_out_of_service(session, node, purpose=f"Talos upgrade to {version}")
+    image = session.cluster.installer_image(version)
+    try:
+        talosctl.upgrade(session.gate, str(node.address), image, timeout=session.wait_timeout, force=force,
+                         why="install the new version to the other slot and reboot into it")
+    except ToolError as exc:
+        if _undisturbed(node.name, before):
+            restore(session, state)
+            raise stop(state, "talosctl upgrade", f"{exc} (the node did not reboot)") from None
+        raise stop(state, "talosctl upgrade",
+                   f"{exc}{_node_detail(node.name)} (the node went down and did not come back: it stays out of service)"
+                   ) from None
+    what = f"{node.name} Ready with a new boot ID and Talos {version}"
+    if not session.apply:
+        session.gate.would_wait(what, session.wait_timeout)
+    else:
+        session.say(f"waiting for {what} (up to {session.wait_timeout:g}s)")
+        try:
+            wait_until(lambda: _upgraded(kubectl.node(node.name), before, version),
+                       session.wait_timeout, session.poll_interval, what)
+        except WaitTimedOut as exc:
+            raise stop(state, "wait for Ready", f"{exc}{_node_detail(node.name)}") from None
+    return_to_service(session, node, state)
+    session.say(f"{node.name}: done" if session.apply else f"{node.name}: planned")
+    return True
+
+
+def upgrade_nodes(session: Session, nodes: Sequence[Node], version: str, *, force: bool = False,
+                  between: Callable[[Node], None] | None = None) -> list[str]:
+    """Upgrade `nodes` one after another; `between` (a callable) runs after each upgraded node."""
+    upgraded = []
+    for node in nodes:
+        if upgrade_node(session, node, version, force=force):
+            upgraded.append(node.name)
+            if between is not None:
+                between(node)
+    return upgraded
+
+
+def summary(upgraded: list[str], nodes: Sequence[Node], version: str, *, apply: bool) -> str:
+    skipped = [n.name for n in nodes if n.name not in upgraded]
+    verb = "upgraded" if apply else "would upgrade"
+    parts = [f"{verb} {', '.join(upgraded)} to Talos {version}" if upgraded else "nothing to upgrade"]
+    if skipped:
+        parts.append(f"already at {version}: {', '.join(skipped)}")
+    return "; ".join(parts)
+
+
+def _upgraded(now: NodeStatus, before: NodeStatus, version: str) -> bool:
+    return now.is_ready and now.boot_id != before.boot_id and now.talos_version == version
+
+
+def _undisturbed(name: str, before: NodeStatus) -> bool:
+    """Still Ready on the same boot: the upgrade was refused before the node went down."""
+    try:
+        now = kubectl.node(name)
+    except ToolError:
+        return False
+    return now.is_ready and now.boot_id == before.boot_id
+
+
+def _node_detail(name: str) -> str:
+    try:
+        now = kubectl.node(name)
+    except ToolError as exc:
+        return f"; cannot read the node: {exc}"
+    return f"; now Ready={now.ready}, Talos {now.talos_version}, boot ID {now.boot_id[:8] or '?'}"

@@ -1,0 +1,164 @@
+"""Checks of the cluster's health, and of the cluster against cluster.yaml, each returning CheckResults.
+
+The preflight gates of the maintenance runbooks (nodes Ready, etcd healthy, Ceph HEALTH_OK with
+clean PGs and no flags, Flux Ready) and the extra comparisons of cluster-health live here.
+"""
+
+from __future__ import annotations
+
+from homeops.model import Cluster
+from homeops.procedures.checks import CheckResult, failed, guarded, verdict
+from homeops.tools import ceph, flux, kubectl, talosctl
+from homeops.tools.process import ToolError
+from homeops.tools.shapes import NodeStatus
+
+
+def nodes_ready(nodes: list[NodeStatus]) -> CheckResult:
+    problems = []
+    for n in nodes:
+        if not n.is_ready:
+            problems.append(f"{n.name} not Ready (Ready={n.ready})")
+        elif n.unschedulable:
+            problems.append(f"{n.name} cordoned")
+    return verdict("nodes Ready", problems, f"{len(nodes)} nodes Ready and schedulable")
+
+
+def node_versions(cluster: Cluster, nodes: list[NodeStatus]) -> list[CheckResult]:
+    talos_drift = [
+        f"{n.name} runs Talos {n.talos_version or repr(n.os_image)}, cluster.yaml says {cluster.versions.talos}"
+        for n in nodes if n.talos_version != cluster.versions.talos
+    ]
+    kube_drift = [
+        f"{n.name} runs kubelet {n.kubelet_version}, cluster.yaml says {cluster.versions.kubernetes}"
+        for n in nodes if n.kubelet_version != cluster.versions.kubernetes
+    ]
+    return [
+        verdict("Talos versions", talos_drift, f"every node runs {cluster.versions.talos}"),
+        verdict("Kubernetes versions", kube_drift, f"every kubelet runs {cluster.versions.kubernetes}"),
+    ]
+
+
+def node_inventory(cluster: Cluster, nodes: list[NodeStatus]) -> CheckResult:
+    seen = {n.name: n for n in nodes}
+    problems = []
+    for expected in cluster.nodes:
+        actual = seen.pop(expected.name, None)
+        if actual is None:
+            problems.append(f"{expected.name} is in cluster.yaml but not in the cluster")
+            continue
+        if actual.role != expected.role:
+            problems.append(f"{expected.name} has role {actual.role}, cluster.yaml says {expected.role}")
+        if actual.internal_ip != str(expected.address):
+            problems.append(f"{expected.name} has address {actual.internal_ip}, cluster.yaml says {expected.address}")
+    problems += [f"{name} is in the cluster but not in cluster.yaml" for name in seen]
+    fine = f"{len(cluster.nodes)} nodes match cluster.yaml (names, roles, addresses)"
+    return verdict("node inventory", problems, fine)
+
+
+def etcd(cluster: Cluster) -> list[CheckResult]:
+    """Members as cluster.yaml expects them, each answering without errors; the fault tolerance as a warning."""
+    control_planes = cluster.control_planes
+    if not control_planes:
+        return [failed("etcd members", "cluster.yaml has no control-plane node")]
+    members, errors = None, []
+    for cp in control_planes:  # any member can list them all; a rebooting one should not hide the others
+        try:
+            members = talosctl.etcd_members(str(cp.address))
+            break
+        except ToolError as exc:
+            errors.append(str(exc))
+    if members is None:
+        return [failed("etcd members", "; ".join(errors))]
+    names = sorted(m.hostname for m in members)
+    expected = sorted(cp.name for cp in control_planes)
+    problems = []
+    if names != expected:
+        problems.append(f"members {', '.join(names) or 'none'}, cluster.yaml expects {', '.join(expected)}")
+    problems += [f"{m.hostname} is still a learner" for m in members if m.learner]
+    results = [verdict("etcd members", problems, f"{len(members)} members: {', '.join(names)}")]
+
+    unhealthy = []
+    for cp in control_planes:
+        try:
+            statuses = talosctl.etcd_status(str(cp.address))
+        except ToolError as exc:
+            unhealthy.append(f"{cp.name}: {exc}")
+            continue
+        unhealthy += [f"{cp.name}: {s.errors}" for s in statuses if s.errors]
+    results.append(verdict("etcd health", unhealthy, "every member answers without errors"))
+
+    quorum = len(members) // 2 + 1
+    tolerance = len(members) - quorum
+    detail = f"{len(members)} members, quorum {quorum}: tolerates {tolerance} member(s) down"
+    results.append(CheckResult("etcd fault tolerance", "ok" if tolerance > 0 else "warn", detail))
+    return results
+
+
+def ceph_health() -> list[CheckResult]:
+    def read() -> list[CheckResult]:
+        status = ceph.status()
+        dump = ceph.osd_dump()
+        checks = "; ".join(f"{c.name}: {c.message}" for c in status.checks)
+        flags = sorted(dump.maintenance_flags) + [
+            f"{flag} on host {host}"
+            for host, host_flags in sorted(dump.host_flags.items())
+            for flag in sorted(host_flags)
+        ]
+        return [
+            CheckResult(
+                "Ceph health", "ok" if status.health == "HEALTH_OK" else "FAIL",
+                f"{status.health}, {status.num_up_osds}/{status.num_osds} OSDs up" + (f": {checks}" if checks else ""),
+            ),
+            verdict("Ceph PGs", [f"not clean: {status.unclean_pgs}"] if not status.pgs_clean else [],
+                    f"all {status.num_pgs} PGs active+clean"),
+            verdict("Ceph flags", [f"set: {', '.join(flags)}"] if flags else [], "no maintenance flags set"),
+        ]
+
+    return guarded("Ceph health", read)
+
+
+def flux_ready() -> list[CheckResult]:
+    def read() -> list[CheckResult]:
+        objects = flux.objects()
+        problems = [
+            f"{o} Ready={o.ready} {o.reason}: {o.message}".rstrip(": ") for o in objects if not o.is_ready
+        ]
+        problems += [f"{o} is suspended" for o in objects if o.suspended and o.is_ready]
+        return [verdict("Flux Ready", problems, f"{len(objects)} Kustomizations and HelmReleases Ready")]
+
+    return guarded("Flux Ready", read)
+
+
+def load_balancers(cluster: Cluster) -> list[CheckResult]:
+    def read() -> list[CheckResult]:
+        services = {s.name: s for s in kubectl.load_balancers()}
+        problems = []
+        for lb in cluster.network.load_balancers:
+            service = services.get(lb.name)
+            if service is None:
+                problems.append(f"no LoadBalancer Service named {lb.name}")
+            elif str(lb.address) not in service.addresses:
+                held = ", ".join(service.addresses) or "no address"
+                problems.append(f"{service.namespace}/{lb.name} holds {held}, cluster.yaml says {lb.address}")
+        fine = f"{len(cluster.network.load_balancers)} Services hold their cluster.yaml addresses"
+        return [verdict("load balancers", problems, fine)]
+
+    return guarded("load balancers", read)
+
+
+def maintenance_gates(cluster: Cluster) -> list[CheckResult]:
+    """What must hold before any node is touched: nodes Ready, etcd healthy, Ceph clean, Flux Ready."""
+    results = guarded("nodes Ready", lambda: [nodes_ready(kubectl.nodes())])
+    results += [r for r in etcd(cluster) if r.check != "etcd fault tolerance"]
+    return results + ceph_health() + flux_ready()
+
+
+def cluster_health(cluster: Cluster) -> list[CheckResult]:
+    """Everything cluster-health reports: the maintenance gates plus the comparison with cluster.yaml."""
+    try:
+        nodes = kubectl.nodes()
+    except ToolError as exc:
+        node_results = [failed("nodes Ready", str(exc))]
+    else:
+        node_results = [nodes_ready(nodes), *node_versions(cluster, nodes), node_inventory(cluster, nodes)]
+    return node_results + etcd(cluster) + ceph_health() + flux_ready() + load_balancers(cluster)

@@ -1,0 +1,47 @@
+"""What every runbook step needs: the cluster as cluster.yaml describes it, the gate, and the wait settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from homeops.errors import RunbookStopped
+from homeops.gate import Gate
+from homeops.model import Cluster
+
+
+@dataclass(frozen=True)
+class Session:
+    cluster: Cluster
+    gate: Gate
+    wait_timeout: float  # seconds any one wait may take before the runbook stops
+    poll_interval: float  # seconds between two looks at the cluster while waiting
+
+    @property
+    def apply(self) -> bool:
+        return self.gate.apply
+
+    def say(self, line: str) -> None:
+        self.gate.say(line)
+
+
+def open_session(config: str | Path, *, apply: bool, wait_timeout: float, poll_interval: float) -> Session:
+    """Load cluster.yaml and check the wait parameters; bad values stop the runbook before anything runs."""
+    from homeops import ClusterInvalid, load_cluster
+
+    if not isinstance(wait_timeout, (int, float)) or wait_timeout <= 0:
+        raise RunbookStopped(f"wait_timeout must be a number of seconds above 0, got {wait_timeout!r}; nothing changed")
+    if not isinstance(poll_interval, (int, float)) or poll_interval <= 0 or poll_interval > wait_timeout:
+        raise RunbookStopped(
+            f"poll_interval must be a number of seconds above 0 and at most wait_timeout ({wait_timeout!r}), "
+            f"got {poll_interval!r}; nothing changed"
+        )
+    try:
+        cluster = load_cluster(config)
+    except ClusterInvalid as exc:
+        raise RunbookStopped(f"{config} is invalid ({len(exc.problems)} problem(s)): {exc.problems[0]}") from None
+    except OSError as exc:
+        raise RunbookStopped(f"cannot read {config}: {exc.strerror}") from None
+    gate = Gate(apply)
+    gate.say(f"mode: {gate.mode}" + ("" if apply else " (nothing will change; pass --apply to run the changes)"))
+    return Session(cluster, gate, float(wait_timeout), float(poll_interval))

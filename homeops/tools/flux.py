@@ -1,0 +1,63 @@
+"""Flux: reconcile through the flux CLI, read Kustomizations and HelmReleases through kubectl's JSON.
+
+`flux get` has no JSON output; the Ready condition of the objects is the machine-readable truth.
+"""
+
+from __future__ import annotations
+
+from homeops.gate import Gate
+from homeops.tools import kubectl, process
+from homeops.tools.shapes import FluxObject
+
+READ_TIMEOUT = 30.0
+RECONCILE_MARGIN = 30.0  # flux needs a moment beyond its own --timeout to report and exit
+
+KUSTOMIZATIONS = "kustomizations.kustomize.toolkit.fluxcd.io"
+HELMRELEASES = "helmreleases.helm.toolkit.fluxcd.io"
+
+
+def parse_objects(document: dict, kind: str) -> list[FluxObject]:
+    found = []
+    for item in document.get("items") or []:
+        metadata = item.get("metadata") or {}
+        ready = next(
+            (c for c in (item.get("status") or {}).get("conditions") or [] if c.get("type") == "Ready"), {}
+        )
+        found.append(
+            FluxObject(
+                kind=item.get("kind") or kind,
+                namespace=metadata.get("namespace", ""),
+                name=metadata.get("name", ""),
+                ready=ready.get("status", "Unknown"),
+                reason=ready.get("reason", ""),
+                message=ready.get("message", ""),
+                suspended=bool((item.get("spec") or {}).get("suspend", False)),
+            )
+        )
+    return found
+
+
+def kustomizations(*, timeout: float = READ_TIMEOUT) -> list[FluxObject]:
+    return parse_objects({"items": kubectl.items(["get", KUSTOMIZATIONS, "-A"], timeout=timeout)}, "Kustomization")
+
+
+def helmreleases(*, timeout: float = READ_TIMEOUT) -> list[FluxObject]:
+    return parse_objects({"items": kubectl.items(["get", HELMRELEASES, "-A"], timeout=timeout)}, "HelmRelease")
+
+
+def objects(*, timeout: float = READ_TIMEOUT) -> list[FluxObject]:
+    return kustomizations(timeout=timeout) + helmreleases(timeout=timeout)
+
+
+def check(*, timeout: float = READ_TIMEOUT) -> process.Completed:
+    """`flux check`: raises ToolError (exit 1, `✗ check failed` on stderr) when a prerequisite fails."""
+    return process.run(["flux", "check"], timeout=timeout)
+
+
+def reconcile(gate: Gate, *, timeout: float, why: str = "") -> process.Completed | None:
+    """Ask Flux to fetch its Git source and apply flux-system now, waiting up to `timeout` seconds."""
+    return gate.change(
+        ["flux", "reconcile", "kustomization", "flux-system", "--with-source", "--timeout", f"{timeout:g}s"],
+        timeout=timeout + RECONCILE_MARGIN,
+        why=why,
+    )

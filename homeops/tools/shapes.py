@@ -1,0 +1,142 @@
+"""Typed records of what the cluster tools report, as the runbooks use them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# Flags Ceph sets by itself on every modern cluster; only the others mean "someone is doing maintenance".
+CEPH_DEFAULT_FLAGS = frozenset({"sortbitwise", "recovery_deletes", "purged_snapdirs", "pglog_hardlimit"})
+
+
+@dataclass(frozen=True)
+class NodeStatus:
+    name: str
+    role: str  # "control-plane" or "worker", from the node-role label
+    ready: str  # the Ready condition's status: "True", "False" or "Unknown"
+    unschedulable: bool
+    internal_ip: str | None
+    kubelet_version: str
+    os_image: str
+    talos_version: str | None  # from osImage "Talos (v1.11.1)"; None when it is not a Talos image
+    boot_id: str
+
+    @property
+    def is_ready(self) -> bool:
+        return self.ready == "True"
+
+
+@dataclass(frozen=True)
+class HealthCheck:
+    name: str  # e.g. OSD_DOWN
+    severity: str
+    message: str
+
+
+@dataclass(frozen=True)
+class CephStatus:
+    health: str  # HEALTH_OK, HEALTH_WARN, HEALTH_ERR
+    checks: tuple[HealthCheck, ...]
+    num_osds: int
+    num_up_osds: int
+    num_in_osds: int
+    pgs_by_state: tuple[tuple[str, int], ...]
+    num_pgs: int
+
+    @property
+    def pgs_clean(self) -> bool:
+        return all(pg_state_is_clean(state) for state, count in self.pgs_by_state if count)
+
+    @property
+    def unclean_pgs(self) -> str:
+        """The PG states that are not clean, as `12 active+undersized+degraded`, for messages."""
+        return ", ".join(
+            f"{count} {state}" for state, count in self.pgs_by_state if count and not pg_state_is_clean(state)
+        )
+
+
+def pg_state_is_clean(state: str) -> bool:
+    """`active+clean`, including its scrubbing variants (`active+clean+scrubbing+deep`)."""
+    parts = state.split("+")
+    return parts[:2] == ["active", "clean"] and all(p.startswith(("scrubbing", "deep")) for p in parts[2:])
+
+
+@dataclass(frozen=True)
+class OsdTree:
+    osds_by_host: dict[str, tuple[int, ...]]
+    down_osds: tuple[int, ...]
+
+    def osds_of(self, host: str) -> tuple[int, ...]:
+        return self.osds_by_host.get(host, ())
+
+
+@dataclass(frozen=True)
+class OsdDump:
+    flags: frozenset[str]
+    host_flags: dict[str, frozenset[str]]  # crush_node_flags: per-host flags such as noout
+
+    @property
+    def maintenance_flags(self) -> frozenset[str]:
+        return self.flags - CEPH_DEFAULT_FLAGS
+
+
+@dataclass(frozen=True)
+class OkToStop:
+    ok: bool
+    osds: tuple[int, ...]
+    reason: str  # why not, in Ceph's words, when not ok
+
+
+@dataclass(frozen=True)
+class TalosVersion:
+    node: str
+    tag: str
+
+
+@dataclass(frozen=True)
+class MachineStatus:
+    node: str
+    stage: str
+    ready: bool
+    unmet_conditions: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class EtcdMember:
+    node: str
+    id: str
+    hostname: str
+    learner: bool
+
+
+@dataclass(frozen=True)
+class EtcdStatus:
+    node: str
+    member: str
+    leader: str
+    learner: bool
+    errors: str
+
+
+@dataclass(frozen=True)
+class FluxObject:
+    kind: str
+    namespace: str
+    name: str
+    ready: str  # "True", "False", "Unknown"
+    reason: str
+    message: str
+    suspended: bool
+
+    @property
+    def is_ready(self) -> bool:
+        return self.ready == "True"
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.namespace}/{self.name}"
+
+
+@dataclass(frozen=True)
+class LoadBalancerService:
+    namespace: str
+    name: str
+    addresses: tuple[str, ...] = field(default=())

@@ -1,0 +1,119 @@
+"""talosctl: versions, machine status, etcd, and the upgrades (which go through the gate)."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from homeops.gate import Gate
+from homeops.tools import process
+from homeops.tools.decode import ToolOutputInvalid, json_lines, json_stream, table
+from homeops.tools.shapes import EtcdMember, EtcdStatus, MachineStatus, TalosVersion
+
+READ_TIMEOUT = 30.0  # apid answers in a second; a node that is rebooting should fail fast, not hang
+SNAPSHOT_TIMEOUT = 300.0  # an etcd snapshot of a home cluster is tens of MB
+UPGRADE_K8S_TIMEOUT = 1800.0  # upgrade-k8s rolls the control plane and every kubelet, one after another
+UPGRADE_MARGIN = 60.0  # talosctl needs a moment beyond its own --timeout to report and exit
+
+MEMBER_COLUMNS = ("NODE", "ID", "HOSTNAME", "PEER URLS", "CLIENT URLS", "LEARNER")
+STATUS_COLUMNS = (
+    "NODE", "MEMBER", "DB SIZE", "IN USE", "LEADER", "RAFT INDEX", "RAFT TERM", "RAFT APPLIED INDEX",
+    "LEARNER", "PROTOCOL", "STORAGE", "ERRORS",
+)
+
+
+def _read(address: str, args: Sequence[str], timeout: float) -> tuple[list[str], str]:
+    argv = ["talosctl", "-n", address, *args]
+    return argv, process.run(argv, timeout=timeout).stdout
+
+
+def parse_versions(text: str, argv: Sequence[str]) -> list[TalosVersion]:
+    found = []
+    for obj in json_lines(text, argv):
+        tag = (obj.get("version") or {}).get("tag")
+        if not tag:
+            raise ToolOutputInvalid(argv, text, "talosctl version JSON with .version.tag")
+        found.append(TalosVersion(node=(obj.get("metadata") or {}).get("hostname", ""), tag=tag))
+    return found
+
+
+def parse_machine_status(text: str, argv: Sequence[str]) -> list[MachineStatus]:
+    found = []
+    for obj in json_stream(text, argv):
+        spec = obj.get("spec") or {}
+        status = spec.get("status") or {}
+        unmet = tuple(
+            c.get("name", str(c)) if isinstance(c, dict) else str(c) for c in status.get("unmetConditions") or []
+        )
+        found.append(MachineStatus(obj.get("node", ""), spec.get("stage", ""), bool(status.get("ready")), unmet))
+    return found
+
+
+def parse_etcd_members(text: str, argv: Sequence[str]) -> list[EtcdMember]:
+    return [
+        EtcdMember(row["NODE"], row["ID"], row["HOSTNAME"], row["LEARNER"] == "true")
+        for row in table(text, MEMBER_COLUMNS, argv)
+    ]
+
+
+def parse_etcd_status(text: str, argv: Sequence[str]) -> list[EtcdStatus]:
+    return [
+        EtcdStatus(row["NODE"], row["MEMBER"], row["LEADER"], row["LEARNER"] == "true", row["ERRORS"])
+        for row in table(text, STATUS_COLUMNS, argv)
+    ]
+
+
+def version(address: str, *, timeout: float = READ_TIMEOUT) -> TalosVersion:
+    argv, out = _read(address, ["version", "--json"], timeout)
+    # With --json the client prints its own version too (no metadata); the server's names the node.
+    versions = parse_versions(out, argv)
+    servers = [v for v in versions if v.node] or versions
+    if not servers:
+        raise ToolOutputInvalid(argv, out, "a talosctl version JSON line for the node")
+    return servers[-1]
+
+
+def machine_status(address: str, *, timeout: float = READ_TIMEOUT) -> MachineStatus:
+    argv, out = _read(address, ["get", "machinestatus", "-o", "json"], timeout)
+    found = parse_machine_status(out, argv)
+    if not found:
+        raise ToolOutputInvalid(argv, out, "a MachineStatus resource")
+    return found[0]
+
+
+def etcd_members(address: str, *, timeout: float = READ_TIMEOUT) -> list[EtcdMember]:
+    argv, out = _read(address, ["etcd", "members"], timeout)
+    return parse_etcd_members(out, argv)
+
+
+def etcd_status(address: str, *, timeout: float = READ_TIMEOUT) -> list[EtcdStatus]:
+    argv, out = _read(address, ["etcd", "status"], timeout)
+    return parse_etcd_status(out, argv)
+
+
+def etcd_snapshot(gate: Gate, address: str, path: str, *, why: str = "") -> None:
+    # A snapshot changes nothing in the cluster, but it writes a file: plan mode only shows it.
+    gate.change(["talosctl", "-n", address, "etcd", "snapshot", path], timeout=SNAPSHOT_TIMEOUT, why=why)
+
+
+def upgrade(gate: Gate, address: str, image: str, *, timeout: float, force: bool = False, why: str = "") -> None:
+    """Install `image` and reboot; talosctl waits until the node is back (or `timeout` seconds pass)."""
+    argv = ["talosctl", "-n", address, "upgrade", "-i", image, "--timeout", f"{timeout:g}s"]
+    if force:
+        argv.append("--force")
+    gate.change(argv, timeout=timeout + UPGRADE_MARGIN, why=why)
+
+
+def upgrade_k8s_argv(address: str, to: str, *, dry_run: bool) -> list[str]:
+    argv = ["talosctl", "-n", address, "upgrade-k8s", "--to", to.removeprefix("v")]
+    return [*argv, "--dry-run"] if dry_run else argv
+
+
+def upgrade_k8s_dry_run(address: str, to: str, *, timeout: float = UPGRADE_K8S_TIMEOUT) -> str:
+    """What upgrade-k8s would do; read-only, so it runs in plan mode too."""
+    argv = upgrade_k8s_argv(address, to, dry_run=True)
+    done = process.run(argv, timeout=timeout)
+    return (done.stdout + done.stderr).strip()
+
+
+def upgrade_k8s(gate: Gate, address: str, to: str, *, timeout: float = UPGRADE_K8S_TIMEOUT, why: str = "") -> None:
+    gate.change(upgrade_k8s_argv(address, to, dry_run=False), timeout=timeout, why=why)

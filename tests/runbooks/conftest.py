@@ -1,0 +1,303 @@
+"""Two ways to exercise the runbooks.
+
+`fake_cluster`: an in-memory cluster behind homeops.tools.process.run, for testing procedures step
+by step. It answers the command lines of ARCHITECTURE.md in the reference shapes, records every
+call, and injects the faults the procedures must survive.
+
+`make_drill`: a fresh twin (`homeops twin create`), runbooks run through `homeops run`, and the
+final state read back through the twin's own kubectl.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import yaml
+
+from homeops import load_cluster
+from homeops.gate import Gate
+from homeops.procedures.session import Session
+from homeops.tools import ceph as ceph_tool
+from homeops.tools import kubectl as kubectl_tool
+from homeops.tools import process
+from homeops.tools.process import Completed, ToolError
+
+ROOT = Path(__file__).resolve().parents[2]
+TOOLBOX = ["kubectl", "-n", "rook-ceph", "exec", "deploy/rook-ceph-tools", "--", "ceph"]
+API_REFUSED = "The connection to the server 10.0.50.50:6443 was refused - did you specify the right host or port?\n"
+PDB_REFUSAL = (
+    'error when evicting pods/"osd" -n "rook-ceph" (will retry after 5s): '
+    "Cannot evict pod as it would violate the pod's disruption budget.\nerror: global timeout reached: 1s\n"
+)
+ETCD_STATUS_COLUMNS = ("NODE", "MEMBER", "DB SIZE", "IN USE", "LEADER", "RAFT INDEX", "RAFT TERM", "RAFT APPLIED INDEX",
+                       "LEARNER", "PROTOCOL", "STORAGE", "ERRORS")
+
+
+@dataclass
+class FakeNode:
+    name: str
+    role: str
+    address: str
+    talos: str
+    kubelet: str
+    boot: int = 1
+    ready: str = "True"
+    unschedulable: bool = False
+
+    def as_json(self) -> dict:
+        labels = {"node-role.kubernetes.io/control-plane": ""} if self.role == "control-plane" else {}
+        spec = {"unschedulable": True} if self.unschedulable else {}
+        return {"metadata": {"name": self.name, "labels": labels}, "spec": spec, "status": {
+            "conditions": [{"type": "Ready", "status": self.ready}],
+            "addresses": [{"type": "InternalIP", "address": self.address}],
+            "nodeInfo": {"kubeletVersion": self.kubelet, "osImage": f"Talos ({self.talos})", "bootID": f"boot-{self.boot}"},
+        }}
+
+
+@dataclass
+class FakeCluster:
+    nodes: dict[str, FakeNode]
+    osds: dict[str, list[int]]
+    host_flags: dict[str, set[str]] = field(default_factory=dict)
+    pgs_clean: bool = True
+    drain_refused: set[str] = field(default_factory=set)
+    upgrade_rejected: set[str] = field(default_factory=set)
+    never_back: set[str] = field(default_factory=set)
+    ok_to_stop_refused: set[str] = field(default_factory=set)
+    pgs_stuck: bool = False
+    api_down: bool = False
+    etcd_errors: dict[str, str] = field(default_factory=dict)  # node name -> ERRORS column
+    flux_not_ready: set[str] = field(default_factory=set)
+    calls: list[list[str]] = field(default_factory=list)
+
+    def changes(self) -> list[list[str]]:
+        verbs = {"cordon", "uncordon", "drain", "set", "unset", "set-group", "unset-group", "upgrade", "upgrade-k8s",
+                 "snapshot", "reconcile"}
+        return [c for c in self.calls if verbs & set(c) and "--dry-run" not in c]
+
+    def run(self, argv, *, timeout, input=None, check=True) -> Completed:
+        assert timeout > 0, f"no timeout on {argv}"
+        argv = [a for a in map(str, argv) if not a.startswith("--request-timeout=")]
+        self.calls.append(argv)
+        code, out, err = self._answer(argv)
+        if check and code:
+            raise ToolError(argv, code, err, out)
+        return Completed(tuple(argv), code, out, err)
+
+    def _answer(self, argv: list[str]) -> tuple[int, str, str]:
+        if self.api_down and argv[0] == "kubectl":
+            return 1, "", API_REFUSED
+        if argv[:len(TOOLBOX)] == TOOLBOX:
+            return self._ceph(argv[len(TOOLBOX):])
+        if argv[0] == "kubectl":
+            return self._kubectl(argv[1:])
+        if argv[0] == "talosctl":
+            return self._talosctl(argv[1:])
+        return 97, "", f"unexpected {argv}"
+
+    def _kubectl(self, args: list[str]) -> tuple[int, str, str]:
+        if args[:1] == ["get"] and args[1].endswith("fluxcd.io"):
+            kind = "Kustomization" if args[1].startswith("kustomizations") else "HelmRelease"
+            names = ["flux-system", "apps"] if kind == "Kustomization" else ["cilium"]
+            return 0, json.dumps({"items": [{"kind": kind, "metadata": {"name": n, "namespace": "flux-system"},
+                                             "status": {"conditions": [
+                                                 {"type": "Ready", "status": "False", "reason": "BuildFailed",
+                                                  "message": "kustomize build failed"} if n in self.flux_not_ready else
+                                                 {"type": "Ready", "status": "True", "reason": "ReconciliationSucceeded"}]}}
+                                            for n in names]}), ""
+        if args == ["get", "nodes", "-o", "json"]:
+            return 0, json.dumps({"items": [n.as_json() for n in self.nodes.values()]}), ""
+        if args[:2] == ["get", "node"]:
+            return 0, json.dumps(self.nodes[args[2]].as_json()), ""
+        verb, name = args[0], args[1]
+        if verb in ("cordon", "uncordon"):
+            self.nodes[name].unschedulable = verb == "cordon"
+            return 0, f"node/{name} {verb}ed\n", ""
+        if verb == "drain":
+            assert "--ignore-daemonsets" in args and "--delete-emptydir-data" in args
+            if name in self.drain_refused:
+                return 1, "", PDB_REFUSAL
+            return 0, f"node/{name} drained\n", ""
+        return 97, "", f"unexpected kubectl {args}"
+
+    def _ceph(self, args: list[str]) -> tuple[int, str, str]:
+        if args == ["status", "-f", "json"]:
+            states = [{"state_name": "active+clean" if self.pgs_clean else "active+undersized+degraded", "count": 64}]
+            return 0, json.dumps({"health": {"status": "HEALTH_OK" if self.pgs_clean else "HEALTH_WARN", "checks": {}},
+                                  "osdmap": {"num_osds": 3, "num_up_osds": 3, "num_in_osds": 3},
+                                  "pgmap": {"pgs_by_state": states, "num_pgs": 64}}), ""
+        if args == ["osd", "tree", "-f", "json"]:
+            nodes = [{"id": -2 - i, "name": h, "type": "host", "children": ids} for i, (h, ids) in enumerate(self.osds.items())]
+            return 0, json.dumps({"nodes": nodes, "stray": []}), ""
+        if args == ["osd", "dump", "-f", "json"]:
+            flags = {h: sorted(f) for h, f in self.host_flags.items()}
+            return 0, json.dumps({"flags": "sortbitwise", "crush_node_flags": flags}), ""
+        if args[:2] == ["osd", "ok-to-stop"]:
+            ids = [int(i) for i in args[2:-2]]
+            host = next(h for h, osds in self.osds.items() if set(ids) <= set(osds))
+            if host in self.ok_to_stop_refused:
+                return 16, "", "Error EBUSY: unsafe to stop osd(s) at this time (12 PGs are or would become offline)\n"
+            return 0, json.dumps({"ok_to_stop": True, "osds": ids, "num_ok_pgs": 64, "num_not_ok_pgs": 0}), ""
+        if args[:2] in (["osd", "set-group"], ["osd", "unset-group"]):
+            flags = self.host_flags.setdefault(args[3], set())
+            (flags.add if args[1] == "set-group" else flags.discard)(args[2])
+            return 0, "", ""
+        return 97, "", f"unexpected ceph {args}"
+
+    def _talosctl(self, args: list[str]) -> tuple[int, str, str]:
+        node = next(n for n in self.nodes.values() if n.address == args[1])
+        control_planes = [n for n in self.nodes.values() if n.role == "control-plane"]
+        if args[2:] == ["etcd", "members"]:
+            rows = [f"{node.address}\t{i:016x}\t{cp.name}\thttps://{cp.address}:2380\thttps://{cp.address}:2379\tfalse"
+                    for i, cp in enumerate(control_planes)]
+            return 0, "NODE\tID\tHOSTNAME\tPEER URLS\tCLIENT URLS\tLEARNER\n" + "\n".join(rows) + "\n", ""
+        if args[2:] == ["etcd", "status"]:
+            cells = [node.address, "abc", "17 MB", "4 MB (25%)", "abc", "10", "2", "10", "false", "3.6.0", "3.6.0",
+                     self.etcd_errors.get(node.name, "")]
+            return 0, "\t".join(ETCD_STATUS_COLUMNS) + "\n" + "\t".join(cells) + "\n", ""
+        if args[2] == "upgrade":
+            if node.name in self.upgrade_rejected:
+                return 1, "", "error executing upgrade: rpc error: code = Unknown desc = failed to pull installer image\n"
+            node.talos = args[4].rsplit(":", 1)[1]
+            node.boot += 1
+            node.ready = "Unknown" if node.name in self.never_back else "True"
+            if self.pgs_stuck:
+                self.pgs_clean = False
+            return 0, "", ""
+        return 97, "", f"unexpected talosctl {args}"
+
+
+@pytest.fixture
+def cluster_model():
+    return load_cluster(ROOT / "cluster.yaml")
+
+
+@pytest.fixture
+def fake_cluster(monkeypatch, cluster_model) -> FakeCluster:
+    fake = FakeCluster(
+        nodes={n.name: FakeNode(n.name, n.role, str(n.address), "v1.11.0", "v1.34.1") for n in cluster_model.nodes},
+        osds={n.name: [i] for i, n in enumerate(cluster_model.workers)},
+    )
+    monkeypatch.setattr(process, "run", fake.run)
+    return fake
+
+
+@pytest.fixture
+def session_for(cluster_model):
+    def make(apply: bool) -> Session:
+        return Session(cluster_model, Gate(apply), wait_timeout=0.5, poll_interval=0.01)
+
+    return make
+
+
+# ---------------------------------------------------------------------------------------------
+# Drills: a fresh twin per test, runbooks run through the real CLI, state read with the twin's tools.
+
+DRILL_WAIT_TIMEOUT = 3  # seconds: several reboots of the twin (reboot_seconds 0.3), far below a real one
+DRILL_POLL_INTERVAL = 0.1
+COMMAND_TIMEOUT = 120  # seconds for one CLI run: a kernel start plus short waits
+
+
+@dataclass
+class RunResult:
+    code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def last_line(self) -> str:
+        lines = [line for line in self.stdout.splitlines() if line.strip()]
+        return lines[-1] if lines else ""
+
+    @property
+    def changes(self) -> list[str]:
+        """The changes the gate ran (apply) or showed (plan), in order, without the `# why` note."""
+        found = []
+        for line in self.stdout.splitlines():
+            line = line.strip()
+            if line.startswith(("RUN: ", "PLAN: ")) and not line.startswith("PLAN: would wait"):
+                found.append(line.split(": ", 1)[1].split("  # ", 1)[0])
+        return found
+
+
+class Drill:
+    """One twin and the cluster.yaml it was made from."""
+
+    def __init__(self, directory: Path, scenario: dict):
+        self.directory = directory
+        self.config = directory / "cluster.yaml"
+        self.twin = directory / "twin"
+        self.records = directory / "records"
+        shutil.copy(ROOT / "cluster.yaml", self.config)
+        scenario_file = directory / "scenario.yaml"
+        scenario_file.write_text(yaml.safe_dump(scenario))
+        created = self.homeops("twin", "create", str(self.twin), "--scenario", str(scenario_file))
+        assert created.code == 0, f"twin create failed: {created.stdout}{created.stderr}"
+
+    def homeops(self, *args: str) -> RunResult:
+        done = subprocess.run([sys.executable, "-m", "homeops", "--config", str(self.config), *args],
+                              capture_output=True, text=True, timeout=COMMAND_TIMEOUT, cwd=ROOT)
+        return RunResult(done.returncode, done.stdout, done.stderr)
+
+    def run_argv(self, name: str, *params: str, apply: bool = False) -> list[str]:
+        argv = [sys.executable, "-m", "homeops", "--config", str(self.config), "run", name, "--twin", str(self.twin),
+                "--records", str(self.records), "-p", f"wait_timeout={DRILL_WAIT_TIMEOUT}",
+                "-p", f"poll_interval={DRILL_POLL_INTERVAL}"]
+        for param in params:
+            argv += ["-p", param]
+        return argv + (["--apply"] if apply else [])
+
+    def run(self, name: str, *params: str, apply: bool = False) -> RunResult:
+        done = subprocess.run(self.run_argv(name, *params, apply=apply), capture_output=True, text=True,
+                              timeout=COMMAND_TIMEOUT, cwd=ROOT)
+        return RunResult(done.returncode, done.stdout, done.stderr)
+
+    def start(self, name: str, *params: str, apply: bool = False) -> subprocess.Popen:
+        """Start a run without waiting for it (two runs at once)."""
+        return subprocess.Popen(self.run_argv(name, *params, apply=apply), stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, cwd=ROOT)
+
+    def tool(self, *argv: str, check: bool = True) -> subprocess.CompletedProcess:
+        done = subprocess.run([str(self.twin / "bin" / argv[0]), *argv[1:]], capture_output=True, text=True,
+                              timeout=30)
+        if check:
+            assert done.returncode == 0, f"{argv} exited {done.returncode}: {done.stderr}"
+        return done
+
+    # The twin's final state, read through its own tools and parsed by homeops' own parsers.
+    def nodes(self) -> dict[str, object]:
+        out = self.tool("kubectl", "get", "nodes", "-o", "json").stdout
+        return {n.name: n for n in kubectl_tool.parse_nodes(json.loads(out))}
+
+    def osd_dump(self):
+        out = self.tool("kubectl", "-n", "rook-ceph", "exec", "deploy/rook-ceph-tools", "--",
+                        "ceph", "osd", "dump", "-f", "json").stdout
+        return ceph_tool.parse_osd_dump(json.loads(out))
+
+    def ceph_status(self):
+        out = self.tool("kubectl", "-n", "rook-ceph", "exec", "deploy/rook-ceph-tools", "--",
+                        "ceph", "status", "-f", "json").stdout
+        return ceph_tool.parse_status(json.loads(out))
+
+    def snapshot(self) -> dict[str, tuple[str, str, str, bool]]:
+        """Per node: (Talos version, kubelet version, boot ID, cordoned)."""
+        return {name: (n.talos_version, n.kubelet_version, n.boot_id, n.unschedulable)
+                for name, n in self.nodes().items()}
+
+
+@pytest.fixture
+def make_drill(tmp_path):
+    count = iter(range(100))
+
+    def make(scenario: dict | None = None) -> Drill:
+        directory = tmp_path / f"drill-{next(count)}"
+        directory.mkdir()
+        return Drill(directory, scenario or {})
+
+    return make

@@ -1,0 +1,155 @@
+"""The one-node upgrade, step by step, against an in-memory cluster: order, skip, and what each failure leaves."""
+
+from __future__ import annotations
+
+import pytest
+
+from homeops.errors import RunbookStopped
+from homeops.procedures import node_upgrade
+
+TARGET = "v1.11.1"
+TOOLBOX = "kubectl -n rook-ceph exec deploy/rook-ceph-tools -- ceph"
+
+
+def worker(session, name):
+    return session.cluster.node(name)
+
+
+def test_apply_takes_the_node_out_upgrades_it_and_brings_it_back_in_order(fake_cluster, session_for, capsys):
+    session = session_for(apply=True)
+    assert node_upgrade.upgrade_node(session, worker(session, "worker-1"), TARGET) is True
+    assert [" ".join(c) for c in fake_cluster.changes()] == [
+        f"{TOOLBOX} osd set-group noout worker-1",
+        "kubectl cordon worker-1",
+        "kubectl drain worker-1 --ignore-daemonsets --delete-emptydir-data --timeout=0.5s",
+        "talosctl -n 10.0.10.21 upgrade -i factory.talos.dev/installer/"
+        "376567988ad370138ad8b2698212367b8edcb69b5fd68c80be1f2ec7d603b4ba:v1.11.1 --timeout 0.5s",
+        "kubectl uncordon worker-1",
+        f"{TOOLBOX} osd unset-group noout worker-1",
+    ]
+    node = fake_cluster.nodes["worker-1"]
+    assert (node.talos, node.boot, node.unschedulable) == (TARGET, 2, False)
+    assert fake_cluster.host_flags["worker-1"] == set()
+    assert fake_cluster.nodes["worker-2"].boot == 1  # only the node asked for
+    assert "worker-1: done" in capsys.readouterr().out
+
+
+def test_ok_to_stop_is_asked_for_the_nodes_own_osds_before_any_change(fake_cluster, session_for):
+    session = session_for(apply=True)
+    node_upgrade.upgrade_node(session, worker(session, "worker-2"), TARGET)
+    first_change = fake_cluster.calls.index(next(c for c in fake_cluster.calls if "set-group" in c))
+    ok_to_stop = [c for c in fake_cluster.calls[:first_change] if "ok-to-stop" in c]
+    assert ok_to_stop == [["kubectl", "-n", "rook-ceph", "exec", "deploy/rook-ceph-tools", "--", "ceph",
+                           "osd", "ok-to-stop", "1", "-f", "json"]]
+
+
+def test_plan_changes_nothing_and_describes_the_waits(fake_cluster, session_for, capsys):
+    session = session_for(apply=False)
+    assert node_upgrade.upgrade_node(session, worker(session, "worker-1"), TARGET) is True
+    assert fake_cluster.changes() == []
+    out = capsys.readouterr().out
+    assert "PLAN: kubectl cordon worker-1" in out
+    assert "PLAN: would wait for worker-1 Ready with a new boot ID and Talos v1.11.1" in out
+    assert "PLAN: would wait for every Ceph PG active+clean" in out
+    assert fake_cluster.nodes["worker-1"].boot == 1
+
+
+def test_a_node_already_at_the_target_is_skipped_without_a_reboot(fake_cluster, session_for, capsys):
+    fake_cluster.nodes["worker-1"].talos = TARGET
+    session = session_for(apply=True)
+    assert node_upgrade.upgrade_node(session, worker(session, "worker-1"), TARGET) is False
+    assert fake_cluster.changes() == []
+    assert "worker-1: already runs Talos v1.11.1, skipped (no reboot)" in capsys.readouterr().out
+
+
+def test_ok_to_stop_refused_stops_with_nothing_changed(fake_cluster, session_for):
+    fake_cluster.ok_to_stop_refused.add("worker-1")
+    session = session_for(apply=True)
+    with pytest.raises(RunbookStopped) as stopped:
+        node_upgrade.upgrade_node(session, worker(session, "worker-1"), TARGET)
+    assert str(stopped.value) == (
+        "worker-1: stopped at step 'ceph osd ok-to-stop': Ceph says stopping OSD(s) 0 is not safe: "
+        "Error EBUSY: unsafe to stop osd(s) at this time (12 PGs are or would become offline); left in place: nothing"
+    )
+    assert fake_cluster.changes() == []
+
+
+def test_a_refused_drain_gives_the_node_back(fake_cluster, session_for):
+    fake_cluster.drain_refused.add("worker-1")
+    session = session_for(apply=True)
+    with pytest.raises(RunbookStopped) as stopped:
+        node_upgrade.upgrade_node(session, worker(session, "worker-1"), TARGET)
+    message = str(stopped.value)
+    assert message.startswith("worker-1: stopped at step 'drain': ")
+    assert "global timeout reached" in message
+    assert message.endswith("undone: worker-1 uncordoned; undone: noout cleared for host worker-1; left in place: nothing")
+    assert fake_cluster.nodes["worker-1"].unschedulable is False
+    assert fake_cluster.host_flags["worker-1"] == set()
+    assert not any(c[0] == "talosctl" for c in fake_cluster.calls)
+
+
+def test_a_rejected_upgrade_gives_the_node_back(fake_cluster, session_for):
+    fake_cluster.upgrade_rejected.add("worker-1")
+    session = session_for(apply=True)
+    with pytest.raises(RunbookStopped) as stopped:
+        node_upgrade.upgrade_node(session, worker(session, "worker-1"), TARGET)
+    message = str(stopped.value)
+    assert message.startswith("worker-1: stopped at step 'talosctl upgrade': ")
+    assert "failed to pull installer image (the node did not reboot)" in message
+    assert message.endswith("left in place: nothing")
+    node = fake_cluster.nodes["worker-1"]
+    assert (node.unschedulable, node.boot, node.talos) == (False, 1, "v1.11.0")
+    assert fake_cluster.host_flags["worker-1"] == set()
+
+
+def test_a_node_that_does_not_come_back_stays_cordoned_with_noout(fake_cluster, session_for):
+    fake_cluster.never_back.add("worker-1")
+    session = session_for(apply=True)
+    with pytest.raises(RunbookStopped) as stopped:
+        node_upgrade.upgrade_node(session, worker(session, "worker-1"), TARGET)
+    message = str(stopped.value)
+    assert message.startswith("worker-1: stopped at step 'wait for Ready': worker-1 Ready with a new boot ID and "
+                              "Talos v1.11.1 did not happen within 0.5s; now Ready=Unknown")
+    assert message.endswith("left in place: worker-1 cordoned, noout set for host worker-1")
+    assert fake_cluster.nodes["worker-1"].unschedulable is True
+    assert fake_cluster.host_flags["worker-1"] == {"noout"}
+
+
+def test_pgs_that_stay_unclean_leave_the_flag_set_and_say_so(fake_cluster, session_for):
+    fake_cluster.pgs_stuck = True
+    session = session_for(apply=True)
+    with pytest.raises(RunbookStopped) as stopped:
+        node_upgrade.upgrade_node(session, worker(session, "worker-1"), TARGET)
+    message = str(stopped.value)
+    assert message.startswith("worker-1: stopped at step 'wait for PGs active+clean': every Ceph PG active+clean "
+                              "did not happen within 0.5s; PGs now: 64 active+undersized+degraded")
+    assert message.endswith("left in place: noout set for host worker-1")
+    assert fake_cluster.nodes["worker-1"].unschedulable is False
+    assert fake_cluster.host_flags["worker-1"] == {"noout"}
+
+
+def test_upgrade_nodes_stops_at_the_first_failure_and_never_touches_the_next(fake_cluster, session_for):
+    fake_cluster.never_back.add("worker-2")
+    session = session_for(apply=True)
+    with pytest.raises(RunbookStopped, match="^worker-2: stopped at step 'wait for Ready'"):
+        node_upgrade.upgrade_nodes(session, session.cluster.workers, TARGET)
+    assert fake_cluster.nodes["worker-1"].talos == TARGET
+    assert fake_cluster.nodes["worker-3"].boot == 1
+    assert not any("worker-3" in " ".join(c) or "10.0.10.23" in c for c in fake_cluster.changes())
+
+
+def test_select_nodes_keeps_cluster_yaml_order_and_refuses_strangers(session_for):
+    session = session_for(apply=False)
+    chosen = node_upgrade.select_nodes(session, "worker-3, worker-1", role="worker")
+    assert [n.name for n in chosen] == ["worker-1", "worker-3"]
+    assert [n.name for n in node_upgrade.select_nodes(session, "", role="worker")] == ["worker-1", "worker-2", "worker-3"]
+    with pytest.raises(RunbookStopped, match="no node named 'worker-9' in cluster.yaml"):
+        node_upgrade.select_nodes(session, "worker-9", role="worker")
+    with pytest.raises(RunbookStopped, match="cp-1 is a control-plane node, not a worker; nothing changed"):
+        node_upgrade.select_nodes(session, "cp-1", role="worker")
+
+
+def test_a_malformed_version_is_refused(session_for):
+    with pytest.raises(RunbookStopped, match="talos_version '1.11' is not a version"):
+        node_upgrade.target_version(session_for(apply=False), "1.11")
+    assert node_upgrade.target_version(session_for(apply=False), "") == "v1.11.1"

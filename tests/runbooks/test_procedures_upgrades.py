@@ -1,0 +1,67 @@
+"""Kubernetes upgrade path, the two-member etcd refusal and snapshot, Ceph maintenance enter/exit."""
+
+from __future__ import annotations
+
+import pytest
+
+from homeops.errors import RunbookStopped
+from homeops.procedures import ceph_maintenance, etcd, kubernetes_upgrade
+from homeops.tools import kubectl
+
+
+@pytest.mark.parametrize("to, message", [
+    ("v1.36.0", "refused: 1.34 -> v1.36.0 jumps more than one minor version"),
+    ("v1.33.5", "refused: v1.33.5 is older than the running Kubernetes 1.34"),
+    ("v1.35.0", "refused: Talos v1.11.0 on cp-1 supports Kubernetes 1.29 to 1.34, not v1.35.0; upgrade Talos first"),
+    ("1.35", "to '1.35' is not a version of the form vMAJOR.MINOR.PATCH"),
+])
+def test_unsupported_kubernetes_paths_are_refused_before_anything_changes(fake_cluster, session_for, to, message):
+    with pytest.raises(RunbookStopped, match=message.replace(".", r"\.")):
+        kubernetes_upgrade.check_path(session_for(apply=True), to, kubectl.nodes())
+    assert fake_cluster.changes() == []
+
+
+def test_the_next_patch_and_the_default_target_are_accepted(fake_cluster, session_for):
+    session = session_for(apply=True)
+    assert kubernetes_upgrade.check_path(session, "1.34.2", kubectl.nodes()) == "v1.34.2"
+    assert kubernetes_upgrade.check_path(session, "", kubectl.nodes()) == session.cluster.versions.kubernetes
+
+
+def test_two_member_etcd_is_refused_unless_the_risk_is_accepted(session_for, capsys):
+    session = session_for(apply=True)
+    with pytest.raises(RunbookStopped) as stopped:
+        etcd.refuse_two_members(session, accept_risk=False)
+    message = str(stopped.value)
+    assert message.startswith("refused: etcd has exactly 2 members")
+    assert "-p accept_two_member_etcd_risk=True" in message and message.endswith("nothing changed")
+    assert etcd.refuse_two_members(session, accept_risk=True) is True
+    assert "upgrading with --force after a snapshot" in capsys.readouterr().out
+
+
+def test_the_snapshot_goes_beside_the_record(monkeypatch, tmp_path):
+    monkeypatch.setenv("HOMEOPS_ARTIFACTS", str(tmp_path / "artifacts"))
+    path = etcd.snapshot_path(now=0)
+    assert path == tmp_path / "artifacts" / "etcd-19700101T000000Z.snapshot"
+    monkeypatch.delenv("HOMEOPS_ARTIFACTS")
+    assert str(etcd.snapshot_path(now=0)) == "records/etcd-19700101T000000Z.snapshot"
+
+
+def test_ceph_maintenance_enter_then_exit(fake_cluster, session_for):
+    session = session_for(apply=True)
+    node = ceph_maintenance.chosen_node(session, "worker-2", "enter")
+    message = ceph_maintenance.enter(session, node)
+    assert message.startswith("worker-2 is in maintenance: cordoned and drained, noout set for host worker-2")
+    assert fake_cluster.nodes["worker-2"].unschedulable and fake_cluster.host_flags["worker-2"] == {"noout"}
+    message = ceph_maintenance.exit(session, node)
+    assert message == "worker-2 is back in service: uncordoned, PGs active+clean, noout cleared"
+    assert not fake_cluster.nodes["worker-2"].unschedulable and fake_cluster.host_flags["worker-2"] == set()
+
+
+@pytest.mark.parametrize("name, action, message", [
+    ("", "enter", "no node given: pass -p node=NAME"),
+    ("worker-9", "enter", "no node named 'worker-9' in cluster.yaml"),
+    ("worker-1", "leave", "action must be 'enter' or 'exit', got 'leave'"),
+])
+def test_ceph_maintenance_refuses_bad_parameters(session_for, name, action, message):
+    with pytest.raises(RunbookStopped, match=message):
+        ceph_maintenance.chosen_node(session_for(apply=True), name, action)

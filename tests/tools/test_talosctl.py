@@ -1,0 +1,78 @@
+"""talosctl: version JSON lines, the machinestatus stream, etcd tables, and the upgrade commands."""
+
+from __future__ import annotations
+
+import pytest
+
+from homeops.gate import Gate
+from homeops.tools import talosctl
+from homeops.tools.decode import ToolOutputInvalid
+from homeops.tools.process import ToolError
+
+IMAGE = "factory.talos.dev/installer/376567988ad370138ad8b2698212367b8edcb69b5fd68c80be1f2ec7d603b4ba:v1.11.1"
+
+
+def test_version_reads_the_servers_tag(fake_tools, fixture_text):
+    fake_tools.respond(["talosctl", "-n", "10.0.10.21", "version", "--json"], stdout=fixture_text("talosctl-version.jsonl"))
+    version = talosctl.version("10.0.10.21")
+    assert (version.node, version.tag) == ("10.0.10.21", "v1.11.1")
+
+
+def test_version_json_without_a_tag_is_refused(fixture_text):
+    with pytest.raises(ToolOutputInvalid, match=r"\.version\.tag"):
+        talosctl.parse_versions('{"metadata":{"hostname":"n"},"version":{}}\n', ["talosctl", "version", "--json"])
+
+
+def test_machinestatus_is_a_stream_of_pretty_printed_objects(fixture_text):
+    statuses = talosctl.parse_machine_status(fixture_text("talosctl-get-machinestatus.json"), ["talosctl"])
+    assert [(s.node, s.stage, s.ready) for s in statuses] == [
+        ("10.0.10.21", "running", True),
+        ("10.0.10.22", "booting", False),
+    ]
+    assert statuses[1].unmet_conditions == ("nodeReady", "staticPods")
+
+
+def test_etcd_members_table(fixture_text):
+    members = talosctl.parse_etcd_members(fixture_text("talosctl-etcd-members.txt"), ["talosctl", "etcd", "members"])
+    assert [(m.hostname, m.id, m.learner) for m in members] == [
+        ("cp-1", "3f2b0a1c9d8e7f60", False),
+        ("cp-2", "8e7d6c5b4a392817", False),
+    ]
+
+
+def test_etcd_status_with_an_empty_and_a_filled_errors_column(fixture_text):
+    (healthy,) = talosctl.parse_etcd_status(fixture_text("talosctl-etcd-status.txt"), ["talosctl"])
+    assert healthy.errors == "" and healthy.member == healthy.leader == "3f2b0a1c9d8e7f60"
+    (failing,) = talosctl.parse_etcd_status(fixture_text("talosctl-etcd-status-errors.txt"), ["talosctl"])
+    assert failing.node == "10.0.10.12"
+    assert failing.errors == "etcdserver: no space, NOSPACE"
+
+
+def test_upgrade_plan_prints_the_exact_command_and_runs_nothing(fake_tools, capsys):
+    talosctl.upgrade(Gate(apply=False), "10.0.10.21", IMAGE, timeout=900)
+    assert fake_tools.calls() == []
+    assert capsys.readouterr().out.strip() == f"PLAN: talosctl -n 10.0.10.21 upgrade -i {IMAGE} --timeout 900s"
+
+
+def test_a_rejected_upgrade_is_a_tool_error_with_talos_reason(fake_tools, fixture_text):
+    argv = ["talosctl", "-n", "10.0.10.11", "upgrade", "-i", IMAGE, "--timeout", "600s", "--force"]
+    fake_tools.respond(argv, stderr=fixture_text("talosctl-upgrade-rejected.stderr"), returncode=1)
+    with pytest.raises(ToolError, match="insufficient to maintain quorum") as caught:
+        talosctl.upgrade(Gate(apply=True), "10.0.10.11", IMAGE, timeout=600, force=True)
+    assert caught.value.returncode == 1
+    assert fake_tools.calls() == [argv]
+
+
+def test_upgrade_k8s_dry_run_is_read_only_and_the_real_one_goes_through_the_gate(fake_tools, capsys):
+    dry = ["talosctl", "-n", "10.0.10.11", "upgrade-k8s", "--to", "1.34.1", "--dry-run"]
+    fake_tools.respond(dry, stdout="automatically detected the lowest Kubernetes version 1.34.0\n")
+    assert "lowest Kubernetes version 1.34.0" in talosctl.upgrade_k8s_dry_run("10.0.10.11", "v1.34.1")
+    talosctl.upgrade_k8s(Gate(apply=False), "10.0.10.11", "v1.34.1")
+    assert fake_tools.calls() == [dry]
+    assert capsys.readouterr().out.strip() == "PLAN: talosctl -n 10.0.10.11 upgrade-k8s --to 1.34.1"
+
+
+def test_etcd_snapshot_goes_through_the_gate(fake_tools, capsys):
+    talosctl.etcd_snapshot(Gate(apply=False), "10.0.10.11", "records/etcd.snapshot")
+    assert fake_tools.calls() == []
+    assert capsys.readouterr().out.strip() == "PLAN: talosctl -n 10.0.10.11 etcd snapshot records/etcd.snapshot"
