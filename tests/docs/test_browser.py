@@ -1,0 +1,172 @@
+"""The built site in Debian's Chromium, driven by Playwright, served from 127.0.0.1 only."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from playwright.sync_api import sync_playwright
+
+from homeops import load_cluster
+from homeops.catalog import list_runbooks, read_runbook
+from tests.docs.local_server import serve
+from tests.docs.notebooks import make_notebook
+from tests.docs.site_build import ROOT, build_site, copy_project
+
+pytestmark = pytest.mark.browser
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+TIMEOUT_MS = 15_000
+SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
+CLUSTER = load_cluster(ROOT / "cluster.yaml")
+# Material draws Mermaid into a *closed* shadow root; opening it lets the test see the SVG.
+OPEN_SHADOW_ROOTS = """
+const attach = Element.prototype.attachShadow;
+Element.prototype.attachShadow = function (init) { return attach.call(this, {...init, mode: "open"}); };
+"""
+
+
+@pytest.fixture(scope="module")
+def base_url(served_site: tuple[Path, str]) -> str:
+    return served_site[1].rstrip("/")
+
+
+@pytest.fixture(scope="module")
+def runbook_site(site: Path, base_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str, str]]:
+    """(project, runbook name, base URL) of a site with at least one runbook page: the real one, or a
+    copy with a notebook made here while runbooks/ is still empty."""
+    runbooks = list_runbooks(ROOT / "runbooks")
+    if runbooks:
+        yield ROOT, runbooks[0].name, base_url
+        return
+    project = copy_project(tmp_path_factory.mktemp("with-runbook") / "project")
+    make_notebook(project / "runbooks" / "drain-node.ipynb",
+                  'config = "cluster.yaml"  # cluster file\napply = False  # plan or apply\nnode = ""  # node',
+                  [("Step 1: Drain", "Moves the pods.")])
+    (project / "site").mkdir()
+    with serve(project / "site") as url:
+        build = build_site(project, project / "site", HOMEOPS_SITE_URL=url)
+        assert build.returncode == 0, build.output
+        yield project, "drain-node", url.rstrip("/")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS,
+                                              timeout=TIMEOUT_MS * 4)
+        yield chromium
+        chromium.close()
+
+
+@dataclass
+class Visit:
+    page: object
+    console_errors: list[str] = field(default_factory=list)
+    outside_requests: list[str] = field(default_factory=list)
+
+    def screenshot(self, name: str) -> None:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        self.page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=False)
+
+    def assert_clean(self) -> None:
+        assert self.console_errors == [], "browser console errors"
+        assert self.outside_requests == [], "the site reached outside 127.0.0.1"
+
+
+@pytest.fixture
+def visit(browser, base_url: str) -> Iterator[Visit]:
+    context = browser.new_context(color_scheme="light", viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    page.add_init_script(OPEN_SHADOW_ROOTS)
+    visit = Visit(page)
+    page.on("console", lambda msg: msg.type == "error" and visit.console_errors.append(msg.text))
+    page.on("pageerror", lambda exc: visit.console_errors.append(str(exc)))
+
+    def only_local(route):
+        if urlsplit(route.request.url).hostname == "127.0.0.1":
+            route.continue_()
+        else:  # no network in tests, and the published site must not depend on a CDN either
+            visit.outside_requests.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", only_local)
+    page.goto(base_url + "/")
+    yield visit
+    context.close()
+
+
+def test_home_page_shows_the_node_table_and_the_vip(visit: Visit):
+    page = visit.page
+    table = page.locator(".md-content article table", has=page.locator("th", has_text="Ceph OSDs"))
+    table.wait_for()
+    for node in CLUSTER.nodes:
+        row = table.locator("tr", has=page.locator("td", has_text=node.name))
+        assert row.locator("td").nth(2).inner_text() == str(node.address)
+    assert page.get_by_text(str(CLUSTER.network.control_plane_vip), exact=True).first.is_visible()
+    visit.screenshot("home")
+    visit.assert_clean()
+
+
+def test_search_finds_the_rook_ceph_page(visit: Visit):
+    page = visit.page
+    search = page.locator("input.md-search__input")
+    search.click()
+    search.press_sequentially("Rook-Ceph setup")
+    result = page.locator(".md-search-result__item a[href*='storage/rook-ceph-setup']").first
+    result.wait_for()
+    visit.screenshot("search")
+    result.click()
+    page.wait_for_url("**/storage/rook-ceph-setup/**")
+    assert page.locator(".md-content article h1").inner_text().startswith("Rook-Ceph setup")
+    visit.assert_clean()
+
+
+def test_network_diagram_renders_to_svg_after_instant_navigation(visit: Visit):
+    page = visit.page
+    # navigation.instant swaps the page in without a reload: the diagram must render then too.
+    page.evaluate("window.loadedOnce = true")
+    page.locator("nav.md-nav--primary a.md-nav__link[href$='networking/']").first.click()
+    page.wait_for_url("**/networking/")
+    assert page.evaluate("window.loadedOnce") is True, "the page was reloaded: instant navigation is off"
+    svg = page.locator("div.mermaid svg")
+    svg.wait_for()
+    drawn = svg.text_content()
+    for node in CLUSTER.nodes:
+        assert node.name in drawn
+    assert str(CLUSTER.network.control_plane_vip) in drawn
+    svg.scroll_into_view_if_needed()
+    visit.screenshot("network-diagram")
+    visit.assert_clean()
+
+
+def test_palette_toggle_switches_the_colour_scheme(visit: Visit):
+    page = visit.page
+    scheme = lambda: page.locator("body").get_attribute("data-md-color-scheme")
+    assert scheme() == "default"
+    page.locator("form[data-md-component='palette'] label:visible").first.click()
+    page.wait_for_function("document.body.getAttribute('data-md-color-scheme') === 'slate'", timeout=TIMEOUT_MS)
+    assert scheme() == "slate"
+    visit.screenshot("home-dark")
+    visit.assert_clean()
+
+
+def test_runbook_page_shows_its_parameters_table(visit: Visit, runbook_site: tuple[Path, str, str]):
+    project, name, url = runbook_site
+    runbook = read_runbook(project / "runbooks" / f"{name}.ipynb")
+    page = visit.page
+    page.goto(f"{url}/runbooks/{name}/")
+    table = page.locator(".md-content article table", has=page.locator("th", has_text="Parameter"))
+    table.wait_for()
+    names = table.locator("tbody tr td:first-child").all_inner_texts()
+    assert names == [p.name for p in runbook.parameters]
+    assert page.locator(".md-content article h1").inner_text().startswith(runbook.title)
+    visit.screenshot(f"runbook-{name}")
+    visit.assert_clean()

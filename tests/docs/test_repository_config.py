@@ -1,0 +1,61 @@
+"""Renovate, the workflows and pre-commit, checked against the files they act on."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import yaml
+
+from homeops import load_cluster
+from tests.docs.site_build import ROOT
+
+
+def renovate_matches(text: str) -> list[dict[str, str]]:
+    config = json.loads((ROOT / "renovate.json").read_text())
+    (manager,) = [m for m in config["customManagers"] if m["customType"] == "regex"]
+    file_pattern = manager["managerFilePatterns"][0].strip("/")
+    assert re.search(file_pattern, "cluster.yaml")
+    # Renovate's regexes name groups as (?<name>...); Python spells it (?P<name>...).
+    patterns = [re.compile(p.replace("(?<", "(?P<")) for p in manager["matchStrings"]]
+    return [m.groupdict() for rx in patterns for m in rx.finditer(text)]
+
+
+def test_renovate_finds_every_annotated_version_of_cluster_yaml():
+    text = (ROOT / "cluster.yaml").read_text()
+    matches = renovate_matches(text)
+    assert len(matches) == text.count("# renovate:")
+    found = {m["currentValue"] for m in matches}
+    pinned = {v for v in load_cluster(ROOT / "cluster.yaml").versions.model_dump().values() if v}
+    assert pinned <= found
+    talos = next(m for m in matches if m["depName"] == "siderolabs/talos")
+    assert (talos["datasource"], talos["currentValue"]) == ("github-releases", load_cluster(ROOT / "cluster.yaml").versions.talos)
+    cloudflared = next(m for m in matches if m["depName"] == "cloudflare/cloudflared")
+    assert cloudflared["versioning"] == "loose"
+
+
+def test_renovate_ignores_a_version_without_annotation():
+    assert renovate_matches("versions:\n  talos: v1.0.0\n") == []
+
+
+def test_docs_workflow_builds_strictly_and_deploys_pages_only_from_main():
+    workflow = yaml.safe_load((ROOT / ".github/workflows/docs.yaml").read_text())
+    build_steps = [s.get("run", "") for s in workflow["jobs"]["build"]["steps"]]
+    assert "make build" in build_steps
+    assert re.search(r"^build:.*\n\t\$\(BIN\)/mkdocs build --strict$", (ROOT / "Makefile").read_text(), re.MULTILINE)
+    deploy = workflow["jobs"]["deploy"]
+    assert deploy["steps"][-1]["uses"].startswith("actions/deploy-pages@")
+    assert "refs/heads/main" in deploy["if"] and deploy["permissions"] == {"pages": "write", "id-token": "write"}
+
+
+def test_test_workflow_runs_make_test_on_pull_requests():
+    workflow = yaml.safe_load((ROOT / ".github/workflows/test.yaml").read_text())
+    assert "pull_request" in workflow[True]  # YAML 1.1 reads the key `on` as True
+    assert "make test" in [s.get("run") for s in workflow["jobs"]["test"]["steps"]]
+
+
+def test_pre_commit_strips_papermill_metadata_and_validates_cluster_yaml():
+    hooks = {h["id"]: h for repo in yaml.safe_load((ROOT / ".pre-commit-config.yaml").read_text())["repos"]
+             for h in repo["hooks"]}
+    assert hooks["nbstripout"]["args"][:2] == ["--extra-keys", "metadata.papermill cell.metadata.papermill"]
+    assert hooks["homeops-validate"]["entry"].endswith("homeops validate")

@@ -1,0 +1,150 @@
+"""The built site (one build per session): every page the issue asks for, with the facts of cluster.yaml."""
+
+from __future__ import annotations
+
+import html
+import re
+from pathlib import Path
+
+import pytest
+
+from homeops import load_cluster
+from homeops.catalog import list_runbooks
+from homeops.site.technology import TECHNOLOGIES
+from tests.docs.html_text import article_tables, article_text
+from tests.docs.records import PLANTED_RECORD
+from tests.docs.site_build import ROOT, page_html, repo_url
+
+CLUSTER = load_cluster(ROOT / "cluster.yaml")
+RUNBOOKS = list_runbooks(ROOT / "runbooks")
+
+PAGES = [
+    "", "getting-started/prerequisites", "getting-started/initial-setup", "operations",
+    "operations/worker-upgrade-procedure", "operations/maintenance-log", "storage/rook-ceph-setup",
+    "storage/zfs-provisioner", "networking", "security/secrets", "reference/cluster-yaml", "contributing",
+]
+
+
+@pytest.mark.parametrize("url_path", PAGES)
+def test_page_is_built_with_a_title_and_listed_in_the_sitemap(site: Path, url_path: str):
+    page = page_html(site, url_path)
+    assert re.search(r"<h1[^>]*>[^<]+", page), f"{url_path or 'home'} has no title"
+    assert f"/{url_path}/</loc>".replace("//", "/") in (site / "sitemap.xml").read_text()
+
+
+def test_home_page_has_the_node_table_the_vip_and_the_counts(site: Path):
+    page = page_html(site, "")
+    text = article_text(page)
+    node_table = next(t for t in article_tables(page) if t[0] == ["Node", "Role", "Address", "Ceph OSDs"])
+    assert node_table[1:] == [[n.name, n.role, str(n.address), str(n.osd_count)] for n in CLUSTER.nodes]
+    assert str(CLUSTER.network.control_plane_vip) in text
+    assert f"{len(CLUSTER.control_planes)} control-plane nodes" in text
+    assert f"{len(CLUSTER.workers)} worker nodes" in text
+
+
+def test_home_page_states_the_etcd_fault_tolerance_of_two_control_planes(site: Path):
+    assert len(CLUSTER.control_planes) == 2, "cluster.yaml changed: this test pins the two-node warning"
+    page = page_html(site, "")
+    assert 'class="admonition warning"' in page
+    assert "etcd tolerates no control-plane failure" in article_text(page)
+
+
+def test_home_page_technology_tables_show_each_component_with_its_pinned_version(site: Path):
+    rows = {row[0]: row for table in article_tables(page_html(site, "")) for row in table[1:] if len(row) == 3}
+    for tech in TECHNOLOGIES:
+        version = getattr(CLUSTER.versions, tech.version_key) or "not pinned"
+        assert rows[tech.name][1:] == [tech.purpose, version]
+
+
+def test_home_page_network_architecture(site: Path):
+    page = page_html(site, "")
+    text = article_text(page)
+    for value in (CLUSTER.network.node_cidr, CLUSTER.network.pod_cidr, CLUSTER.network.service_cidr):
+        assert str(value) in text
+    lb_table = next(t for t in article_tables(page) if t[0] == ["Service", "Address", "Purpose"])
+    assert lb_table[1:] == [[lb.name, str(lb.address), lb.purpose] for lb in CLUSTER.network.load_balancers]
+    for heading in ("GitOps First", "Immutable Infrastructure", "High Availability", "Template-Driven",
+                    "internal gateway", "external gateway", "Next steps"):
+        assert heading in text
+
+
+def test_initial_setup_applies_the_config_to_every_node_with_the_installer_image(site: Path):
+    text = article_text(page_html(site, "getting-started/initial-setup"))
+    for node in CLUSTER.nodes:
+        kind = "controlplane" if node.role == "control-plane" else "worker"
+        assert f"talosctl apply-config --insecure --nodes {node.address} --file talos/generated/{kind}.yaml" in text
+    assert f"--install-image {CLUSTER.installer_image()}" in text
+    assert f"talosctl bootstrap --nodes {CLUSTER.control_planes[0].address}" in text
+    for step in ("talosctl gen config", "talosctl kubeconfig", "flux bootstrap github", "age-keygen"):
+        assert step in text
+
+
+def test_worker_upgrade_procedure_upgrades_each_worker_and_links_its_runbook(site: Path):
+    page = page_html(site, "operations/worker-upgrade-procedure")
+    text = article_text(page)
+    for node in CLUSTER.workers:
+        assert f"talosctl -n {node.address} upgrade -i {CLUSTER.installer_image()} --timeout 10m" in text
+        assert f"ceph osd set-group noout {node.name}" in text
+        assert f"kubectl uncordon {node.name}" in text
+    if (ROOT / "runbooks" / "worker-upgrade.ipynb").exists():
+        assert 'href="../../runbooks/worker-upgrade/"' in page
+    else:
+        assert "runbook is not in runbooks/ yet" in text
+
+
+def test_networking_page_has_every_address_and_a_generated_mermaid_diagram(site: Path):
+    page = page_html(site, "networking")
+    plan = next(t for t in article_tables(page) if t[0] == ["Address", "Used by", "Kind"])
+    assert plan[1:] == [list(row) for row in CLUSTER.addresses()]
+    diagram = re.search(r'<pre class="mermaid"><code>(.*?)</code></pre>', page, re.DOTALL)
+    assert diagram, "no Mermaid block on the networking page"
+    source = html.unescape(diagram.group(1))
+    assert source.startswith("flowchart TB")
+    for address, _owner, _kind in CLUSTER.addresses():
+        assert address in source
+
+
+def test_cluster_yaml_reference_lists_keys_with_type_and_description(site: Path):
+    reference = next(t for t in article_tables(page_html(site, "reference/cluster-yaml")) if t[0][0] == "Key")
+    rows = {row[0]: row for row in reference[1:]}
+    assert rows["network.control_plane_vip"] == [
+        "network.control_plane_vip", "IPv4 address", "yes", "",
+        "Shared virtual IP of the Kubernetes API, inside node_cidr."]
+    assert rows["versions.cloudflared"][2:4] == ["no", "unset"]
+
+
+def test_operations_index_links_to_every_runbook_page(site: Path):
+    page = page_html(site, "operations")
+    for runbook in RUNBOOKS:
+        assert f'href="../runbooks/{runbook.name}/"' in page, runbook.name
+        assert (site / "runbooks" / runbook.name / "index.html").is_file()
+
+
+@pytest.mark.parametrize("runbook", RUNBOOKS, ids=[rb.name for rb in RUNBOOKS])
+def test_runbook_page_shows_parameters_steps_how_to_run_and_drills(site: Path, runbook):
+    page = page_html(site, f"runbooks/{runbook.name}")
+    text = article_text(page)
+    params = next(t for t in article_tables(page) if t[0] == ["Parameter", "Type", "Default", "Help"])
+    assert [row[0] for row in params[1:]] == [p.name for p in runbook.parameters]
+    assert [row[2] for row in params[1:]] == [" ".join(p.source.split()) for p in runbook.parameters]
+    for step in runbook.steps:
+        assert step in text
+    for command in (f"homeops run {runbook.name}", f"homeops run {runbook.name} --apply",
+                    f"homeops rehearse {runbook.name} --scenario FILE"):
+        assert command in text
+    drills = f"tests/runbooks/test_{runbook.name.replace('-', '_')}.py"
+    assert f'href="{repo_url()}/blob/main/{drills}"' in page
+    assert f'href="{repo_url()}/edit/main/runbooks/{runbook.name}.ipynb"' in page
+
+
+def test_maintenance_log_lists_the_saved_record(site: Path):
+    log = next(t for t in article_tables(page_html(site, "operations/maintenance-log")) if t[0][0] == "Started")
+    assert log[1] == ["2026-03-14 09:26 UTC", "worker-upgrade", "apply", "stopped", "1", PLANTED_RECORD["reason"],
+                      "20260314-092653-worker-upgrade.ipynb"]
+
+
+def test_helm_template_braces_render_literally_in_code(site: Path):
+    page = page_html(site, "contributing")
+    code_blocks = [html.unescape(re.sub(r"<[^>]+>", "", block))
+                   for block in re.findall(r"<code>(.*?)</code>", page, re.DOTALL)]
+    assert any("tag: {{ .Values.image.tag }}" in block and "{% raw %}" not in block for block in code_blocks)
