@@ -88,10 +88,10 @@ class Node(Frozen):
 
 
 class Cluster(Frozen):
-    cluster: ClusterInfo
-    versions: Versions
-    talos: Talos
-    network: Network
+    cluster: ClusterInfo = Field(description="Who the cluster is: its name and the domain it serves.")
+    versions: Versions = Field(description="Pinned releases of every component; Renovate bumps them by pull request.")
+    talos: Talos = Field(description="Where the Talos installer image comes from.")
+    network: Network = Field(description="The IP plan: CIDRs, the API VIP and the load-balancer addresses.")
     nodes: tuple[Node, ...] = Field(description="Every machine of the cluster, in upgrade order.")
 
     @cached_property

@@ -142,7 +142,9 @@ def test_missing_top_level_section_points_at_the_top_mapping():
 
     [problem] = check_text(broken).errors
 
-    assert str(problem) == "cluster.yaml:1:1: talos: required key 'talos' is missing"
+    assert str(problem) == (
+        "cluster.yaml:1:1: talos: required key 'talos' is missing (Where the Talos installer image comes from)"
+    )
 
 
 def test_load_cluster_raises_with_every_error_and_no_warning(tmp_path: Path):
