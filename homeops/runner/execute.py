@@ -1,0 +1,227 @@
+"""Run one runbook: lock (apply only), execute with papermill, record, report, unlock."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import signal
+import tempfile
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+from homeops.catalog import Runbook
+from homeops.runner import outcome as outcomes
+from homeops.runner.kernel import EarlyKernel, last_log_line
+from homeops.runner.lock import LockHeld, LockUnavailable, MaintenanceLock
+from homeops.runner.parameters import effective
+from homeops.runner.progress import Progress
+from homeops.runner.records import SCHEME, Record, RecordIO, RunStatus, artifacts_dir, new_record_path
+from homeops.tools.lease import LeaseClient
+
+# Every wait of a runbook is bounded by its wait_timeout. One cell may take a node through all
+# the phases of its maintenance (drain, reboot, Ready, Ceph clean, etcd healthy), and one cell may
+# loop over every node; the margin covers the commands around the waits.
+WAITS_PER_NODE = 5
+CELL_TIMEOUT_MARGIN_SECONDS = 120
+DEFAULT_WAIT_TIMEOUT_SECONDS = 900
+KERNEL_START_TIMEOUT_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    runbook: Runbook
+    values: dict[str, object]  # typed -p values
+    config: Path
+    apply: bool
+    records_dir: Path
+    nodes: int  # nodes in cluster.yaml: how many a cell may wait for
+    twin: Path | None = None
+    cell_timeout: float | None = None
+    lock_seconds: int | None = None
+
+    @property
+    def mode(self) -> str:
+        return "apply" if self.apply else "plan"
+
+    def waiting_bound_seconds(self) -> float:
+        """The most a run may wait in all: every phase of every node at the runbook's wait_timeout."""
+        wait = effective(self.runbook, self.values, "wait_timeout", DEFAULT_WAIT_TIMEOUT_SECONDS)
+        if not isinstance(wait, (int, float)) or isinstance(wait, bool) or wait <= 0:
+            wait = DEFAULT_WAIT_TIMEOUT_SECONDS
+        return float(wait) * WAITS_PER_NODE * max(self.nodes, 1)
+
+    def effective_cell_timeout(self) -> float:
+        if self.cell_timeout is not None:
+            return self.cell_timeout
+        return self.waiting_bound_seconds() + CELL_TIMEOUT_MARGIN_SECONDS
+
+    def lock_duration_seconds(self) -> int:
+        """How long the maintenance lock is held: an upper bound of the whole run, unless given."""
+        if self.lock_seconds is not None:
+            return self.lock_seconds
+        cells = json.loads(self.runbook.path.read_text(encoding="utf-8")).get("cells", [])
+        code_cells = sum(1 for c in cells if c.get("cell_type") == "code") + 1  # + the injected parameters
+        return int(self.waiting_bound_seconds() + code_cells * CELL_TIMEOUT_MARGIN_SECONDS
+                   + KERNEL_START_TIMEOUT_SECONDS)
+
+
+def search_path(twin: Path | None) -> str:
+    inherited = os.environ.get("PATH", os.defpath)
+    return f"{twin / 'bin'}{os.pathsep}{inherited}" if twin else inherited
+
+
+def run_runbook(request: RunRequest, progress: Progress | None = None) -> int:
+    progress = progress or Progress()
+    path = search_path(request.twin)
+    record_path = new_record_path(request.records_dir, request.runbook.name)
+    # Valid from the first moment: whoever lists records meanwhile (the docs build) sees a run
+    # that is "running", never an empty file.
+    record = Record(record_path, RunStatus(request.runbook.name, request.mode, twin=request.twin is not None))
+    record.write_notebook(_unexecuted(request.runbook.path))
+    artifacts = artifacts_dir(record_path)
+    artifacts.mkdir(exist_ok=True)
+    env = {**os.environ, "PATH": path, "HOMEOPS_RECORD": str(record_path), "HOMEOPS_ARTIFACTS": str(artifacts),
+           # The debugger's frozen-modules warning would otherwise land in every run's stderr.
+           "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
+    executed = False
+    with tempfile.TemporaryDirectory(prefix="homeops-kernel-") as runtime:
+        # Started first, so the kernel boots (about half a second) while the lock is taken and
+        # papermill is imported, instead of after them.
+        kernel = EarlyKernel(env, Path(runtime))
+        lock: MaintenanceLock | None = None
+        ended: outcomes.Outcome | None = None
+        try:
+            if request.apply:
+                lock, ended = _take_lock(request, path, progress)
+            if lock is not None or not request.apply:
+                executed = True
+                ended = _execute(request, progress, record, kernel)
+        finally:
+            with _ignoring_ctrl_c():
+                if not executed:  # refused, or Ctrl-C while taking the lock: nothing ran, nothing to keep
+                    record_path.unlink(missing_ok=True)
+                _remove_if_empty(artifacts)
+                kernel.stop()
+                warning = lock.release() if lock is not None else None
+            if warning:
+                progress.warn(f"warning: {warning}")
+    assert ended is not None  # set by the refusal or by the run; anything else raised above
+    # Printed after the lock is released, so that it really is the last line.
+    progress.say(ended.last_line(request.runbook.name, request.mode, str(record_path) if executed else None))
+    return ended.exit_code
+
+
+def _take_lock(request: RunRequest, path: str, progress: Progress
+               ) -> tuple[MaintenanceLock | None, outcomes.Outcome | None]:
+    """The held lock, or None and the outcome of a run refused before its notebook."""
+    kubectl = shutil.which("kubectl", path=path) or "kubectl"
+    lock = MaintenanceLock(LeaseClient(kubectl=kubectl), request.runbook.name, request.lock_duration_seconds())
+    try:
+        lock.acquire()
+    except LockHeld as exc:
+        return None, outcomes.stopped(str(exc))
+    except LockUnavailable as exc:
+        return None, outcomes.Outcome("failed", outcomes.EXIT_FAILED, str(exc))
+    if lock.taken_over is not None:
+        progress.say(f"took over an expired lease: {lock.taken_over.describe()}")
+    progress.say(f"maintenance lock taken: {lock.describe()}")
+    return lock, None
+
+
+def _execute(request: RunRequest, progress: Progress, record: Record, kernel: EarlyKernel) -> outcomes.Outcome:
+    runbook = request.runbook
+    parameters = {**request.values, "config": str(request.config), "apply": request.apply}
+    where = f" against the twin {request.twin}" if request.twin else ""
+    progress.say(f"running {runbook.name} ({request.mode}){where}; record: {record.path}")
+
+    RecordIO.register(record)
+    ended = outcomes.completed()
+    try:
+        try:
+            _papermill(request, record, progress, parameters, kernel)
+        except KeyboardInterrupt:
+            ended = outcomes.interrupted(progress.where())
+        except Exception as exc:  # every way a run can end badly becomes an outcome, never a traceback
+            ended = _classify(exc, progress, request.effective_cell_timeout(), kernel.runtime_dir)
+    finally:
+        with _ignoring_ctrl_c():
+            progress.cell_finished()
+            record.finish(ended.outcome, ended.exit_code, ended.reason)
+            RecordIO.unregister(record)
+    return ended
+
+
+def _papermill(request: RunRequest, record: Record, progress: Progress, parameters: dict,
+               kernel: EarlyKernel) -> None:
+    import papermill
+    from papermill.iorw import papermill_io
+
+    from homeops.runner import engine
+
+    engine.register()
+    if not any(scheme == SCHEME for scheme, _ in papermill_io._handlers):
+        papermill_io.register(SCHEME, RecordIO)
+    # papermill logs each cell's traceback and "unknown parameter" warnings; the runner reports
+    # outcomes itself, in one redacted line.
+    logging.getLogger("papermill").setLevel(logging.CRITICAL)
+    papermill.execute_notebook(
+        str(request.runbook.path),
+        record.url,
+        parameters=parameters,
+        engine_name=engine.ENGINE_NAME,
+        kernel_name="python3",
+        language="python",
+        progress_bar=False,
+        start_timeout=KERNEL_START_TIMEOUT_SECONDS,
+        execution_timeout=request.effective_cell_timeout(),
+        stdout_file=progress.stdout,
+        stderr_file=progress.stderr,
+        km=kernel.manager(),
+        progress=progress,
+    )
+
+
+def _classify(exc: Exception, progress: Progress, cell_timeout: float, runtime_dir: Path) -> outcomes.Outcome:
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+    from papermill.exceptions import PapermillExecutionError
+
+    if isinstance(exc, PapermillExecutionError):
+        return outcomes.from_cell_error(progress.where(), exc.ename, exc.evalue)
+    if isinstance(exc, CellTimeoutError):
+        return outcomes.failed(progress.where(), "CellTimeoutError",
+                               f"the cell did not finish within {cell_timeout:g}s")
+    # The kernel's own log says why it died or did not start; the exception alone rarely does.
+    log = last_log_line(runtime_dir)
+    detail = f"{exc} (kernel log: {log})" if log else str(exc)
+    if isinstance(exc, DeadKernelError):
+        return outcomes.failed(progress.where(), "DeadKernelError", detail)
+    return outcomes.failed(progress.where(), type(exc).__name__, detail)
+
+
+def _unexecuted(path: Path) -> dict:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _remove_if_empty(directory: Path) -> None:
+    try:
+        directory.rmdir()
+    except OSError:
+        pass
+
+
+@contextmanager
+def _ignoring_ctrl_c() -> Iterator[None]:
+    """Finish writing the record and releasing the lock even if Ctrl-C is pressed again."""
+    try:
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    except ValueError:  # not the main thread: signals cannot be changed, nothing to protect against
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)

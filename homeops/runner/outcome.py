@@ -1,0 +1,52 @@
+"""How a run ended, as an exit code and the one line a person reads last.
+
+Contract with the runbooks: papermill's `ename == "RunbookStopped"` means a gate stopped the run
+and left the cluster safe (exit 1, its message is the last line); any other exception is a failure
+named by its step and cell (exit 1); a run without exceptions completed (exit 0).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+EXIT_COMPLETED, EXIT_STOPPED, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 1, 130
+
+
+@dataclass(frozen=True)
+class Outcome:
+    outcome: str  # completed, stopped, failed, interrupted
+    exit_code: int
+    reason: str | None
+
+    def last_line(self, runbook: str, mode: str, record: str | None) -> str:
+        tail = f" — record: {record}" if record else ""
+        if self.outcome == "completed":
+            return f"completed: {runbook} ({mode}){tail}"
+        return f"{self.outcome}: {self.reason}{tail}"
+
+
+def completed() -> Outcome:
+    return Outcome("completed", EXIT_COMPLETED, None)
+
+
+def stopped(message: str) -> Outcome:
+    return Outcome("stopped", EXIT_STOPPED, one_line(message) or "stopped without a message")
+
+
+def failed(where: str, error: str, message: str) -> Outcome:
+    detail = one_line(message)
+    return Outcome("failed", EXIT_FAILED, f"{where}: {error}: {detail}" if detail else f"{where}: {error}")
+
+
+def interrupted(where: str) -> Outcome:
+    return Outcome("interrupted", EXIT_INTERRUPTED, f"Ctrl-C at {where}")
+
+
+def from_cell_error(where: str, ename: str, evalue: str) -> Outcome:
+    if ename == "RunbookStopped":
+        return stopped(evalue)
+    return failed(where, ename, evalue)
+
+
+def one_line(text: str) -> str:
+    return " ".join(part.strip() for part in str(text).splitlines() if part.strip())
