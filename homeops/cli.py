@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 # Imported lazily so that `homeops validate` does not pay for papermill, and a runbook run
@@ -38,3 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("homeops: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # `homeops runbooks | head` closed our stdout early: that is the reader's choice, not an error.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
