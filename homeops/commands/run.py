@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from homeops.cli import EXIT_USAGE
+from homeops.runner.lock import DEFAULT_DURATION_SECONDS as DEFAULT_LOCK_SECONDS
+from homeops.runner.lock import MINIMUM_DURATION_SECONDS as MINIMUM_LOCK_SECONDS
 
 if TYPE_CHECKING:  # imported for real only when a run needs them (pydantic is slow to import)
     from homeops.catalog import Runbook
@@ -42,9 +44,10 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
                    help=f"directory of runbook notebooks (default: {DEFAULT_RUNBOOKS}/)")
     p.add_argument("--cell-timeout", metavar="SECONDS", type=_positive_seconds, default=None,
                    help="time limit of each cell (default: wait_timeout x 5 phases x nodes in cluster.yaml, + 120)")
-    p.add_argument("--lock-seconds", metavar="SECONDS", type=_positive_int, default=None,
-                   help="how long the maintenance lock of an apply run lasts if never released "
-                        "(default: a bound of the whole run from wait_timeout and the nodes)")
+    p.add_argument("--lock-seconds", metavar="SECONDS", type=_lease_seconds, default=DEFAULT_LOCK_SECONDS,
+                   help="duration of the maintenance lock's Lease in an apply run: renewed every third of it "
+                        "while the run goes on, so a runner that dies blocks other runs at most this long "
+                        f"(default: {DEFAULT_LOCK_SECONDS}, at least {MINIMUM_LOCK_SECONDS})")
 
 
 @dataclass(frozen=True)
@@ -126,13 +129,14 @@ def _usage(command: str, message: str) -> int:
     return EXIT_USAGE
 
 
-def _positive_int(text: str) -> int:
+def _lease_seconds(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a whole number of seconds, got {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be more than 0 seconds, got {text!r}")
+    if value < MINIMUM_LOCK_SECONDS:
+        raise argparse.ArgumentTypeError(
+            f"must be at least {MINIMUM_LOCK_SECONDS} seconds (the Lease is renewed every third of it), got {text!r}")
     return value
 
 

@@ -8,6 +8,7 @@ API errors are told apart by the reason kubectl prints: `Error from server (NotF
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 
 from homeops.tools.process import ToolError, run
@@ -16,6 +17,9 @@ NAMESPACE = "kube-system"
 NAME = "homeops-maintenance"
 RUNBOOK_ANNOTATION = "homeops.dev/runbook"
 TIMEOUT_SECONDS = 20.0
+# kubectl's own request timeout is this share of a call's time limit: a slow API server then ends
+# the call with its own error, and the rest of the limit covers starting kubectl and printing it.
+REQUEST_SHARE = 0.8
 
 
 class LeaseConflict(Exception):
@@ -29,7 +33,11 @@ class LeaseApiError(Exception):
 @dataclass(frozen=True)
 class LeaseClient:
     kubectl: str = "kubectl"
-    timeout: float = TIMEOUT_SECONDS
+    timeout: float = TIMEOUT_SECONDS  # the most one kubectl call may take, start to exit
+
+    def request_timeout_seconds(self) -> int:
+        # Whole seconds, and never 0: `--request-timeout=0s` would mean no timeout at all.
+        return max(1, math.floor(self.timeout * REQUEST_SHARE))
 
     def get(self) -> dict | None:
         """The Lease as JSON, or None when there is none."""
@@ -58,9 +66,9 @@ class LeaseClient:
         return True
 
     def _kubectl(self, args: list[str], stdin: str | None = None) -> str:
-        argv = [self.kubectl, f"--request-timeout={int(self.timeout)}s", *args]
+        argv = [self.kubectl, f"--request-timeout={self.request_timeout_seconds()}s", *args]
         try:
-            return run(argv, timeout=self.timeout + 5, input=stdin).stdout
+            return run(argv, timeout=self.timeout, input=stdin).stdout
         except ToolError as exc:
             reason = exc.stderr or exc.stdout
             if "(NotFound)" in reason:
