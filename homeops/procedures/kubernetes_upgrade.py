@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from homeops.errors import RunbookStopped
 from homeops.procedures.session import Session
-from homeops.procedures.versions import KUBERNETES_SUPPORTED_BY_TALOS, minor, parse_version
+from homeops.procedures.versions import in_range, kubernetes_minors, minor, parse_version, tag
 from homeops.procedures.waits import WaitTimedOut, wait_until
 from homeops.tools import kubectl, talosctl
 from homeops.tools.process import ToolError
@@ -22,7 +22,7 @@ def check_path(session: Session, to: str, nodes: list[NodeStatus]) -> str:
     """The target version, after refusing a jump of more than one minor or a version Talos does not run."""
     target_text = to.strip() or session.cluster.versions.kubernetes
     target = parse_version(target_text, what="to")
-    target_text = f"v{target[0]}.{target[1]}.{target[2]}"
+    target_text = tag(target)
     running = sorted(parse_version(n.kubelet_version, what=f"{n.name}'s kubelet version") for n in nodes)
     if not running:
         raise RunbookStopped("the cluster reports no node; nothing changed")
@@ -40,15 +40,11 @@ def check_path(session: Session, to: str, nodes: list[NodeStatus]) -> str:
         if n.talos_version is None:
             raise RunbookStopped(f"{n.name} does not report a Talos version (OS image {n.os_image!r}); nothing changed")
         talos = parse_version(n.talos_version, what=f"{n.name}'s Talos version")
-        supported = KUBERNETES_SUPPORTED_BY_TALOS.get(talos[:2])
-        if supported is None:
+        lowest, highest = kubernetes_minors(talos, where=f"running on {n.name}")
+        if not in_range(target, (lowest, highest)):
             raise RunbookStopped(
-                f"refused: no known Kubernetes support range for Talos {minor(talos)} on {n.name}; nothing changed")
-        low, high = supported
-        if not low <= target[:2] <= high:
-            raise RunbookStopped(
-                f"refused: Talos {n.talos_version} on {n.name} supports Kubernetes {low[0]}.{low[1]} to "
-                f"{high[0]}.{high[1]}, not {target_text}; upgrade Talos first; nothing changed")
+                f"refused: Talos {n.talos_version} on {n.name} supports Kubernetes 1.{lowest} to 1.{highest}, "
+                f"not {target_text}; upgrade Talos first; nothing changed")
     return target_text
 
 

@@ -8,7 +8,7 @@ from homeops.errors import RunbookStopped
 from homeops.model import Node
 from homeops.procedures.node_maintenance import InPlace, restore, return_to_service, stop, take_out_of_service
 from homeops.procedures.session import Session
-from homeops.procedures.versions import parse_version
+from homeops.procedures.versions import kubernetes_minors, parse_version, tag, talos_step_refusal
 from homeops.procedures.waits import WaitTimedOut, wait_until
 from homeops.tools import kubectl, talosctl
 from homeops.tools.process import ToolError
@@ -33,9 +33,47 @@ def select_nodes(session: Session, names: str, *, role: str) -> list[Node]:
 
 
 def target_version(session: Session, talos_version: str) -> str:
-    version = talos_version.strip() or session.cluster.versions.talos
-    parse_version(version, what="talos_version")
-    return version
+    """The Talos release to install, spelt as its tag (`1.11.2` -> `v1.11.2`); versions.talos when empty."""
+    return tag(parse_version(talos_version.strip() or session.cluster.versions.talos, what="talos_version"))
+
+
+def check_upgrade_path(session: Session, nodes: Sequence[Node], version: str) -> None:
+    """Stop before any node is touched when one of `nodes` may not go to Talos `version` from what it runs.
+
+    Refused: a downgrade, a jump of more than one Talos minor, a release whose Kubernetes range
+    does not include the node's kubelet. Nodes already at `version` are skipped by the upgrade, so
+    they are not judged here.
+    """
+    target = parse_version(version, what="talos_version")
+    try:
+        running = {n.name: n for n in kubectl.nodes()}
+    except ToolError as exc:
+        raise RunbookStopped(f"cannot read the nodes to check the Talos upgrade path: {exc}; nothing changed") from None
+    refusals: dict[str, list[str]] = {}  # reason -> the nodes it applies to, so that a common reason reads once
+    to_upgrade = []
+    for node in nodes:
+        status = running.get(node.name)
+        if status is None:
+            raise RunbookStopped(f"{node.name} is in cluster.yaml but not in the cluster; nothing changed")
+        if status.talos_version is None:
+            raise RunbookStopped(
+                f"{node.name} does not report a Talos version (OS image {status.os_image!r}); nothing changed")
+        now = parse_version(status.talos_version, what=f"{node.name}'s Talos version")
+        if now == target:
+            continue
+        kubelet = parse_version(status.kubelet_version, what=f"{node.name}'s kubelet version")
+        reason = talos_step_refusal(now, target, kubelet)
+        if reason is None:
+            to_upgrade.append(node.name)
+        else:
+            refusals.setdefault(reason, []).append(node.name)
+    if refusals:
+        raise RunbookStopped("refused: " + "; ".join(
+            f"{', '.join(names)}: {reason}" for reason, names in refusals.items()) + "; nothing changed")
+    if to_upgrade:
+        lowest, highest = kubernetes_minors(target)
+        session.say(f"upgrade path to Talos {version} checked for {', '.join(to_upgrade)}: no downgrade, "
+                    f"at most one minor up, kubelets within Kubernetes 1.{lowest} to 1.{highest}")
 
 
 def upgrade_node(session: Session, node: Node, version: str, *, force: bool = False) -> bool:
@@ -77,7 +115,11 @@ def upgrade_node(session: Session, node: Node, version: str, *, force: bool = Fa
 
 def upgrade_nodes(session: Session, nodes: Sequence[Node], version: str, *, force: bool = False,
                   between: Callable[[Node], None] | None = None) -> list[str]:
-    """Upgrade `nodes` one after another; `between` (a callable) runs after each upgraded node."""
+    """Check the upgrade path of every node, then upgrade them one after another.
+
+    `between` (a callable) runs after each upgraded node.
+    """
+    check_upgrade_path(session, nodes, version)
     upgraded = []
     for node in nodes:
         if upgrade_node(session, node, version, force=force):

@@ -68,3 +68,31 @@ def test_an_unhealthy_etcd_is_refused_even_with_the_risk_accepted(make_drill):
     assert "failed before upgrading any control-plane node, nothing changed: etcd health: " in result.last_line
     assert result.changes == []
     assert drill.snapshot() == before
+
+
+# The Talos upgrade path, checked for every chosen control-plane node in preflight: before the etcd
+# snapshot and before the first node is touched.
+
+@pytest.mark.parametrize("start, params, apply, refusal", [
+    ({"talos_version": "v1.9.6", "kubernetes_version": "v1.32.3"}, (), True,
+     "refused: cp-1, cp-2: Talos v1.9.6 -> v1.11.1 jumps more than one minor version: step through the latest patch "
+     "of each minor, upgrade to the latest v1.10.x first; nothing changed"),
+    ({"talos_version": "v1.9.6", "kubernetes_version": "v1.32.3"}, (), False,
+     "refused: cp-1, cp-2: Talos v1.9.6 -> v1.11.1 jumps more than one minor version: step through the latest patch "
+     "of each minor, upgrade to the latest v1.10.x first; nothing changed"),
+    ({}, ("talos_version=v1.11.0",), False,
+     "refused: cp-1, cp-2: Talos v1.11.1 -> v1.11.0 is a downgrade, which this runbook does not do; nothing changed"),
+    ({"talos_version": "v1.10.7", "kubernetes_version": "v1.28.15"}, (), True,
+     "refused: cp-1, cp-2: Talos v1.11.1 supports Kubernetes 1.29 to 1.34, not the kubelet v1.28.15 (now on Talos "
+     "v1.10.7): upgrade Kubernetes first; nothing changed"),
+], ids=["jump-apply", "jump-plan", "downgrade-plan", "kubelet-too-old-apply"])
+def test_an_unsupported_talos_path_is_refused_before_any_node_is_touched(make_drill, start, params, apply, refusal):
+    drill = make_drill({**start, "reboot_seconds": 0.3})
+    before, flags_before = drill.snapshot(), drill.osd_dump()
+    result = drill.run("control-plane-upgrade", "accept_two_member_etcd_risk=true", *params, apply=apply)
+    assert result.code == 1, result.stdout + result.stderr
+    assert result.last_line.startswith(f"stopped: {refusal} — record: ")
+    assert result.changes == []
+    assert not list(drill.records.glob("**/etcd-*.snapshot"))
+    assert drill.snapshot() == before  # versions, kubelets, boot IDs and cordons
+    assert drill.osd_dump() == flags_before

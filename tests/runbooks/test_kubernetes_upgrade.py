@@ -43,3 +43,13 @@ def test_an_unsupported_path_is_refused_before_anything_changes(make_drill, star
     assert "nothing changed" in result.last_line
     assert result.changes == []
     assert set(kubelets(drill).values()) == {start}
+
+
+def test_a_running_talos_newer_than_the_support_table_stops_the_check(make_drill):
+    drill = make_drill({"talos_version": "v1.12.0", "kubernetes_version": "v1.34.0"})
+    result = drill.run("kubernetes-upgrade", apply=True)
+    assert result.code == 1, result.stdout + result.stderr
+    assert result.last_line.startswith("stopped: cannot check: Talos v1.12 is newer than the support table; "
+                                       "update homeops/rules.py (running on cp-1); nothing changed")
+    assert result.changes == []
+    assert set(kubelets(drill).values()) == {"v1.34.0"}

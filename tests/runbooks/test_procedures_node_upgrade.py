@@ -8,6 +8,7 @@ from homeops.errors import RunbookStopped
 from homeops.procedures import node_upgrade
 
 TARGET = "v1.11.1"
+WORKERS = ["worker-1", "worker-2", "worker-3"]
 TOOLBOX = "kubectl -n rook-ceph exec deploy/rook-ceph-tools -- ceph"
 
 
@@ -153,3 +154,100 @@ def test_a_malformed_version_is_refused(session_for):
     with pytest.raises(RunbookStopped, match="talos_version '1.11' is not a version"):
         node_upgrade.target_version(session_for(apply=False), "1.11")
     assert node_upgrade.target_version(session_for(apply=False), "") == "v1.11.1"
+
+
+# The Talos upgrade path: checked for every chosen node before the first one is touched.
+
+def set_versions(fake_cluster, talos: str, kubelet: str, names=None) -> None:
+    for name, node in fake_cluster.nodes.items():
+        if names is None or name in names:
+            node.talos, node.kubelet = talos, kubelet
+
+
+def refusal_of_upgrade_nodes(session, nodes, version) -> str:
+    with pytest.raises(RunbookStopped) as stopped:
+        node_upgrade.upgrade_nodes(session, nodes, version)
+    return str(stopped.value)
+
+
+@pytest.mark.parametrize("apply", [True, False], ids=["apply", "plan"])
+def test_a_downgrade_is_refused_naming_the_nodes_and_both_versions(fake_cluster, session_for, capsys, apply):
+    set_versions(fake_cluster, "v1.11.1", "v1.34.1")
+    session = session_for(apply=apply)
+    message = refusal_of_upgrade_nodes(session, session.cluster.workers, "v1.11.0")
+    assert message == ("refused: worker-1, worker-2, worker-3: Talos v1.11.1 -> v1.11.0 is a downgrade, "
+                       "which this runbook does not do; nothing changed")
+    assert fake_cluster.changes() == []
+    assert "PLAN: " not in capsys.readouterr().out  # refused before a single change is even shown
+
+
+def test_a_jump_of_two_minors_is_refused_for_the_node_that_would_make_it(fake_cluster, session_for):
+    set_versions(fake_cluster, "v1.10.7", "v1.32.3")
+    set_versions(fake_cluster, "v1.9.6", "v1.32.3", names={"worker-2"})
+    session = session_for(apply=True)
+    message = refusal_of_upgrade_nodes(session, session.cluster.workers, "v1.11.1")
+    assert message == ("refused: worker-2: Talos v1.9.6 -> v1.11.1 jumps more than one minor version: step through "
+                       "the latest patch of each minor, upgrade to the latest v1.10.x first; nothing changed")
+    assert fake_cluster.changes() == []
+    assert fake_cluster.nodes["worker-1"].boot == 1  # worker-1's own step was fine, but nothing starts
+
+
+def test_a_target_whose_kubernetes_range_excludes_the_kubelet_is_refused(fake_cluster, session_for):
+    set_versions(fake_cluster, "v1.10.7", "v1.28.15")
+    session = session_for(apply=True)
+    message = refusal_of_upgrade_nodes(session, session.cluster.control_planes, "v1.11.1")
+    assert message == ("refused: cp-1, cp-2: Talos v1.11.1 supports Kubernetes 1.29 to 1.34, not the kubelet v1.28.15 "
+                       "(now on Talos v1.10.7): upgrade Kubernetes first; nothing changed")
+    assert fake_cluster.changes() == []
+
+
+def test_different_reasons_are_each_named_with_their_nodes(fake_cluster, session_for):
+    set_versions(fake_cluster, "v1.9.6", "v1.32.3", names={"worker-1"})
+    set_versions(fake_cluster, "v1.11.2", "v1.34.1", names={"worker-3"})
+    session = session_for(apply=True)
+    message = refusal_of_upgrade_nodes(session, session.cluster.workers, "v1.11.1")
+    assert message.startswith("refused: worker-1: Talos v1.9.6 -> v1.11.1 jumps more than one minor version")
+    assert "; worker-3: Talos v1.11.2 -> v1.11.1 is a downgrade" in message
+    assert "worker-2" not in message  # v1.11.0 -> v1.11.1 is a fine step
+
+
+def test_one_minor_up_within_the_kubelets_range_proceeds_and_says_what_was_checked(fake_cluster, session_for, capsys):
+    set_versions(fake_cluster, "v1.10.7", "v1.33.4")
+    set_versions(fake_cluster, "v1.11.1", "v1.33.4", names={"worker-1"})
+    session = session_for(apply=True)
+    assert node_upgrade.upgrade_nodes(session, session.cluster.workers, "v1.11.1") == ["worker-2", "worker-3"]
+    assert {n.talos for n in fake_cluster.nodes.values() if n.role == "worker"} == {"v1.11.1"}
+    out = capsys.readouterr().out
+    assert ("upgrade path to Talos v1.11.1 checked for worker-2, worker-3: no downgrade, at most one minor up, "
+            "kubelets within Kubernetes 1.29 to 1.34") in out
+
+
+def test_a_talos_minor_missing_from_the_support_table_cannot_be_checked(fake_cluster, session_for):
+    set_versions(fake_cluster, "v1.11.1", "v1.34.1")
+    session = session_for(apply=True)
+    message = refusal_of_upgrade_nodes(session, session.cluster.workers, "v1.12.0")
+    assert message == ("cannot check: Talos v1.12 is newer than the support table; update homeops/rules.py "
+                       "(the target talos_version v1.12.0); nothing changed")
+    assert fake_cluster.changes() == []
+
+
+def test_the_path_follows_the_support_table_of_rules(fake_cluster, session_for, monkeypatch):
+    from homeops import rules
+
+    set_versions(fake_cluster, "v1.10.7", "v1.28.15")
+    session = session_for(apply=False)
+    assert "supports Kubernetes 1.29 to 1.34" in refusal_of_upgrade_nodes(session, session.cluster.workers, "v1.11.1")
+    monkeypatch.setattr(rules, "supported_kubernetes", lambda talos: (28, 34))  # a table that admits 1.28
+    assert node_upgrade.upgrade_nodes(session, session.cluster.workers, "v1.11.1") == WORKERS
+
+
+def test_nodes_that_cannot_be_read_stop_the_path_check(fake_cluster, session_for):
+    fake_cluster.api_down = True
+    session = session_for(apply=True)
+    message = refusal_of_upgrade_nodes(session, session.cluster.workers, "v1.11.1")
+    assert message.startswith("cannot read the nodes to check the Talos upgrade path: ")
+    assert "was refused" in message and message.endswith("nothing changed")
+
+
+def test_the_target_is_spelt_as_a_release_tag(session_for):
+    assert node_upgrade.target_version(session_for(apply=False), " 1.11.2 ") == "v1.11.2"

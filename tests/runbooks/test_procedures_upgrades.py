@@ -1,11 +1,12 @@
-"""Kubernetes upgrade path, the two-member etcd refusal and snapshot, Ceph maintenance enter/exit."""
+"""Kubernetes upgrade path, one Talos step, the support table of rules.py, the two-member etcd refusal and
+snapshot, Ceph maintenance enter/exit."""
 
 from __future__ import annotations
 
 import pytest
 
 from homeops.errors import RunbookStopped
-from homeops.procedures import ceph_maintenance, etcd, kubernetes_upgrade
+from homeops.procedures import ceph_maintenance, etcd, kubernetes_upgrade, versions
 from homeops.tools import kubectl
 
 
@@ -65,3 +66,50 @@ def test_ceph_maintenance_enter_then_exit(fake_cluster, session_for):
 def test_ceph_maintenance_refuses_bad_parameters(session_for, name, action, message):
     with pytest.raises(RunbookStopped, match=message):
         ceph_maintenance.chosen_node(session_for(apply=True), name, action)
+
+
+def test_a_running_talos_missing_from_the_support_table_cannot_be_checked(fake_cluster, session_for):
+    fake_cluster.nodes["cp-2"].talos = "v1.12.0"
+    with pytest.raises(RunbookStopped) as stopped:
+        kubernetes_upgrade.check_path(session_for(apply=True), "v1.34.2", kubectl.nodes())
+    assert str(stopped.value) == ("cannot check: Talos v1.12 is newer than the support table; "
+                                  "update homeops/rules.py (running on cp-2); nothing changed")
+    assert fake_cluster.changes() == []
+
+
+def test_the_kubernetes_path_follows_the_support_table_of_rules(fake_cluster, session_for, monkeypatch):
+    from homeops import rules
+
+    session = session_for(apply=True)
+    with pytest.raises(RunbookStopped, match=r"supports Kubernetes 1\.29 to 1\.34, not v1\.35\.0"):
+        kubernetes_upgrade.check_path(session, "v1.35.0", kubectl.nodes())
+    monkeypatch.setattr(rules, "supported_kubernetes", lambda talos: (30, 35))
+    assert kubernetes_upgrade.check_path(session, "v1.35.0", kubectl.nodes()) == "v1.35.0"
+
+
+@pytest.mark.parametrize("talos, kubelet, refusal", [
+    ((1, 11, 0), (1, 34, 1), None),
+    ((1, 10, 7), (1, 33, 4), None),
+    ((1, 11, 1), (1, 34, 1), None),  # the same release: nothing to refuse
+    ((1, 11, 2), (1, 34, 1), "Talos v1.11.2 -> v1.11.1 is a downgrade"),
+    ((1, 9, 6), (1, 32, 3), "Talos v1.9.6 -> v1.11.1 jumps more than one minor version"),
+    ((1, 10, 7), (1, 28, 15), "Talos v1.11.1 supports Kubernetes 1.29 to 1.34, not the kubelet v1.28.15"),
+    ((0, 11, 1), (1, 34, 1), "Talos v0.11.1 -> v1.11.1 jumps more than one minor version"),
+])
+def test_one_talos_step_to_v1_11_1(talos, kubelet, refusal):
+    found = versions.talos_step_refusal(talos, (1, 11, 1), kubelet)
+    if refusal is None:
+        assert found is None
+    else:
+        assert found is not None and found.startswith(refusal), found
+
+
+@pytest.mark.parametrize("talos, place", [
+    ((1, 12, 0), "Talos v1.12 is newer than the support table"),
+    ((1, 7, 3), "Talos v1.7 is not in the support table"),
+    ((2, 0, 0), "Talos v2.0 is not in the support table"),
+])
+def test_a_talos_minor_the_table_does_not_know_stops_with_what_to_update(talos, place):
+    with pytest.raises(RunbookStopped) as stopped:
+        versions.kubernetes_minors(talos)
+    assert str(stopped.value) == f"cannot check: {place}; update homeops/rules.py; nothing changed"

@@ -179,3 +179,66 @@ def test_two_apply_runs_at_once_one_refuses_on_the_lock(make_drill):
     assert "RUN: " not in refused
     after = drill.snapshot()
     assert all(after[name][0] == NEW and not after[name][3] for name in WORKERS)
+
+
+# The Talos upgrade path, checked for every chosen worker before the first one is touched.
+
+def assert_refused_with_nothing_changed(drill, result, refusal: str, before: dict, flags_before) -> None:
+    assert result.code == 1, result.stdout + result.stderr
+    assert result.last_line.startswith(f"stopped: {refusal} — record: ")  # the runner names the record after it
+    assert result.changes == []
+    assert drill.snapshot() == before  # versions, kubelets, boot IDs and cordons
+    assert drill.osd_dump() == flags_before
+
+
+@pytest.mark.parametrize("apply", [False, True], ids=["plan", "apply"])
+def test_a_jump_of_two_talos_minors_is_refused_before_anything_changes(make_drill, apply):
+    drill = make_drill({"talos_version": "v1.9.6", "kubernetes_version": "v1.32.3", "reboot_seconds": 0.3})
+    before, flags_before = drill.snapshot(), drill.osd_dump()
+    result = drill.run("worker-upgrade", "talos_version=v1.11.1", apply=apply)
+    assert_refused_with_nothing_changed(drill, result, (
+        "refused: worker-1, worker-2, worker-3: Talos v1.9.6 -> v1.11.1 jumps more than one minor version: step "
+        "through the latest patch of each minor, upgrade to the latest v1.10.x first; nothing changed"),
+        before, flags_before)
+
+
+def test_one_talos_minor_up_proceeds(make_drill):
+    drill = make_drill({"talos_version": "v1.10.7", "kubernetes_version": "v1.33.4", "reboot_seconds": 0.3})
+    before = drill.snapshot()
+    result = drill.run("worker-upgrade", "talos_version=v1.11.1", apply=True)
+    assert result.code == 0, result.stdout + result.stderr
+    assert ("upgrade path to Talos v1.11.1 checked for worker-1, worker-2, worker-3: no downgrade, at most one minor "
+            "up, kubelets within Kubernetes 1.29 to 1.34") in result.stdout
+    after = drill.snapshot()
+    for name in WORKERS:
+        talos, kubelet, boot, cordoned = after[name]
+        assert (talos, kubelet, cordoned) == (NEW, "v1.33.4", False) and boot != before[name][2]
+    assert_untouched(before, after, ["cp-1", "cp-2"])
+
+
+@pytest.mark.parametrize("apply", [False, True], ids=["plan", "apply"])
+def test_a_downgrade_is_refused_before_anything_changes(make_drill, apply):
+    drill = make_drill({"reboot_seconds": 0.3})  # the twin runs cluster.yaml's Talos, v1.11.1
+    before, flags_before = drill.snapshot(), drill.osd_dump()
+    result = drill.run("worker-upgrade", "talos_version=v1.11.0", apply=apply)
+    assert_refused_with_nothing_changed(drill, result, (
+        "refused: worker-1, worker-2, worker-3: Talos v1.11.1 -> v1.11.0 is a downgrade, which this runbook does "
+        "not do; nothing changed"), before, flags_before)
+
+
+def test_a_talos_that_does_not_support_the_running_kubernetes_is_refused(make_drill):
+    drill = make_drill({"talos_version": "v1.10.7", "kubernetes_version": "v1.28.15", "reboot_seconds": 0.3})
+    before, flags_before = drill.snapshot(), drill.osd_dump()
+    result = drill.run("worker-upgrade", "talos_version=v1.11.1", apply=True)
+    assert_refused_with_nothing_changed(drill, result, (
+        "refused: worker-1, worker-2, worker-3: Talos v1.11.1 supports Kubernetes 1.29 to 1.34, not the kubelet "
+        "v1.28.15 (now on Talos v1.10.7): upgrade Kubernetes first; nothing changed"), before, flags_before)
+
+
+def test_a_talos_newer_than_the_support_table_cannot_be_checked(make_drill):
+    drill = make_drill({"reboot_seconds": 0.3})
+    before, flags_before = drill.snapshot(), drill.osd_dump()
+    result = drill.run("worker-upgrade", "talos_version=v1.12.0", apply=True)
+    assert_refused_with_nothing_changed(drill, result, (
+        "cannot check: Talos v1.12 is newer than the support table; update homeops/rules.py "
+        "(the target talos_version v1.12.0); nothing changed"), before, flags_before)
