@@ -18,6 +18,12 @@ _VERSION = re.compile(r"^v(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$")
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 _SCHEMATIC = re.compile(r"^[0-9a-f]{64}$")
+# An OCI repository: registry host[:port], then lowercase path components (distribution's grammar).
+_PATH_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_IMAGE_REPOSITORY = re.compile(
+    rf"^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]+)?/)?"
+    rf"{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*$"
+)
 _FLOATING_TAGS = {"latest", "stable", "main", "master", "edge", "nightly"}
 
 
@@ -90,6 +96,19 @@ def _schematic(value: str) -> str:
     return value
 
 
+def _image_repository(value: str) -> str:
+    last = value.rsplit("/", 1)[-1]
+    if "@" in value or ":" in last:
+        raise _fail(
+            "image-repository",
+            f"{value!r} carries a tag or digest: give the repository only (such as factory.talos.dev/installer); "
+            "the schematic comes from talos.schematic_id and the tag from versions.talos",
+        )
+    if not _IMAGE_REPOSITORY.match(value):
+        raise _fail("image-repository", f"{value!r} is not an image repository such as factory.talos.dev/installer")
+    return value
+
+
 def _ipv4(value: object) -> ipaddress.IPv4Address:
     value = _must_be_str(value)
     try:
@@ -125,5 +144,6 @@ Version = Annotated[str, BeforeValidator(_must_be_str), AfterValidator(_version)
 DnsLabel = Annotated[str, BeforeValidator(_must_be_str), AfterValidator(_dns_label)]
 DomainName = Annotated[str, BeforeValidator(_must_be_str), AfterValidator(_domain)]
 SchematicId = Annotated[str, BeforeValidator(_must_be_str), AfterValidator(_schematic)]
+ImageRepository = Annotated[str, BeforeValidator(_must_be_str), AfterValidator(_image_repository)]
 IPv4 = Annotated[ipaddress.IPv4Address, BeforeValidator(_ipv4), _as_text]
 IPv4Network = Annotated[ipaddress.IPv4Network, BeforeValidator(_ipv4_network), _as_text]

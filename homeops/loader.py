@@ -146,6 +146,9 @@ def _field_problem(error: dict[str, Any], source: Source) -> Problem:
     if kind == "greater_than_equal":
         return _problem_at(source.position(loc), loc, f"must be {error['ctx']['ge']} or more, found "
                            f"{found(error['input'])}", "out-of-range", source)
+    if kind == "less_than_equal":
+        return _problem_at(source.position(loc), loc, f"must be {error['ctx']['le']} or less, found "
+                           f"{found(error['input'])}", "out-of-range", source)
     # The formats raise their own error types ("version", "cidr-host-bits"...) with a full message.
     return _problem_at(source.position(loc), loc, error["msg"], kind, source)
 

@@ -45,7 +45,7 @@ class Versions(Frozen):
 
 
 class Talos(Frozen):
-    installer: str = Field(description="Installer image repository, without schematic or tag.")
+    installer: formats.ImageRepository = Field(description="Installer image repository, without schematic or tag.")
     schematic_id: formats.SchematicId = Field(description="Talos Image Factory schematic ID (64 lowercase hex characters).")
 
 
@@ -68,6 +68,11 @@ class Network(Frozen):
         return self.service_cidr.network_address + 10
 
 
+# A bound that no home-lab node reaches, so that a typo (an extra zero, a pasted serial number)
+# is reported instead of making the twin build millions of OSDs.
+MAX_OSDS_PER_NODE = 64
+
+
 class Node(Frozen):
     name: formats.DnsLabel = Field(description="Hostname of the node, a DNS-1123 label.")
     role: Role = Field(description="`control-plane` or `worker`.")
@@ -76,6 +81,7 @@ class Node(Frozen):
     osds: Optional[int] = Field(
         default=None,
         ge=0,
+        le=MAX_OSDS_PER_NODE,
         strict=True,
         description="Ceph OSDs on this node (default: 1 on a worker, 0 on a control-plane node).",
     )

@@ -21,8 +21,12 @@ _JWT = re.compile(r"\beyJ[A-Za-z0-9_-]+\.eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
 # Real tokens are long; requiring 8 characters keeps prose such as "Bearer tokens are..." intact.
 _BEARER = re.compile(r"(?i)\b(bearer)(\s+)(?=[A-Za-z0-9._~+/=-]{8,})[A-Za-z0-9._~+/-]+=*")
 _KUBECONFIG_VALUE = re.compile(
-    r"""(?P<label>(?<![\w-])"?(?:client-key-data|client-certificate-data|token|id-token|refresh-token)"?"""
-    r"""[ \t]*[:=][ \t]*"?)(?!\[REDACTED)(?P<value>[^\s"',}\]]+)"""
+    r"""(?P<label>(?<![\w-])["']?(?:client-key-data|client-certificate-data|token|id-token|refresh-token"""
+    r"""|access-token|password|client-secret)["']?[ \t]*[:=][ \t]*["']?)(?!\[REDACTED)(?P<value>[^\s"',}\]]+)"""
+)
+# kubectl and talosctl take credentials as flags too: `--token=X`, `--token X`, `--password X`.
+_CREDENTIAL_FLAG = re.compile(
+    r"""(?P<label>(?<![\w-])--(?:token|password|client-secret)(?:=|[ \t]+)["']?)(?!\[REDACTED)(?P<value>[^\s"']+)"""
 )
 # talosconfig holds `ca:`, `crt:` and `key:` as base64-encoded PEM, which always starts with
 # "LS0t" (base64 of "---"). Other values under those common names (`key: noout`, an age public
@@ -37,6 +41,7 @@ _RULES: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
     (_JWT, lambda m: "[REDACTED jwt]"),
     (_BEARER, lambda m: f"{m.group(1)}{m.group(2)}[REDACTED bearer-token]"),
     (_KUBECONFIG_VALUE, lambda m: f"{m.group('label')}[REDACTED kubeconfig-credential]"),
+    (_CREDENTIAL_FLAG, lambda m: f"{m.group('label')}[REDACTED credential-flag]"),
     (_TALOSCONFIG_VALUE, lambda m: f"{m.group('label')}[REDACTED talosconfig-key-data]"),
 )
 

@@ -34,6 +34,12 @@ KEY_DATA = "LS0tLS1CRUdJTiBSU0EgUFJJVkFURSBLRVktLS0tLQpNSUlFb3dJQkFBS0NBUUVB"
         (f'{{"client-key-data": "{KEY_DATA}"}}', KEY_DATA, '"client-key-data": "[REDACTED kubeconfig-credential]"'),
         ("    token: 0123456789abcdef.fedcba9876543210", "0123456789abcdef.fedcba9876543210",
          "token: [REDACTED kubeconfig-credential]"),
+        ("nodes=token: 'sekrit-value-123456'", "sekrit-value-123456", "token: '[REDACTED kubeconfig-credential]"),
+        ("    password: hunter2-but-longer", "hunter2-but-longer", "password: [REDACTED kubeconfig-credential]"),
+        ("      access-token: ya29.a0AfH6SMB", "ya29.a0AfH6SMB", "access-token: [REDACTED kubeconfig-credential]"),
+        ("kubectl --token=s3cr3t-t0ken get nodes", "s3cr3t-t0ken", "--token=[REDACTED credential-flag]"),
+        ("kubectl --token s3cr3t-t0ken get nodes", "s3cr3t-t0ken", "--token [REDACTED credential-flag]"),
+        ("talosctl --password 'pa55w0rd' get members", "pa55w0rd", "--password '[REDACTED credential-flag]"),
         (f"    ca: {KEY_DATA}", KEY_DATA, "ca: [REDACTED talosconfig-key-data]"),
         (f"    crt: {KEY_DATA}", KEY_DATA, "crt: [REDACTED talosconfig-key-data]"),
         (f"    key: {KEY_DATA}==", KEY_DATA, "key: [REDACTED talosconfig-key-data]"),
@@ -60,6 +66,8 @@ def test_each_kind_of_secret_is_replaced_by_a_marker_naming_it(text: str, secret
         'token: ""',
         "tokens: 5",
         "ceph osd set-group noout worker-1",
+        "passwords: 3 rotated",
+        "--token-ttl 24h",
     ],
 )
 def test_what_is_not_a_secret_is_left_unchanged(text: str):

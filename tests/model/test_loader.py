@@ -200,3 +200,12 @@ def test_the_real_cluster_yaml_has_only_the_etcd_warning(repo_root: Path):
     assert checked.errors == ()
     assert [p.code for p in checked.warnings] == ["even-control-planes"]
     assert "etcd needs a quorum of 2 of 2 members" in checked.warnings[0].message
+
+
+def test_an_implausible_osd_count_is_reported_instead_of_built():
+    # An extra zero or a pasted serial number must not make the twin build millions of OSDs.
+    text = REQUIRED_ONLY.replace("address: 10.0.10.11}", "address: 10.0.10.11, osds: 99999999999999999999}")
+
+    [problem] = check_text(text).errors
+
+    assert str(problem) == "cluster.yaml:13:66: nodes[0].osds: must be 64 or less, found an integer (99999999999999999999)"
