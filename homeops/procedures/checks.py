@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
-from typing import Callable, Iterable, Literal
+from typing import Callable, Iterable, Literal, TypeVar
 
 from homeops.errors import RunbookStopped
 from homeops.tools.process import ToolError
 
 Status = Literal["ok", "warn", "FAIL"]
+T = TypeVar("T")
+
+# Reads in flight together: every independent read of cluster-health at once, and still a small
+# load for a home cluster's API server, Talos API and Ceph toolbox.
+READS_AT_ONCE = 8
 
 
 @dataclass(frozen=True)
@@ -41,6 +47,26 @@ def guarded(check: str, read: Callable[[], list[CheckResult]]) -> list[CheckResu
         return read()
     except ToolError as exc:
         return [failed(check, str(exc))]
+
+
+def at_once(*reads: Callable[[], T]) -> list[T]:
+    """Run independent read-only `reads` concurrently and return their results in the order given.
+
+    A check mostly waits on its tools (the API server, the Talos API, the Ceph toolbox), so
+    reading them one after another costs the sum of those waits; at once, the slowest. Each read
+    keeps its own tool timeouts. A read that raises makes this raise the same exception, after
+    every read has finished, the first in the order given.
+    """
+    if len(reads) <= 1:
+        return [read() for read in reads]
+    pool = ThreadPoolExecutor(max_workers=min(len(reads), READS_AT_ONCE), thread_name_prefix="homeops-read")
+    try:
+        futures = [pool.submit(read) for read in reads]
+        wait(futures)
+    finally:
+        # On Ctrl-C: reads not started yet never start; running ones end within their timeouts.
+        pool.shutdown(wait=False, cancel_futures=True)
+    return [future.result() for future in futures]
 
 
 def table(results: Iterable[CheckResult]) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from homeops.errors import RunbookStopped
+from homeops.procedures.preflight import flux_objects
 from homeops.procedures.session import Session
 from homeops.procedures.waits import WaitTimedOut, wait_until
 from homeops.tools import flux
@@ -15,7 +16,7 @@ def describe(objects: list[FluxObject]) -> str:
 
 
 def not_ready() -> list[FluxObject]:
-    return [o for o in flux.objects() if not o.is_ready]
+    return [o for o in flux_objects() if not o.is_ready]
 
 
 def reconcile(session: Session) -> str:
@@ -36,7 +37,7 @@ def reconcile(session: Session) -> str:
     except WaitTimedOut as exc:
         pending = _not_ready_or_error()
         raise RunbookStopped(f"Flux: stopped at step 'wait for Ready': {exc}; not Ready: {pending}") from None
-    return f"reconciled: all {len(flux.objects())} Kustomizations and HelmReleases Ready"
+    return f"reconciled: all {len(flux_objects())} Kustomizations and HelmReleases Ready"
 
 
 def _any_not_ready() -> bool:
@@ -56,7 +57,7 @@ def _not_ready_or_error() -> str:
 def status_table() -> str:
     """Every Flux object with its Ready condition, one a line; a read failure is shown, not raised."""
     try:
-        objects = flux.objects()
+        objects = flux_objects()
     except ToolError as exc:
         return f"cannot read the Flux objects: {exc}"
     if not objects:

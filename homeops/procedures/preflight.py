@@ -6,11 +6,13 @@ clean PGs and no flags, Flux Ready) and the extra comparisons of cluster-health 
 
 from __future__ import annotations
 
+from functools import partial
+
 from homeops.model import Cluster
-from homeops.procedures.checks import CheckResult, failed, guarded, verdict
+from homeops.procedures.checks import CheckResult, at_once, failed, guarded, verdict
 from homeops.tools import ceph, flux, kubectl, talosctl
 from homeops.tools.process import ToolError
-from homeops.tools.shapes import NodeStatus
+from homeops.tools.shapes import EtcdMember, EtcdStatus, FluxObject, NodeStatus
 
 
 def nodes_ready(nodes: list[NodeStatus]) -> CheckResult:
@@ -55,18 +57,33 @@ def node_inventory(cluster: Cluster, nodes: list[NodeStatus]) -> CheckResult:
     return verdict("node inventory", problems, fine)
 
 
+def _etcd_members(cluster: Cluster) -> tuple[list[EtcdMember] | None, list[str]]:
+    """The member list from the first control-plane node that answers, and the errors of those that did not."""
+    errors = []
+    for cp in cluster.control_planes:  # any member can list them all; a rebooting one should not hide the others
+        try:
+            return talosctl.etcd_members(str(cp.address)), errors
+        except ToolError as exc:
+            errors.append(str(exc))
+    return None, errors
+
+
+def _etcd_status(address: str) -> list[EtcdStatus] | ToolError:
+    try:
+        return talosctl.etcd_status(address)
+    except ToolError as exc:
+        return exc
+
+
 def etcd(cluster: Cluster) -> list[CheckResult]:
     """Members as cluster.yaml expects them, each answering without errors; the fault tolerance as a warning."""
     control_planes = cluster.control_planes
     if not control_planes:
         return [failed("etcd members", "cluster.yaml has no control-plane node")]
-    members, errors = None, []
-    for cp in control_planes:  # any member can list them all; a rebooting one should not hide the others
-        try:
-            members = talosctl.etcd_members(str(cp.address))
-            break
-        except ToolError as exc:
-            errors.append(str(exc))
+    # The member list and every member's status are independent reads: all of them at once.
+    (members, errors), *answers = at_once(
+        partial(_etcd_members, cluster), *(partial(_etcd_status, str(cp.address)) for cp in control_planes)
+    )
     if members is None:
         return [failed("etcd members", "; ".join(errors))]
     names = sorted(m.hostname for m in members)
@@ -78,13 +95,11 @@ def etcd(cluster: Cluster) -> list[CheckResult]:
     results = [verdict("etcd members", problems, f"{len(members)} members: {', '.join(names)}")]
 
     unhealthy = []
-    for cp in control_planes:
-        try:
-            statuses = talosctl.etcd_status(str(cp.address))
-        except ToolError as exc:
-            unhealthy.append(f"{cp.name}: {exc}")
+    for cp, answer in zip(control_planes, answers):
+        if isinstance(answer, ToolError):
+            unhealthy.append(f"{cp.name}: {answer}")
             continue
-        unhealthy += [f"{cp.name}: {s.errors}" for s in statuses if s.errors]
+        unhealthy += [f"{cp.name}: {s.errors}" for s in answer if s.errors]
     results.append(verdict("etcd health", unhealthy, "every member answers without errors"))
 
     quorum = len(members) // 2 + 1
@@ -96,8 +111,7 @@ def etcd(cluster: Cluster) -> list[CheckResult]:
 
 def ceph_health() -> list[CheckResult]:
     def read() -> list[CheckResult]:
-        status = ceph.status()
-        dump = ceph.osd_dump()
+        status, dump = at_once(ceph.status, ceph.osd_dump)
         checks = "; ".join(f"{c.name}: {c.message}" for c in status.checks)
         flags = sorted(dump.maintenance_flags) + [
             f"{flag} on host {host}"
@@ -117,9 +131,15 @@ def ceph_health() -> list[CheckResult]:
     return guarded("Ceph health", read)
 
 
+def flux_objects() -> list[FluxObject]:
+    """Every Kustomization, then every HelmRelease: `flux.objects()`, with the two reads at once."""
+    kustomizations, helmreleases = at_once(flux.kustomizations, flux.helmreleases)
+    return kustomizations + helmreleases
+
+
 def flux_ready() -> list[CheckResult]:
     def read() -> list[CheckResult]:
-        objects = flux.objects()
+        objects = flux_objects()
         problems = [
             f"{o} Ready={o.ready} {o.reason}: {o.message}".rstrip(": ") for o in objects if not o.is_ready
         ]
@@ -147,18 +167,37 @@ def load_balancers(cluster: Cluster) -> list[CheckResult]:
 
 
 def maintenance_gates(cluster: Cluster) -> list[CheckResult]:
-    """What must hold before any node is touched: nodes Ready, etcd healthy, Ceph clean, Flux Ready."""
-    results = guarded("nodes Ready", lambda: [nodes_ready(kubectl.nodes())])
-    results += [r for r in etcd(cluster) if r.check != "etcd fault tolerance"]
-    return results + ceph_health() + flux_ready()
+    """What must hold before any node is touched: nodes Ready, etcd healthy, Ceph clean, Flux Ready.
+
+    The checks only read, each through its own tools, so they run at once; the results keep this order.
+    """
+    nodes, etcd_results, ceph_results, flux_results = at_once(
+        partial(guarded, "nodes Ready", lambda: [nodes_ready(kubectl.nodes())]),
+        partial(etcd, cluster),
+        ceph_health,
+        flux_ready,
+    )
+    return nodes + [r for r in etcd_results if r.check != "etcd fault tolerance"] + ceph_results + flux_results
 
 
-def cluster_health(cluster: Cluster) -> list[CheckResult]:
-    """Everything cluster-health reports: the maintenance gates plus the comparison with cluster.yaml."""
+def _node_checks(cluster: Cluster) -> list[CheckResult]:
     try:
         nodes = kubectl.nodes()
     except ToolError as exc:
-        node_results = [failed("nodes Ready", str(exc))]
-    else:
-        node_results = [nodes_ready(nodes), *node_versions(cluster, nodes), node_inventory(cluster, nodes)]
-    return node_results + etcd(cluster) + ceph_health() + flux_ready() + load_balancers(cluster)
+        return [failed("nodes Ready", str(exc))]
+    return [nodes_ready(nodes), *node_versions(cluster, nodes), node_inventory(cluster, nodes)]
+
+
+def cluster_health(cluster: Cluster) -> list[CheckResult]:
+    """Everything cluster-health reports: the maintenance gates plus the comparison with cluster.yaml.
+
+    Every check only reads, so they all run at once; the results keep this order.
+    """
+    parts = at_once(
+        partial(_node_checks, cluster),
+        partial(etcd, cluster),
+        ceph_health,
+        flux_ready,
+        partial(load_balancers, cluster),
+    )
+    return [result for part in parts for result in part]

@@ -15,10 +15,21 @@ ENGINE_NAME = "homeops"
 
 class _ProgressManager(NotebookExecutionManager):
     progress: Progress
+    _starting_markdown = False
 
     def cell_start(self, cell, cell_index=None, **kwargs):
         self.progress.cell_started(cell)
-        super().cell_start(cell, cell_index, **kwargs)
+        # A markdown cell starts and completes in the same instant: the save after it is enough
+        # (papermill saves at both ends of every cell; each save redacts and rewrites the record).
+        self._starting_markdown = cell.get("cell_type") == "markdown"
+        try:
+            super().cell_start(cell, cell_index, **kwargs)
+        finally:
+            self._starting_markdown = False
+
+    def save(self, **kwargs):
+        if not self._starting_markdown:
+            super().save(**kwargs)
 
     def cell_complete(self, cell, cell_index=None, **kwargs):
         self.progress.cell_finished()

@@ -97,9 +97,11 @@ def run_runbook(request: RunRequest, progress: Progress | None = None) -> int:
         try:
             if request.apply:
                 lock, ended = _take_lock(request, path, progress)
+            if lock is not None:
+                lock.keep_renewed(notify=progress.warn, on_lost=lambda: _interrupt(kernel))
             if lock is not None or not request.apply:
                 executed = True
-                ended = _execute(request, progress, record, kernel)
+                ended = _execute(request, progress, record, kernel, lock)
         finally:
             with _ignoring_ctrl_c():
                 if not executed:  # refused, or Ctrl-C while taking the lock: nothing ran, nothing to keep
@@ -132,7 +134,8 @@ def _take_lock(request: RunRequest, path: str, progress: Progress
     return lock, None
 
 
-def _execute(request: RunRequest, progress: Progress, record: Record, kernel: EarlyKernel) -> outcomes.Outcome:
+def _execute(request: RunRequest, progress: Progress, record: Record, kernel: EarlyKernel,
+             lock: MaintenanceLock | None = None) -> outcomes.Outcome:
     runbook = request.runbook
     parameters = {**request.values, "config": str(request.config), "apply": request.apply}
     where = f" against the twin {request.twin}" if request.twin else ""
@@ -148,11 +151,22 @@ def _execute(request: RunRequest, progress: Progress, record: Record, kernel: Ea
         except Exception as exc:  # every way a run can end badly becomes an outcome, never a traceback
             ended = _classify(exc, progress, request.effective_cell_timeout(), kernel.runtime_dir)
     finally:
+        if lock is not None and lock.lost is not None:  # the interrupted cell is a consequence, not the cause
+            ended = outcomes.Outcome("failed", outcomes.EXIT_FAILED, lock.lost)
         with _ignoring_ctrl_c():
             progress.cell_finished()
             record.finish(ended.outcome, ended.exit_code, ended.reason)
             RecordIO.unregister(record)
     return ended
+
+
+def _interrupt(kernel: EarlyKernel) -> None:
+    """Stop the running cell: called from the lock's renewal thread when the lock is lost."""
+    from jupyter_core.utils import run_sync
+
+    manager = kernel.manager()
+    if manager is not None and manager.has_kernel:
+        run_sync(manager.interrupt_kernel)()
 
 
 def _papermill(request: RunRequest, record: Record, progress: Progress, parameters: dict,

@@ -11,17 +11,33 @@
   explicitly, without changing this process's own environment.
 - It is launched before papermill is even imported (`EarlyKernel`) and handed to papermill as its
   kernel manager, so its half-second boot overlaps the runner's own start.
+- It is ready when it has answered a kernel_info request on the shell channel and the status
+  messages of that request have arrived on IOPub (`RunbookKernelClient`). jupyter_client's own
+  client then also waits until IOPub has been silent for 0.2 s, which every run would pay once.
 """
 
 from __future__ import annotations
 
+import math
 import sys
+import time
 from pathlib import Path
-from typing import Mapping
+from queue import Empty
+from typing import Any, Mapping
+
+STOP_POLL_SECONDS = 0.005  # how often a stopping kernel is checked for being gone
+SHELL_REPLY_SECONDS = 1.0  # one kernel_info attempt: a kernel still booting has not bound its sockets yet
+# After the shell reply, the request's own status messages must arrive on IOPub within this time;
+# if they do not, IOPub was not connected yet (a SUB socket misses what was sent before it joined)
+# and the request is sent again. Same bound as jupyter_client's check.
+IOPUB_STATUS_SECONDS = 0.2
 
 
 def kernel_argv() -> list[str]:
-    return [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+    # History in memory, as nbclient asks of the kernels it starts itself: a runbook's cells do not
+    # belong in the user's IPython history, and kernels of parallel runs do not share its database.
+    return [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}",
+            "--HistoryManager.hist_file=:memory:"]
 
 
 def kernel_log(runtime_dir: Path) -> Path:
@@ -37,16 +53,62 @@ def last_log_line(runtime_dir: Path) -> str:
     return lines[-1].strip() if lines else ""
 
 
+def kernel_client_class() -> type:
+    """An asynchronous KernelClient whose readiness check ends when the kernel has answered."""
+    from jupyter_client.asynchronous import AsyncKernelClient
+
+    class RunbookKernelClient(AsyncKernelClient):
+        async def wait_for_ready(self, timeout: float | None = None) -> None:
+            deadline = time.monotonic() + (math.inf if timeout is None else timeout)
+            while True:
+                request = self.kernel_info()
+                reply = await self._reply_to(request)
+                if reply is not None and await self._went_idle(request):
+                    self._handle_kernel_info_reply(reply)
+                    return
+                if not await self._async_is_alive():
+                    raise RuntimeError("Kernel died before replying to kernel_info")
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"Kernel didn't respond in {timeout:g} seconds")
+
+        async def _reply_to(self, request: str) -> dict[str, Any] | None:
+            """The shell reply to `request`; None when none came within SHELL_REPLY_SECONDS."""
+            until = time.monotonic() + SHELL_REPLY_SECONDS
+            while (left := until - time.monotonic()) > 0:
+                try:
+                    message = await self.get_shell_msg(timeout=left)
+                except Empty:
+                    return None
+                if message["parent_header"].get("msg_id") == request:
+                    return message
+            return None
+
+        async def _went_idle(self, request: str) -> bool:
+            """Reads IOPub up to the kernel's "idle" after `request`: older messages are stale and dropped."""
+            while True:
+                try:
+                    message = await self.get_iopub_msg(timeout=IOPUB_STATUS_SECONDS)
+                except Empty:
+                    return False
+                if (message["msg_type"] == "status" and message["content"].get("execution_state") == "idle"
+                        and message["parent_header"].get("msg_id") == request):
+                    return True
+
+    return RunbookKernelClient
+
+
 def kernel_manager_class(env: Mapping[str, str], runtime_dir: Path) -> type:
     """A KernelManager class bound to this run's environment and private directory."""
     from jupyter_client import AsyncKernelManager
     from jupyter_client.kernelspec import KernelSpec
 
     kernel_env = dict(env)
+    client_class = kernel_client_class()
 
     class RunbookKernelManager(AsyncKernelManager):
         def __init__(self, **kwargs):
             super().__init__(**kwargs)
+            self.client_factory = client_class
             self.transport = "ipc"
             self.connection_file = str(runtime_dir / "kernel.json")
             self.ip = str(runtime_dir / "kernel-ipc")
@@ -58,6 +120,12 @@ def kernel_manager_class(env: Mapping[str, str], runtime_dir: Path) -> type:
             with kernel_log(runtime_dir).open("ab") as log:  # the child keeps its own copy of the descriptor
                 kw["stdout"] = kw["stderr"] = log
                 await super().start_kernel(**kw)
+
+        async def _async_wait(self, pollinterval: float = 0.1) -> None:
+            # How jupyter_client waits for a killed kernel to be gone: it polls, by default every
+            # 100 ms, and a SIGKILLed kernel is gone within a few, so every run's end would wait
+            # for most of a poll it does not need.
+            await super()._async_wait(pollinterval=min(pollinterval, STOP_POLL_SECONDS))
 
     return RunbookKernelManager
 

@@ -19,7 +19,10 @@ How it works
   Talos's own five-minute drain rule is scaled to `reboot_seconds`; Ceph recovers in
   `reboot_seconds / 2` after a host is back.
 - Speed: each call is a new process started with `python -S`; the fake tools import only
-  `homeops.twin.*` modules and the standard library (never pydantic or PyYAML).
+  `homeops.twin.*` modules and the standard library (never pydantic or PyYAML), and keep those
+  modules compiled in the user's cache directory (`$XDG_CACHE_HOME/homeops/twin-bytecode`), so
+  no call compiles them again, even where PYTHONDONTWRITEBYTECODE is set. A tool that follows
+  the cluster (`talosctl upgrade`, `talosctl health`) looks at the state every 10 ms.
 
 Behaviour
 ---------

@@ -15,6 +15,10 @@ _RFC3339 = re.compile(r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(\.\d{1,9})?(Z|[+-
 
 # How often a waiting fake tool looks at the state again.
 POLL_SECONDS = 0.05
+# How often a tool that follows the cluster until something happens (`talosctl upgrade` waiting
+# for the node, `talosctl health`) looks again: it returns at most this late, and one look (a
+# read of the small state file) costs well under a millisecond.
+WATCH_SECONDS = 0.01
 
 
 def now() -> float:
@@ -93,4 +97,4 @@ def scaled_wait(requested: float, patience: float) -> float:
 def sleep_until(deadline: float) -> None:
     remaining = deadline - now()
     if remaining > 0:
-        time.sleep(min(remaining, POLL_SECONDS))
+        time.sleep(min(remaining, WATCH_SECONDS))

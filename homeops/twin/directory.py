@@ -14,10 +14,24 @@ from homeops.twin.scenario import Scenario, load_scenario
 TOOLS = ("kubectl", "talosctl", "flux")
 PG_COUNT = 137  # placement groups of the simulated Ceph pools (the reference's example)
 
+# Where the fake tools keep homeops's compiled modules, under the user's cache directory
+# ($XDG_CACHE_HOME, else ~/.cache): shared by every twin, so a fresh twin (each rehearsal makes
+# one) starts warm.
+BYTECODE_CACHE = ("homeops", "twin-bytecode")
+
 _LAUNCHER = """#!{python} -S
 # The {tool} of a homeops twin: reads and changes the state in the directory above bin/.
 # -S skips site-packages: the fake tools need only homeops.twin and the standard library.
 import os, sys
+# Loaded first, from the standard library's own compiled files (the cache below would hold its
+# own copies of them).
+import __future__, collections.abc, contextlib, importlib, json
+# Every call is a new process: homeops's modules are compiled once, into a cache, rather than on
+# every call (PYTHONDONTWRITEBYTECODE may forbid writing them beside the sources). A cache that
+# cannot be written is skipped by Python itself.
+cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+sys.pycache_prefix = os.path.join(cache, *{cache_path!r})
+sys.dont_write_bytecode = False
 sys.path.insert(0, {package_root!r})
 from homeops.twin.{tool} import main
 sys.exit(main(sys.argv[1:], os.path.dirname(os.path.dirname(os.path.realpath(__file__)))))
@@ -48,7 +62,8 @@ def create(directory: str | Path, cluster, scenario: Scenario | str | Path | Non
     package_root = str(Path(homeops.__file__).resolve().parent.parent)
     for tool in TOOLS:
         launcher = bin_dir / tool
-        launcher.write_text(_LAUNCHER.format(python=sys.executable, tool=tool, package_root=package_root))
+        launcher.write_text(_LAUNCHER.format(python=sys.executable, tool=tool, package_root=package_root,
+                                             cache_path=BYTECODE_CACHE))
         launcher.chmod(0o755)
     return directory
 

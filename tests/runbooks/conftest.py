@@ -225,6 +225,21 @@ class RunResult:
                 found.append(line.split(": ", 1)[1].split("  # ", 1)[0])
         return found
 
+    @property
+    def checks(self) -> dict[str, tuple[str, str]]:
+        """The `check  status  detail` table the runbook printed: check -> (status, detail)."""
+        lines = self.stdout.splitlines()
+        header = next((i for i, line in enumerate(lines) if line.split()[:3] == ["check", "status", "detail"]), None)
+        assert header is not None, f"no check table in:\n{self.stdout}"
+        status_at, detail_at = lines[header].index("status"), lines[header].index("detail")
+        rows = {}
+        for line in lines[header + 1:]:
+            status = line[status_at:detail_at].strip()
+            if status not in ("ok", "warn", "FAIL"):
+                break
+            rows[line[:status_at].strip()] = (status, line[detail_at:].strip())
+        return rows
+
 
 class Drill:
     """One twin and the cluster.yaml it was made from."""
@@ -289,6 +304,33 @@ class Drill:
         """Per node: (Talos version, kubelet version, boot ID, cordoned)."""
         return {name: (n.talos_version, n.kubelet_version, n.boot_id, n.unschedulable)
                 for name, n in self.nodes().items()}
+
+    def talos_view(self) -> dict[str, tuple[str, int]]:
+        """Per node address: (Talos tag, MachineStatus resource version), read from the Talos API alone.
+
+        The one view left when the Kubernetes API is down; the resource version moves with every
+        boot, so an unchanged view means no node rebooted.
+        """
+        view = {}
+        for node in load_cluster(self.config).nodes:
+            address = str(node.address)
+            version = json.loads(self.tool("talosctl", "-n", address, "version", "--json").stdout)
+            status = json.loads(self.tool("talosctl", "-n", address, "get", "machinestatus", "-o", "json").stdout)
+            view[address] = (version["version"]["tag"], status["metadata"]["version"])
+        return view
+
+    def flux_reconciles(self) -> dict[str, tuple[str | None, str | None]]:
+        """Per Kustomization: (its reconcile.fluxcd.io/requestedAt annotation, its status.lastHandledReconcileAt)."""
+        out = self.tool("kubectl", "get", "kustomizations.kustomize.toolkit.fluxcd.io", "-A", "-o", "json").stdout
+        found = {}
+        for item in json.loads(out)["items"]:
+            requested = item["metadata"].get("annotations", {}).get("reconcile.fluxcd.io/requestedAt")
+            found[item["metadata"]["name"]] = (requested, item["status"].get("lastHandledReconcileAt"))
+        return found
+
+    def installer_image(self, version: str) -> str:
+        """The installer image of this drill's cluster.yaml, as the upgrade runbooks pass it to `talosctl upgrade`."""
+        return load_cluster(self.config).installer_image(version)
 
 
 @pytest.fixture

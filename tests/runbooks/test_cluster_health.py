@@ -54,3 +54,67 @@ def test_each_fault_fails_the_run_and_is_named(make_drill, fault, named):
     assert result.code == 1, result.stdout + result.stderr
     assert result.last_line.startswith("stopped: ")
     assert named in result.last_line
+
+
+# Faults left behind by maintenance, staged through the twin's own tools, and the twin's faults: each
+# fails the run and is named twice, as a FAIL row of the table and in the last line.
+
+def assert_failed_check(result, check: str, detail: str) -> None:
+    assert result.code == 1, result.stdout + result.stderr
+    status, shown = result.checks[check]
+    assert status == "FAIL" and detail in shown, (check, status, shown)
+    assert result.last_line.startswith("stopped: ")
+    assert f"{check}: {detail}" in result.last_line
+
+
+def test_pgs_stuck_after_a_reboot_fail_the_pg_check(make_drill):
+    drill = make_drill({"reboot_seconds": 0.3, "faults": [{"fault": "pgs-stuck"}]})
+    # A reboot of worker-1 (Talos reinstalls the running version): its OSD comes back, its PGs never get clean.
+    drill.tool("talosctl", "-n", "10.0.10.21", "upgrade", "-i", drill.installer_image("v1.11.1"), "--timeout", "10m")
+    assert not drill.ceph_status().pgs_clean
+    result = drill.run("cluster-health")
+    assert_failed_check(result, "Ceph PGs", "not clean: ")
+    assert result.checks["nodes Ready"][0] == "ok"  # the node itself is back, uncordoned by Talos
+    assert result.checks["Ceph flags"][0] == "ok"
+    assert result.changes == []
+
+
+def test_a_ceph_flag_left_set_fails_the_flag_check(make_drill):
+    drill = make_drill({})
+    drill.tool("kubectl", "-n", "rook-ceph", "exec", "deploy/rook-ceph-tools", "--", "ceph", "osd", "set", "noout")
+    result = drill.run("cluster-health")
+    assert_failed_check(result, "Ceph flags", "set: noout")
+    assert result.checks["Ceph PGs"][0] == "ok"
+    assert "noout" in drill.osd_dump().maintenance_flags  # read-only: the flag is still there
+
+
+def test_a_noout_group_flag_left_on_a_host_fails_the_flag_check(make_drill):
+    drill = make_drill({})
+    drill.tool("kubectl", "-n", "rook-ceph", "exec", "deploy/rook-ceph-tools", "--",
+               "ceph", "osd", "set-group", "noout", "worker-2")
+    result = drill.run("cluster-health")
+    assert_failed_check(result, "Ceph flags", "set: noout on host worker-2")
+    assert drill.osd_dump().host_flags == {"worker-2": {"noout"}}
+
+
+def test_a_node_left_cordoned_fails_the_nodes_check(make_drill):
+    drill = make_drill({})
+    drill.tool("kubectl", "cordon", "worker-3")
+    result = drill.run("cluster-health")
+    assert_failed_check(result, "nodes Ready", "worker-3 cordoned")
+    assert drill.nodes()["worker-3"].unschedulable  # read-only: still cordoned
+
+
+@pytest.mark.parametrize("fault, check, detail", [
+    ("etcd-unhealthy", "etcd health", "cp-2: "),
+    ("flux-not-ready", "Flux Ready", "Kustomization flux-system/flux-system Ready=False HealthCheckFailed"),
+    ("api-unreachable", "nodes Ready", "`kubectl get nodes -o json"),
+    ("api-unreachable", "Flux Ready", "`kubectl get kustomizations.kustomize.toolkit.fluxcd.io -A -o json"),
+], ids=["etcd-unhealthy", "flux-not-ready", "api-unreachable-nodes", "api-unreachable-flux"])
+def test_each_fault_is_a_fail_row_of_the_table(make_drill, fault, check, detail):
+    drill = make_drill({"faults": [{"fault": fault}]})
+    result = drill.run("cluster-health")
+    assert_failed_check(result, check, detail)
+    if fault == "api-unreachable":
+        assert "10.0.50.50:6443 was refused" in result.checks[check][1]
+    assert result.changes == []

@@ -1,4 +1,5 @@
-"""Drills of runbooks/control-plane-upgrade.ipynb: the two-member refusal, the accepted risk, etcd faults."""
+"""Drills of runbooks/control-plane-upgrade.ipynb: the two-member refusal, the accepted risk, and every fault
+that stops it, with the next control-plane node never touched."""
 
 from __future__ import annotations
 
@@ -96,3 +97,102 @@ def test_an_unsupported_talos_path_is_refused_before_any_node_is_touched(make_dr
     assert not list(drill.records.glob("**/etcd-*.snapshot"))
     assert drill.snapshot() == before  # versions, kubelets, boot IDs and cordons
     assert drill.osd_dump() == flags_before
+
+
+# Faults, with the two-member risk accepted. cp-1 goes first; cp-2 is the next node, which a stop
+# must never touch. Control-plane nodes hold no OSD, so no noout group flag is ever expected.
+
+RISK = "accept_two_member_etcd_risk=true"
+WORKERS = ["worker-1", "worker-2", "worker-3"]
+
+
+def assert_untouched(before: dict, after: dict, names) -> None:
+    for name in names:
+        assert after[name] == before[name], f"{name} changed: {before[name]} -> {after[name]}"
+
+
+def test_a_control_plane_node_that_never_comes_back_stays_cordoned_and_cp_2_is_not_touched(make_drill):
+    drill = make_drill(scenario({"fault": "never-ready", "node": "cp-1"}))
+    before = drill.snapshot()
+    result = drill.run("control-plane-upgrade", RISK, apply=True)
+    assert result.code == 1, result.stdout + result.stderr
+    assert result.last_line.startswith("stopped: cp-1: stopped at step 'talosctl upgrade': ")
+    assert "(the node went down and did not come back: it stays out of service)" in result.last_line
+    assert result.last_line.split(" — record:")[0].endswith("left in place: cp-1 cordoned")
+    after = drill.snapshot()
+    assert after["cp-1"][3] is True
+    assert not drill.nodes()["cp-1"].is_ready
+    assert_untouched(before, after, ["cp-2", *WORKERS])
+    assert drill.osd_dump().host_flags == {}
+    assert not any("10.0.10.12" in c or "cp-2" in c for c in result.changes)
+
+
+@pytest.mark.parametrize("fault, step, detail", [
+    ("drain-blocked", "drain", "global timeout reached: 3s"),
+    ("upgrade-error", "talosctl upgrade", "(the node did not reboot)"),
+])
+def test_a_control_plane_node_that_was_not_disrupted_is_given_back_and_cp_2_is_not_touched(
+        make_drill, fault, step, detail):
+    drill = make_drill(scenario({"fault": fault, "node": "cp-1"}))
+    before = drill.snapshot()
+    result = drill.run("control-plane-upgrade", RISK, apply=True)
+    assert result.code == 1, result.stdout + result.stderr
+    assert result.last_line.startswith(f"stopped: cp-1: stopped at step '{step}': ")
+    assert detail in result.last_line
+    assert "undone: cp-1 uncordoned; left in place: nothing" in result.last_line
+    assert drill.snapshot() == before  # versions, boot IDs, and cp-1 uncordoned again
+    assert drill.osd_dump().host_flags == {}
+    assert not any("10.0.10.12" in c or "cp-2" in c for c in result.changes)
+
+
+@pytest.mark.parametrize("fault, gate", [
+    ({"fault": "ceph-degraded"}, "Ceph health: HEALTH_WARN"),
+    ({"fault": "flux-not-ready"}, "Flux Ready: Kustomization flux-system/flux-system Ready=False"),
+], ids=["ceph-degraded", "flux-not-ready"])
+def test_a_failing_preflight_gate_stops_before_the_snapshot(make_drill, fault, gate):
+    drill = make_drill(scenario(fault))
+    before, flags_before = drill.snapshot(), drill.osd_dump()
+    result = drill.run("control-plane-upgrade", RISK, apply=True)
+    assert result.code == 1, result.stdout + result.stderr
+    assert "failed before upgrading any control-plane node, nothing changed: " in result.last_line
+    assert gate in result.last_line
+    assert result.checks[gate.split(":")[0]][0] == "FAIL"
+    assert result.changes == []
+    assert not list(drill.records.glob("**/etcd-*.snapshot"))
+    assert drill.snapshot() == before
+    assert drill.osd_dump() == flags_before
+
+
+def test_an_unreachable_api_stops_before_any_control_plane_node_is_touched(make_drill):
+    drill = make_drill(scenario({"fault": "api-unreachable"}))
+    talos_before = drill.talos_view()
+    plan = drill.run("control-plane-upgrade", RISK)
+    assert plan.code == 1, plan.stdout + plan.stderr
+    assert "failed before upgrading any control-plane node, nothing changed: " in plan.last_line
+    assert "nodes Ready: `kubectl get nodes -o json" in plan.last_line
+    applied = drill.run("control-plane-upgrade", RISK, apply=True)  # the lock needs the same dead API
+    assert applied.code == 1, applied.stdout + applied.stderr
+    assert applied.last_line.startswith("failed: cannot take the maintenance lock kube-system/homeops-maintenance")
+    for run in (plan, applied):
+        assert run.changes == []
+    assert not list(drill.records.glob("**/etcd-*.snapshot"))
+    assert drill.talos_view() == talos_before  # kubectl cannot answer: Talos says no node rebooted
+    assert all(tag == OLD for tag, _ in talos_before.values())
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "control-plane-upgrade never waits for PGs active+clean after a control-plane node: "
+    "node_maintenance.return_to_service returns right after the uncordon when the host holds no OSD and no "
+    "noout flag, so with pgs-stuck cp-2 is taken down while Ceph is degraded and the run exits 0; issue 5 asks "
+    "for 'the same' sequence as worker-upgrade (uncordon, wait for PGs active+clean, next node)"))
+def test_pgs_that_stay_unclean_after_cp_1_stop_the_run_before_cp_2(make_drill):
+    drill = make_drill(scenario({"fault": "pgs-stuck"}))
+    before = drill.snapshot()
+    result = drill.run("control-plane-upgrade", RISK, apply=True)
+    assert result.code == 1, result.stdout + result.stderr
+    assert result.last_line.startswith("stopped: cp-1: stopped at step 'wait for PGs active+clean': ")
+    after = drill.snapshot()
+    assert after["cp-1"][0] == NEW and after["cp-1"][2] != before["cp-1"][2] and not after["cp-1"][3]
+    assert_untouched(before, after, ["cp-2", *WORKERS])
+    assert drill.osd_dump().host_flags == {}
+    assert not any("10.0.10.12" in c or "cp-2" in c for c in result.changes)
