@@ -29,8 +29,12 @@ def reconcile(session: Session) -> str:
     what = "every Kustomization and HelmRelease Ready"
     if not session.apply:
         session.gate.would_wait(what, session.wait_timeout)
-        pending = f"; not Ready now: {_not_ready_or_error()}" if _any_not_ready() else ""
-        return "planned: reconcile flux-system" + pending
+        try:
+            pending = describe(not_ready())
+        except ToolError as exc:
+            # A plan that cannot see the cluster has shown nothing worth trusting: say so, as every runbook does.
+            raise RunbookStopped(f"Flux: cannot read the Flux objects: {exc}; nothing changed") from None
+        return "planned: reconcile flux-system" + (f"; not Ready now: {pending}" if pending else "")
     session.say(f"waiting for {what} (up to {session.wait_timeout:g}s)")
     try:
         wait_until(lambda: not not_ready(), session.wait_timeout, session.poll_interval, what)
@@ -38,13 +42,6 @@ def reconcile(session: Session) -> str:
         pending = _not_ready_or_error()
         raise RunbookStopped(f"Flux: stopped at step 'wait for Ready': {exc}; not Ready: {pending}") from None
     return f"reconciled: all {len(flux_objects())} Kustomizations and HelmReleases Ready"
-
-
-def _any_not_ready() -> bool:
-    try:
-        return bool(not_ready())
-    except ToolError:
-        return True
 
 
 def _not_ready_or_error() -> str:

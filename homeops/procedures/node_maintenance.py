@@ -100,8 +100,8 @@ def return_to_service(session: Session, node: Node, state: InPlace) -> None:
     gate = session.gate
     _do(state, "uncordon", lambda: kubectl.uncordon(gate, node.name, why="the node is back"))
     state.cordoned = False
-    if not state.osds and not state.noout:
-        return
+    # Also for a node without OSDs: its reboot can still take a Ceph monitor or manager away and
+    # leave PGs peering, and the next node must not go down before Ceph is whole again.
     what = "every Ceph PG active+clean"
     if not session.apply:
         gate.would_wait(what, session.wait_timeout)

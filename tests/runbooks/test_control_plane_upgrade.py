@@ -180,11 +180,6 @@ def test_an_unreachable_api_stops_before_any_control_plane_node_is_touched(make_
     assert all(tag == OLD for tag, _ in talos_before.values())
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "control-plane-upgrade never waits for PGs active+clean after a control-plane node: "
-    "node_maintenance.return_to_service returns right after the uncordon when the host holds no OSD and no "
-    "noout flag, so with pgs-stuck cp-2 is taken down while Ceph is degraded and the run exits 0; issue 5 asks "
-    "for 'the same' sequence as worker-upgrade (uncordon, wait for PGs active+clean, next node)"))
 def test_pgs_that_stay_unclean_after_cp_1_stop_the_run_before_cp_2(make_drill):
     drill = make_drill(scenario({"fault": "pgs-stuck"}))
     before = drill.snapshot()

@@ -81,11 +81,6 @@ def test_an_unreachable_api_stops_apply_on_the_lock_before_any_reconcile(make_dr
     assert "RUN: " not in applied.stdout and "flux reconcile" not in applied.stdout
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "flux-reconcile's plan reports 'completed' (exit 0) against an unreachable API: status_table() and "
-    "reconcile() in plan mode turn the ToolError into text ('planned: reconcile flux-system; not Ready now: "
-    "cannot read the Flux objects: ...'), while every other runbook's plan stops with exit 1 when it cannot "
-    "read the cluster"))
 def test_an_unreachable_api_fails_the_plan(make_drill):
     drill = make_drill({"faults": [{"fault": "api-unreachable"}]})
     plan = drill.run("flux-reconcile")
