@@ -16,41 +16,12 @@ from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator
 
 from homeops.problems import DataPath, Problem, Severity, dotted
+from homeops.talos_support import UnknownTalosVersion, supported_kubernetes
+from homeops.talos_support import minor_of as _minor_of
 
 Position = tuple[int, int]
 
-# Kubernetes minors each Talos minor supports (Talos "Support Matrix"): Talos 1.11 runs 1.29 to 1.34.
-_KUBERNETES_BY_TALOS: dict[tuple[int, int], tuple[int, int]] = {
-    (1, 8): (26, 31),
-    (1, 9): (27, 32),
-    (1, 10): (28, 33),
-    (1, 11): (29, 34),
-}
-
 REPLICA_COUNT = 3  # Rook's default replicated pool: size 3, one copy per host
-
-
-class UnknownTalosVersion(LookupError):
-    """No Kubernetes support range is known for this Talos minor."""
-
-
-def _minor_of(version: str) -> tuple[int, int]:
-    major, minor, *_ = version.lstrip("v").split(".")
-    return int(major), int(minor)
-
-
-def supported_kubernetes(talos_version: str) -> tuple[int, int]:
-    """The (lowest, highest) Kubernetes 1.x minor the Talos release supports: "v1.11.1" -> (29, 34)."""
-    try:
-        talos_minor = _minor_of(talos_version)
-    except ValueError:
-        raise UnknownTalosVersion(f"{talos_version!r} is not a Talos version such as v1.11.1") from None
-    if talos_minor not in _KUBERNETES_BY_TALOS:
-        known = ", ".join(f"{major}.{minor}" for major, minor in _KUBERNETES_BY_TALOS)
-        raise UnknownTalosVersion(
-            f"no Kubernetes support range is known for Talos {talos_minor[0]}.{talos_minor[1]} (known: {known})"
-        )
-    return _KUBERNETES_BY_TALOS[talos_minor]
 
 
 @dataclass(frozen=True)

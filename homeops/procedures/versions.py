@@ -1,6 +1,6 @@
 """Version numbers the runbooks compare: parsing, the Talos upgrade path, and the Kubernetes a Talos release runs.
 
-Which Kubernetes minors each Talos minor supports lives in one place, `homeops.rules.supported_kubernetes`
+Which Kubernetes minors each Talos minor supports lives in one place, `homeops.talos_support.supported_kubernetes`
 (cluster.yaml's own check uses it too); this module only turns its answers into runbook decisions.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from homeops import rules
+from homeops import talos_support
 from homeops.errors import RunbookStopped
 
 Version = tuple[int, int, int]
@@ -38,21 +38,21 @@ def kubernetes_minors(talos: Version, *, where: str = "") -> tuple[int, int]:
     `where` ("running on cp-1", "the target talos_version v1.12.0") says in the message whose Talos it is.
     """
     try:
-        return rules.supported_kubernetes(tag(talos))
-    except rules.UnknownTalosVersion:
+        return talos_support.supported_kubernetes(tag(talos))
+    except talos_support.UnknownTalosVersion:
         whose = f" ({where})" if where else ""
         raise RunbookStopped(
-            f"cannot check: Talos v{minor(talos)} {_place_in_table(talos)}; update homeops/rules.py{whose}; "
+            f"cannot check: Talos v{minor(talos)} {_place_in_table(talos)}; update homeops/talos_support.py{whose}; "
             "nothing changed"
         ) from None
 
 
 def _place_in_table(talos: Version) -> str:
-    # rules.py exposes the lookup only, so whether the table stops below this minor is found by asking it.
+    # talos_support exposes the lookup only, so whether the table stops below this minor is found by asking it.
     for older in range(talos[1] - 1, -1, -1):
         try:
-            rules.supported_kubernetes(tag((talos[0], older, 0)))
-        except rules.UnknownTalosVersion:
+            talos_support.supported_kubernetes(tag((talos[0], older, 0)))
+        except talos_support.UnknownTalosVersion:
             continue
         return "is newer than the support table"
     return "is not in the support table"

@@ -44,7 +44,14 @@ class CephStatus:
 
     @property
     def pgs_clean(self) -> bool:
-        return all(pg_state_is_clean(state) for state, count in self.pgs_by_state if count)
+        # An empty or partial PG map (a manager failing over reports none) proves nothing: clean
+        # means every one of num_pgs is counted, and counted clean.
+        counted = sum(count for _, count in self.pgs_by_state)
+        return (
+            self.num_pgs > 0
+            and counted == self.num_pgs
+            and all(pg_state_is_clean(state) for state, count in self.pgs_by_state if count)
+        )
 
     @property
     def unclean_pgs(self) -> str:

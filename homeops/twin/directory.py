@@ -73,13 +73,17 @@ def _check_target(directory: Path) -> None:
         raise TwinDirRefused(f"{directory} exists and is not a directory")
     if not directory.exists() or not any(directory.iterdir()):
         return
+    not_a_twin = TwinDirRefused(
+        f"{directory} is not empty and holds no twin; refusing to create a twin there "
+        "(choose an empty or new directory)"
+    )
+    # Look before locking: taking the lock creates its file, and a refused directory must stay untouched.
+    if not (directory / state.STATE_FILE).is_file():
+        raise not_a_twin
     try:
         state.read(directory)
     except state.NotATwin:
-        raise TwinDirRefused(
-            f"{directory} is not empty and holds no twin; refusing to create a twin there "
-            "(choose an empty or new directory)"
-        ) from None
+        raise not_a_twin from None
 
 
 def initial_state(cluster, scenario: Scenario) -> dict:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from homeops import talos_support
+
 _VERSION = re.compile(r"^v?(\d+)\.(\d+)\.(\d+)$")
 
 
@@ -13,13 +15,18 @@ def parse(text: str) -> tuple[int, int, int] | None:
 
 
 def kubernetes_range(talos_version: str) -> tuple[tuple[int, int], tuple[int, int]]:
-    """Oldest and newest Kubernetes minor a Talos release supports.
+    """Oldest and newest Kubernetes minor a Talos release supports, from the shared support table.
 
-    Talos 1.M supports the six Kubernetes minors 1.(M+18) to 1.(M+23): Talos 1.11 runs 1.29 to
-    1.34, Talos 1.10 runs 1.28 to 1.33 (Talos support matrix).
+    A real Talos newer than the table still knows its own range, so the twin extrapolates from the
+    newest row, one Kubernetes minor per Talos minor, as Talos releases have done so far.
     """
-    _, minor, _ = parse(talos_version) or (1, 0, 0)
-    return (1, minor + 18), (1, minor + 23)
+    try:
+        oldest, newest = talos_support.supported_kubernetes(talos_version)
+    except talos_support.UnknownTalosVersion:
+        _, minor, _ = parse(talos_version) or (1, 0, 0)
+        (_, known_minor), (oldest, newest) = max(talos_support.KUBERNETES_BY_TALOS.items())
+        oldest, newest = oldest + minor - known_minor, newest + minor - known_minor
+    return (1, oldest), (1, newest)
 
 
 def kubernetes_supported(talos_version: str, kubernetes_version: str) -> str | None:

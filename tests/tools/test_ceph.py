@@ -32,6 +32,16 @@ def test_a_degraded_cluster_names_its_checks_and_unclean_pgs(fixture_text):
     assert status.unclean_pgs == "46 active+undersized+degraded"
 
 
+def test_an_empty_or_partial_pg_map_is_not_clean(fixture_text):
+    # A manager failing over reports no PGs for a moment: that must not read as "all clean".
+    healthy = json.loads(fixture_text("ceph-status-ok.json"))
+    empty = {**healthy, "pgmap": {**healthy["pgmap"], "pgs_by_state": []}}
+    partial = {**healthy, "pgmap": {**healthy["pgmap"], "pgs_by_state": [{"state_name": "active+clean", "count": 100}]}}
+    assert not ceph.parse_status(empty).pgs_clean
+    assert not ceph.parse_status(partial).pgs_clean
+    assert ceph.parse_status(healthy).pgs_clean
+
+
 def test_clean_means_active_clean_or_its_scrubbing_variants_only():
     assert pg_state_is_clean("active+clean")
     assert pg_state_is_clean("active+clean+scrubbing")

@@ -96,7 +96,7 @@ def test_create_refuses_a_directory_that_is_not_a_twin_and_resets_one_that_is(tm
     with pytest.raises(TwinDirRefused, match="not empty and holds no twin"):
         create(precious, cluster)
     assert (precious / "todo.txt").read_text() == "keep me"
-    assert not (precious / "bin").exists()
+    assert sorted(p.name for p in precious.iterdir()) == ["todo.txt"]  # not even a lock file
 
     twin_dir = create(tmp_path / "twin", cluster, Scenario(reboot_seconds=0.3))
     tools = subprocess.run(
