@@ -6,8 +6,7 @@ import sys
 
 from homeops.twin import clock, cluster, flux_objects, k8s, table
 from homeops.twin.args import Flag, UsageError, parse, reject_unexpected
-from homeops.twin.failure import ToolFailure
-from homeops.twin.state import NotATwin
+from homeops.twin.failure import ToolFailure, answer
 
 GLOBAL_FLAGS = [
     Flag("namespace", "n"),
@@ -44,15 +43,7 @@ CRDS = [
 
 
 def main(argv: list[str], twin_dir: str) -> int:
-    try:
-        return _run(argv, twin_dir)
-    except ToolFailure as failure:
-        _say(failure.stdout, sys.stdout)
-        _say(failure.stderr)
-        return failure.code
-    except NotATwin as exc:
-        _say(f"✗ {exc}")
-        return 1
+    return answer(_run, argv, twin_dir, not_a_twin="✗ ")
 
 
 def _say(text: str, stream=None) -> None:

@@ -21,8 +21,7 @@ from homeops.twin import (
     versions,
 )
 from homeops.twin.args import Flag, UsageError, parse, reject_unexpected
-from homeops.twin.failure import ToolFailure
-from homeops.twin.state import NotATwin
+from homeops.twin.failure import ToolFailure, answer
 
 GLOBAL_FLAGS = [Flag("namespace", "n"), Flag("request-timeout"), Flag("kubeconfig"), Flag("context"), Flag("v", "v")]
 VERB_FLAGS = {
@@ -49,15 +48,7 @@ OUTPUT_FORMATS = ("json", "name", "wide")
 
 
 def main(argv: list[str], twin_dir: str) -> int:
-    try:
-        return _run(argv, twin_dir)
-    except ToolFailure as failure:
-        output.write(sys.stdout, failure.stdout)
-        output.write(sys.stderr, failure.stderr)
-        return failure.code
-    except NotATwin as exc:
-        output.write(sys.stderr, f"error: {exc}")
-        return 1
+    return answer(_run, argv, twin_dir)
 
 
 def _run(argv: list[str], twin_dir: str) -> int:
