@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from homeops.runner.redact import redact
 from homeops.site.markdown import cell, code, table
 
 NO_RECORDS = "No maintenance recorded yet."
@@ -52,6 +51,13 @@ def _mode(meta: dict) -> str | None:
     return f"{mode or MISSING} (twin)" if meta.get("twin") is True else mode
 
 
+def _redacted(reason: object) -> str:
+    # Imported here: its patterns are compiled at import, and most builds have no record to redact.
+    from homeops.runner.redact import redact
+
+    return redact(str(reason))
+
+
 def read_record(path: Path) -> Record:
     try:
         meta = json.loads(path.read_text(encoding="utf-8")).get("metadata", {}).get("homeops", {})
@@ -66,7 +72,7 @@ def read_record(path: Path) -> Record:
         mode=_mode(meta),
         outcome=_text(meta.get("outcome")),
         exit_code=meta.get("exit_code"),
-        reason=redact(str(meta["reason"])) if meta.get("reason") is not None else None,
+        reason=_redacted(meta["reason"]) if meta.get("reason") is not None else None,
     )
 
 

@@ -125,7 +125,11 @@ def test_search_finds_the_rook_ceph_page(visit: Visit):
     visit.screenshot("search")
     result.click()
     page.wait_for_url("**/storage/rook-ceph-setup/**")
-    assert page.locator(".md-content article h1").inner_text().startswith("Rook-Ceph setup")
+    # Instant navigation changes the URL before it swaps the article in: wait for the new heading.
+    heading = page.locator(".md-content article h1", has_text="Rook-Ceph setup")
+    heading.wait_for()
+    assert heading.inner_text().startswith("Rook-Ceph setup")
+    assert page.locator(".md-content article h1").count() == 1
     visit.assert_clean()
 
 
