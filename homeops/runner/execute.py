@@ -16,6 +16,7 @@ from typing import Iterator
 from homeops.catalog import Runbook
 from homeops.runner import outcome as outcomes
 from homeops.runner.kernel import EarlyKernel, last_log_line
+from homeops.runner.lock import DEFAULT_DURATION_SECONDS as DEFAULT_LOCK_DURATION_SECONDS
 from homeops.runner.lock import LockHeld, LockUnavailable, MaintenanceLock
 from homeops.runner.parameters import effective
 from homeops.runner.progress import Progress
@@ -60,13 +61,8 @@ class RunRequest:
         return self.waiting_bound_seconds() + CELL_TIMEOUT_MARGIN_SECONDS
 
     def lock_duration_seconds(self) -> int:
-        """How long the maintenance lock is held: an upper bound of the whole run, unless given."""
-        if self.lock_seconds is not None:
-            return self.lock_seconds
-        cells = json.loads(self.runbook.path.read_text(encoding="utf-8")).get("cells", [])
-        code_cells = sum(1 for c in cells if c.get("cell_type") == "code") + 1  # + the injected parameters
-        return int(self.waiting_bound_seconds() + code_cells * CELL_TIMEOUT_MARGIN_SECONDS
-                   + KERNEL_START_TIMEOUT_SECONDS)
+        """The maintenance Lease's duration: short, because the runner renews it while the run goes on."""
+        return self.lock_seconds if self.lock_seconds is not None else DEFAULT_LOCK_DURATION_SECONDS
 
 
 def search_path(twin: Path | None) -> str:
