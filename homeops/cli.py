@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import os
 import sys
@@ -43,3 +44,10 @@ def main(argv: list[str] | None = None) -> int:
         # `homeops runbooks | head` closed our stdout early: that is the reader's choice, not an error.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSPC, errno.EIO, errno.EDQUOT):
+            raise
+        # Output that cannot be written (a full disk, `>/dev/full`) is a failure to report, not a crash.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        print(f"homeops: cannot write the output: {exc.strerror}", file=sys.stderr)
+        return EXIT_FAILED

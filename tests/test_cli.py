@@ -40,3 +40,12 @@ def test_an_unknown_subcommand_is_a_usage_error():
     assert proc.returncode == 2
     assert "invalid choice: 'upgrade-everything'" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_output_that_cannot_be_written_is_reported_not_a_crash():
+    with open("/dev/full", "w") as full:
+        proc = subprocess.run([sys.executable, "-m", "homeops", "runbooks"], cwd=ROOT,
+                              stdout=full, stderr=subprocess.PIPE, text=True, timeout=60)
+    assert proc.returncode == 1
+    assert "homeops: cannot write the output: No space left on device" in proc.stderr
+    assert "Traceback" not in proc.stderr
