@@ -20,9 +20,12 @@ process (`python -m homeops ...`), so interpreter start and imports count as ove
 overhead is split with the cell durations papermill saves in the record: time inside the cells
 beyond the simulated time is the runbook's own work (its tool calls to the twin, each a new
 process, and its polling granularity); the rest is the engine (CLI start, cluster.yaml check,
-papermill, records, lock, kernel stop). The CPU time all the run's processes used (CLI, kernel,
-tool calls) is printed too: wall time on a shared machine depends on what else runs, CPU time much
-less, so it shows whether a change made the work smaller or only moved it.
+papermill, records, lock, kernel stop). The runner's kernel imports the runbook's `homeops` modules
+while it boots (the floor's kernel does not): that import is no longer in the first cell, and any
+part of it that delays the kernel's first answer counts as engine. The CPU time all the run's
+processes used (CLI, kernel, tool calls) is printed too: wall time on a shared machine depends on
+what else runs, CPU time much less, so it shows whether a change made the work smaller or only
+moved it.
 """
 
 from __future__ import annotations

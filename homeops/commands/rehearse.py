@@ -12,9 +12,14 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from homeops.cli import EXIT_USAGE
-from homeops.commands.run import add_run_options, prepare
+from homeops.commands.run import Checked, add_run_options, before_exit, check, load, refuse
+
+if TYPE_CHECKING:
+    from homeops.model import Cluster
+    from homeops.runner.execute import StartedRun
 
 
 def register(sub) -> None:
@@ -27,34 +32,57 @@ def register(sub) -> None:
 
 
 def handle(args) -> int:
-    prepared = prepare(args, "rehearse")
-    if isinstance(prepared, int):
-        return prepared
+    checked = check(args, "rehearse")
+    if isinstance(checked, int):
+        return checked
     try:
         from homeops import twin
     except ImportError as exc:
+        checked.undo()
         print(f"homeops rehearse: the twin is not available: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    from homeops.runner.execute import RunRequest, StartedRun, run_runbook
+
+    # The twin's directory is chosen first, so that the kernel (which gets its bin/ on PATH) boots
+    # while cluster.yaml and the scenario are checked and the twin is made.
+    directory = Path(tempfile.mkdtemp(prefix=f"homeops-twin-{checked.runbook.name}-"))
+    started = StartedRun(checked.runbook, True, checked.records, directory)
+    try:
+        cluster = _make_twin(twin, directory, checked, args.scenario)
+    except BaseException:  # Ctrl-C meanwhile: neither the kernel nor a half-made twin outlives the command
+        _refuse(started, checked, directory)
+        raise
+    if isinstance(cluster, int):
+        _refuse(started, checked, directory)
+        return cluster
+    print(f"twin: {directory} (inspect it with PATH={directory / 'bin'}:$PATH kubectl get nodes)", flush=True)
+    request = RunRequest(checked.runbook, checked.values, checked.config, True, checked.records,
+                         len(cluster.nodes), directory, args.cell_timeout, args.lock_seconds)
+    return before_exit(run_runbook(request, started=started))
+
+
+def _make_twin(twin, directory: Path, checked: Checked, scenario_file: Path | None) -> Cluster | int:
+    """The cluster of cluster.yaml, with its twin made in `directory`; or the usage exit code (messages printed)."""
+    cluster = load(checked, "rehearse")
+    if isinstance(cluster, int):
+        return cluster
     scenario = None
-    if args.scenario is not None:
+    if scenario_file is not None:
         try:
-            scenario = twin.load_scenario(args.scenario, prepared.cluster)
+            scenario = twin.load_scenario(scenario_file, cluster)
         except twin.ScenarioInvalid as exc:
             for problem in exc.problems:
                 print(problem, file=sys.stderr)
-            print(f"homeops rehearse: --scenario {args.scenario} cannot be used; nothing was run", file=sys.stderr)
+            print(f"homeops rehearse: --scenario {scenario_file} cannot be used; nothing was run", file=sys.stderr)
             return EXIT_USAGE
-    directory = Path(tempfile.mkdtemp(prefix=f"homeops-twin-{prepared.runbook.name}-"))
     try:
-        twin.create(directory, prepared.cluster, scenario=scenario)
+        twin.create(directory, cluster, scenario=scenario)
     except (OSError, twin.ScenarioInvalid) as exc:
-        shutil.rmtree(directory, ignore_errors=True)  # our own fresh directory, holding nothing else
         print(f"homeops rehearse: cannot create the twin: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    print(f"twin: {directory} (inspect it with PATH={directory / 'bin'}:$PATH kubectl get nodes)", flush=True)
+    return cluster
 
-    from homeops.runner.execute import RunRequest, run_runbook
 
-    request = RunRequest(prepared.runbook, prepared.values, prepared.config, True, args.records.resolve(),
-                         len(prepared.cluster.nodes), directory, args.cell_timeout, args.lock_seconds)
-    return run_runbook(request)
+def _refuse(started: StartedRun, checked: Checked, directory: Path) -> None:
+    refuse(started, checked)
+    shutil.rmtree(directory, ignore_errors=True)  # our own fresh directory, holding nothing else

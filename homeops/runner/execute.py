@@ -11,11 +11,11 @@ import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from homeops.catalog import Runbook
 from homeops.runner import outcome as outcomes
-from homeops.runner.kernel import EarlyKernel, last_log_line
+from homeops.runner.kernel import EarlyKernel, last_log_line, warmed_imports
 from homeops.runner.lock import DEFAULT_DURATION_SECONDS as DEFAULT_LOCK_DURATION_SECONDS
 from homeops.runner.lock import LockHeld, LockUnavailable, MaintenanceLock
 from homeops.runner.parameters import effective
@@ -70,43 +70,72 @@ def search_path(twin: Path | None) -> str:
     return f"{twin / 'bin'}{os.pathsep}{inherited}" if twin else inherited
 
 
-def run_runbook(request: RunRequest, progress: Progress | None = None) -> int:
-    progress = progress or Progress()
-    path = search_path(request.twin)
-    record_path = new_record_path(request.records_dir, request.runbook.name)
-    # Valid from the first moment: whoever lists records meanwhile (the docs build) sees a run
-    # that is "running", never an empty file.
-    record = Record(record_path, RunStatus(request.runbook.name, request.mode, twin=request.twin is not None))
-    record.write_notebook(_unexecuted(request.runbook.path))
-    artifacts = artifacts_dir(record_path)
-    artifacts.mkdir(exist_ok=True)
-    env = {**os.environ, "PATH": path, "HOMEOPS_RECORD": str(record_path), "HOMEOPS_ARTIFACTS": str(artifacts),
-           # The debugger's frozen-modules warning would otherwise land in every run's stderr.
-           "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
-    executed = False
-    with tempfile.TemporaryDirectory(prefix="homeops-kernel-") as runtime:
-        # Started first, so the kernel boots (about half a second) while the lock is taken and
-        # papermill is imported, instead of after them.
-        kernel = EarlyKernel(env, Path(runtime))
-        lock: MaintenanceLock | None = None
-        ended: outcomes.Outcome | None = None
+class StartedRun:
+    """A run's record and kernel, made as soon as the cheap checks passed.
+
+    The kernel then boots (and imports what the runbook will import) while the command line loads
+    cluster.yaml, takes the lock and imports papermill. When a later check refuses the run,
+    `abandon()` stops the kernel and removes the record: nothing ran, nothing is kept.
+    """
+
+    def __init__(self, runbook: Runbook, apply: bool, records_dir: Path, twin: Path | None):
+        self.path = search_path(twin)
+        notebook = _unexecuted(runbook.path)
+        self.record_path = new_record_path(records_dir, runbook.name)
+        # Valid from the first moment: whoever lists records meanwhile (the docs build) sees a run
+        # that is "running", never an empty file.
+        self.record = Record(self.record_path, RunStatus(runbook.name, "apply" if apply else "plan",
+                                                         twin=twin is not None))
+        self.record.write_notebook(notebook)
+        self.artifacts = artifacts_dir(self.record_path)
+        self.artifacts.mkdir(exist_ok=True)
+        env = {**os.environ, "PATH": self.path, "HOMEOPS_RECORD": str(self.record_path),
+               "HOMEOPS_ARTIFACTS": str(self.artifacts),
+               # The debugger's frozen-modules warning would otherwise land in every run's stderr.
+               "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
+        self._runtime = tempfile.TemporaryDirectory(prefix="homeops-kernel-")
+        self.kernel = EarlyKernel(env, Path(self._runtime.name), warm=warmed_imports(notebook))
+
+    def end(self, *, keep_record: bool, release: Callable[[], str | None] | None = None) -> str | None:
+        """Stop the kernel, drop the record unless kept, and call `release` (the lock's); its warning."""
+        if not keep_record:
+            self.record_path.unlink(missing_ok=True)
+        _remove_if_empty(self.artifacts)
         try:
-            if request.apply:
-                lock, ended = _take_lock(request, path, progress)
-            if lock is not None:
-                lock.keep_renewed(notify=progress.warn, on_lost=lambda: _interrupt(kernel))
-            if lock is not None or not request.apply:
-                executed = True
-                ended = _execute(request, progress, record, kernel, lock)
+            self.kernel.stop()
+            # Only once the kernel is gone: no code of this run may go on after the lock is free.
+            return release() if release is not None else None
         finally:
-            with _ignoring_ctrl_c():
-                if not executed:  # refused, or Ctrl-C while taking the lock: nothing ran, nothing to keep
-                    record_path.unlink(missing_ok=True)
-                _remove_if_empty(artifacts)
-                kernel.stop()
-                warning = lock.release() if lock is not None else None
-            if warning:
-                progress.warn(f"warning: {warning}")
+            self._runtime.cleanup()
+
+    def abandon(self) -> None:
+        with _ignoring_ctrl_c():
+            self.end(keep_record=False)
+
+
+def run_runbook(request: RunRequest, progress: Progress | None = None, started: StartedRun | None = None) -> int:
+    """Run the request; `started` is its record and kernel when they were made ahead (same runbook, mode, twin)."""
+    progress = progress or Progress()
+    started = started or StartedRun(request.runbook, request.apply, request.records_dir, request.twin)
+    kernel, record, record_path = started.kernel, started.record, started.record_path
+    executed = False
+    lock: MaintenanceLock | None = None
+    ended: outcomes.Outcome | None = None
+    warning: str | None = None
+    try:
+        if request.apply:
+            lock, ended = _take_lock(request, started.path, progress)
+        if lock is not None:
+            lock.keep_renewed(notify=progress.warn, on_lost=lambda: _interrupt(kernel))
+        if lock is not None or not request.apply:
+            executed = True
+            ended = _execute(request, progress, record, kernel, lock)
+    finally:
+        with _ignoring_ctrl_c():
+            # refused, or Ctrl-C while taking the lock: nothing ran, nothing to keep
+            warning = started.end(keep_record=executed, release=lock.release if lock is not None else None)
+    if warning:
+        progress.warn(f"warning: {warning}")
     assert ended is not None  # set by the refusal or by the run; anything else raised above
     # Printed after the lock is released, so that it really is the last line.
     progress.say(ended.last_line(request.runbook.name, request.mode, str(record_path) if executed else None))

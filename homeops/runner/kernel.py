@@ -9,8 +9,14 @@
   it must not land on the terminal after the run's last line.
 - It gets the run's environment (the twin's `bin/` first on PATH, HOMEOPS_RECORD, HOMEOPS_ARTIFACTS)
   explicitly, without changing this process's own environment.
-- It is launched before papermill is even imported (`EarlyKernel`) and handed to papermill as its
-  kernel manager, so its half-second boot overlaps the runner's own start.
+- It is launched before papermill is even imported, and before cluster.yaml is loaded
+  (`EarlyKernel`), and handed to papermill as its kernel manager, so its half-second boot overlaps
+  the runner's own start.
+- As the last step of its boot it imports the `homeops` modules the runbook's cells import
+  (`warmed_imports`): that import (pydantic, the model) is then done while the runner is still
+  busy, instead of in the first cell. It binds no name and prints nothing, so the notebook sees
+  the same namespace and the record the same outputs; a module that fails to import is left for
+  the cell to fail on, as it would have.
 - It is ready when it has answered a kernel_info request on the shell channel and the status
   messages of that request have arrived on IOPub (`RunbookKernelClient`). jupyter_client's own
   client then also waits until IOPub has been silent for 0.2 s, which every run would pay once.
@@ -18,12 +24,16 @@
 
 from __future__ import annotations
 
+import ast
+import gc
+import importlib
 import math
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from queue import Empty
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 STOP_POLL_SECONDS = 0.005  # how often a stopping kernel is checked for being gone
 SHELL_REPLY_SECONDS = 1.0  # one kernel_info attempt: a kernel still booting has not bound its sockets yet
@@ -33,11 +43,74 @@ SHELL_REPLY_SECONDS = 1.0  # one kernel_info attempt: a kernel still booting has
 IOPUB_STATUS_SECONDS = 0.2
 
 
-def kernel_argv() -> list[str]:
+# Every runbook loads cluster.yaml through the loader (the `config` parameter every runbook has),
+# though its cells import only the procedures that call it.
+ALWAYS_WARMED = ("homeops.loader",)
+
+
+def kernel_argv(warm: tuple[str, ...] = ()) -> list[str]:
     # History in memory, as nbclient asks of the kernels it starts itself: a runbook's cells do not
     # belong in the user's IPython history, and kernels of parallel runs do not share its database.
-    return [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}",
+    argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}",
             "--HistoryManager.hist_file=:memory:"]
+    if warm:
+        # IPython runs exec_lines after the kernel's sockets are bound and before it answers any
+        # request. The call returns None, so it displays nothing and sets no `_`.
+        call = f"__import__({__name__!r}, fromlist=['warm_imports']).warm_imports({list(warm)!r})"
+        argv.append(f"--IPKernelApp.exec_lines={call}")
+    return argv
+
+
+def warmed_imports(notebook: dict) -> tuple[str, ...]:
+    """The `homeops` modules a notebook's code cells import, in order, plus ALWAYS_WARMED when there are any.
+
+    `from homeops.procedures import checks` yields `homeops.procedures:checks`: the name may be a
+    submodule or an attribute, which only the import can tell.
+    """
+    found: list[str] = []
+    for cell in notebook.get("cells") or []:
+        if not isinstance(cell, dict) or cell.get("cell_type") != "code":
+            continue
+        source = cell.get("source", "")
+        try:
+            tree = ast.parse("".join(source) if isinstance(source, list) else str(source))
+        except (SyntaxError, ValueError):  # IPython magics, or a cell that will fail on its own
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                found += [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                found += [f"{node.module}:{alias.name}" for alias in node.names if alias.name != "*"]
+                found.append(node.module)
+    own = [name for name in found if name.split(":")[0].split(".")[0] == "homeops"]
+    return tuple(dict.fromkeys([*own, *ALWAYS_WARMED])) if own else ()
+
+
+def warm_imports(names: list[str]) -> None:
+    """Runs inside the kernel while it boots: import what `warmed_imports` found, quietly."""
+    with collector_paused():
+        for name in names:
+            module, _, attribute = name.partition(":")
+            try:
+                imported = importlib.import_module(module)
+                if attribute and not hasattr(imported, attribute):
+                    importlib.import_module(f"{module}.{attribute}")
+            except Exception:  # noqa: BLE001  the cell that imports it reports the error, in its own place
+                continue
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """No garbage collection while modules are imported: an import makes many objects and frees
+    almost none, so the collections it triggers find nothing (a tenth of the import time here).
+    The collector's state is restored after."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def kernel_log(runtime_dir: Path) -> Path:
@@ -97,8 +170,8 @@ def kernel_client_class() -> type:
     return RunbookKernelClient
 
 
-def kernel_manager_class(env: Mapping[str, str], runtime_dir: Path) -> type:
-    """A KernelManager class bound to this run's environment and private directory."""
+def kernel_manager_class(env: Mapping[str, str], runtime_dir: Path, warm: tuple[str, ...] = ()) -> type:
+    """A KernelManager class bound to this run's environment and private directory (and imports to warm)."""
     from jupyter_client import AsyncKernelManager
     from jupyter_client.kernelspec import KernelSpec
 
@@ -113,7 +186,7 @@ def kernel_manager_class(env: Mapping[str, str], runtime_dir: Path) -> type:
             self.connection_file = str(runtime_dir / "kernel.json")
             self.ip = str(runtime_dir / "kernel-ipc")
             # Set after __init__: assigning kernel_name there resets the cached spec.
-            self._kernel_spec = KernelSpec(argv=kernel_argv(), display_name="homeops runbook", language="python")
+            self._kernel_spec = KernelSpec(argv=kernel_argv(warm), display_name="homeops runbook", language="python")
 
         async def start_kernel(self, **kw):
             kw["env"] = dict(kernel_env)
@@ -137,16 +210,18 @@ class EarlyKernel:
     record) rather than an error before the run began.
     """
 
-    def __init__(self, env: Mapping[str, str], runtime_dir: Path):
+    def __init__(self, env: Mapping[str, str], runtime_dir: Path, warm: tuple[str, ...] = ()):
         from jupyter_core.utils import run_sync
 
         self.runtime_dir = runtime_dir
         self._manager = None
         self._error: Exception | None = None
         try:
-            manager = kernel_manager_class(env, runtime_dir)(kernel_name="python3")
-            run_sync(manager.start_kernel)()
-            self._manager = manager
+            with collector_paused():  # jupyter_client's import comes first, and the kernel waits for it
+                manager_class = kernel_manager_class(env, runtime_dir, warm)
+            # Kept before the start, so that stop() also ends a kernel whose start failed half-way.
+            self._manager = manager_class(kernel_name="python3")
+            run_sync(self._manager.start_kernel)()
         except Exception as exc:  # reported as the run's outcome by whoever asks for the manager
             self._error = exc
 
