@@ -20,7 +20,8 @@ from homeops import rules
 from homeops.formats import found
 from homeops.model import Cluster, LoadBalancer, Network, Node, Versions
 from homeops.problems import ClusterInvalid, DataPath, Problem, dotted
-from homeops.source import Source, paused_gc, read_source
+from homeops import collector
+from homeops.source import Source, read_source
 
 # cluster.yaml is a few kilobytes; reading stops here so that a wrong path such as /dev/zero
 # fails at once instead of filling memory. A 10,000-node file is under 1 MB.
@@ -62,7 +63,7 @@ def check_cluster(path: str | Path = "cluster.yaml") -> Checked:
 
 
 def check_text(text: str, file: str = "cluster.yaml") -> Checked:
-    with paused_gc():  # the model and the facts are as many objects again as the document
+    with collector.paused():  # the model and the facts are as many objects again as the document
         return _check(text, file)
 
 

@@ -9,9 +9,6 @@ with both lines, and the expansion stops once it builds more values than a budge
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +16,7 @@ import yaml
 from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from homeops import collector
 from homeops.problems import DataPath, Problem, dotted
 
 try:  # libyaml composes a 1,000-node file about ten times faster than the pure-Python parser
@@ -113,7 +111,7 @@ class _Unusable(Exception):
 
 def read_source(text: str, file: str = "cluster.yaml", *, alias_allowance: int = ALIAS_ALLOWANCE) -> Source:
     """Parse `text`; every problem found lands in `Source.problems`, nothing is raised."""
-    with paused_gc():
+    with collector.paused():
         return _read(text, file, alias_allowance)
 
 
@@ -160,23 +158,6 @@ def _read(text: str, file: str, alias_allowance: int) -> Source:
     if not builder.unreadable:
         source.data = data
     return source
-
-
-@contextmanager
-def paused_gc() -> Iterator[None]:
-    """Hold the cyclic garbage collector while a document is built.
-
-    Reading allocates tens of thousands of objects that all stay alive, and each collection
-    walks all of them: with the collector running, a 10,000-node file took three times as long
-    as with it paused (bench/validate_scale.py), and the cost grew faster than the file.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _compose(text: str) -> Node | None:

@@ -25,15 +25,15 @@
 from __future__ import annotations
 
 import ast
-import gc
 import importlib
 import math
 import sys
 import time
-from contextlib import contextmanager
 from pathlib import Path
 from queue import Empty
-from typing import Any, Iterator, Mapping
+from typing import Any, Mapping
+
+from homeops import collector
 
 STOP_POLL_SECONDS = 0.005  # how often a stopping kernel is checked for being gone
 SHELL_REPLY_SECONDS = 1.0  # one kernel_info attempt: a kernel still booting has not bound its sockets yet
@@ -88,7 +88,7 @@ def warmed_imports(notebook: dict) -> tuple[str, ...]:
 
 def warm_imports(names: list[str]) -> None:
     """Runs inside the kernel while it boots: import what `warmed_imports` found, quietly."""
-    with collector_paused():
+    with collector.paused():
         for name in names:
             module, _, attribute = name.partition(":")
             try:
@@ -97,20 +97,6 @@ def warm_imports(names: list[str]) -> None:
                     importlib.import_module(f"{module}.{attribute}")
             except Exception:  # noqa: BLE001  the cell that imports it reports the error, in its own place
                 continue
-
-
-@contextmanager
-def collector_paused() -> Iterator[None]:
-    """No garbage collection while modules are imported: an import makes many objects and frees
-    almost none, so the collections it triggers find nothing (a tenth of the import time here).
-    The collector's state is restored after."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def kernel_log(runtime_dir: Path) -> Path:
@@ -217,7 +203,7 @@ class EarlyKernel:
         self._manager = None
         self._error: Exception | None = None
         try:
-            with collector_paused():  # jupyter_client's import comes first, and the kernel waits for it
+            with collector.paused():  # jupyter_client's import comes first, and the kernel waits for it
                 manager_class = kernel_manager_class(env, runtime_dir, warm)
             # Kept before the start, so that stop() also ends a kernel whose start failed half-way.
             self._manager = manager_class(kernel_name="python3")
