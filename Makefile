@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: docs test validate build serve setup setup-test bench clean
+.PHONY: docs test validate build serve setup setup-test bench lock clean
 
 docs: build serve
 
@@ -29,16 +29,25 @@ setup: $(VENV)/.installed
 
 setup-test: $(VENV)/.installed-test
 
-$(VENV)/.installed: pyproject.toml
+# Installs come from the lock files only (exact versions, hashes required); the project itself
+# is installed without resolving anything. `make lock` regenerates them from pyproject.toml.
+PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check
+
+$(VENV)/.installed: pyproject.toml requirements/docs.lock
 	.ci/system-packages python3-venv
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e .
+	$(PIP) --require-hashes -r requirements/docs.lock
+	$(PIP) --no-deps -e .
 	touch $@
 
-$(VENV)/.installed-test: $(VENV)/.installed
+$(VENV)/.installed-test: $(VENV)/.installed requirements/test.lock
 	.ci/system-packages chromium
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	$(PIP) --require-hashes -r requirements/test.lock
 	touch $@
+
+lock: setup-test
+	$(BIN)/uv pip compile pyproject.toml --generate-hashes --python-version 3.11 -o requirements/docs.lock -q
+	$(BIN)/uv pip compile pyproject.toml --extra test --generate-hashes --python-version 3.11 -o requirements/test.lock -q
 
 clean:
 	rm -rf $(VENV) site records test-artifacts

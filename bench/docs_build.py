@@ -83,10 +83,10 @@ STARTUP_STEPS = (  # what a real build does once on top of plain MkDocs + Materi
     ("mkdocs-macros", "import mkdocs_macros.plugin"),
     # mkdocs-macros runs 12 git commands for its `git` variable on every build; it has no option to skip them.
     ("mkdocs-macros' git variable", "from mkdocs_macros.context import get_git_info; get_git_info()"),
-    ("the cluster model (pydantic)", "import homeops.model"),
-    ("the validator", "import homeops.loader"),
+    ("the cluster model (pydantic)", "import homeops.cluster.model"),
+    ("the validator", "import homeops.cluster.loader"),
     ("macros/ and homeops.site", "import macros"),
-    ("validating cluster.yaml", "homeops.loader.load_cluster('cluster.yaml')"),
+    ("validating cluster.yaml", "homeops.cluster.loader.load_cluster('cluster.yaml')"),
     ("reading the runbooks", "import homeops.catalog; homeops.catalog.list_runbooks('runbooks')"),
 )
 TIME_STEPS = """

@@ -1,7 +1,7 @@
 """How validation time grows with the number of nodes in cluster.yaml.
 
 Generates clusters of 5, 1,000 and 10,000 nodes in a temporary directory, checks each several
-times with `homeops.loader.check_cluster` (read, parse with positions, model, rules), and prints
+times with `homeops.cluster.loader.check_cluster` (read, parse with positions, model, rules), and prints
 the median time of each and its ratio to the 5-node baseline measured in the same run.
 Target: 1,000 nodes well under 0.5 s.
 
@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from homeops.loader import check_cluster
+from homeops.cluster.loader import check_cluster
 
 SIZES = (5, 1_000, 10_000)
 SCHEMATIC = "376567988ad370138ad8b2698212367b8edcb69b5fd68c80be1f2ec7d603b4ba"

@@ -9,13 +9,13 @@ from __future__ import annotations
 import importlib
 
 _EXPORTS = {
-    "load_cluster": "homeops.loader",
-    "check_cluster": "homeops.loader",
-    "Cluster": "homeops.model",
-    "LoadBalancer": "homeops.model",
-    "Node": "homeops.model",
-    "ClusterInvalid": "homeops.problems",
-    "Problem": "homeops.problems",
+    "load_cluster": "homeops.cluster.loader",
+    "check_cluster": "homeops.cluster.loader",
+    "Cluster": "homeops.cluster.model",
+    "LoadBalancer": "homeops.cluster.model",
+    "Node": "homeops.cluster.model",
+    "ClusterInvalid": "homeops.cluster.problems",
+    "Problem": "homeops.cluster.problems",
 }
 
 __all__ = list(_EXPORTS)

@@ -18,7 +18,7 @@ from homeops.cli import EXIT_USAGE
 from homeops.commands.run import Checked, add_run_options, before_exit, check, load, refuse
 
 if TYPE_CHECKING:
-    from homeops.model import Cluster
+    from homeops.cluster.model import Cluster
     from homeops.runner.execute import StartedRun
 
 

@@ -20,7 +20,7 @@ from homeops.runner.lock import MINIMUM_DURATION_SECONDS as MINIMUM_LOCK_SECONDS
 
 if TYPE_CHECKING:  # imported for real only when a run needs them (pydantic is slow to import)
     from homeops.catalog import Runbook
-    from homeops.model import Cluster
+    from homeops.cluster.model import Cluster
     from homeops.runner.execute import StartedRun
 
 DEFAULT_RUNBOOKS = "runbooks"

@@ -15,7 +15,7 @@ def register(sub) -> None:
 
 
 def handle(args) -> int:
-    from homeops.loader import check_cluster
+    from homeops.cluster.loader import check_cluster
 
     path = args.path or args.config
     checked = check_cluster(path)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from homeops.errors import RunbookStopped
-from homeops.model import Node
+from homeops.cluster.model import Node
 from homeops.procedures.node_maintenance import current_state, return_to_service, take_out_of_service
 from homeops.procedures.session import Session
 

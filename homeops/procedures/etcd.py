@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 from homeops.errors import RunbookStopped
-from homeops.model import Node
+from homeops.cluster.model import Node
 from homeops.procedures.checks import CheckResult
 from homeops.procedures.preflight import etcd
 from homeops.procedures.session import Session

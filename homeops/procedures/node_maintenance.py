@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from homeops.errors import RunbookStopped
-from homeops.model import Node
+from homeops.cluster.model import Node
 from homeops.procedures.session import Session
 from homeops.procedures.waits import WaitTimedOut, wait_until
 from homeops.tools import ceph, kubectl

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Callable, Sequence
 
 from homeops.errors import RunbookStopped
-from homeops.model import Node
+from homeops.cluster.model import Node
 from homeops.procedures.node_maintenance import InPlace, restore, return_to_service, stop, take_out_of_service
 from homeops.procedures.session import Session
 from homeops.procedures.versions import kubernetes_minors, parse_version, tag, talos_step_refusal

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from functools import partial
 
-from homeops.model import Cluster
+from homeops.cluster.model import Cluster
 from homeops.procedures.checks import CheckResult, at_once, failed, guarded, verdict
 from homeops.tools import ceph, flux, kubectl, talosctl
 from homeops.tools.process import ToolError

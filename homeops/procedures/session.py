@@ -7,7 +7,7 @@ from pathlib import Path
 
 from homeops.errors import RunbookStopped
 from homeops.gate import Gate
-from homeops.model import Cluster
+from homeops.cluster.model import Cluster
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """Version numbers the runbooks compare: parsing, the Talos upgrade path, and the Kubernetes a Talos release runs.
 
-Which Kubernetes minors each Talos minor supports lives in one place, `homeops.talos_support.supported_kubernetes`
+Which Kubernetes minors each Talos minor supports lives in one place, `homeops.cluster.talos_support.supported_kubernetes`
 (cluster.yaml's own check uses it too); this module only turns its answers into runbook decisions.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from homeops import talos_support
+from homeops.cluster import talos_support
 from homeops.errors import RunbookStopped
 
 Version = tuple[int, int, int]
@@ -42,7 +42,7 @@ def kubernetes_minors(talos: Version, *, where: str = "") -> tuple[int, int]:
     except talos_support.UnknownTalosVersion:
         whose = f" ({where})" if where else ""
         raise RunbookStopped(
-            f"cannot check: Talos v{minor(talos)} {_place_in_table(talos)}; update homeops/talos_support.py{whose}; "
+            f"cannot check: Talos v{minor(talos)} {_place_in_table(talos)}; update homeops/cluster/talos_support.py{whose}; "
             "nothing changed"
         ) from None
 

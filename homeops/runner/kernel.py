@@ -45,7 +45,7 @@ IOPUB_STATUS_SECONDS = 0.2
 
 # Every runbook loads cluster.yaml through the loader (the `config` parameter every runbook has),
 # though its cells import only the procedures that call it.
-ALWAYS_WARMED = ("homeops.loader",)
+ALWAYS_WARMED = ("homeops.cluster.loader",)
 
 
 def kernel_argv(warm: tuple[str, ...] = ()) -> list[str]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from homeops.model import Cluster
+from homeops.cluster.model import Cluster
 from homeops.site.markdown import admonition, cell, code, table
 
 

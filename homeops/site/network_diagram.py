@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from homeops.model import Cluster
+from homeops.cluster.model import Cluster
 
 
 def _node_id(prefix: str, name: str) -> str:

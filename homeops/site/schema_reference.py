@@ -13,11 +13,11 @@ from types import NoneType, UnionType
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from homeops import formats
-from homeops.model import Cluster
+from homeops.cluster import formats
+from homeops.cluster.model import Cluster
 from homeops.site.markdown import cell, code, table
 
-# How the value formats of `homeops.formats` read in the reference; an alias missing here shows its name.
+# How the value formats of `homeops.cluster.formats` read in the reference; an alias missing here shows its name.
 FORMAT_NAMES = {
     "Version": "version (vMAJOR.MINOR.PATCH)",
     "IPv4": "IPv4 address",

@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from homeops.catalog import Runbook, list_runbooks
-from homeops.model import Cluster
+from homeops.cluster.model import Cluster
 
 CONFIG_ENV = "HOMEOPS_CONFIG"
 RECORDS_ENV = "HOMEOPS_RECORDS"

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from homeops.model import Cluster
+from homeops.cluster.model import Cluster
 from homeops.site.markdown import cell, code, table
 
 Category = Literal["core", "storage", "networking", "security"]

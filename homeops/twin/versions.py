@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from homeops import talos_support
+from homeops.cluster import talos_support
 
 _VERSION = re.compile(r"^v?(\d+)\.(\d+)\.(\d+)$")
 

@@ -15,7 +15,7 @@ import pytest
 from mkdocs.commands.build import build
 from mkdocs.config import load_config
 
-import homeops.loader
+import homeops.cluster.loader
 from homeops.site import sources
 from tests.docs.notebooks import make_notebook
 from tests.docs.site_build import SITE_ENV, copy_project
@@ -25,7 +25,7 @@ from tests.docs.site_build import SITE_ENV, copy_project
 def counted(monkeypatch: pytest.MonkeyPatch) -> Counter:
     """How often cluster.yaml is checked and the runbooks directory is parsed."""
     calls: Counter = Counter()
-    check_cluster, list_runbooks = homeops.loader.check_cluster, sources.list_runbooks
+    check_cluster, list_runbooks = homeops.cluster.loader.check_cluster, sources.list_runbooks
 
     def counting_check(path):
         calls["check cluster.yaml"] += 1
@@ -36,7 +36,7 @@ def counted(monkeypatch: pytest.MonkeyPatch) -> Counter:
         return list_runbooks(directory)
 
     # load_cluster looks check_cluster up in its module at each call, so this counts its calls too.
-    monkeypatch.setattr(homeops.loader, "check_cluster", counting_check)
+    monkeypatch.setattr(homeops.cluster.loader, "check_cluster", counting_check)
     monkeypatch.setattr(sources, "list_runbooks", counting_list)
     for name in SITE_ENV:
         monkeypatch.delenv(name, raising=False)

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from homeops.catalog import read_runbook
-from homeops.model import Cluster, Versions
+from homeops.cluster.model import Cluster, Versions
 from homeops.site import cluster_tables, maintenance_log, markdown, network_diagram, runbook_pages, technology
 from homeops.site.schema_reference import key_rows
 from tests.docs.notebooks import make_notebook

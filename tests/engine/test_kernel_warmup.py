@@ -18,7 +18,7 @@ PROBE = """
 import sys as _probe_sys
 print(sorted(name for name in globals() if not name.startswith("_probe")))
 print(repr(globals().get("_")), repr(globals().get("_i")))
-print(sorted(m for m in ("homeops.procedures.checks", "homeops.procedures.session", "homeops.loader")
+print(sorted(m for m in ("homeops.procedures.checks", "homeops.procedures.session", "homeops.cluster.loader")
              if m in _probe_sys.modules))
 """
 
@@ -50,7 +50,7 @@ def test_every_runbook_warms_what_its_first_step_imports():
     for path in sorted((ROOT / "runbooks").glob("*.ipynb")):
         warmed = warmed_imports(json.loads(path.read_text()))
         assert "homeops.procedures.session:open_session" in warmed, path.name
-        assert "homeops.loader" in warmed, path.name
+        assert "homeops.cluster.loader" in warmed, path.name
 
 
 async def _probe(runtime: Path, warm: tuple[str, ...], cells: list[str], **env: str) -> list[dict]:
@@ -95,7 +95,7 @@ def test_a_warmed_kernel_has_the_modules_loaded_and_the_same_namespace_and_outpu
     assert warm_names == cold_names, "the warm-up bound a name the notebook would see"
     assert warm_last_values == cold_last_values == "'' ''", "the warm-up left a displayed value or an input"
     assert cold_modules == "[]"
-    assert warm_modules == "['homeops.loader', 'homeops.procedures.checks', 'homeops.procedures.session']"
+    assert warm_modules == "['homeops.cluster.loader', 'homeops.procedures.checks', 'homeops.procedures.session']"
     # The first cell is still the first execution, and everything on IOPub after ready is its own.
     assert warmed["reply"]["execution_count"] == cold["reply"]["execution_count"] == 1
     assert {m["parent_header"].get("msg_id") for m in warmed["messages"]} == {warmed["request"]}

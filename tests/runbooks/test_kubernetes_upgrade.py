@@ -51,7 +51,7 @@ def test_a_running_talos_newer_than_the_support_table_stops_the_check(make_drill
     result = drill.run("kubernetes-upgrade", apply=True)
     assert result.code == 1, result.stdout + result.stderr
     assert result.last_line.startswith("stopped: cannot check: Talos v1.12 is newer than the support table; "
-                                       "update homeops/talos_support.py (running on cp-1); nothing changed")
+                                       "update homeops/cluster/talos_support.py (running on cp-1); nothing changed")
     assert result.changes == []
     assert set(kubelets(drill).values()) == {"v1.34.0"}
 

@@ -226,13 +226,13 @@ def test_a_talos_minor_missing_from_the_support_table_cannot_be_checked(fake_clu
     set_versions(fake_cluster, "v1.11.1", "v1.34.1")
     session = session_for(apply=True)
     message = refusal_of_upgrade_nodes(session, session.cluster.workers, "v1.12.0")
-    assert message == ("cannot check: Talos v1.12 is newer than the support table; update homeops/talos_support.py "
+    assert message == ("cannot check: Talos v1.12 is newer than the support table; update homeops/cluster/talos_support.py "
                        "(the target talos_version v1.12.0); nothing changed")
     assert fake_cluster.changes() == []
 
 
 def test_the_path_follows_the_shared_support_table(fake_cluster, session_for, monkeypatch):
-    from homeops import talos_support
+    from homeops.cluster import talos_support
 
     set_versions(fake_cluster, "v1.10.7", "v1.28.15")
     session = session_for(apply=False)

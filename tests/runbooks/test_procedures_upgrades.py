@@ -73,12 +73,12 @@ def test_a_running_talos_missing_from_the_support_table_cannot_be_checked(fake_c
     with pytest.raises(RunbookStopped) as stopped:
         kubernetes_upgrade.check_path(session_for(apply=True), "v1.34.2", kubectl.nodes())
     assert str(stopped.value) == ("cannot check: Talos v1.12 is newer than the support table; "
-                                  "update homeops/talos_support.py (running on cp-2); nothing changed")
+                                  "update homeops/cluster/talos_support.py (running on cp-2); nothing changed")
     assert fake_cluster.changes() == []
 
 
 def test_the_kubernetes_path_follows_the_shared_support_table(fake_cluster, session_for, monkeypatch):
-    from homeops import talos_support
+    from homeops.cluster import talos_support
 
     session = session_for(apply=True)
     with pytest.raises(RunbookStopped, match=r"supports Kubernetes 1\.29 to 1\.34, not v1\.35\.0"):
@@ -112,4 +112,4 @@ def test_one_talos_step_to_v1_11_1(talos, kubelet, refusal):
 def test_a_talos_minor_the_table_does_not_know_stops_with_what_to_update(talos, place):
     with pytest.raises(RunbookStopped) as stopped:
         versions.kubernetes_minors(talos)
-    assert str(stopped.value) == f"cannot check: {place}; update homeops/talos_support.py; nothing changed"
+    assert str(stopped.value) == f"cannot check: {place}; update homeops/cluster/talos_support.py; nothing changed"

@@ -240,5 +240,5 @@ def test_a_talos_newer_than_the_support_table_cannot_be_checked(make_drill):
     before, flags_before = drill.snapshot(), drill.osd_dump()
     result = drill.run("worker-upgrade", "talos_version=v1.12.0", apply=True)
     assert_refused_with_nothing_changed(drill, result, (
-        "cannot check: Talos v1.12 is newer than the support table; update homeops/talos_support.py "
+        "cannot check: Talos v1.12 is newer than the support table; update homeops/cluster/talos_support.py "
         "(the target talos_version v1.12.0); nothing changed"), before, flags_before)

@@ -35,4 +35,4 @@ def test_fake_tools_never_import_pydantic_or_yaml(twin, argv):
     assert done.returncode == 0, done.stderr
     imported = {line.split("|")[-1].strip() for line in done.stderr.splitlines() if line.startswith("import time:")}
     assert "homeops.twin.state" in imported  # the measurement saw the twin's own imports
-    assert not {name for name in imported if name.startswith(("homeops.model", "homeops.loader", "pydantic", "yaml"))}
+    assert not {name for name in imported if name.startswith(("homeops.cluster.model", "homeops.cluster.loader", "pydantic", "yaml"))}

@@ -16,12 +16,12 @@ from typing import Any
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from homeops import rules
-from homeops.formats import found
-from homeops.model import Cluster, LoadBalancer, Network, Node, Versions
-from homeops.problems import ClusterInvalid, DataPath, Problem, dotted
+from homeops.cluster import rules
+from homeops.cluster.formats import found
+from homeops.cluster.model import Cluster, LoadBalancer, Network, Node, Versions
+from homeops.cluster.problems import ClusterInvalid, DataPath, Problem, dotted
 from homeops import collector
-from homeops.source import Source, read_source
+from homeops.cluster.source import Source, read_source
 
 # cluster.yaml is a few kilobytes; reading stops here so that a wrong path such as /dev/zero
 # fails at once instead of filling memory. A 10,000-node file is under 1 MB.

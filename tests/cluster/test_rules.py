@@ -6,8 +6,8 @@ import ipaddress
 
 import pytest
 
-from homeops import rules
-from homeops.rules import Facts, LoadBalancerFacts, NodeFacts, supported_kubernetes
+from homeops.cluster import rules
+from homeops.cluster.rules import Facts, LoadBalancerFacts, NodeFacts, supported_kubernetes
 
 
 def facts(**values) -> Facts:

@@ -17,7 +17,7 @@ from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from homeops import collector
-from homeops.problems import DataPath, Problem, dotted
+from homeops.cluster.problems import DataPath, Problem, dotted
 
 try:  # libyaml composes a 1,000-node file about ten times faster than the pure-Python parser
     from yaml import CSafeLoader as _Loader

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from homeops import rules
-from homeops.loader import check_cluster
+from homeops.cluster import rules
+from homeops.cluster.loader import check_cluster
 
 FIXTURES = Path(__file__).parent / "fixtures"
 CODES = sorted(p.name for p in FIXTURES.iterdir() if p.is_dir())

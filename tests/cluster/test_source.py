@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tracemalloc
 
-from homeops.source import read_source
+from homeops.cluster.source import read_source
 
 BILLION_LAUGHS = "a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n" + "".join(
     f"{name}: &{name} [{', '.join(['*' + previous] * 9)}]\n" for previous, name in zip("abcdefgh", "bcdefghi")

@@ -15,9 +15,9 @@ import ipaddress
 from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator
 
-from homeops.problems import DataPath, Problem, Severity, dotted
-from homeops.talos_support import UnknownTalosVersion, supported_kubernetes
-from homeops.talos_support import minor_of as _minor_of
+from homeops.cluster.problems import DataPath, Problem, Severity, dotted
+from homeops.cluster.talos_support import UnknownTalosVersion, supported_kubernetes
+from homeops.cluster.talos_support import minor_of as _minor_of
 
 Position = tuple[int, int]
 

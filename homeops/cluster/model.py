@@ -1,7 +1,7 @@
 """The cluster model: what cluster.yaml says, typed and immutable.
 
 Field-level checks (formats) live on the fields; rules that relate several
-fields (overlaps, duplicates, membership) live in `homeops.rules`, so that each
+fields (overlaps, duplicates, membership) live in `homeops.cluster.rules`, so that each
 problem is reported once, with the position of the value that causes it.
 The descriptions are published in the site's cluster.yaml reference.
 """
@@ -14,7 +14,7 @@ from typing import Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from homeops import formats
+from homeops.cluster import formats
 
 Role = Literal["control-plane", "worker"]
 

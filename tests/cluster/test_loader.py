@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from homeops import ClusterInvalid, load_cluster
-from homeops.loader import check_cluster, check_text
+from homeops.cluster.loader import check_cluster, check_text
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SCHEMATIC = "376567988ad370138ad8b2698212367b8edcb69b5fd68c80be1f2ec7d603b4ba"
