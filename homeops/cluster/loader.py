@@ -21,11 +21,10 @@ from homeops.cluster.formats import found
 from homeops.cluster.model import Cluster, LoadBalancer, Network, Node, Versions
 from homeops.cluster.problems import ClusterInvalid, DataPath, Problem, dotted
 from homeops import collector
-from homeops.cluster.source import Source, read_source
+from homeops.safe_yaml.source import Source, read_file, read_source
 
-# cluster.yaml is a few kilobytes; reading stops here so that a wrong path such as /dev/zero
-# fails at once instead of filling memory. A 10,000-node file is under 1 MB.
-MAX_FILE_BYTES = 20 * 1024 * 1024
+# What the top level of cluster.yaml holds, for the message when it is not a mapping.
+TOP_KEYS = tuple(Cluster.model_fields)
 
 
 @dataclass(frozen=True)
@@ -55,20 +54,17 @@ def load_cluster(path: str | Path = "cluster.yaml") -> Cluster:
 
 def check_cluster(path: str | Path = "cluster.yaml") -> Checked:
     """Check the file at `path`; messages name it as given (`cluster.yaml:12:14: ...`)."""
-    file = str(path)
-    text, unreadable = _read_text(Path(path), file)
-    if unreadable is not None:
-        return Checked(file, None, (unreadable,))
-    return check_text(text, file)
+    with collector.paused():  # the model and the facts are as many objects again as the document
+        return _check(read_file(path, top_keys=TOP_KEYS))
 
 
 def check_text(text: str, file: str = "cluster.yaml") -> Checked:
-    with collector.paused():  # the model and the facts are as many objects again as the document
-        return _check(text, file)
+    with collector.paused():
+        return _check(read_source(text, file, top_keys=TOP_KEYS))
 
 
-def _check(text: str, file: str) -> Checked:
-    source = read_source(text, file)
+def _check(source: Source) -> Checked:
+    file = source.file
     problems = list(source.problems)
     cluster = None
     if source.data is not None:
@@ -84,25 +80,6 @@ def _check(text: str, file: str) -> Checked:
     if any(p.is_error for p in problems):
         cluster = None
     return Checked(file, cluster, tuple(problems))
-
-
-def _read_text(path: Path, file: str) -> tuple[str, Problem | None]:
-    def unreadable(message: str, line: int = 1, column: int = 1) -> tuple[str, Problem]:
-        return "", Problem(line, column, "", message, file=file, code="unreadable-file")
-
-    try:
-        with path.open("rb") as stream:
-            data = stream.read(MAX_FILE_BYTES + 1)
-    except OSError as exc:
-        return unreadable(f"cannot read the file: {exc.strerror or exc}")
-    if len(data) > MAX_FILE_BYTES:
-        return unreadable(f"the file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB: is it really cluster.yaml?")
-    try:
-        return data.decode("utf-8-sig"), None
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
-        return unreadable(f"the file is not UTF-8 text (byte 0x{data[exc.start]:02x})", line, column)
 
 
 # --- pydantic's errors, as problems at the position of the value -----------------------------

@@ -1,45 +1,14 @@
-"""Problems found in cluster.yaml, and the error that carries them."""
+"""Problems found in cluster.yaml, and the error that carries them.
+
+`Problem` is the one problem type of every YAML file the project reads (homeops.safe_yaml);
+it is re-exported here because the cluster's modules and their callers name it from here.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal, Sequence
+from homeops.safe_yaml.problems import DataPath, Problem, Severity, dotted
 
-Severity = Literal["error", "warning"]
-# A place in the document: mapping keys and list indexes, e.g. ("nodes", 2, "address").
-DataPath = tuple[str | int, ...]
-
-
-def dotted(path: Sequence[object]) -> str:
-    """("nodes", 2, "address") -> "nodes[2].address", the form every message uses."""
-    text = ""
-    for part in path:
-        if isinstance(part, int) and not isinstance(part, bool):
-            text += f"[{part}]"
-        else:
-            text += f".{part}" if text else str(part)
-    return text
-
-
-@dataclass(frozen=True, order=True)
-class Problem:
-    line: int
-    column: int
-    path: str
-    message: str
-    severity: Severity = "error"
-    file: str = "cluster.yaml"
-    # Which check found it (e.g. "cidr-overlap"); tests and tools select problems by it.
-    code: str = ""
-
-    def __str__(self) -> str:
-        where = f"{self.file}:{self.line}:{self.column}"
-        label = "warning: " if self.severity == "warning" else ""
-        return f"{where}: {self.path or '(top level)'}: {label}{self.message}"
-
-    @property
-    def is_error(self) -> bool:
-        return self.severity == "error"
+__all__ = ["ClusterInvalid", "DataPath", "Problem", "Severity", "dotted"]
 
 
 class ClusterInvalid(Exception):

@@ -1,28 +1,26 @@
-"""Read YAML text into plain Python data, remembering where every value was written.
+"""Read YAML into plain Python data, remembering where every value was written.
 
-PyYAML's `safe_load` forgets positions, silently keeps the last of two duplicate keys and
-expands aliases without limit (a "billion laughs" file of a few hundred bytes becomes
-gigabytes). So the document is only *composed* by PyYAML (libyaml when available), which
-keeps each alias as a shared node, and turned into data here: duplicate keys are reported
-with both lines, and the expansion stops once it builds more values than a budget allows.
+PyYAML's `safe_load` forgets positions, silently keeps the last of two duplicate keys, expands
+aliases without limit (a "billion laughs" file of a few hundred bytes becomes gigabytes) and
+recurses once per level. So the document is composed into nodes here (`compose`: depth bounded,
+tags refused) and turned into data by `_Builder`: duplicate keys are reported with both lines,
+and the expansion stops once it builds more values than a budget allows.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import Any, Sequence
 
 import yaml
 from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from homeops import collector
-from homeops.cluster.problems import DataPath, Problem, dotted
-
-try:  # libyaml composes a 1,000-node file about ten times faster than the pure-Python parser
-    from yaml import CSafeLoader as _Loader
-except ImportError:  # pragma: no cover - PyYAML built without libyaml
-    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+from homeops.safe_yaml.compose import MAX_DEPTH, STR_TAG, TooDeep, compose
+from homeops.safe_yaml.files import Unreadable, read_text
+from homeops.safe_yaml.problems import DataPath, Problem, dotted
 
 Position = tuple[int, int]  # (line, column), both 1-based
 
@@ -30,9 +28,11 @@ Position = tuple[int, int]  # (line, column), both 1-based
 # budget of its length plus this allowance never refuses a plain file of any size, and lets
 # aliases add at most this many values on top.
 ALIAS_ALLOWANCE = 10_000
+# cluster.yaml is a few kilobytes (a 10,000-node one is under 1 MB); reading stops here so that
+# a wrong path fails at once instead of filling memory.
+MAX_FILE_BYTES = 20 * 1024 * 1024
 
 _MERGE_TAG = "tag:yaml.org,2002:merge"
-_STR_TAG = "tag:yaml.org,2002:str"
 _scalar_constructor = SafeConstructor()
 
 
@@ -42,12 +42,15 @@ class Source:
 
     Positions are looked up in the composed nodes when a problem needs one, rather than
     recorded for every value: a 10,000-node file has some 70,000 values and few problems.
+    A mapping's keys are indexed on the first lookup in it, so that a problem per key of a
+    40,000-key mapping costs one pass over it, not one pass per problem.
     """
 
     file: str
     data: dict[Any, Any] | None = None
     root: Node | None = None
     problems: list[Problem] = field(default_factory=list)
+    _indexes: dict[int, tuple[dict[str, tuple[Node, Node]], list[Node]]] = field(default_factory=dict, repr=False)
 
     def position(self, path: DataPath) -> Position:
         """Where the value at `path` was written, or its nearest written ancestor."""
@@ -55,7 +58,7 @@ class Source:
         if node is None:
             return (1, 1)
         for part in path:
-            found = _child(node, part)
+            found = self._child(node, part)
             if found is None:
                 break
             node = found[1]
@@ -65,7 +68,7 @@ class Source:
         """Where the key naming `path` was written (for list items: where the item starts)."""
         node = self.root
         for depth, part in enumerate(path):
-            found = _child(node, part) if node is not None else None
+            found = self._child(node, part) if node is not None else None
             if found is None:
                 return self.position(path[:depth])
             key_node, node = found
@@ -77,25 +80,34 @@ class Source:
         line, column = self.position(path)
         return Problem(line, column, dotted(path), message, file=self.file, code=code)
 
-
-def _child(node: Node, part: str | int) -> tuple[Node | None, Node] | None:
-    """(key node, value node) of `part` inside `node`, following merge keys; None when absent."""
-    if isinstance(node, SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
-        return None, node.value[part]
-    if not isinstance(node, MappingNode):
+    def _child(self, node: Node, part: str | int) -> tuple[Node | None, Node] | None:
+        """(key node, value node) of `part` inside `node`, following merge keys; None when absent."""
+        if isinstance(node, SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
+            return None, node.value[part]
+        if not isinstance(node, MappingNode):
+            return None
+        keys, merged = self._index(node)
+        if part in keys:
+            return keys[part]
+        for value_node in reversed(merged):
+            for source in value_node.value if isinstance(value_node, SequenceNode) else [value_node]:
+                found = self._child(source, part)
+                if found is not None:
+                    return found
         return None
-    merged = []
-    for key_node, value_node in reversed(node.value):  # YAML keeps the last of duplicate keys
-        if key_node.tag == _MERGE_TAG:
-            merged.append(value_node)
-        elif isinstance(key_node, ScalarNode) and key_node.value == part:
-            return key_node, value_node
-    for value_node in reversed(merged):
-        for source in value_node.value if isinstance(value_node, SequenceNode) else [value_node]:
-            found = _child(source, part)
-            if found is not None:
-                return found
-    return None
+
+    def _index(self, node: MappingNode) -> tuple[dict[str, tuple[Node, Node]], list[Node]]:
+        index = self._indexes.get(id(node))
+        if index is None:
+            keys: dict[str, tuple[Node, Node]] = {}
+            merged: list[Node] = []
+            for key_node, value_node in node.value:  # later pairs overwrite: YAML keeps the last duplicate
+                if key_node.tag == _MERGE_TAG:
+                    merged.append(value_node)
+                elif isinstance(key_node, ScalarNode):
+                    keys[key_node.value] = (key_node, value_node)
+            index = self._indexes[id(node)] = (keys, merged)
+        return index
 
 
 class _Unusable(Exception):
@@ -109,63 +121,71 @@ class _Unusable(Exception):
         return Problem(self.line, self.column, dotted(self.path), self.message, file=file, code=self.code)
 
 
-def read_source(text: str, file: str = "cluster.yaml", *, alias_allowance: int = ALIAS_ALLOWANCE) -> Source:
-    """Parse `text`; every problem found lands in `Source.problems`, nothing is raised."""
+def read_file(path: str | Path, file: str | None = None, *, top_keys: Sequence[str] = (),
+              what: str = "the file", max_bytes: int = MAX_FILE_BYTES) -> Source:
+    """Read the YAML file at `path` (named `file` in messages, default: as given); never raises for a bad file.
+
+    Whatever `path` is (a FIFO, /dev/zero, a directory, a huge or non-UTF-8 file) the result is
+    a `Source` whose problems say why it cannot be used, at once.
+    """
+    file = str(path) if file is None else file
+    try:
+        text = read_text(path, file, max_bytes=max_bytes, what=what)
+    except Unreadable as exc:
+        return Source(file, problems=[exc.problem])
+    return read_source(text, file, top_keys=top_keys)
+
+
+def read_source(text: str, file: str = "cluster.yaml", *, top_keys: Sequence[str] = (),
+                alias_allowance: int = ALIAS_ALLOWANCE) -> Source:
+    """Parse `text`; every problem found lands in `Source.problems`, nothing is raised.
+
+    `top_keys` names the keys the top-level mapping holds, for the message when it is not one.
+    """
     with collector.paused():
-        return _read(text, file, alias_allowance)
+        return _read(text, file, top_keys, alias_allowance)
 
 
-def _read(text: str, file: str, alias_allowance: int) -> Source:
+def _read(text: str, file: str, top_keys: Sequence[str], alias_allowance: int) -> Source:
     source = Source(file)
     try:
-        root = _compose(text)
+        root, refused = compose(text)
     except yaml.MarkedYAMLError as exc:
         source.problems.append(_syntax_problem(exc, file))
         return source
     except yaml.reader.ReaderError as exc:
-        # libyaml counts bytes of the UTF-8 text, the Python reader counts characters
-        counted = text.encode() if _Loader is getattr(yaml, "CSafeLoader", None) else text
-        newline = b"\n" if isinstance(counted, bytes) else "\n"
-        line = counted.count(newline, 0, exc.position) + 1
-        before = counted[counted.rfind(newline, 0, exc.position) + 1:exc.position]
-        column = len(before.decode(errors="replace") if isinstance(before, bytes) else before) + 1
-        character = exc.character if isinstance(exc.character, int) else ord(exc.character)
-        source.problems.append(Problem(line, column, "", f"YAML syntax error: the character U+{character:04X} is not "
-                                       "allowed in a YAML file", file=file, code="yaml-syntax"))
+        source.problems.append(_reader_problem(exc, text, file))
         return source
-    if root is None or (isinstance(root, ScalarNode) and root.tag == "tag:yaml.org,2002:null"):
+    except TooDeep as exc:
+        line, column = _position(exc.node)
+        source.problems.append(Problem(line, column, exc.top_key or "", _TOO_DEEP, file=file, code="too-deep"))
+        return source
+    if root is None or (isinstance(root, ScalarNode) and root.tag == "tag:yaml.org,2002:null" and not refused):
         source.problems.append(Problem(1, 1, "", "the file holds no data (it is empty or only comments)",
                                        file=file, code="empty-file"))
         return source
     if not isinstance(root, MappingNode):
         line, column = _position(root)
         kind = "a list" if isinstance(root, SequenceNode) else f"the value {root.value!r}"
-        source.problems.append(Problem(line, column, "", f"the top level must be a mapping of keys "
-                                       f"(cluster, versions, talos, network, nodes), found {kind}",
+        keys = f" ({', '.join(top_keys)})" if top_keys else ""
+        source.problems.append(Problem(line, column, "", f"the top level must be a mapping of keys{keys}, found {kind}",
                                        file=file, code="not-a-mapping"))
         return source
     source.root = root
-    builder = _Builder(source, budget=len(text) + alias_allowance)
+    builder = _Builder(source, budget=len(text) + alias_allowance, tagged={id(r.node) for r in refused})
     try:
         data = builder.build(root, ())
     except _Unusable as exc:
         source.problems.append(exc.problem(file))
         return source
-    except RecursionError:
-        source.problems.append(Problem(1, 1, "", "the document is nested too deeply to read", file=file,
-                                       code="yaml-syntax"))
-        return source
-    if not builder.unreadable:
+    # A tag is reported where it was written, with the path of the value it is on.
+    for tagged in refused:
+        path = builder.paths.get(id(tagged.node), ())
+        line, column = _position(tagged.node)
+        source.problems.append(Problem(line, column, dotted(path), tagged.message, file=file, code=tagged.code))
+    if not builder.unreadable and not refused:
         source.data = data
     return source
-
-
-def _compose(text: str) -> Node | None:
-    loader = _Loader(text)
-    try:
-        return loader.get_single_node()
-    finally:
-        loader.dispose()
 
 
 def _position(node: Node) -> Position:
@@ -179,25 +199,44 @@ def _kind(value: Any) -> str:
     return _KINDS.get(type(value), f"a {type(value).__name__}")
 
 
+_TOO_DEEP = f"the document is nested more than {MAX_DEPTH} levels deep here: is this really the right file?"
+
+
 def _syntax_problem(exc: yaml.MarkedYAMLError, file: str) -> Problem:
     mark = exc.problem_mark or exc.context_mark
     line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+    if exc.problem == "exceeded maximum nesting depth":  # libyaml's own bound (1,000), met while scanning ahead
+        return Problem(line, column, "", _TOO_DEEP, file=file, code="too-deep")
     message = f"YAML syntax error: {exc.problem or exc.context}"
     if exc.context and exc.problem and exc.context_mark:
         message += f" ({exc.context} at line {exc.context_mark.line + 1})"
     return Problem(line, column, "", message, file=file, code="yaml-syntax")
 
 
+def _reader_problem(exc: yaml.reader.ReaderError, text: str, file: str) -> Problem:
+    # libyaml counts bytes of the UTF-8 text, the Python reader counts characters
+    counted: str | bytes = text.encode() if yaml.__with_libyaml__ else text
+    newline = b"\n" if isinstance(counted, bytes) else "\n"
+    line = counted.count(newline, 0, exc.position) + 1
+    before = counted[counted.rfind(newline, 0, exc.position) + 1:exc.position]
+    column = len(before.decode(errors="replace") if isinstance(before, bytes) else before) + 1
+    character = exc.character if isinstance(exc.character, int) else ord(exc.character)
+    return Problem(line, column, "", f"YAML syntax error: the character U+{character:04X} is not allowed in a "
+                   "YAML file", file=file, code="yaml-syntax")
+
+
 class _Builder:
     """Turns composed nodes into dicts, lists and scalars, checking keys and the alias budget."""
 
-    def __init__(self, source: Source, budget: int):
+    def __init__(self, source: Source, budget: int, tagged: set[int]):
         self.source = source
         self.budget = budget
         self.built = 0
         # collections being built, with their paths: meeting one again means an alias loop
         self.open: dict[int, DataPath] = {}
         self.unreadable = False  # a value could not be read: report it, but do not validate guesses
+        self.tagged = tagged  # ids of the nodes that carry a (refused) tag
+        self.paths: dict[int, DataPath] = {}  # where each tagged node was met, for its message
 
     def build(self, node: Node, path: DataPath) -> Any:
         self.built += 1
@@ -207,6 +246,8 @@ class _Builder:
             raise _Unusable(*self.source.key_position(top), top,
                             f"YAML aliases make this value expand to more than {self.budget:,} values (a 'billion "
                             "laughs' document?): write the values out instead of nesting aliases", "alias-budget")
+        if self.tagged and id(node) in self.tagged:
+            self.paths.setdefault(id(node), path)
         if isinstance(node, ScalarNode):
             return self._scalar(node, path)
         if id(node) in self.open:
@@ -222,7 +263,7 @@ class _Builder:
             del self.open[id(node)]
 
     def _scalar(self, node: ScalarNode, path: DataPath) -> Any:
-        if node.tag == _STR_TAG:  # most values: skip the constructor's dispatch
+        if node.tag == STR_TAG or id(node) in self.tagged:  # a tagged value is reported, never constructed
             return node.value
         construct = SafeConstructor.yaml_constructors.get(node.tag)
         try:
@@ -245,9 +286,19 @@ class _Builder:
         for key_node, value_node in node.value:
             if key_node.tag == _MERGE_TAG:
                 continue
-            key = self._key(key_node, path)
+            if not isinstance(key_node, ScalarNode):
+                # `? [a, b]\n: 1` (a "complex key"): no key of ours is one; the rest is still checked
+                self.unreadable = True
+                self.source.problems.append(Problem(
+                    *_position(key_node), dotted(path), "a key must be a plain value, not a list or mapping",
+                    file=self.source.file, code="yaml-syntax"))
+                continue
+            self.built += 1
+            if self.tagged and id(key_node) in self.tagged:
+                self.paths.setdefault(id(key_node), path)
+            key = self._scalar(key_node, path)
             if not isinstance(key, str):
-                # `on:` or `1:` read as a boolean or a number: no key of cluster.yaml is one
+                # `on:` or `1:` read as a boolean or a number: no key of ours is one
                 self.source.problems.append(Problem(
                     *_position(key_node), dotted(path),
                     f"the key {key_node.value!r} reads as {_kind(key)}: keys are text (quote it)",
@@ -258,18 +309,6 @@ class _Builder:
             first_seen[key] = key_node
             result[key] = self.build(value_node, (*path, key))
         return result
-
-    def _key(self, key_node: Node, path: DataPath) -> Any:
-        if not isinstance(key_node, ScalarNode):
-            raise _Unusable(*_position(key_node), path, "a key must be a plain value, not a list or mapping",
-                            "yaml-syntax")
-        self.built += 1
-        key = self._scalar(key_node, path)
-        try:
-            hash(key)
-        except TypeError:
-            raise _Unusable(*_position(key_node), path, f"{key_node.value!r} cannot be a key", "yaml-syntax") from None
-        return key
 
     def _duplicate(self, key: Any, first: Node, again: Node, path: DataPath) -> None:
         line, column = _position(again)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tracemalloc
 
-from homeops.cluster.source import read_source
+from homeops.safe_yaml.source import read_source
 
 BILLION_LAUGHS = "a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n" + "".join(
     f"{name}: &{name} [{', '.join(['*' + previous] * 9)}]\n" for previous, name in zip("abcdefgh", "bcdefghi")
@@ -132,19 +132,78 @@ def test_top_level_must_be_a_mapping():
     assert "found the value 'just a string'" in problem.message
 
 
-def test_unknown_tags_are_refused_at_their_value():
-    source = read_source("cluster:\n  name: !!python/name:os.system home\n")
+def test_every_tag_is_refused_at_its_value_on_scalars_mappings_and_lists_at_once():
+    source = read_source(
+        "cluster:\n"
+        "  name: !!python/name:os.system home\n"
+        "  domain: !!str example.com\n"
+        "network: !!python/object:builtins.dict {a: 1}\n"
+        "nodes: !!seq\n"
+        "  - ! cp-1\n", "c.yaml")
 
-    [problem] = source.problems
-    assert (problem.line, problem.path) == (2, "cluster.name")
-    assert "is not supported" in problem.message
+    assert [str(p) for p in source.problems] == [
+        "c.yaml:2:9: cluster.name: the tag 'tag:yaml.org,2002:python/name:os.system' is not allowed: YAML tags can "
+        "make a reader build other kinds of values; write the plain value",
+        "c.yaml:3:11: cluster.domain: the tag 'tag:yaml.org,2002:str' is not allowed: YAML tags can make a reader "
+        "build other kinds of values; write the plain value",
+        "c.yaml:4:10: network: the tag 'tag:yaml.org,2002:python/object:builtins.dict' is not allowed: YAML tags "
+        "can make a reader build other kinds of values; write the plain value",
+        "c.yaml:5:8: nodes: the tag 'tag:yaml.org,2002:seq' is not allowed: YAML tags can make a reader build "
+        "other kinds of values; write the plain value",
+        "c.yaml:6:5: nodes[0]: the tag '!' is not allowed: YAML tags can make a reader build other kinds of "
+        "values; write the plain value",
+    ]
+    assert {p.code for p in source.problems} == {"yaml-tag"}
     assert source.data is None
 
 
-def test_a_list_as_a_key_is_refused():
-    [problem] = read_source("? [a, b]\n: 1\n").problems
+def test_a_tag_on_a_key_is_refused_too():
+    [problem] = read_source("cluster:\n  !!python/name:os.system name: x\n").problems
 
-    assert problem.message == "a key must be a plain value, not a list or mapping"
+    assert (problem.line, problem.column, problem.path, problem.code) == (2, 3, "cluster", "yaml-tag")
+
+
+def test_a_list_as_a_key_is_refused_with_its_position_and_the_rest_still_checked():
+    source = read_source("cluster:\n  ? [a, b]\n  : 1\n  name: x\n  name: y\n", "c.yaml")
+
+    assert [str(p) for p in source.problems] == [
+        "c.yaml:2:5: cluster: a key must be a plain value, not a list or mapping",
+        "c.yaml:5:3: cluster.name: duplicate key 'name': first at line 4, again at line 5; "
+        "YAML would silently keep only the last one",
+    ]
+    assert source.data is None
+
+
+def test_5000_levels_of_flow_nesting_are_refused_with_a_position():
+    source = read_source("faults:\n  - node: " + "[" * 5000 + "]" * 5000 + "\n", "s.yaml")
+
+    [problem] = source.problems
+    # libyaml stops first, at its own bound of 1,000 levels, while it scans ahead
+    assert str(problem).startswith("s.yaml:2:")
+    assert problem.message == "the document is nested more than 64 levels deep here: is this really the right file?"
+    assert problem.code == "too-deep"
+
+
+def test_nesting_is_refused_at_the_65th_level():
+    [problem] = read_source("faults:\n  - node: " + "[" * 65 + "]" * 65 + "\n", "s.yaml").problems
+
+    # the top-level mapping, faults, its entry, then the 62nd bracket (column 10 + 62) is level 65
+    assert str(problem) == ("s.yaml:2:72: faults: the document is nested more than 64 levels deep here: "
+                            "is this really the right file?")
+
+
+def test_5000_levels_of_block_nesting_are_refused_without_recursion():
+    text = "".join(f"{'  ' * level}k{level}:\n" for level in range(5000)) + "  " * 5000 + "x: 1\n"
+
+    [problem] = read_source(text).problems
+
+    assert (problem.code, problem.line, problem.path) == ("too-deep", 65, "k0")
+
+
+def test_64_levels_are_read():
+    source = read_source("a: " + "[" * 63 + "]" * 63 + "\n")
+
+    assert source.problems == []
 
 
 def test_keys_that_read_as_booleans_or_numbers_are_refused():
