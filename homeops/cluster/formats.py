@@ -14,6 +14,8 @@ from typing import Annotated
 from pydantic import AfterValidator, BeforeValidator, PlainSerializer
 from pydantic_core import PydanticCustomError
 
+from homeops.safe_yaml.problems import found
+
 _VERSION = re.compile(r"^v(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$")
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
@@ -30,27 +32,6 @@ _FLOATING_TAGS = {"latest", "stable", "main", "master", "edge", "nightly"}
 def _fail(code: str, message: str) -> PydanticCustomError:
     # No context is passed, so braces inside a quoted value are never read as a template.
     return PydanticCustomError(code, message)
-
-
-def found(value: object) -> str:
-    """How a YAML value reads in a message: 'a number (1.11)', 'nothing (null)'."""
-    if value is None:
-        return "nothing (null)"
-    if isinstance(value, bool):
-        return f"a boolean ({str(value).lower()})"
-    if isinstance(value, int):
-        return f"an integer ({value})"
-    if isinstance(value, float):
-        return f"a number ({value})"
-    if isinstance(value, str):
-        return f"the string {value!r}"
-    if isinstance(value, (list, tuple)):
-        return "a list"
-    if isinstance(value, dict):
-        return "a mapping"
-    if isinstance(value, bytes):
-        return "binary data"
-    return f"a {type(value).__name__} ({value})"
 
 
 def _must_be_str(value: object) -> object:

@@ -45,8 +45,13 @@ def read_text(path: str | Path, file: str, *, max_bytes: int, what: str = "the f
         raise refuse(exc.strerror or str(exc)) from None
     with os.fdopen(descriptor, "rb") as stream:
         try:
-            _check_regular(os.fstat(descriptor), refuse)
-            data = stream.read(max_bytes + 1)
+            info = os.fstat(descriptor)
+            _check_regular(info, refuse)
+            # read(n) allocates n bytes up front: ask for the size the file has, not for the limit
+            expected = min(info.st_size, max_bytes) + 1
+            data = stream.read(expected)
+            if len(data) == expected:  # it grew since
+                data += stream.read(max_bytes + 1 - len(data))
         except OSError as exc:
             raise refuse(exc.strerror or str(exc)) from None
     if len(data) > max_bytes:

@@ -21,6 +21,27 @@ def dotted(path: Sequence[object]) -> str:
     return text
 
 
+def found(value: object) -> str:
+    """How a YAML value reads in a message: 'a number (1.11)', 'nothing (null)'."""
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, bool):
+        return f"a boolean ({str(value).lower()})"
+    if isinstance(value, int):
+        return f"an integer ({value})"
+    if isinstance(value, float):
+        return f"a number ({value})"
+    if isinstance(value, str):
+        return f"the string {value!r}"
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, bytes):
+        return "binary data"
+    return f"a {type(value).__name__} ({value})"
+
+
 @dataclass(frozen=True, order=True)
 class Problem:
     line: int

@@ -1,16 +1,18 @@
 """The scenario file: how a twin starts (versions, reboot time) and what goes wrong (faults).
 
-Read with PyYAML's composer so that every problem names its line; this module is only used by
-`homeops twin create` and `homeops rehearse`, never by the fake tools.
+Read with homeops.safe_yaml, like cluster.yaml, so that every problem says
+`FILE:LINE:COL: path: message`; this module is only used by `homeops twin create` and
+`homeops rehearse`, never by the fake tools (which must not pay for PyYAML).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-import yaml
-
+from homeops.safe_yaml.problems import DataPath, Problem, dotted, found
+from homeops.safe_yaml.source import Source, read_file
 from homeops.twin import versions
 
 # fault -> where it applies: "node" (a node is required), "optional-node" (a node may be named),
@@ -31,18 +33,21 @@ MAX_REBOOT_SECONDS = 600.0
 
 
 class ScenarioInvalid(Exception):
-    """The scenario file cannot be used; `problems` holds every `path:line: message` at once."""
+    """The scenario file cannot be used; `problems` holds every `FILE:LINE:COL: path: message` at once."""
 
-    def __init__(self, problems: list[str]):
-        self.problems = problems
-        super().__init__("\n".join(problems))
+    def __init__(self, problems: list[Problem] | list[str]):
+        self.problems = [str(p) for p in problems]
+        super().__init__("\n".join(self.problems))
 
 
 @dataclass(frozen=True)
 class Fault:
     fault: str
     node: str | None = None
-    line: int = 0  # where the fault is declared, for problems found later (an unknown node)
+    # where the fault is declared (line, column, index in faults), for problems found later (an unknown node)
+    line: int = 0
+    column: int = 1
+    index: int = 0
 
 
 @dataclass(frozen=True)
@@ -52,6 +57,8 @@ class Scenario:
     reboot_seconds: float = 1.0
     faults: tuple[Fault, ...] = ()
     source: str = "(default scenario)"
+    # (line, column) of each top-level key written, for problems found against the cluster
+    positions: dict[str, tuple[int, int]] = field(default_factory=dict, compare=False, repr=False)
 
     def fault_names(self) -> list[str]:
         return [f.fault + (f"@{f.node}" if f.node else "") for f in self.faults]
@@ -59,144 +66,148 @@ class Scenario:
     def check_against(self, cluster) -> None:
         """Raise ScenarioInvalid when the scenario does not fit `cluster` (a homeops Cluster)."""
         problems = []
+
+        def problem(fault: Fault, message: str) -> None:
+            path = f"faults[{fault.index}]" + (".node" if fault.node is not None else "")
+            problems.append(Problem(fault.line, fault.column, path, f"fault {fault.fault}: {message}", file=self.source,
+                                    code="scenario"))
+
         names = [n.name for n in cluster.nodes]
         for fault in self.faults:
-            where = f"{self.source}:{fault.line}: fault {fault.fault}"
             if fault.node is None:
                 continue
             if fault.node not in names:
-                problems.append(f"{where}: no node named {fault.node!r} in cluster.yaml (nodes: {', '.join(names)})")
+                problem(fault, f"no node named {fault.node!r} in cluster.yaml (nodes: {', '.join(names)})")
                 continue
             node = cluster.node(fault.node)
             if fault.fault == "etcd-unhealthy" and node.role != "control-plane":
-                problems.append(f"{where}: {fault.node} is a worker and runs no etcd member; name a control-plane node")
+                problem(fault, f"{fault.node} is a worker and runs no etcd member; name a control-plane node")
             if fault.fault == "ceph-degraded" and node.osd_count == 0:
-                problems.append(f"{where}: {fault.node} has no Ceph OSD; name a node that has one")
-        if self.faults and any(f.fault == "ceph-degraded" for f in self.faults) and not cluster.ceph_hosts:
-            problems.append(f"{self.source}: fault ceph-degraded: the cluster has no Ceph OSD at all")
+                problem(fault, f"{fault.node} has no Ceph OSD; name a node that has one")
+        degraded = [f for f in self.faults if f.fault == "ceph-degraded"]
+        if degraded and not cluster.ceph_hosts:
+            problem(degraded[0], "the cluster has no Ceph OSD at all")
         talos = self.talos_version or cluster.versions.talos
         kubernetes = self.kubernetes_version or cluster.versions.kubernetes
         reason = versions.kubernetes_supported(talos, kubernetes)
         if reason:
-            problems.append(f"{self.source}: Talos {talos} cannot run Kubernetes {kubernetes}: {reason}")
+            key = "kubernetes_version" if "kubernetes_version" in self.positions else "talos_version"
+            line, column = self.positions.get(key, (1, 1))
+            problems.append(Problem(line, column, key if key in self.positions else "",
+                                    f"Talos {talos} cannot run Kubernetes {kubernetes}: {reason}", file=self.source,
+                                    code="scenario"))
         if problems:
             raise ScenarioInvalid(problems)
 
 
 def load_scenario(path: str | Path, cluster=None) -> Scenario:
     """Read and check a scenario file; with `cluster`, also check the node names it uses."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ScenarioInvalid([f"{path}: cannot read the scenario file: {exc.strerror or exc}"]) from None
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark else 0
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ScenarioInvalid([f"{path}:{line}: not valid YAML: {problem}"]) from None
-    scenario = _read(root, str(path))
+    source = read_file(path, what="the scenario file", top_keys=KEYS)
+    if [p.code for p in source.problems] == ["empty-file"]:
+        return Scenario(source=source.file)
+    scenario = _read(source)
     if cluster is not None:
         scenario.check_against(cluster)
     return scenario
 
 
-def _read(root: yaml.Node | None, source: str) -> Scenario:
-    if root is None:
-        return Scenario(source=source)
-    problems: list[str] = []
+class _Checker:
+    """Every problem of one scenario file, each at the position of the value it is about."""
 
-    def problem(node: yaml.Node, message: str) -> None:
-        problems.append(f"{source}:{node.start_mark.line + 1}: {message}")
+    def __init__(self, source: Source):
+        self.source = source
+        self.problems: list[Problem] = list(source.problems)
 
-    if not isinstance(root, yaml.MappingNode):
-        problem(root, "the scenario must be a mapping of " + ", ".join(KEYS))
-        raise ScenarioInvalid(problems)
-    values: dict = {}
-    for key_node, value_node in root.value:
-        key = key_node.value
-        if key in values:
-            problem(key_node, f"{key} is given twice")
-        elif key not in KEYS:
-            problem(key_node, f"unknown key {key!r} (known keys: {', '.join(KEYS)})")
+    def value(self, path: DataPath, message: str) -> None:
+        self.problems.append(self.source.problem(path, message, "scenario"))
+
+    def key(self, path: DataPath, message: str) -> None:
+        line, column = self.source.key_position(path)
+        self.problems.append(Problem(line, column, dotted(path), message, file=self.source.file, code="scenario"))
+
+
+def _read(source: Source) -> Scenario:
+    check = _Checker(source)
+    if source.data is None:
+        raise ScenarioInvalid(sorted(check.problems))
+    values: dict[str, Any] = {}
+    for key, value in source.data.items():
+        if key not in KEYS:
+            check.key((key,), f"unknown key {key!r} (known keys: {', '.join(KEYS)})")
         elif key in ("talos_version", "kubernetes_version"):
-            values[key] = _version(value_node, key, problem)
+            values[key] = _version(value, key, check)
         elif key == "reboot_seconds":
-            values[key] = _seconds(value_node, problem)
+            values[key] = _seconds(value, check)
         else:
-            values[key] = _faults(value_node, problem)
-    if problems:
-        raise ScenarioInvalid(problems)
+            values[key] = _faults(value, check)
+    if check.problems:
+        raise ScenarioInvalid(sorted(check.problems))
     values = {k: v for k, v in values.items() if v is not None}
-    return Scenario(source=source, **values)
+    positions = {key: source.position((key,)) for key in source.data}
+    return Scenario(source=source.file, positions=positions, **values)
 
 
-def _construct(node: yaml.Node):
-    loader = yaml.SafeLoader("")
-    try:
-        return loader.construct_object(node, deep=True)
-    finally:
-        loader.dispose()
-
-
-def _version(node: yaml.Node, key: str, problem) -> str | None:
-    value = _construct(node)
+def _version(value: object, key: str, check: _Checker) -> str | None:
     if not isinstance(value, str) or versions.parse(value) is None or not value.startswith("v"):
         hint = f" (did you mean v{value}?)" if isinstance(value, str) and versions.parse("v" + value) else ""
-        problem(node, f"{key}: {value!r} is not a version of the form vMAJOR.MINOR.PATCH{hint}")
+        shown = repr(value) if isinstance(value, str) else found(value)
+        check.value((key,), f"{shown} is not a version of the form vMAJOR.MINOR.PATCH{hint}")
         return None
     return value
 
 
-def _seconds(node: yaml.Node, problem) -> float | None:
-    value = _construct(node)
+def _seconds(value: object, check: _Checker) -> float | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= MAX_REBOOT_SECONDS:
-        problem(
-            node, f"reboot_seconds: {value!r} must be a number of seconds above 0 and at most {MAX_REBOOT_SECONDS:g}"
-        )
+        shown = repr(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else found(value)
+        check.value(("reboot_seconds",),
+                    f"{shown} must be a number of seconds above 0 and at most {MAX_REBOOT_SECONDS:g}")
         return None
     return float(value)
 
 
-def _faults(node: yaml.Node, problem) -> tuple[Fault, ...] | None:
-    if not isinstance(node, yaml.SequenceNode):
-        problem(node, "faults: must be a list of {fault: NAME, node: NAME}")
+def _faults(value: object, check: _Checker) -> tuple[Fault, ...] | None:
+    if not isinstance(value, list):
+        check.value(("faults",), f"must be a list of {{fault: NAME, node: NAME}}, found {found(value)}")
         return None
-    faults = []
-    for item in node.value:
-        if not isinstance(item, yaml.MappingNode):
-            problem(item, "faults: each entry must be a mapping {fault: NAME, node: NAME}")
-            continue
-        entry = {}
-        for key_node, value_node in item.value:
-            if key_node.value not in ("fault", "node"):
-                problem(key_node, f"faults: unknown key {key_node.value!r} (an entry has fault and node)")
-                continue
-            value = _construct(value_node)
-            if not isinstance(value, str):
-                problem(value_node, f"faults: {key_node.value} must be a name, got {value!r}")
-                continue
-            entry[key_node.value] = value
-        name, target = entry.get("fault"), entry.get("node")
-        line = item.start_mark.line + 1
-        if name is None:
-            if "fault" not in [k.value for k, _ in item.value]:
-                problem(item, "faults: entry without `fault` (known faults: " + ", ".join(FAULTS) + ")")
-            continue
-        if name not in FAULTS:
-            problem(item, f"faults: unknown fault {name!r} (known faults: {', '.join(FAULTS)})")
-            continue
-        applies = FAULTS[name]
-        if applies == "node" and target is None:
-            problem(item, f"faults: {name} applies to one node: add `node: NAME`")
-            continue
-        if applies == "cluster" and target is not None:
-            problem(item, f"faults: {name} applies to the whole cluster: remove `node: {target}`")
-            continue
-        if any(f.fault == name and f.node == target for f in faults):
-            problem(item, f"faults: {name}" + (f" on {target}" if target else "") + " is given twice")
-            continue
-        faults.append(Fault(name, target, line))
+    faults: list[Fault] = []
+    for index, entry in enumerate(value):
+        fault = _fault(entry, ("faults", index), check, faults)
+        if fault is not None:
+            faults.append(fault)
     return tuple(faults)
+
+
+def _fault(entry: object, path: DataPath, check: _Checker, earlier: list[Fault]) -> Fault | None:
+    if not isinstance(entry, dict):
+        check.value(path, f"each fault must be a mapping {{fault: NAME, node: NAME}}, found {found(entry)}")
+        return None
+    fields: dict[str, str] = {}
+    for key, value in entry.items():
+        if key not in ("fault", "node"):
+            check.key((*path, key), f"unknown key {key!r} (a fault has fault and node)")
+        elif not isinstance(value, str):
+            check.value((*path, key), f"must be a name, found {found(value)}")
+        else:
+            fields[key] = value
+    name, target = fields.get("fault"), fields.get("node")
+    if name is None:
+        if "fault" not in entry:
+            check.value(path, "entry without `fault` (known faults: " + ", ".join(FAULTS) + ")")
+        return None
+    if name not in FAULTS:
+        check.value((*path, "fault"), f"unknown fault {name!r} (known faults: {', '.join(FAULTS)})")
+        return None
+    applies = FAULTS[name]
+    if applies == "node" and target is None and "node" not in entry:
+        check.value(path, f"{name} applies to one node: add `node: NAME`")
+        return None
+    if applies == "cluster" and target is not None:
+        check.key((*path, "node"), f"{name} applies to the whole cluster: remove `node: {target}`")
+        return None
+    if "node" in entry and target is None:
+        return None  # its node was reported above
+    if any(f.fault == name and f.node == target for f in earlier):
+        check.value(path, f"{name}" + (f" on {target}" if target else "") + " is given twice")
+        return None
+    line, column = check.source.position((*path, "node") if target else path)
+    return Fault(name, target, line, column, path[1])

@@ -50,14 +50,14 @@ def test_problems_name_the_file_and_line(tmp_path):
     )
     problems = _problems(path)
     assert problems == [
-        f"{path}:2: unknown key 'speed' (known keys: talos_version, kubernetes_version, reboot_seconds, faults)",
+        f"{path}:2:1: speed: unknown key 'speed' (known keys: talos_version, kubernetes_version, reboot_seconds, faults)",
         (
-            f"{path}:4: faults: unknown fault 'gremlins' (known faults: never-ready, drain-blocked, upgrade-error, "
-            "ceph-degraded, pgs-stuck, api-unreachable, flux-not-ready, etcd-unhealthy, leak-secret)"
+            f"{path}:4:13: faults[0].fault: unknown fault 'gremlins' (known faults: never-ready, drain-blocked, "
+            "upgrade-error, ceph-degraded, pgs-stuck, api-unreachable, flux-not-ready, etcd-unhealthy, leak-secret)"
         ),
-        f"{path}:5: faults: never-ready applies to one node: add `node: NAME`",
-        f"{path}:6: faults: pgs-stuck applies to the whole cluster: remove `node: worker-1`",
-        f"{path}:7: talos_version: '1.11.0' is not a version of the form vMAJOR.MINOR.PATCH (did you mean v1.11.0?)",
+        f"{path}:5:5: faults[1]: never-ready applies to one node: add `node: NAME`",
+        f"{path}:6:24: faults[2].node: pgs-stuck applies to the whole cluster: remove `node: worker-1`",
+        f"{path}:7:16: talos_version: '1.11.0' is not a version of the form vMAJOR.MINOR.PATCH (did you mean v1.11.0?)",
     ]
 
 
@@ -69,16 +69,16 @@ def test_unknown_nodes_and_misplaced_faults_are_found_against_the_cluster(tmp_pa
     )
     problems = _problems(path, cluster)
     assert problems[0] == (
-        f"{path}:2: fault drain-blocked: no node named 'worker-9' in cluster.yaml "
+        f"{path}:2:34: faults[0].node: fault drain-blocked: no node named 'worker-9' in cluster.yaml "
         "(nodes: cp-1, cp-2, worker-1, worker-2, worker-3)"
     )
-    assert problems[1].startswith(f"{path}:3: fault etcd-unhealthy: worker-1 is a worker")
-    assert problems[2].startswith(f"{path}:4: fault ceph-degraded: cp-1 has no Ceph OSD")
+    assert problems[1].startswith(f"{path}:3:35: faults[1].node: fault etcd-unhealthy: worker-1 is a worker")
+    assert problems[2].startswith(f"{path}:4:34: faults[2].node: fault ceph-degraded: cp-1 has no Ceph OSD")
 
 
 def test_bad_yaml_and_bad_numbers_are_reported(tmp_path):
     assert _problems(_scenario(tmp_path, "faults: [\n"))[0].startswith(
-        f"{tmp_path / 'scenario.yaml'}:2: not valid YAML"
+        f"{tmp_path / 'scenario.yaml'}:2:1: (top level): YAML syntax error"
     )
     assert "reboot_seconds: -1 must be a number of seconds" in _problems(_scenario(tmp_path, "reboot_seconds: -1\n"))[0]
     assert "cannot read the scenario file" in _problems(tmp_path / "missing.yaml")[0]
@@ -141,7 +141,7 @@ def test_cli_bad_scenario_exits_2_with_the_message_and_no_traceback(tmp_path):
         cwd=tmp_path,
     )
     assert done.returncode == 2
-    assert done.stderr.startswith(f"{scenario}:2: faults: unknown fault 'gremlins'")
+    assert done.stderr.startswith(f"{scenario}:2:13: faults[0].fault: unknown fault 'gremlins'")
     assert "Traceback" not in done.stderr
     assert not (tmp_path / "t").exists()
 
