@@ -16,15 +16,16 @@ from pydantic_core import PydanticCustomError
 
 from homeops.safe_yaml.problems import found
 
-_VERSION = re.compile(r"^v(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$")
-_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
-_DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
-_SCHEMATIC = re.compile(r"^[0-9a-f]{64}$")
+# Matched with fullmatch: `$` would also accept a final newline ("worker-2\n" as a node name).
+_VERSION = re.compile(r"v(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)")
+_DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
+_DOMAIN = re.compile(r"(?=.{1,253}\Z)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
+_SCHEMATIC = re.compile(r"[0-9a-f]{64}")
 # An OCI repository: registry host[:port], then lowercase path components (distribution's grammar).
 _PATH_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
 _IMAGE_REPOSITORY = re.compile(
-    rf"^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]+)?/)?"
-    rf"{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*$"
+    rf"(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]+)?/)?"
+    rf"{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*"
 )
 _FLOATING_TAGS = {"latest", "stable", "main", "master", "edge", "nightly"}
 
@@ -32,6 +33,15 @@ _FLOATING_TAGS = {"latest", "stable", "main", "master", "edge", "nightly"}
 def _fail(code: str, message: str) -> PydanticCustomError:
     # No context is passed, so braces inside a quoted value are never read as a template.
     return PydanticCustomError(code, message)
+
+
+def _whitespace(value: str) -> str:
+    """A hint for a value that only fails for the space or line break around it (easy to miss in a message)."""
+    if value == value.strip():
+        return ""
+    where = "ends" if value == value.lstrip() else ("starts" if value == value.rstrip() else "starts and ends")
+    what = "a line break" if "\n" in value.replace(value.strip(), "", 1) else "whitespace"
+    return f" (it {where} with {what}: remove it)"
 
 
 def _must_be_str(value: object) -> object:
@@ -45,31 +55,31 @@ def _must_be_str(value: object) -> object:
 def _version(value: str) -> str:
     if value.lower() in _FLOATING_TAGS:
         raise _fail("version-unpinned", f"{value!r} is not a version: pin it to a release such as v1.2.3")
-    if not _VERSION.match(value):
-        hint = f" (did you mean v{value}?)" if _VERSION.match("v" + value) else ""
+    if not _VERSION.fullmatch(value):
+        hint = _whitespace(value) or (f" (did you mean v{value}?)" if _VERSION.fullmatch("v" + value) else "")
         raise _fail("version", f"{value!r} is not a version of the form vMAJOR.MINOR.PATCH{hint}")
     return value
 
 
 def _dns_label(value: str) -> str:
-    if not _DNS_LABEL.match(value):
+    if not _DNS_LABEL.fullmatch(value):
         raise _fail(
             "dns-label",
-            f"{value!r} is not a DNS-1123 label (lowercase letters, digits and '-', "
+            f"{value!r} is not a DNS-1123 label{_whitespace(value)} (lowercase letters, digits and '-', "
             "starting and ending with a letter or digit, at most 63 characters)",
         )
     return value
 
 
 def _domain(value: str) -> str:
-    if not _DOMAIN.match(value):
-        raise _fail("domain", f"{value!r} is not a DNS domain name such as example.com")
+    if not _DOMAIN.fullmatch(value):
+        raise _fail("domain", f"{value!r} is not a DNS domain name such as example.com{_whitespace(value)}")
     return value
 
 
 def _schematic(value: str) -> str:
-    if not _SCHEMATIC.match(value):
-        detail = f", got {len(value)} characters" if re.fullmatch(r"[0-9a-f]*", value) else ""
+    if not _SCHEMATIC.fullmatch(value):
+        detail = f", got {len(value)} characters" if re.fullmatch(r"[0-9a-f]*", value) else _whitespace(value)
         raise _fail(
             "schematic-id",
             f"must be 64 lowercase hexadecimal characters (a Talos Image Factory schematic ID){detail}",
@@ -85,8 +95,9 @@ def _image_repository(value: str) -> str:
             f"{value!r} carries a tag or digest: give the repository only (such as factory.talos.dev/installer); "
             "the schematic comes from talos.schematic_id and the tag from versions.talos",
         )
-    if not _IMAGE_REPOSITORY.match(value):
-        raise _fail("image-repository", f"{value!r} is not an image repository such as factory.talos.dev/installer")
+    if not _IMAGE_REPOSITORY.fullmatch(value):
+        raise _fail("image-repository", f"{value!r} is not an image repository such as "
+                    f"factory.talos.dev/installer{_whitespace(value)}")
     return value
 
 
@@ -95,7 +106,7 @@ def _ipv4(value: object) -> ipaddress.IPv4Address:
     try:
         address = ipaddress.ip_address(value)
     except ValueError:
-        hint = " (an address has no /PREFIX)" if "/" in str(value) else ""
+        hint = _whitespace(value) or (" (an address has no /PREFIX)" if "/" in str(value) else "")
         raise _fail("ipv4-address", f"{value!r} is not an IPv4 address{hint}") from None
     if not isinstance(address, ipaddress.IPv4Address):
         raise _fail("ipv4-address", f"{value!r} is not an IPv4 address (IPv6 is not supported)")
@@ -109,7 +120,7 @@ def _ipv4_network(value: object) -> ipaddress.IPv4Network:
     try:
         network = ipaddress.ip_network(value, strict=False)
     except ValueError:
-        raise _fail("cidr-format", f"{value!r} is not an IPv4 network such as 10.0.0.0/16") from None
+        raise _fail("cidr-format", f"{value!r} is not an IPv4 network such as 10.0.0.0/16{_whitespace(value)}") from None
     if not isinstance(network, ipaddress.IPv4Network):
         raise _fail("cidr-format", f"{value!r} is not an IPv4 network (IPv6 is not supported)")
     if network.network_address != ipaddress.ip_address(value.split("/", 1)[0]):

@@ -148,6 +148,10 @@ def _read(source: Source) -> Scenario:
 
 
 def _version(value: object, key: str, check: _Checker) -> str | None:
+    if isinstance(value, str) and value != value.strip():  # `$` in versions.parse accepts a final newline
+        check.value((key,), f"{value!r} is not a version of the form vMAJOR.MINOR.PATCH (it has whitespace "
+                    "or a line break around it: remove it)")
+        return None
     if not isinstance(value, str) or versions.parse(value) is None or not value.startswith("v"):
         hint = f" (did you mean v{value}?)" if isinstance(value, str) and versions.parse("v" + value) else ""
         shown = repr(value) if isinstance(value, str) else found(value)
