@@ -1,9 +1,13 @@
-"""How validation time grows with the number of nodes in cluster.yaml.
+"""How validation time grows with the size of cluster.yaml.
 
 Generates clusters of 5, 1,000 and 10,000 nodes in a temporary directory, checks each several
 times with `homeops.cluster.loader.check_cluster` (read, parse with positions, model, rules), and prints
 the median time of each and its ratio to the 5-node baseline measured in the same run.
 Target: 1,000 nodes well under 0.5 s.
+
+Then the same for one mapping of 10,000 and 40,000 unknown keys, a problem each: the time of
+40,000 against the 10,000 measured in the same run must stay near 4 (linear); a scan of the
+mapping per problem made it 16 (40,000 keys took 34 s).
 
     .venv/bin/python bench/validate_scale.py [--repeat N]
 """
@@ -19,6 +23,8 @@ from pathlib import Path
 from homeops.cluster.loader import check_cluster
 
 SIZES = (5, 1_000, 10_000)
+KEY_COUNTS = (10_000, 40_000)
+LINEAR_AT_MOST = 6.0  # 40k/10k: 4 when linear, 16 when quadratic; the rest is noise of a shared machine
 SCHEMATIC = "376567988ad370138ad8b2698212367b8edcb69b5fd68c80be1f2ec7d603b4ba"
 
 
@@ -50,17 +56,43 @@ def cluster_yaml(node_count: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def medians(path: Path, repeat: int) -> tuple[float, float]:
-    """Median wall-clock and CPU seconds of `repeat` checks of `path`."""
+def many_keys_yaml(key_count: int) -> str:
+    """A valid 5-node cluster.yaml plus `key_count` unknown top-level keys: one problem per key."""
+    return cluster_yaml(5) + "".join(f"extra_{i}: {i}\n" for i in range(key_count))
+
+
+def medians(path: Path, repeat: int, problems: int = 0) -> tuple[float, float]:
+    """Median wall-clock and CPU seconds of `repeat` checks of `path`, which must report `problems` errors."""
     wall, cpu = [], []
     for _ in range(repeat):
         wall_start, cpu_start = time.perf_counter(), time.process_time()
         checked = check_cluster(path)
         wall.append(time.perf_counter() - wall_start)
         cpu.append(time.process_time() - cpu_start)
-        if checked.errors:  # a benchmark of a failing file would measure the wrong thing
-            raise SystemExit(f"generated {path.name} is invalid: {checked.errors[0]}")
+        if len(checked.errors) != problems:  # a benchmark of the wrong outcome would measure the wrong thing
+            raise SystemExit(f"generated {path.name}: {len(checked.errors)} errors, expected {problems}")
     return statistics.median(wall), statistics.median(cpu)
+
+
+def bench_keys(tmp: str, repeat: int) -> bool:
+    """Print the time of one mapping of many keys against the smaller one; True when it grows linearly."""
+    results = {}
+    for count in KEY_COUNTS:
+        path = Path(tmp) / f"keys-{count}.yaml"
+        path.write_text(many_keys_yaml(count))
+        results[count] = medians(path, repeat, problems=count)
+    small, large = KEY_COUNTS
+    print(f"\none mapping with N unknown keys (a problem each), median of {repeat} runs each")
+    print(f"{'keys':>7} {'wall ms':>9} {'cpu ms':>8} {'cpu x 10k':>10} {'cpu us/key':>11}")
+    for count in KEY_COUNTS:
+        wall, cpu = results[count]
+        print(f"{count:>7,} {wall * 1000:>9.1f} {cpu * 1000:>8.1f} {cpu / results[small][1]:>10.1f} "
+              f"{cpu / count * 1e6:>11.1f}")
+    ratio = results[large][1] / results[small][1]
+    linear = ratio <= LINEAR_AT_MOST
+    print(f"{large:,} keys take {ratio:.1f} x the time of {small:,} ({large // small} x the keys): "
+          f"{'linear' if linear else 'NOT LINEAR'} (at most {LINEAR_AT_MOST:g} allowed)")
+    return linear
 
 
 def main() -> int:
@@ -89,7 +121,9 @@ def main() -> int:
     wall_1k = results[1_000][0]
     verdict = "well under" if wall_1k < 0.25 else ("under" if wall_1k < 0.5 else "OVER")
     print(f"1,000 nodes: {wall_1k * 1000:.1f} ms wall, {verdict} the 0.5 s target")
-    return 0 if wall_1k < 0.5 else 1
+    with tempfile.TemporaryDirectory(prefix="homeops-bench-") as tmp:
+        keys_linear = bench_keys(tmp, max(3, args.repeat // 2))
+    return 0 if wall_1k < 0.5 and keys_linear else 1
 
 
 if __name__ == "__main__":
