@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: docs test validate build serve setup setup-test bench lock clean
+.PHONY: docs test validate build serve setup setup-test bench lock vendor clean
 
 docs: build serve
 
@@ -45,9 +45,15 @@ $(VENV)/.installed-test: $(VENV)/.installed requirements/test.lock
 	$(PIP) --require-hashes -r requirements/test.lock
 	touch $@
 
+# `--option=value` throughout: Renovate re-runs the command written in each lock file's header and
+# accepts no other form (renovate.json, "pip-compile").
 lock: setup-test
-	$(BIN)/uv pip compile pyproject.toml --generate-hashes --python-version 3.11 -o requirements/docs.lock -q
-	$(BIN)/uv pip compile pyproject.toml --extra test --generate-hashes --python-version 3.11 -o requirements/test.lock -q
+	$(BIN)/uv pip compile pyproject.toml --generate-hashes --python-version=3.11 --output-file=requirements/docs.lock -q
+	$(BIN)/uv pip compile pyproject.toml --extra=test --generate-hashes --python-version=3.11 --output-file=requirements/test.lock -q
+
+# The files requirements/vendored.json records (the Mermaid bundle), fetched at the recorded version.
+vendor: setup
+	$(BIN)/python requirements/vendor.py
 
 clean:
 	rm -rf $(VENV) site records test-artifacts

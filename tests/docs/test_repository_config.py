@@ -13,7 +13,8 @@ from tests.docs.site_build import ROOT
 
 def renovate_matches(text: str) -> list[dict[str, str]]:
     config = json.loads((ROOT / "renovate.json").read_text())
-    (manager,) = [m for m in config["customManagers"] if m["customType"] == "regex"]
+    (manager,) = [m for m in config["customManagers"]
+                  if m["customType"] == "regex" and any("cluster" in p for p in m["managerFilePatterns"])]
     file_pattern = manager["managerFilePatterns"][0].strip("/")
     assert re.search(file_pattern, "cluster.yaml")
     # Renovate's regexes name groups as (?<name>...); Python spells it (?P<name>...).
