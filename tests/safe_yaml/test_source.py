@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import tracemalloc
 
+import pytest
+
 from homeops.safe_yaml.source import read_source
 
 BILLION_LAUGHS = "a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n" + "".join(
@@ -221,3 +223,37 @@ def test_a_control_character_is_reported_at_its_line_and_character_column():
 
     assert (problem.line, problem.column, problem.code) == (2, 14, "yaml-syntax")
     assert problem.message == "YAML syntax error: the character U+0007 is not allowed in a YAML file"
+
+
+def test_positions_follow_the_last_of_duplicate_keys_and_merged_mappings():
+    source = read_source("base: &b {role: worker}\nnode:\n  <<: *b\n  name: a\n  name: b\n")
+
+    assert source.position(("node", "name")) == (5, 9)
+    assert source.position(("node", "role")) == (1, 17)  # from the merged mapping
+    assert source.key_position(("node", "name")) == (5, 3)
+
+
+def test_every_key_of_a_large_mapping_is_found_at_its_line():
+    source = read_source("".join(f"k{i}: {i}\n" for i in range(5000)))
+
+    assert [source.key_position((f"k{i}",))[0] for i in (0, 1234, 4999)] == [1, 1235, 5000]
+    assert source.position(("k4999", "deeper")) == (5000, 8)  # a missing child falls back to its parent
+
+
+@pytest.mark.parametrize("parser", ["libyaml", "pure-python"])
+def test_the_pure_python_parser_gives_the_same_answers(parser: str, monkeypatch: pytest.MonkeyPatch):
+    import yaml
+
+    from homeops.safe_yaml import compose
+
+    if parser == "pure-python":
+        monkeypatch.setattr(compose, "_Parser", yaml.BaseLoader)
+    text = "a: &x [1, 'two', null]\nb: *x\nc: !!str 3\nd: " + "[" * 70 + "]" * 70 + "\n"
+
+    deep = read_source(text, "f.yaml").problems
+    tagged = read_source("a: &x [1, 'two', null]\nb: *x\nc: !!str 3\n", "f.yaml")
+    plain = read_source("a: &x [1, 'two', null]\nb: *x\n")
+
+    assert [(p.line, p.column, p.code) for p in deep] == [(4, 67, "too-deep")]  # "d: " then the 64th bracket is level 65
+    assert [(p.line, p.column, p.path, p.code) for p in tagged.problems] == [(3, 4, "c", "yaml-tag")]
+    assert plain.data == {"a": [1, "two", None], "b": [1, "two", None]}
