@@ -1,4 +1,4 @@
-"""Read cluster.yaml into the model: source (positions) -> model (formats) -> rules (relations).
+"""Read cluster.yaml into the model: safe_yaml (data, positions) -> model (formats) -> rules (relations).
 
 `check_cluster` reports every problem of a file at once and never raises for a bad file;
 `load_cluster` is what the docs and the runbooks call: the model, or `ClusterInvalid`.
@@ -17,10 +17,10 @@ from typing import Any
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from homeops.cluster import rules
-from homeops.cluster.formats import found
 from homeops.cluster.model import Cluster, LoadBalancer, Network, Node, Versions
 from homeops.cluster.problems import ClusterInvalid, DataPath, Problem, dotted
 from homeops import collector
+from homeops.safe_yaml.problems import found
 from homeops.safe_yaml.source import Source, read_file, read_source
 
 # What the top level of cluster.yaml holds, for the message when it is not a mapping.

@@ -11,8 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import yaml
-from yaml.events import (AliasEvent, CollectionStartEvent, DocumentEndEvent, DocumentStartEvent,
-                         MappingStartEvent, ScalarEvent, SequenceStartEvent, StreamEndEvent, StreamStartEvent)
+from yaml.events import AliasEvent, CollectionStartEvent, ScalarEvent, SequenceStartEvent, StreamEndEvent
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 try:  # libyaml parses about ten times faster than the pure-Python parser
@@ -58,15 +57,12 @@ def compose(text: str) -> tuple[Node | None, list[Refused]]:
 
 
 def _document(parser) -> tuple[Node | None, list[Refused]]:
-    event = parser.get_event()
-    assert isinstance(event, StreamStartEvent)
-    if isinstance(parser.peek_event(), StreamEndEvent):
+    parser.get_event()  # the stream's start
+    if isinstance(parser.peek_event(), StreamEndEvent):  # no document: empty, or only comments
         return None, []
-    start = parser.get_event()
-    assert isinstance(start, DocumentStartEvent)
+    start = parser.get_event()  # the document's start
     root, refused = _nodes(parser)
-    end = parser.get_event()
-    assert isinstance(end, DocumentEndEvent)
+    parser.get_event()  # the document's end
     following = parser.get_event()
     if not isinstance(following, StreamEndEvent):
         raise yaml.composer.ComposerError("expected a single document in the stream", start.start_mark,
