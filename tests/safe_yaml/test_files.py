@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -73,3 +75,15 @@ def test_a_missing_file_says_so(tmp_path: Path):
     [problem] = read_file(tmp_path / "nope.yaml", "nope.yaml").problems
 
     assert problem.message == "cannot read the file: No such file or directory"
+
+
+def test_homeops_validate_on_a_named_pipe_answers_at_once(tmp_path: Path):
+    fifo = tmp_path / "cluster.yaml"
+    os.mkfifo(fifo)
+
+    done = subprocess.run([sys.executable, "-m", "homeops", "validate", "cluster.yaml"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=60)
+
+    assert done.returncode == 1
+    assert done.stderr == ("cluster.yaml:1:1: (top level): cannot read the file: it is a named pipe (FIFO), "
+                           "not a regular file\ncluster.yaml: invalid: 1 error, 0 warnings\n")
