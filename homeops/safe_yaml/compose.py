@@ -2,8 +2,9 @@
 
 PyYAML's own composer recurses once per level (the pure-Python one ends in RecursionError at
 about 1,000 levels) and cannot tell `!!str x` from `x` once composed. Composing from the event
-stream in one loop bounds the depth with a clear message, sees every explicit tag, and costs
-less than PyYAML's composer (its resolver runs for plain scalars only).
+stream in one loop bounds the depth with a clear message and sees every explicit tag, for about
+the cost of libyaml's composer (a 10,000-node file: 0.30 s of CPU against 0.27 s): the resolver
+runs for plain scalars only.
 """
 
 from __future__ import annotations
