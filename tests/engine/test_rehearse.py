@@ -49,7 +49,7 @@ def test_a_scenario_that_does_not_fit_the_cluster_is_refused_before_any_twin(hom
     scenario.write_text("reboot_seconds: 0.2\nfaults:\n  - {fault: never-ready, node: worker-9}\n")
     result = homeops("rehearse", "cordon", "--runbooks", str(NOTEBOOKS), "--scenario", str(scenario))
     assert result.returncode == 2
-    problem = r"scenario\.yaml:3: fault never-ready: no node named 'worker-9' in cluster\.yaml"
+    problem = r"scenario\.yaml:3:\d+: faults\[0\]\.node: fault never-ready: no node named 'worker-9' in cluster\.yaml"
     assert re.search(problem, result.stderr), result.stderr
     assert result.stderr.strip().splitlines()[-1] == (
         f"homeops rehearse: --scenario {scenario} cannot be used; nothing was run")
