@@ -50,7 +50,9 @@ _CREDENTIAL_WORD = (
     r"|(?:private|secret|access|auth|account|client|encryption|signing|master|age)[_.-]?key)"
 )
 _QUOTE = r"\\?[\"']"  # a quote, or one escaped inside a JSON string
-_NAME = rf"(?<![A-Za-z0-9_.-])(?:{_QUOTE})?[A-Za-z0-9_.-]*?{_CREDENTIAL_WORD}(?:{_QUOTE})?[ \t]*"
+# Only how a key ends matters, so the expression starts at the word (fast to find) and ignores
+# what comes before it.
+_NAME = rf"{_CREDENTIAL_WORD}(?:{_QUOTE})?[ \t]*"
 # An escaped `\/` or `\uXXXX` belongs to a value that a JSON encoder wrote.
 _ESCAPE = r"\\/|\\u[0-9A-Fa-f]{4}"
 _EDGE = rf"(?:{_ESCAPE}|[^\s\"'\\,;}}\]])"  # a value's first and last character
@@ -62,27 +64,36 @@ def _is_value(value: str) -> bool:
     return _NOT_SECRET.fullmatch(value) is None
 
 
-LABELLED_QUOTED = _pattern(
-    "credential",
+@dataclass(frozen=True)
+class Labelled:
+    """A value beside a label whose key ends with a credential word, in the three ways it is written.
+
+    One scan finds the labels; each is then read quoted (`"token": "..."`, `PASSWORD='...'`), as a
+    YAML `key: value` running to the end of its line (a value may hold spaces; flow punctuation
+    `,`, `}`, `]` ends it), or as `KEY=value` running to the next blank (env files, wg-quick).
+    """
+
+    kind: str = "credential"
+    source: str = ("the assignment forms detect-secrets' KeywordDetector looks for; YAML (Talos machine config, "
+                   "secrets.yaml, kubeconfig), env files, wg-quick PrivateKey =, cloudflared TUNNEL_TOKEN=")
+
+    def spans(self, text: str) -> Iterator[Span]:
+        for label in _LABEL.finditer(text):
+            for form in _LABELLED_FORMS:
+                value = form.match(text, label.start())
+                if value is not None:
+                    if _is_value(value.group("secret")):
+                        yield value.start("secret"), value.end("secret"), self.kind
+                    break
+
+
+_LABEL = re.compile(rf"{_NAME}(?::=|:|=)", re.IGNORECASE)
+_LABELLED_FORMS = tuple(re.compile(form, re.IGNORECASE) for form in (
     rf"{_NAME}(?::=|:|=)[ \t]*(?P<q>{_QUOTE})(?!\[REDACTED)(?P<secret>(?:(?!(?P=q))[^\n])+?)(?=(?P=q))",
-    "the assignment forms detect-secrets' KeywordDetector looks for (YAML, JSON, env files, Python)",
-    re.IGNORECASE, _is_value,
-)
-# Unquoted, a YAML `key: value` runs to the end of the line (a value may hold spaces); flow
-# punctuation (`,`, `}`, `]`) ends it.
-LABELLED_YAML = _pattern(
-    "credential",
     rf"{_NAME}:[ \t]*(?!\[REDACTED)(?P<secret>{_EDGE}(?:{_INSIDE}*{_EDGE})?)",
-    "YAML `key: value` lines (Talos machine config and secrets.yaml, kubeconfig, Helm values)",
-    re.IGNORECASE, _is_value,
-)
-# `KEY=value` (env files, shell, WireGuard `PrivateKey = ...`) runs to the next blank.
-LABELLED_ENV = _pattern(
-    "credential",
     rf"{_NAME}:?=[ \t]*(?!\[REDACTED)(?P<secret>{_EDGE}+)",
-    "env-file and INI assignments (.env, wg-quick PrivateKey =, cloudflared TUNNEL_TOKEN=)",
-    re.IGNORECASE, _is_value,
-)
+))
+LABELLED = Labelled()
 
 KUBECONFIG = _pattern(
     "kubeconfig-credential",
@@ -251,10 +262,10 @@ def _lines(text: str, position: int) -> Iterator[re.Match[str]]:
 SECRET_DATA = SecretData()
 
 # In this order a marker is named when two formats find the same span: by its label first.
-FORMATS: tuple[Pattern | SecretData, ...] = (
+FORMATS: tuple[Pattern | SecretData | Labelled, ...] = (
     PRIVATE_KEY, PUTTY_PRIVATE_LINES, PUTTY_MAC, AGE_SECRET_KEY, TALOSCONFIG, KUBECONFIG, CREDENTIAL_FLAG,
     BEARER, BASIC, JWT, BASE64_JSON, BASE64_PRIVATE_KEY, CEPH_KEY, BOOTSTRAP_TOKEN, GITHUB_FINE_GRAINED,
-    SECRET_DATA, LABELLED_QUOTED, LABELLED_YAML, LABELLED_ENV,
+    SECRET_DATA, LABELLED,
 )
 
 # -- formats that span lines -------------------------------------------------------------------

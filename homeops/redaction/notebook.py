@@ -9,6 +9,7 @@ its key (`{"password": "..."}`) and a Secret's `data` beside its name.
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 from typing import Any
 
 from homeops.redaction.text import redact
@@ -50,11 +51,22 @@ def redact_notebook(notebook: dict) -> dict:
     `application/json` data with its keys, exception texts (ename, evalue, traceback) and all
     metadata (papermill's parameters, the run's own `homeops` status and reason).
     """
-    cells = [_cell(cell) if isinstance(cell, dict) else _each_string(cell) for cell in notebook.get("cells", [])]
+    cells = [_cached_cell(cell) if isinstance(cell, dict) else _each_string(cell) for cell in notebook.get("cells", [])]
     cleaned = {key: redact_tree(value) for key, value in notebook.items() if key != "cells"}
     if "cells" in notebook:
         cleaned["cells"] = cells
     return cleaned
+
+
+def _cached_cell(cell: dict) -> dict:
+    # papermill saves the whole notebook after every cell: the cells already judged come back
+    # unchanged, so each is redacted once, not once per save.
+    return json.loads(_cell_text(json.dumps(cell, ensure_ascii=False)))
+
+
+@lru_cache(maxsize=512)
+def _cell_text(cell: str) -> str:
+    return json.dumps(_cell(json.loads(cell)), ensure_ascii=False)
 
 
 def _cell(cell: dict) -> dict:
