@@ -49,7 +49,8 @@ _CREDENTIAL_WORD = (
     r"(?:password|passwd|passphrase|secret|token|api[_.-]?key"
     r"|(?:private|secret|access|auth|account|client|encryption|signing|master|age)[_.-]?key)"
 )
-_QUOTE = r"\\?[\"']"  # a quote, or one escaped inside a JSON string
+# A quote, one escaped inside a JSON string, or one written as HTML (an nbconvert page, text/html output).
+_QUOTE = r"(?:\\?[\"']|&quot;|&#3[49];|&#x2[27];)"
 # Only how a key ends matters, so the expression starts at the word (fast to find) and ignores
 # what comes before it.
 _NAME = rf"{_CREDENTIAL_WORD}(?:{_QUOTE})?[ \t]*"

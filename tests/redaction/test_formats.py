@@ -50,3 +50,9 @@ def test_a_detector_match_is_widened_to_the_whole_token():
     jwt = ("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJmbHV4LXN5c3RlbSJ9."
            "c2lnbmF0dXJlLW9mLXRoZS10b2tlbi1pdHNlbGY")
     assert redact(f"id {jwt} ok") == "id [REDACTED jwt] ok"
+
+
+def test_a_label_written_as_html_is_still_a_label():
+    html = "<pre>{&quot;token&quot;: &quot;Zq8wPr3vLx5tNy2K&quot;, &#39;password&#39;: &#39;Lm4pQ9rS2tUv&#39;}</pre>"
+    assert redact(html) == ("<pre>{&quot;token&quot;: &quot;[REDACTED credential]&quot;, "
+                            "&#39;password&#39;: &#39;[REDACTED credential]&#39;}</pre>")
