@@ -43,10 +43,11 @@ def _pattern(kind: str, regex: str, source: str, flags: int = 0, valid: Callable
 # -- values beside a label ---------------------------------------------------------------------
 
 # The last word of a key that holds a credential: `CLOUDFLARE_API_TOKEN`, `aescbcEncryptionSecret`,
-# `bootstraptoken`, `age.agekey`, `PrivateKey` (WireGuard), `aws_secret_access_key`, `TunnelSecret`.
+# `bootstraptoken`, `age.agekey`, `PrivateKey` (WireGuard), `aws_secret_access_key`, `TunnelSecret`,
+# `auth` (base64 user:password in a dockerconfigjson).
 # A key must end with one of them: `tokens: 5`, `secretName:`, `--token-ttl` and `key: noout` stay.
 _CREDENTIAL_WORD = (
-    r"(?:password|passwd|passphrase|secret|token|api[_.-]?key"
+    r"(?:password|passwd|passphrase|secret|token|auth|api[_.-]?key"
     r"|(?:private|secret|access|auth|account|client|encryption|signing|master|age)[_.-]?key)"
 )
 # A quote, one escaped inside a JSON string, or one written as HTML (an nbconvert page, text/html output).
@@ -56,7 +57,8 @@ _QUOTE = r"(?:\\?[\"']|&quot;|&#3[49];|&#x2[27];)"
 _NAME = rf"{_CREDENTIAL_WORD}(?:{_QUOTE})?[ \t]*"
 # An escaped `\/` or `\uXXXX` belongs to a value that a JSON encoder wrote.
 _ESCAPE = r"\\/|\\u[0-9A-Fa-f]{4}"
-_EDGE = rf"(?:{_ESCAPE}|[^\s\"'\\,;}}\]])"  # a value's first and last character
+# A value's first and last character; a value never starts a nested map or list (`"token": {...}`).
+_EDGE = rf"(?:{_ESCAPE}|[^\s\"'\\,;{{}}\[\]])"
 _INSIDE = rf"(?:{_ESCAPE}|[^\n\"'\\,}}\]])"
 _NOT_SECRET = re.compile(r"(?i)(?:true|false|null|none|nil|yes|no|~|<none>|\*+|\d{1,5}|\$\{[^}]*\}?|[|>][-+]?)")
 
@@ -155,6 +157,10 @@ BASE64_PRIVATE_KEY = _pattern(
     "base64-private-key", r"LS0tLS1CRUdJTi[A-Za-z0-9+/]*={0,2}",
     "a PEM private key base64-encoded, as kubeconfig client-key-data and Secret tls.key carry it",
     valid=_decodes_to_private_key,
+)
+BASE64_AGE_SECRET_KEY = _pattern(
+    "base64-age-secret-key", r"QUdFLVNFQ1JFVC1LRVktM[A-Za-z0-9+/]*={0,2}",
+    "an age identity base64-encoded, as `kubectl get secret sops-age -o jsonpath='{.data.age\\.agekey}'` prints it",
 )
 # talosconfig `ca:`, `crt:`, `key:` and machine config CA `key:` hold base64 PEM ("LS0t" is "---").
 TALOSCONFIG = _pattern(
@@ -265,7 +271,7 @@ SECRET_DATA = SecretData()
 # In this order a marker is named when two formats find the same span: by its label first.
 FORMATS: tuple[Pattern | SecretData | Labelled, ...] = (
     PRIVATE_KEY, PUTTY_PRIVATE_LINES, PUTTY_MAC, AGE_SECRET_KEY, TALOSCONFIG, KUBECONFIG, CREDENTIAL_FLAG,
-    BEARER, BASIC, JWT, BASE64_JSON, BASE64_PRIVATE_KEY, CEPH_KEY, BOOTSTRAP_TOKEN, GITHUB_FINE_GRAINED,
+    BEARER, BASIC, JWT, BASE64_JSON, BASE64_PRIVATE_KEY, BASE64_AGE_SECRET_KEY, CEPH_KEY, BOOTSTRAP_TOKEN, GITHUB_FINE_GRAINED,
     SECRET_DATA, LABELLED,
 )
 

@@ -204,6 +204,15 @@ def _cases() -> list[Case]:
     add("upper-case labels", "dotenv files; detect-secrets KeywordDetector keywords",
         f"PASSWORD={upper}\nDB_PASSWORD: \"{quoted}\"\n", upper, quoted)
 
+    registry = b64(f"flux:{chars(ALNUM, 24)}".encode())
+    add("container registry credentials (~/.docker/config.json)",
+        "docker/cli cli/config/configfile/file.go (auths.<registry>.auth: base64 user:password)",
+        json.dumps({"auths": {"ghcr.io": {"auth": registry}}}, indent="\t"), registry)
+
+    raw_age = b64(f"AGE-SECRET-KEY-1{chars(BECH32, 58)}".encode())
+    add("a Secret value printed alone (kubectl get secret -o jsonpath)",
+        "kubectl reference: jsonpath output of .data.<key> (base64, no label)", raw_age, raw_age[20:])
+
     bearer = chars(ALNUM + "-._~", 40)
     add("Bearer authorization header", "RFC 6750 section 2.1",
         f"curl -H 'Authorization: Bearer {bearer}' https://api.example.com/", bearer)

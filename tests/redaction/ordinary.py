@@ -67,6 +67,8 @@ ORDINARY = {
         "flux-system  main@sha1:0d6c3f2a9e8b  False      True   Applied revision: main@sha1:0d6c3f2a9e8b7c6d5e4f"
         "3a2b1c0d9e8f7a6b5c4d\n"
     ),
+    "nested maps under credential words": json.dumps({"token": {"secretRef": {"name": "cloudflare-api-token"}},
+                                                       "password": {"valueFrom": "db"}}),
     "flux kustomization JSON": json.dumps({
         "spec": {"decryption": {"provider": "sops", "secretRef": {"name": "sops-age"}}, "interval": "10m",
                  "path": "./kubernetes/apps", "sourceRef": {"kind": "GitRepository", "name": "flux-system"}},
@@ -84,7 +86,7 @@ ORDINARY = {
     "words that sound like secrets": (
         "tokens: 5\nkey: noout\npasswords: 3 rotated\nsecretName: gateway-tls\nkind: Secret\n--token-ttl 24h\n"
         "Bearer tokens are redacted before anything is saved\nBasic authentication is disabled\n"
-        "token: \"\"\nsecret: true\n"
+        "token: \"\"\nsecret: true\nauth_cluster_required: cephx\n"
     ),
     "public material": (
         "recipient: age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p\n"
