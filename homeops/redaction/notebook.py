@@ -22,26 +22,37 @@ def redact_tree(value: Any) -> Any:
     text = json.dumps(value, ensure_ascii=False, indent=1)
     redacted = redact(text)
     if redacted == text:
-        return _each_string(value)
+        return _each_string(value, escaped_only=True)
     try:
-        return _each_string(json.loads(redacted))
+        return _each_string(json.loads(redacted), escaped_only=True)
     except ValueError:
         # A marker swallowed JSON punctuation (a private key cut off mid-string runs to the end):
         # judge each string alone instead, which never breaks the structure.
         return _each_string(value)
 
 
-def _each_string(value: Any) -> Any:
+def _each_string(value: Any, escaped_only: bool = False) -> Any:
+    """Every string redacted on its own; with `escaped_only`, only those the JSON text showed escaped.
+
+    A string with no line break, quote or backslash reads the same inside the JSON text, where it
+    was judged already with its key; one with them (a YAML document in a string) is judged again
+    as the text it is.
+    """
     if isinstance(value, str):
-        return redact(value)
+        return redact(value) if not escaped_only or _escaped(value) else value
     if isinstance(value, list):
         if _is_lines(value):
             # nbformat stores a multi-line string as its lines: a PEM key spans several of them.
             return _lines(value)
-        return [_each_string(item) for item in value]
+        return [_each_string(item, escaped_only) for item in value]
     if isinstance(value, dict):
-        return {key: _each_string(item) for key, item in value.items()}
+        return {key: _each_string(item, escaped_only) for key, item in value.items()}
     return value
+
+
+def _escaped(text: str) -> bool:
+    return json.dumps(text, ensure_ascii=False) != f'"{text}"'
+
 
 
 def redact_notebook(notebook: dict) -> dict:

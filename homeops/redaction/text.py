@@ -9,6 +9,7 @@ marker. Overlapping spans become one marker.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from homeops.redaction import detectors
 from homeops.redaction.formats import FORMATS, WRAP_WIDTHS, Span
@@ -21,10 +22,24 @@ _TOKEN_LEFT = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012
 _CONTINUATION = re.compile(r"\r?\n([A-Za-z0-9+/_.=-]+)(?=\r?\n|\Z)")
 
 
+# Records are saved again after every cell with the same metadata and earlier outputs, and a
+# terminal repeats its lines: short texts are remembered.
+_REMEMBERED_LENGTH = 4096
+
+
 def redact(text: str) -> str:
     """`text` with every secret replaced by a marker such as `[REDACTED age-secret-key]`."""
     if not text:
         return text
+    return _remembered(text) if len(text) <= _REMEMBERED_LENGTH else _redact(text)
+
+
+@lru_cache(maxsize=2048)
+def _remembered(text: str) -> str:
+    return _redact(text)
+
+
+def _redact(text: str) -> str:
     if "\x1b[" in text:
         plain = _ANSI.sub("", text)
         found = find(plain)
