@@ -271,8 +271,8 @@ SECRET_DATA = SecretData()
 # In this order a marker is named when two formats find the same span: by its label first.
 FORMATS: tuple[Pattern | SecretData | Labelled, ...] = (
     PRIVATE_KEY, PUTTY_PRIVATE_LINES, PUTTY_MAC, AGE_SECRET_KEY, TALOSCONFIG, KUBECONFIG, CREDENTIAL_FLAG,
-    BEARER, BASIC, JWT, BASE64_JSON, BASE64_PRIVATE_KEY, BASE64_AGE_SECRET_KEY, CEPH_KEY, BOOTSTRAP_TOKEN, GITHUB_FINE_GRAINED,
-    SECRET_DATA, LABELLED,
+    BEARER, BASIC, JWT, BASE64_JSON, BASE64_PRIVATE_KEY, BASE64_AGE_SECRET_KEY, CEPH_KEY, BOOTSTRAP_TOKEN,
+    GITHUB_FINE_GRAINED, SECRET_DATA, LABELLED,
 )
 
 # -- formats that span lines -------------------------------------------------------------------
@@ -284,7 +284,7 @@ WRAP_WIDTHS = frozenset({64, 76, 80})
 _PEM_BEGIN = re.compile(r"-{4,5} ?BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)? ?-{4,5}")
 _PEM_END = re.compile(r"-{4,5} ?END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)? ?-{4,5}")
 _PUTTY_BEGIN = re.compile(r"PuTTY-User-Key-File-\d+:")
-_PUTTY_END = re.compile(r"Private-MAC:[^\n]*\n")
+_PUTTY_END = re.compile(r"Private-MAC:")
 _JSON_DATA_OPEN = re.compile(r"(?P<q>\\?\")(?:data|stringData|binaryData)(?P=q)\s*:\s*\{[^{}]*\Z")
 _TRAILING_TOKEN = re.compile(r"[A-Za-z0-9+/_.=-]{16,}\Z")
 

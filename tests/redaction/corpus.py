@@ -72,7 +72,8 @@ def _cases() -> list[Case]:
 
     age = chars(BECH32, 58)
     add("age secret key (age-keygen output)", "C2SP/C2SP age.md 'Native X25519 recipients and identities'",
-        "# created: 2026-03-14T09:26:53Z\n# public key: age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p\n"
+        "# created: 2026-03-14T09:26:53Z\n"
+        "# public key: age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p\n"
         f"AGE-SECRET-KEY-1{age}", age)
 
     agekey = b64(f"AGE-SECRET-KEY-1{chars(BECH32, 58)}\n".encode())
@@ -115,7 +116,8 @@ def _cases() -> list[Case]:
 
     client_key = b64(pem("RSA PRIVATE KEY", 200)[0].encode())
     talos_key = b64(pem("ED25519 PRIVATE KEY", 48)[0].encode())
-    add("talosconfig (talosctl config)", "siderolabs/talos pkg/machinery/client/config/config.go (contexts.*.ca/crt/key)",
+    add("talosconfig (talosctl config)",
+        "siderolabs/talos pkg/machinery/client/config/config.go (contexts.*.ca/crt/key)",
         f"context: home\ncontexts:\n    home:\n        endpoints:\n            - 192.0.2.10\n"
         f"        ca: LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0t\n        crt: LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0t\n"
         f"        key: {talos_key}\n", talos_key[20:])
