@@ -268,10 +268,11 @@ def _lines(text: str, position: int) -> Iterator[re.Match[str]]:
 
 SECRET_DATA = SecretData()
 
-# In this order a marker is named when two formats find the same span: by its label first.
+# In this order a marker is named when two formats find the same span: by the file it is in
+# (kubeconfig, talosconfig), then by its own shape (a JWT after `Bearer` is a JWT), then by its label.
 FORMATS: tuple[Pattern | SecretData | Labelled, ...] = (
     PRIVATE_KEY, PUTTY_PRIVATE_LINES, PUTTY_MAC, AGE_SECRET_KEY, TALOSCONFIG, KUBECONFIG, CREDENTIAL_FLAG,
-    BEARER, BASIC, JWT, BASE64_JSON, BASE64_PRIVATE_KEY, BASE64_AGE_SECRET_KEY, CEPH_KEY, BOOTSTRAP_TOKEN,
+    JWT, BEARER, BASIC, BASE64_JSON, BASE64_PRIVATE_KEY, BASE64_AGE_SECRET_KEY, CEPH_KEY, BOOTSTRAP_TOKEN,
     GITHUB_FINE_GRAINED, SECRET_DATA, LABELLED,
 )
 

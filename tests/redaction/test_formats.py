@@ -56,3 +56,11 @@ def test_a_label_written_as_html_is_still_a_label():
     html = "<pre>{&quot;token&quot;: &quot;Zq8wPr3vLx5tNy2K&quot;, &#39;password&#39;: &#39;Lm4pQ9rS2tUv&#39;}</pre>"
     assert redact(html) == ("<pre>{&quot;token&quot;: &quot;[REDACTED credential]&quot;, "
                             "&#39;password&#39;: &#39;[REDACTED credential]&#39;}</pre>")
+
+
+def test_a_marker_is_named_after_the_most_telling_format():
+    jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJmbHV4In0.c2lnbmF0dXJlLW9mLXRoZS10b2tlbg"
+    assert redact(f"Authorization: Bearer {jwt}") == "Authorization: Bearer [REDACTED jwt]"
+    assert redact("Authorization: Bearer s3cr3tT0kenValue0123456789") == "Authorization: Bearer [REDACTED bearer-token]"
+    assert redact("    client-key-data: LS0tLS1CRUdJTiBSU0EgUFJJVkFURSBLRVktLS0tLQpNSUlFb3dJQkFB") == (
+        "    client-key-data: [REDACTED kubeconfig-credential]")
