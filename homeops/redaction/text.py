@@ -58,8 +58,15 @@ def find(text: str) -> list[Span]:
 
 def _widened(text: str, span: Span) -> Span:
     start, end, kind = span
-    while start > 0 and (text[start - 1] in _TOKEN_LEFT or text[start - 1 : start + 1] == "\\/"):
-        start -= 1
+    while start > 0:
+        if start >= 2 and text[start - 2] == "\\":
+            if text[start - 1] != "/":
+                break  # `\n`, `\"`: an escape before the secret, not a part of it
+            start -= 2  # `\/`: a slash a JSON encoder escaped inside the token
+        elif text[start - 1] in _TOKEN_LEFT:
+            start -= 1
+        else:
+            break
     end = _TOKEN_RIGHT.match(text, end).end()
     while _line_length(text, end) in WRAP_WIDTHS and (more := _CONTINUATION.match(text, end)):
         end = more.end()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from homeops.redaction import redact
@@ -64,3 +66,8 @@ def test_a_marker_is_named_after_the_most_telling_format():
     assert redact("Authorization: Bearer s3cr3tT0kenValue0123456789") == "Authorization: Bearer [REDACTED bearer-token]"
     assert redact("    client-key-data: LS0tLS1CRUdJTiBSU0EgUFJJVkFURSBLRVktLS0tLQpNSUlFb3dJQkFB") == (
         "    client-key-data: [REDACTED kubeconfig-credential]")
+
+
+def test_json_text_stays_json_when_a_secret_follows_an_escape():
+    text = json.dumps({"log": "header\n-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBg\n-----END PRIVATE KEY-----\ntail"})
+    assert json.loads(redact(text)) == {"log": "header\n[REDACTED private-key]\ntail"}
