@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from homeops.runner.redact import redact
+
 EXIT_COMPLETED, EXIT_STOPPED, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 1, 130
 
 
@@ -49,4 +51,5 @@ def from_cell_error(where: str, ename: str, evalue: str) -> Outcome:
 
 
 def one_line(text: str) -> str:
-    return " ".join(part.strip() for part in str(text).splitlines() if part.strip())
+    # Redacted before its lines are joined: a secret that spans lines is only recognised whole.
+    return " ".join(part.strip() for part in redact(str(text)).splitlines() if part.strip())

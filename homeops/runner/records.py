@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from homeops.runner.redact import redact_tree
+from homeops.runner.redact import redact_notebook
 
 SCHEME = "homeops-record://"
 
@@ -88,7 +88,7 @@ class Record:
             metadata["papermill"] = papermill
         metadata["homeops"] = asdict(self.status)
         notebook["metadata"] = metadata
-        write_atomically(self.path, json.dumps(redact_tree(notebook), indent=1, ensure_ascii=False) + "\n")
+        write_atomically(self.path, json.dumps(redact_notebook(notebook), indent=1, ensure_ascii=False) + "\n")
 
     def finish(self, outcome: str, exit_code: int, reason: str | None) -> None:
         """Write the final status into the notebook last written (papermill's, or the first one)."""

@@ -1,0 +1,167 @@
+"""Redacting run records (notebooks) and other JSON values as wholes, before they are stored.
+
+A notebook splits what a cell printed: one stream output per write, each text a list of lines.
+A secret cut by either split would be judged in halves, so the outputs of one stream in one cell
+are joined first and judged together; a JSON value is judged as its text, so a value is seen beside
+its key (`{"password": "..."}`) and a Secret's `data` beside its name.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from typing import Any
+
+from homeops.redaction.text import redact
+
+_NOT_TEXT = ("image/",)  # base64 pictures: not text anyone reads, and no label to judge
+
+
+def redact_tree(value: Any) -> Any:
+    """A copy of a JSON value with every secret removed, judged with the keys around it."""
+    text = json.dumps(value, ensure_ascii=False, indent=1)
+    redacted = redact(text)
+    if redacted == text:
+        return _each_string(value, escaped_only=True)
+    try:
+        return _each_string(json.loads(redacted), escaped_only=True)
+    except ValueError:
+        # A marker swallowed JSON punctuation (a private key cut off mid-string runs to the end):
+        # judge each string alone instead, which never breaks the structure.
+        return _each_string(value)
+
+
+def _each_string(value: Any, escaped_only: bool = False) -> Any:
+    """Every string redacted on its own; with `escaped_only`, only those the JSON text showed escaped.
+
+    A string with no line break, quote or backslash reads the same inside the JSON text, where it
+    was judged already with its key; one with them (a YAML document in a string) is judged again
+    as the text it is.
+    """
+    if isinstance(value, str):
+        return redact(value) if not escaped_only or _escaped(value) else value
+    if isinstance(value, list):
+        if _is_lines(value):
+            # nbformat stores a multi-line string as its lines: a PEM key spans several of them.
+            return _lines(value)
+        return [_each_string(item, escaped_only) for item in value]
+    if isinstance(value, dict):
+        return {key: _each_string(item, escaped_only) for key, item in value.items()}
+    return value
+
+
+def _escaped(text: str) -> bool:
+    return json.dumps(text, ensure_ascii=False) != f'"{text}"'
+
+
+
+def redact_notebook(notebook: dict) -> dict:
+    """A copy of an nbformat notebook (as a dict) with every secret removed from every part of it.
+
+    Cell sources (the injected parameters among them), outputs with their streams joined,
+    `application/json` data with its keys, exception texts (ename, evalue, traceback) and all
+    metadata (papermill's parameters, the run's own `homeops` status and reason).
+    """
+    cells = [_cached_cell(cell) if isinstance(cell, dict) else _each_string(cell) for cell in notebook.get("cells", [])]
+    cleaned = {key: redact_tree(value) for key, value in notebook.items() if key != "cells"}
+    if "cells" in notebook:
+        cleaned["cells"] = cells
+    return cleaned
+
+
+def _cached_cell(cell: dict) -> dict:
+    # papermill saves the whole notebook after every cell: the cells already judged come back
+    # unchanged, so each is redacted once, not once per save.
+    return json.loads(_cell_text(json.dumps(cell, ensure_ascii=False)))
+
+
+@lru_cache(maxsize=512)
+def _cell_text(cell: str) -> str:
+    return json.dumps(_cell(json.loads(cell)), ensure_ascii=False)
+
+
+def _cell(cell: dict) -> dict:
+    cleaned = {key: redact_tree(value) for key, value in cell.items() if key not in ("source", "outputs")}
+    if "source" in cell:
+        cleaned["source"] = _text(cell["source"])
+    if isinstance(cell.get("outputs"), list):
+        cleaned["outputs"] = _outputs(cell["outputs"])
+    return {key: cleaned[key] for key in cell}
+
+
+def _outputs(outputs: list) -> list:
+    """Each output redacted; the outputs of one stream joined into the first of them."""
+    result: list = []
+    streams: dict[str, dict] = {}
+    for output in outputs:
+        if not isinstance(output, dict):
+            result.append(_each_string(output))
+        elif output.get("output_type") == "stream":
+            name = output.get("name")
+            if name in streams:
+                streams[name]["text"] += _joined(output.get("text", ""))
+            else:
+                streams[name] = dict(output, text=_joined(output.get("text", "")))
+                result.append(streams[name])
+        elif output.get("output_type") == "error":
+            result.append(_error(output))
+        else:
+            result.append(_rich(output))
+    for stream in streams.values():
+        stream["text"] = redact(stream["text"]).splitlines(keepends=True)
+        for key in set(stream) - {"text"}:
+            stream[key] = redact_tree(stream[key])
+    return result
+
+
+def _error(output: dict) -> dict:
+    cleaned = redact_tree({key: value for key, value in output.items() if key != "traceback"})
+    if isinstance(output.get("traceback"), list):
+        # Frames are shown one below the other: a secret may continue from one into the next.
+        joined = "\n".join(str(line) for line in output["traceback"])
+        redacted = redact(joined)
+        cleaned["traceback"] = output["traceback"] if redacted == joined else redacted.split("\n")
+        cleaned["traceback"] = [redact(line) for line in cleaned["traceback"]]
+    return {key: cleaned[key] for key in output}
+
+
+def _rich(output: dict) -> dict:
+    cleaned = {key: redact_tree(value) for key, value in output.items() if key != "data"}
+    if isinstance(output.get("data"), dict):
+        cleaned["data"] = {mime: _data(mime, value) for mime, value in output["data"].items()}
+    return {key: cleaned[key] for key in output}
+
+
+def _data(mime: str, value: Any) -> Any:
+    if mime.startswith(_NOT_TEXT):
+        return value
+    if mime == "application/json" or mime.endswith("+json"):
+        return redact_tree(value)
+    return _text(value)
+
+
+def _text(value: Any) -> Any:
+    """A text stored as a string or as its lines, redacted whole and stored the same way."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, list) and all(isinstance(item, str) for item in value):
+        return _lines(value)
+    return _each_string(value)
+
+
+def _joined(text: Any) -> str:
+    return "".join(text) if isinstance(text, list) else str(text)
+
+
+def _lines(lines: list[str]) -> list[str]:
+    joined = "".join(lines)
+    redacted = redact(joined)
+    return lines if redacted == joined else redacted.splitlines(keepends=True)
+
+
+def _is_lines(items: list) -> bool:
+    return (
+        len(items) > 1
+        and all(isinstance(item, str) for item in items)
+        and all(item.endswith("\n") for item in items[:-1])
+    )
