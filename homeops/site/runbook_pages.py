@@ -37,6 +37,11 @@ def repo_file_url(repo_url: str, path: str, branch: str = "main") -> str:
     return f"{repo_url.rstrip('/')}/blob/{branch}/{path}"
 
 
+def _repo_file(repo_url: str, path: str) -> str:
+    """A link to the file on the repository's host, or just its path while cluster.yaml names no repository."""
+    return f"[{code(path)}]({repo_file_url(repo_url, path)})" if repo_url else code(path)
+
+
 def _cell_source(cell_json: dict) -> str:
     source = cell_json.get("source", "")
     return "".join(source) if isinstance(source, list) else source
@@ -82,8 +87,7 @@ def runbook_page(runbook: Runbook, repo_url: str) -> str:
     parts = [
         f"# {runbook.title}",
         runbook.purpose,
-        (f"Notebook: [{code(notebook)}]({repo_file_url(repo_url, notebook)}) · "
-         f"Drills against the twin: [{code(drills)}]({repo_file_url(repo_url, drills)})"),
+        f"Notebook: {_repo_file(repo_url, notebook)} · Drills against the twin: {_repo_file(repo_url, drills)}",
         "## Parameters",
         _parameter_table(runbook) if runbook.parameters else "_This runbook takes no parameters._",
         "## Steps",
