@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -15,13 +14,6 @@ BUILD_TIMEOUT_SECONDS = 300
 # What a site build reads; `homeops` is linked rather than copied (mkdocs.yml watches it).
 SITE_SOURCES = ("mkdocs.yml", "docs", "macros", "cluster.yaml", "runbooks")
 SITE_ENV = ("HOMEOPS_CONFIG", "HOMEOPS_RECORDS", "HOMEOPS_SITE_URL")
-
-
-def repo_url() -> str:
-    """mkdocs.yml's repo_url (the file has a !!python tag, so it is not read with yaml.safe_load)."""
-    match = re.search(r"^repo_url:\s*(\S+)", (ROOT / "mkdocs.yml").read_text(), re.MULTILINE)
-    assert match, "mkdocs.yml has no repo_url"
-    return match.group(1).rstrip("/")
 
 
 @dataclass(frozen=True)
