@@ -18,7 +18,7 @@ from mkdocs.plugins import event_priority
 from mkdocs.structure.files import File, Files
 
 from homeops.catalog import Runbook, RunbookMalformed
-from homeops.site import build_log, preview, runbook_pages, sources
+from homeops.site import build_log, preview, publishing, runbook_pages, sources
 from homeops.site.staging import StagedSite
 
 _runbooks: list[Runbook] = []  # read once per build, in on_config
@@ -61,12 +61,14 @@ def on_config(config: MkDocsConfig) -> MkDocsConfig:
 def on_files(files: Files, config: MkDocsConfig) -> Files:
     project_dir = _project_dir(config)
     docs_dir = Path(config.docs_dir).resolve()
+    docs_in_repo = docs_dir.relative_to(project_dir).as_posix()
+    branch = publishing.branch_of(config.edit_uri, docs_in_repo)
     for runbook in _runbooks:
         page = File.generated(config, runbook_pages.page_path(runbook.name),
-                              content=runbook_pages.runbook_page(runbook, config.repo_url or ""))
+                              content=runbook_pages.runbook_page(runbook, config.repo_url or "", branch))
         # The edit button opens the notebook, the page's real source.
         notebook = runbook.path.resolve().relative_to(project_dir).as_posix()
-        page.edit_uri = posixpath.relpath(notebook, docs_dir.relative_to(project_dir).as_posix())
+        page.edit_uri = posixpath.relpath(notebook, docs_in_repo)
         files.append(page)
     return files
 
