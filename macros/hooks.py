@@ -48,6 +48,10 @@ def on_config(config: MkDocsConfig) -> MkDocsConfig:
     if config.nav is not None:
         config.nav = runbook_pages.nav_with_runbooks(config.nav, _runbooks)
     build_log.quiet()
+    docs_dir = Path(config.docs_dir).resolve()
+    project_dir = _project_dir(config)
+    build_log.name_link_lines(docs_dir, docs_dir.relative_to(project_dir).as_posix()
+                              if docs_dir.is_relative_to(project_dir) else str(docs_dir))
     _problems = build_log.start_collecting()
     try:
         _staged = StagedSite(Path(config.site_dir), keep_previous=_dirty)
@@ -76,10 +80,16 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
 @event_priority(-100)  # last, after the search index and every other file is written
 def on_post_build(config: MkDocsConfig) -> None:
     # MkDocs aborts a strict build with warnings right after this event; without --strict the
-    # site is not published either: a page that failed to render would show its error.
-    if _staged is not None and _problems is not None and not _problems.messages:
+    # site is not published either (a page that failed to render would show its error), and the
+    # build must not exit 0 as if it had been.
+    if _staged is None or _problems is None:
+        return
+    target, warnings = _staged.target, len(_problems.messages)
+    if warnings == 0:
         _staged.publish()
-    _end_build()
+    _end_build()  # removes the staging directory when it was not published
+    if warnings and not config.strict:
+        raise PluginError(f"{warnings} warnings: the site in {target} was left as it was")
 
 
 def on_build_error(error: Exception) -> None:

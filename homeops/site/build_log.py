@@ -12,8 +12,10 @@ import logging
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 MKDOCS_LOGGER = "mkdocs"
+PAGES_LOGGER = "mkdocs.structure.pages"
 MACROS_LOGGER = "mkdocs.plugins.mkdocs_macros.util"
 BUILD_LOGGER = "mkdocs.commands.build"
 # MkDocs' INFO lines about the directory it writes to: that directory is the staging one.
@@ -40,8 +42,46 @@ class _PlainPageErrors(logging.Filter):
         return True
 
 
+# MkDocs names the page and the link of a broken link, not the line: the line is looked up.
+_LINK_WARNING = re.compile(r"^Doc file '(?P<page>[^']+)' contains (?:a|an absolute|an unrecognized relative) "
+                           r"link (?:to )?'(?P<link>[^']+)'")
+
+
+class _LinkLines(logging.Filter):
+    """`docs/page.md:LINE: ` before MkDocs' warning about a link, when the page is a file."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.docs_dir: Path | None = None
+        self.shown_as = "docs"
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        match = _LINK_WARNING.match(message) if record.levelno >= logging.WARNING else None
+        if match and self.docs_dir is not None:
+            line = _line_of(self.docs_dir / match["page"], match["link"])
+            if line is not None:
+                record.msg, record.args = f"{self.shown_as}/{match['page']}:{line}: {message}", ()
+        return True
+
+
+def _line_of(page: Path, link: str) -> int | None:
+    try:
+        lines = page.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return None  # a generated page: no file to point into
+    return next((number for number, text in enumerate(lines, 1) if link in text), None)
+
+
 _QUIET = _Quiet()
+_LINKS = _LinkLines()
 _PLAIN = _PlainPageErrors()
+
+
+def name_link_lines(docs_dir: Path, shown_as: str) -> None:
+    """Broken links are reported with the line of `shown_as/PAGE` (the docs directory as the reader knows it)."""
+    _LINKS.docs_dir, _LINKS.shown_as = docs_dir, shown_as.rstrip("/")
+    logging.getLogger(PAGES_LOGGER).addFilter(_LINKS)
 
 
 def quiet() -> None:

@@ -85,13 +85,13 @@ def test_the_line_counts_the_front_matter(tmp_path, previous_site):
 
 def test_a_link_to_a_missing_anchor_fails_the_build_and_keeps_the_site(tmp_path, previous_site):
     project = copy_project(tmp_path / "project")
-    append_line(project / PAGE, "See [the VIP](networking/index.md#no-such-section).")
+    number = append_line(project / PAGE, "See [the VIP](networking/index.md#no-such-section).")
     before = snapshot(previous_site)
 
     build = build_site(project, previous_site)
 
     assert build.returncode != 0
-    assert "'#no-such-section'" in build.output and "contributing.md" in build.output
+    assert f"{PAGE}:{number}: " in build.output and "'#no-such-section'" in build.output
     assert "Traceback" not in build.output
     assert snapshot(previous_site) == before
     assert staging_leftovers(previous_site) == []
@@ -99,14 +99,27 @@ def test_a_link_to_a_missing_anchor_fails_the_build_and_keeps_the_site(tmp_path,
 
 def test_a_link_to_a_missing_page_fails_the_build_and_keeps_the_site(tmp_path, previous_site):
     project = copy_project(tmp_path / "project")
-    append_line(project / PAGE, "See [the plan](networking/no-such-page.md).")
+    number = append_line(project / PAGE, "See [the plan](networking/no-such-page.md).")
     before = snapshot(previous_site)
 
     build = build_site(project, previous_site)
 
     assert build.returncode != 0
-    assert "'networking/no-such-page.md'" in build.output and "contributing.md" in build.output
+    assert f"{PAGE}:{number}: " in build.output and "'networking/no-such-page.md'" in build.output
     assert snapshot(previous_site) == before
+
+
+def test_without_strict_a_build_with_warnings_fails_too_and_keeps_the_site(tmp_path, previous_site):
+    project = copy_project(tmp_path / "project")
+    append_line(project / PAGE, "See [the plan](networking/no-such-page.md).")
+    before = snapshot(previous_site)
+
+    build = build_site(project, previous_site, strict=False)
+
+    assert build.returncode != 0
+    assert "1 warnings: the site in" in build.output and "was left as it was" in build.output
+    assert snapshot(previous_site) == before
+    assert staging_leftovers(previous_site) == []
 
 
 def test_a_plugin_error_keeps_the_site(tmp_path, previous_site):
