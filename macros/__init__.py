@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mkdocs.exceptions import PluginError
 from jinja2 import TemplateSyntaxError
+from mkdocs.exceptions import PluginError
 from mkdocs_macros.errors import format_error
 
 from homeops.catalog import RunbookMalformed
@@ -60,9 +60,7 @@ def define_env(env) -> None:
 
 
 def _publish_at(config, project_dir: Path, cluster) -> None:
-    docs_dir = Path(config.docs_dir).resolve()
-    docs_in_repo = docs_dir.relative_to(project_dir).as_posix() if docs_dir.is_relative_to(project_dir) else "docs"
-    address = publishing.site_address(cluster.repository, docs_in_repo)
+    address = publishing.site_address(cluster.repository, sources.docs_in_project(config.docs_dir, project_dir))
     if config.site_url is None:  # HOMEOPS_SITE_URL and `mkdocs serve` set their own
         config.site_url = address.site_url
     if address.repo_url is not None:

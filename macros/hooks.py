@@ -34,7 +34,6 @@ def _project_dir(config: MkDocsConfig) -> Path:
 def on_startup(command: str, dirty: bool) -> None:
     global _dirty
     _dirty = dirty
-    build_log.quiet()
 
 
 @event_priority(100)  # first, so that every plugin writes into the staging directory
@@ -48,10 +47,7 @@ def on_config(config: MkDocsConfig) -> MkDocsConfig:
     if config.nav is not None:
         config.nav = runbook_pages.nav_with_runbooks(config.nav, _runbooks)
     build_log.quiet()
-    docs_dir = Path(config.docs_dir).resolve()
-    project_dir = _project_dir(config)
-    build_log.name_link_lines(docs_dir, docs_dir.relative_to(project_dir).as_posix()
-                              if docs_dir.is_relative_to(project_dir) else str(docs_dir))
+    build_log.name_link_lines(Path(config.docs_dir), sources.docs_in_project(config.docs_dir, _project_dir(config)))
     _problems = build_log.start_collecting()
     try:
         _staged = StagedSite(Path(config.site_dir), keep_previous=_dirty)
@@ -64,8 +60,7 @@ def on_config(config: MkDocsConfig) -> MkDocsConfig:
 
 def on_files(files: Files, config: MkDocsConfig) -> Files:
     project_dir = _project_dir(config)
-    docs_dir = Path(config.docs_dir).resolve()
-    docs_in_repo = docs_dir.relative_to(project_dir).as_posix()
+    docs_in_repo = sources.docs_in_project(config.docs_dir, project_dir)
     branch = publishing.branch_of(config.edit_uri, docs_in_repo)
     for runbook in _runbooks:
         page = File.generated(config, runbook_pages.page_path(runbook.name),
