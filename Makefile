@@ -6,7 +6,8 @@ export NO_MKDOCS_2_WARNING := 1
 
 .PHONY: docs test validate build serve setup setup-test bench lock vendor clean
 
-docs: build serve
+# `mkdocs serve` builds the site itself (strictly, into a temporary directory): one build, not two.
+docs: validate serve
 
 test: setup-test validate
 	$(BIN)/python -m pytest -n 2

@@ -1,20 +1,26 @@
 """mkdocs-macros adapter: exposes the cluster model and the page builders of `homeops.site` to pages.
 
 Nothing is computed here. cluster.yaml is loaded (and validated) when MkDocs loads its
-configuration, so an invalid file stops the build before the site directory is cleaned.
+configuration, so an invalid file stops the build before any page is rendered; the site's
+addresses (site_url, repo_url, edit_uri) come from its `repository`. A page that fails to
+render is reported as one `docs/page.md:LINE: problem` line (`homeops.site.page_errors`).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from jinja2 import TemplateSyntaxError
 from mkdocs.exceptions import PluginError
+from mkdocs_macros.errors import format_error
 
 from homeops.catalog import RunbookMalformed
 from homeops.site import (
     cluster_tables,
     maintenance_log,
     network_diagram,
+    page_errors,
+    publishing,
     runbook_pages,
     schema_reference,
     sources,
@@ -30,6 +36,8 @@ def define_env(env) -> None:
     except (sources.SiteSourceError, RunbookMalformed) as exc:
         raise PluginError(str(exc)) from None
     known_runbooks = {rb.name: rb for rb in runbooks}
+    _publish_at(env.conf, project_dir, cluster)
+    _report_page_errors(project_dir)
 
     env.variables["cluster"] = cluster
 
@@ -49,3 +57,28 @@ def define_env(env) -> None:
     env.macro(lambda name, text=None: runbook_pages.runbook_link(known_runbooks.get(name), name, current_page(), text),
               "runbook_link")
     env.macro(lambda: maintenance_log.maintenance_log(sources.records_dir(project_dir)), "maintenance_log")
+
+
+def _publish_at(config, project_dir: Path, cluster) -> None:
+    address = publishing.site_address(cluster.repository, sources.docs_in_project(config.docs_dir, project_dir))
+    if config.site_url is None:  # HOMEOPS_SITE_URL and `mkdocs serve` set their own
+        config.site_url = address.site_url
+    if address.repo_url is not None:
+        config.repo_url, config.repo_name, config.edit_uri = address.repo_url, address.repo_name, address.edit_uri
+
+
+def _report_page_errors(project_dir: Path) -> None:
+    """mkdocs-macros formats a page's error with `format_error` (a singledispatch function)."""
+
+    def describe(error: Exception, markdown: str, page) -> str:
+        file = page.file
+        if file.abs_src_path:
+            source = Path(file.abs_src_path)
+            name = source.relative_to(project_dir).as_posix() if source.is_relative_to(project_dir) else str(source)
+        else:
+            name = f"{file.src_uri} (generated)"
+        return page_errors.describe(error, name, markdown, file.content_string)
+
+    # The plugin registers its own formatter for syntax errors: replace both.
+    format_error.register(Exception)(describe)
+    format_error.register(TemplateSyntaxError)(describe)

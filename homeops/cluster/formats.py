@@ -27,6 +27,10 @@ _IMAGE_REPOSITORY = re.compile(
     rf"(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]+)?/)?"
     rf"{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*"
 )
+# GitHub's rules for account and repository names, and git's for branch names (check-ref-format).
+_GITHUB_OWNER = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$")
+_GITHUB_REPOSITORY = re.compile(r"^(?!\.\.?$)[A-Za-z0-9._-]{1,100}$")
+_GIT_BRANCH = re.compile(r"^(?![/.-])(?!.*(?:\.\.|//|@\{|\.lock$|/$|\.$|/\.))[^\x00-\x20~^:?*\[\\\x7f]+$")
 _FLOATING_TAGS = {"latest", "stable", "main", "master", "edge", "nightly"}
 
 
@@ -101,6 +105,26 @@ def _image_repository(value: str) -> str:
     return value
 
 
+def _github_owner(value: str) -> str:
+    if not _GITHUB_OWNER.match(value):
+        raise _fail("github-owner", f"{value!r} is not a GitHub account name (letters, digits and single '-', "
+                    "at most 39 characters)")
+    return value
+
+
+def _github_repository(value: str) -> str:
+    if not _GITHUB_REPOSITORY.match(value):
+        raise _fail("github-repository", f"{value!r} is not a GitHub repository name (letters, digits, '.', '_' "
+                    "and '-', at most 100 characters)")
+    return value
+
+
+def _git_branch(value: str) -> str:
+    if not _GIT_BRANCH.match(value):
+        raise _fail("git-branch", f"{value!r} is not a git branch name such as main")
+    return value
+
+
 def _ipv4(value: object) -> ipaddress.IPv4Address:
     value = _must_be_str(value)
     try:
@@ -137,5 +161,8 @@ DnsLabel = Annotated[str, BeforeValidator(_must_be_str), AfterValidator(_dns_lab
 DomainName = Annotated[str, BeforeValidator(_must_be_str), AfterValidator(_domain)]
 SchematicId = Annotated[str, BeforeValidator(_must_be_str), AfterValidator(_schematic)]
 ImageRepository = Annotated[str, BeforeValidator(_must_be_str), AfterValidator(_image_repository)]
+GitHubOwner = Annotated[str, BeforeValidator(_must_be_str), AfterValidator(_github_owner)]
+GitHubRepository = Annotated[str, BeforeValidator(_must_be_str), AfterValidator(_github_repository)]
+GitBranch = Annotated[str, BeforeValidator(_must_be_str), AfterValidator(_git_branch)]
 IPv4 = Annotated[ipaddress.IPv4Address, BeforeValidator(_ipv4), _as_text]
 IPv4Network = Annotated[ipaddress.IPv4Network, BeforeValidator(_ipv4_network), _as_text]

@@ -93,12 +93,33 @@ class Node(Frozen):
         return 1 if self.role == "worker" else 0
 
 
+class Repository(Frozen):
+    owner: formats.GitHubOwner = Field(description="GitHub account (user or organisation) that holds the repository.")
+    name: formats.GitHubRepository = Field(default="home-ops", description="Repository name on GitHub.")
+    branch: formats.GitBranch = Field(default="main", description="Branch Flux reconciles and the site is published from.")
+
+    @property
+    def url(self) -> str:
+        return f"https://github.com/{self.owner}/{self.name}"
+
+    @property
+    def pages_url(self) -> str:
+        """Where GitHub Pages publishes the repository's site (a user site when named OWNER.github.io)."""
+        host = f"{self.owner.lower()}.github.io"
+        return f"https://{host}/" if self.name.lower() == host else f"https://{host}/{self.name}/"
+
+
 class Cluster(Frozen):
     cluster: ClusterInfo = Field(description="Who the cluster is: its name and the domain it serves.")
     versions: Versions = Field(description="Pinned releases of every component; Renovate bumps them by pull request.")
     talos: Talos = Field(description="Where the Talos installer image comes from.")
     network: Network = Field(description="The IP plan: CIDRs, the API VIP and the load-balancer addresses.")
     nodes: tuple[Node, ...] = Field(description="Every machine of the cluster, in upgrade order.")
+    repository: Optional[Repository] = Field(
+        default=None,
+        description="The GitHub repository of this project: the site's source and edit links, its GitHub Pages "
+                    "address, and what Flux is bootstrapped from. Without it the site has no repository links.",
+    )
 
     @cached_property
     def control_planes(self) -> tuple[Node, ...]:

@@ -37,6 +37,11 @@ def repo_file_url(repo_url: str, path: str, branch: str = "main") -> str:
     return f"{repo_url.rstrip('/')}/blob/{branch}/{path}"
 
 
+def _repo_file(repo_url: str, path: str, branch: str) -> str:
+    """A link to the file on the repository's host, or just its path while cluster.yaml names no repository."""
+    return f"[{code(path)}]({repo_file_url(repo_url, path, branch)})" if repo_url else code(path)
+
+
 def _cell_source(cell_json: dict) -> str:
     source = cell_json.get("source", "")
     return "".join(source) if isinstance(source, list) else source
@@ -76,14 +81,14 @@ def _how_to_run(name: str) -> str:
     return "\n".join(blocks)
 
 
-def runbook_page(runbook: Runbook, repo_url: str) -> str:
+def runbook_page(runbook: Runbook, repo_url: str, branch: str = "main") -> str:
     drills = drills_path(runbook.name)
     notebook = f"runbooks/{runbook.path.name}"
     parts = [
         f"# {runbook.title}",
         runbook.purpose,
-        (f"Notebook: [{code(notebook)}]({repo_file_url(repo_url, notebook)}) · "
-         f"Drills against the twin: [{code(drills)}]({repo_file_url(repo_url, drills)})"),
+        (f"Notebook: {_repo_file(repo_url, notebook, branch)} · "
+         f"Drills against the twin: {_repo_file(repo_url, drills, branch)}"),
         "## Parameters",
         _parameter_table(runbook) if runbook.parameters else "_This runbook takes no parameters._",
         "## Steps",

@@ -25,6 +25,9 @@ FORMAT_NAMES = {
     "DnsLabel": "DNS label",
     "DomainName": "domain name",
     "SchematicId": "schematic ID (64 hex characters)",
+    "GitHubOwner": "GitHub account name",
+    "GitHubRepository": "GitHub repository name",
+    "GitBranch": "git branch name",
 }
 
 

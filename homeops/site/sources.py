@@ -31,6 +31,13 @@ def records_dir(project_dir: Path) -> Path:
     return Path(override).resolve() if override else project_dir / "records"
 
 
+def docs_in_project(docs_dir: str | Path, project_dir: Path) -> str:
+    """The docs directory as a path inside the project (so inside the repository): `docs`."""
+    docs = Path(docs_dir).resolve()
+    project = project_dir.resolve()
+    return docs.relative_to(project).as_posix() if docs.is_relative_to(project) else str(docs)
+
+
 def runbooks_dir(project_dir: Path) -> Path:
     return project_dir / "runbooks"
 

@@ -174,3 +174,121 @@ def test_runbook_page_shows_its_parameters_table(visit: Visit, runbook_site: tup
     assert page.locator(".md-content article h1").inner_text().startswith(runbook.title)
     visit.screenshot(f"runbook-{name}")
     visit.assert_clean()
+
+
+# What the reader reads as one token: IPv4 addresses and CIDRs, versions, image references and
+# cluster.yaml key paths (`network.load_balancers[].address`).
+TOKENS = r"""\d{1,3}(?:\.\d{1,3}){3}(?:\/\d{1,2})?|v\d+\.\d+\.\d+|[a-z0-9.-]+\/[a-z0-9._\/-]+:[\w.-]+|[a-z_]+(?:\[\])?(?:\.[a-z_]+(?:\[\])?)+"""
+# Runs in the page: every way a token or a line can be broken, cut or covered, as text.
+MEASURE = """(tokenPattern) => {
+  const problems = [];
+  const article = document.querySelector(".md-content article");
+  const rects = (range) => [...range.getClientRects()].filter(r => r.width > 0 && r.height > 0);
+  const textNodes = (root) => {
+    const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+    const nodes = [];
+    for (let n = walker.nextNode(); n; n = walker.nextNode()) nodes.push(n);
+    return nodes;
+  };
+  let tokens = 0, addresses = 0;
+  for (const cell of article.querySelectorAll("table td, table th")) {
+    for (const node of textNodes(cell)) {
+      for (const m of node.data.matchAll(new RegExp(tokenPattern, "g"))) {
+        const range = document.createRange();
+        range.setStart(node, m.index);
+        range.setEnd(node, m.index + m[0].length);
+        const lines = new Set(rects(range).map(r => Math.round(r.top)));
+        tokens += 1;
+        if (/^\\d{1,3}(\\.\\d{1,3}){3}/.test(m[0])) addresses += 1;
+        if (lines.size > 1) problems.push(`"${m[0]}" in a table breaks over ${lines.size} lines`);
+      }
+    }
+  }
+  const page = document.documentElement;
+  if (page.scrollWidth > window.innerWidth + 1) {
+    problems.push(`the page is ${page.scrollWidth}px wide in a ${window.innerWidth}px window: its right side is cut`);
+  }
+  // A line of text is cut when it runs past a box that hides what overflows, or past the window,
+  // with no box in between that scrolls to it.
+  for (const node of textNodes(article)) {
+    if (!node.data.trim() || node.parentElement.closest("svg")) continue;
+    const range = document.createRange();
+    range.selectNodeContents(node);
+    for (const r of rects(range)) {
+      let cut = null;
+      for (let box = node.parentElement; box && box !== document.body; box = box.parentElement) {
+        const overflow = getComputedStyle(box).overflowX;
+        if (overflow === "auto" || overflow === "scroll") break;
+        const edge = box.getBoundingClientRect();
+        if ((overflow === "hidden" || overflow === "clip") && (r.right > edge.right + 1 || r.left < edge.left - 1)) {
+          cut = `past the edge of ${box.tagName.toLowerCase()}.${String(box.className).split(" ")[0]}`;
+          break;
+        }
+        if (box === article && r.right > window.innerWidth + 1) { cut = "past the window"; break; }
+      }
+      if (cut) problems.push(`"${node.data.trim().slice(0, 40)}" is cut: it runs ${cut}`);
+    }
+  }
+  for (const button of article.querySelectorAll("pre > .md-code__nav")) {
+    const code = button.parentElement.querySelector(":scope > code");
+    if (!code || button.offsetParent === null) continue;
+    const b = button.getBoundingClientRect(), box = code.getBoundingClientRect();
+    for (const node of textNodes(code)) {
+      if (!node.data.trim()) continue;
+      const range = document.createRange();
+      range.selectNodeContents(node);
+      for (const r of rects(range)) {
+        const left = Math.max(r.left, box.left), right = Math.min(r.right, box.right);
+        const top = Math.max(r.top, box.top), bottom = Math.min(r.bottom, box.bottom);
+        if (left >= right || top >= bottom) continue;  // scrolled out of the block's view
+        if (left < b.right && right > b.left && top < b.bottom && bottom > b.top) {
+          problems.push(`the copy button covers "${node.data.trim().slice(0, 40)}"`);
+        }
+      }
+    }
+  }
+  for (const number of article.querySelectorAll(
+      ".language-sh .m, .language-bash .m, .language-shell .m, .language-console .m")) {
+    if (getComputedStyle(number).color !== getComputedStyle(number.closest("code")).color) {
+      problems.push(`the shell highlighter colours "${number.textContent}" apart from its line`);
+    }
+  }
+  return {problems, tokens, addresses};
+}"""
+WIDTHS = {"desktop": 1400, "phone": 390}
+
+
+def site_pages(site_dir: Path) -> list[str]:
+    """Every page of the built site, as the path after the base URL ("" for the home page)."""
+    pages = [p.parent.relative_to(site_dir).as_posix() for p in site_dir.rglob("index.html")]
+    return sorted("" if p == "." else p + "/" for p in pages)
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+@pytest.mark.parametrize("device", list(WIDTHS))
+def test_every_page_keeps_tokens_whole_cuts_nothing_and_is_kept_as_screenshots(
+        browser, served_site: tuple[Path, str], device: str, scheme: str):
+    site_dir, url = served_site
+    context = browser.new_context(color_scheme=scheme, viewport={"width": WIDTHS[device], "height": 900})
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    page.add_init_script(OPEN_SHADOW_ROOTS)
+    problems: dict[str, list[str]] = {}
+    addresses = 0
+    try:
+        for path in site_pages(site_dir):
+            page.goto(url + path)
+            if page.locator("div.mermaid").count():
+                page.locator("div.mermaid svg").first.wait_for()
+            found = page.evaluate(MEASURE, TOKENS)
+            addresses += found["addresses"]
+            if found["problems"]:
+                problems[path or "home"] = found["problems"]
+            name = (path.strip("/").replace("/", "-") or "home") + f"-{WIDTHS[device]}-{scheme}"
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+    finally:
+        context.close()
+    # The measurement saw the address tables (node, load-balancer and address plan) of the site.
+    assert addresses >= 2 * len(CLUSTER.addresses())
+    assert problems == {}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 from pathlib import Path
 
@@ -11,14 +10,7 @@ import pytest
 from homeops import ClusterInvalid, load_cluster
 from tests.docs.notebooks import make_notebook
 from tests.docs.site_build import ROOT, build_site, copy_project
-
-
-def snapshot(site_dir: Path) -> dict[str, str]:
-    """Every file of a built site with its content hash and modification time."""
-    return {
-        p.relative_to(site_dir).as_posix(): f"{hashlib.sha256(p.read_bytes()).hexdigest()} {p.stat().st_mtime_ns}"
-        for p in sorted(site_dir.rglob("*")) if p.is_file()
-    }
+from tests.docs.site_snapshot import snapshot, staging_leftovers
 
 
 @pytest.fixture
@@ -57,6 +49,7 @@ def test_invalid_cluster_yaml_fails_the_build_and_leaves_the_previous_site(previ
     assert "Traceback" not in build.output
     assert "Cleaning site directory" not in build.output
     assert snapshot(previous_site) == before
+    assert staging_leftovers(previous_site) == []
 
 
 def test_missing_cluster_yaml_is_named_without_a_traceback(previous_site, tmp_path):

@@ -1,0 +1,43 @@
+"""Where the site says it lives and where its sources are, from cluster.yaml's `repository`.
+
+One key serves the site (source link, edit buttons, GitHub Pages address) and the Flux bootstrap
+command alike. Without it the site carries no repository link rather than a placeholder that 404s.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from homeops.cluster.model import Repository
+
+
+@dataclass(frozen=True)
+class SiteAddress:
+    site_url: str | None
+    repo_url: str | None
+    repo_name: str | None
+    edit_uri: str | None
+
+
+def _edit_uri(branch: str, docs_dir: str) -> str:
+    return f"edit/{branch}/{docs_dir.strip('/')}/"
+
+
+def branch_of(edit_uri: str | None, docs_dir: str = "docs") -> str:
+    """The branch an edit_uri made by `site_address` opens (main for any other edit_uri)."""
+    prefix, suffix = "edit/", f"/{docs_dir.strip('/')}/"
+    if edit_uri and edit_uri.startswith(prefix) and edit_uri.endswith(suffix) and len(edit_uri) > len(prefix + suffix):
+        return edit_uri[len(prefix):-len(suffix)]
+    return "main"
+
+
+def site_address(repository: Repository | None, docs_dir: str = "docs") -> SiteAddress:
+    """`docs_dir` is the docs directory's path inside the repository (edit links open files there)."""
+    if repository is None:
+        return SiteAddress(None, None, None, None)
+    return SiteAddress(
+        site_url=repository.pages_url,
+        repo_url=repository.url,
+        repo_name=f"{repository.owner}/{repository.name}",
+        edit_uri=_edit_uri(repository.branch, docs_dir),
+    )

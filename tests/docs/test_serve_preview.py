@@ -1,0 +1,107 @@
+"""`mkdocs serve` answers while cluster.yaml is invalid, with the validator's lines, and recovers.
+
+The server runs on 127.0.0.1 on a free port, from a copy of the project, and is stopped by its
+own process group at the end.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from homeops import ClusterInvalid, load_cluster
+from tests.docs.site_build import SITE_ENV, copy_project
+
+REQUEST_TIMEOUT_SECONDS = 10  # a request that hangs (as it did) fails the test instead of the run
+WAIT_SECONDS = 120  # how long a rebuild may take on a loaded 2-core machine
+# A value with markup in it: the page must show it as text.
+BROKEN_DOMAIN = 'domain: "<b>home</b>"'
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def fetch(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=REQUEST_TIMEOUT_SECONDS) as response:
+            return response.status, response.read().decode("utf-8")
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode("utf-8")
+
+
+def wait_for(condition: Callable[[], tuple[int, str] | None], what: str) -> tuple[int, str]:
+    deadline = time.monotonic() + WAIT_SECONDS
+    while time.monotonic() < deadline:
+        try:
+            answer = condition()
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            answer = None  # the server is not listening yet
+        if answer is not None:
+            return answer
+        time.sleep(0.2)
+    pytest.fail(f"timed out waiting for {what}")
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[Path, str]]:
+    project = copy_project(tmp_path / "project")
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k not in SITE_ENV}
+    env["NO_MKDOCS_2_WARNING"] = "1"
+    log = (tmp_path / "serve.log").open("w")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "mkdocs", "serve", "--strict", "-f", str(project / "mkdocs.yml"),
+         "--dev-addr", f"127.0.0.1:{port}"],
+        cwd=project, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    try:
+        yield project, f"http://127.0.0.1:{port}/"
+    finally:
+        os.killpg(server.pid, signal.SIGINT)  # as Ctrl-C: mkdocs removes its temporary site
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+        log.close()
+
+
+def test_serve_shows_the_validator_lines_while_cluster_yaml_is_invalid_and_the_site_once_fixed(served):
+    project, url = served
+    cluster_file = project / "cluster.yaml"
+    good = cluster_file.read_text()
+    site_page = lambda: (answer if (answer := fetch(url))[0] == 200 and "Ceph OSDs" in answer[1] else None)
+    wait_for(site_page, "the first build")
+
+    cluster_file.write_text(good.replace("domain: example.com", BROKEN_DOMAIN, 1))
+    with pytest.raises(ClusterInvalid) as invalid:
+        load_cluster(cluster_file)
+    error_page = lambda: (answer if "The site does not build" in (answer := fetch(url))[1] else None)
+    _, page = wait_for(error_page, "the error page")
+
+    errors = page.split('<pre id="build-errors">', 1)[1].split("</pre>", 1)[0]
+    for problem in invalid.value.problems:  # each as `cluster.yaml:LINE:COL: key: message`, as text
+        assert f"cluster.yaml:{problem.line}:{problem.column}: " in errors
+        assert html.escape(str(problem)) in errors
+    assert "<b>home</b>" not in page and "&lt;b&gt;home&lt;/b&gt;" in page
+    # Another page of the site answers with the errors too, instead of the stale page.
+    status, other = fetch(url + "networking/")
+    assert status == 200 and "The site does not build" in other
+
+    cluster_file.write_text(good)
+    _, page = wait_for(site_page, "the site after the fix")
+    assert "The site does not build" not in page
