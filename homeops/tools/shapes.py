@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 # Flags Ceph sets by itself on every modern cluster; only the others mean "someone is doing maintenance".
@@ -61,10 +62,15 @@ class CephStatus:
         )
 
 
+# The one rule of PG health, Rook's own (`defaultPgHealthyRegex`, pkg/operator/ceph/cluster/osd):
+# scrubbing and snapshot trimming are normal work of a healthy PG, so a cluster with snapshots
+# is clean while it trims them. Every check, gate and wait reads PG health through this.
+PG_HEALTHY = re.compile(r"^active(\+(clean|deep|scrubbing|snaptrim|snaptrim_wait))+$")
+
+
 def pg_state_is_clean(state: str) -> bool:
-    """`active+clean`, including its scrubbing variants (`active+clean+scrubbing+deep`)."""
-    parts = state.split("+")
-    return parts[:2] == ["active", "clean"] and all(p.startswith(("scrubbing", "deep")) for p in parts[2:])
+    """`active+clean` and what Rook counts as healthy with it (`+scrubbing+deep`, `+snaptrim`, `+snaptrim_wait`)."""
+    return PG_HEALTHY.match(state) is not None
 
 
 @dataclass(frozen=True)

@@ -321,14 +321,14 @@ def _ok_to_stop(state: dict, ids: list[str], output_format: str | None, now: flo
     if missing:
         raise CephError(f"Error ENOENT: osd(s) {','.join(missing)} do not exist", ENOENT)
     report, ok = ok_to_stop(state, wanted, now)
-    stdout = _out(report, output_format, lambda r: "") if output_format else ""
     if not ok:
+        # A refusal is an errno and a message; ceph prints no JSON then, whatever -f says.
         raise CephError(
             f"Error EBUSY: unsafe to stop osd(s) at this time "
             f"({report['num_not_ok_pgs']} PGs are or would become offline)",
             EBUSY,
-            stdout,
         )
+    stdout = _out(report, output_format, lambda r: "") if output_format else ""
     ids_text = ",".join(str(i) for i in wanted)
     return stdout, (
         f"OSD(s) {ids_text} are ok to stop without reducing availability or risking data, provided there are no "

@@ -151,6 +151,8 @@ class FakeCluster:
         return 97, "", f"unexpected ceph {args}"
 
     def _talosctl(self, args: list[str]) -> tuple[int, str, str]:
+        if args == ["version", "--client"]:
+            return 0, "Client:\n\tTag:         v1.11.1\n", ""
         node = next(n for n in self.nodes.values() if n.address == args[1])
         control_planes = [n for n in self.nodes.values() if n.role == "control-plane"]
         if args[2:] == ["etcd", "members"]:

@@ -78,8 +78,7 @@ def test_ok_to_stop_one_host_and_not_two(make_twin):
     assert json.loads(same_host.stdout)["ok_to_stop"] is True
     other_host = twin.ceph("osd", "ok-to-stop", "1", "-f", "json")
     assert other_host.returncode == 16
-    report = json.loads(other_host.stdout)
-    assert report["ok_to_stop"] is False and report["num_not_ok_pgs"] > 0
+    assert other_host.stdout == ""  # ceph prints no JSON when it refuses (src/ceph.in)
     assert "Error EBUSY: unsafe to stop osd(s) at this time" in other_host.stderr
 
 
