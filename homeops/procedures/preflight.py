@@ -162,9 +162,7 @@ def flux_objects() -> list[FluxObject]:
 def flux_ready() -> list[CheckResult]:
     def read() -> list[CheckResult]:
         objects = flux_objects()
-        problems = [
-            f"{o} Ready={o.ready} {o.reason}: {o.message}".rstrip(": ") for o in objects if not o.is_ready
-        ]
+        problems = [o.problem for o in objects if o.problem]
         problems += [f"{o} is suspended" for o in objects if o.suspended and o.is_ready]
         return [verdict("Flux Ready", problems, f"{len(objects)} Kustomizations and HelmReleases Ready")]
 

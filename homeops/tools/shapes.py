@@ -139,10 +139,36 @@ class FluxObject:
     reason: str
     message: str
     suspended: bool
+    generation: int | None = None  # metadata.generation
+    observed_generation: int | None = None  # status.observedGeneration
+    reconciling: str | None = None  # the Reconciling condition's message when it is True
+    stalled: str | None = None  # the Stalled condition's message when it is True
 
     @property
     def is_ready(self) -> bool:
-        return self.ready == "True"
+        """Current in kstatus's sense: Ready=True for the latest generation, neither reconciling nor stalled.
+
+        Ready=True alone may be the verdict on an older spec (kubernetes-sigs/cli-utils, kstatus).
+        """
+        return self.problem is None
+
+    @property
+    def problem(self) -> str | None:
+        """Why the object is not current, in words for a check or a stop; None when it is.
+
+        The one place Flux readiness is decided: cluster-health, the gates and the waits all ask it.
+        """
+        if self.stalled is not None:
+            return f"{self} is stalled: {self.stalled}".rstrip(": ")
+        if (self.generation is not None and self.observed_generation is not None
+                and self.observed_generation < self.generation):
+            return (f"{self} is in progress: generation {self.generation} not yet observed "
+                    f"(observedGeneration {self.observed_generation})")
+        if self.reconciling is not None:
+            return f"{self} is in progress: Reconciling: {self.reconciling}".rstrip(": ")
+        if self.ready != "True":
+            return f"{self} Ready={self.ready} {self.reason}: {self.message}".rstrip(": ")
+        return None
 
     def __str__(self) -> str:
         return f"{self.kind} {self.namespace}/{self.name}"

@@ -95,6 +95,12 @@ def pg_states(state: dict, now: float) -> list[dict]:
         return [{"state_name": "active+recovering+degraded", "count": total}]
     if state["ceph"]["stuck"]:
         return [{"state_name": "active+recovery_wait+degraded", "count": total}]
+    if state["ceph"].get("snaptrim"):
+        # Snapshot trimming after a snapshot was deleted: healthy work, as Rook counts it.
+        trimming, waiting = min(total, 6), min(max(total - 6, 0), 4)
+        return [s for s in ({"state_name": "active+clean", "count": total - trimming - waiting},
+                            {"state_name": "active+clean+snaptrim", "count": trimming},
+                            {"state_name": "active+clean+snaptrim_wait", "count": waiting}) if s["count"]]
     return [{"state_name": "active+clean", "count": total}]
 
 
