@@ -6,7 +6,14 @@ from typing import Callable, Sequence
 
 from homeops.errors import RunbookStopped
 from homeops.cluster.model import Node
-from homeops.procedures.node_maintenance import InPlace, restore, return_to_service, stop, take_out_of_service
+from homeops.procedures.node_maintenance import (
+    InPlace,
+    keep_protected,
+    restore,
+    return_to_service,
+    stop,
+    take_out_of_service,
+)
 from homeops.procedures.session import Session
 from homeops.procedures.versions import kubernetes_minors, parse_version, tag, talos_step_refusal
 from homeops.procedures.waits import WaitTimedOut, wait_until
@@ -103,9 +110,12 @@ def upgrade_node(session: Session, node: Node, version: str, *, force: bool = Fa
         session.gate.would_wait(what, session.wait_timeout)
     else:
         session.say(f"waiting for {what} (up to {session.wait_timeout:g}s)")
+        def back() -> bool:
+            keep_protected(session, state)
+            return _upgraded(kubectl.node(node.name), before, version)
+
         try:
-            wait_until(lambda: _upgraded(kubectl.node(node.name), before, version),
-                       session.wait_timeout, session.poll_interval, what)
+            wait_until(back, session.wait_timeout, session.poll_interval, what)
         except WaitTimedOut as exc:
             raise stop(state, "wait for Ready", f"{exc}{_node_detail(node.name)}") from None
     return_to_service(session, node, state)

@@ -83,6 +83,15 @@ class OsdTree:
 
 
 @dataclass(frozen=True)
+class OsdPod:
+    """A `rook-ceph-osd` pod: which OSD (label `ceph-osd-id`) runs on which node."""
+
+    osd: int
+    node: str  # spec.nodeName, or the node its nodeSelector pins it to while it is Pending
+    crush_host: str  # label topology-location-host: the CRUSH host bucket Rook put it under
+
+
+@dataclass(frozen=True)
 class OsdDump:
     flags: frozenset[str]
     host_flags: dict[str, frozenset[str]]  # crush_node_flags: per-host flags such as noout

@@ -25,7 +25,8 @@ from homeops.twin.failure import ToolFailure, answer
 
 GLOBAL_FLAGS = [Flag("namespace", "n"), Flag("request-timeout"), Flag("kubeconfig"), Flag("context"), Flag("v", "v")]
 VERB_FLAGS = {
-    "get": [Flag("output", "o"), Flag("all-namespaces", "A", False), Flag("ignore-not-found", None, False)],
+    "get": [Flag("output", "o"), Flag("all-namespaces", "A", False), Flag("ignore-not-found", None, False),
+            Flag("selector", "l")],
     "cordon": [],
     "uncordon": [],
     "drain": [

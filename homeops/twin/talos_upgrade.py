@@ -73,8 +73,8 @@ def _wait_for_upgrade(twin_dir: str, address: str, timeout: float) -> None:
 
     The real wait lasts up to --timeout; the twin's lasts up to clock.scaled_wait(timeout).
     """
-    current, _ = cluster.observe(twin_dir)
-    deadline = clock.now() + clock.scaled_wait(timeout, current["timing"]["patience_seconds"])
+    current, start = cluster.observe(twin_dir)
+    deadline = start + clock.scaled_wait(timeout, current["timing"]["patience_seconds"])
     # talosctl prints its progress on stderr; stdout stays empty.
     output.write(sys.stderr, f"watching nodes: [{address}]")
     last = None

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+from homeops.twin import state
+
 
 def test_a_fresh_twin_is_healthy_and_clean(twin, cluster):
     status = twin.ceph_status()
@@ -48,6 +50,8 @@ def test_noout_shows_in_the_dump_and_the_health_until_unset(twin):
 
 
 def test_group_flags_are_per_host(twin):
+    with state.change(str(twin.directory)) as live:
+        live["rook"]["manage_pod_budgets"] = False  # Rook would clear the flag of a host that is not draining
     assert twin.ceph("osd", "set-group", "noout", "worker-2").returncode == 0
     dump = json.loads(twin.ceph("osd", "dump", "-f", "json").stdout)
     assert dump["crush_node_flags"] == {"worker-2": ["noout"]}
