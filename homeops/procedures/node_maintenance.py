@@ -8,8 +8,9 @@ cordon and the flag in place and says so.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Iterator
 
 from homeops.errors import RunbookStopped
 from homeops.cluster.model import Node
@@ -32,6 +33,11 @@ class InPlace:
     noout: bool = False
     cluster_noout: bool = False  # the cluster-wide flag, set when Rook let go of the host's
     notes: list[str] = field(default_factory=list)
+    step: str = "take the node out of service"  # where the maintenance is now, for an interrupt's stop
+
+    @property
+    def left_anything(self) -> bool:
+        return self.cordoned or self.noout or self.cluster_noout
 
     @property
     def hosts(self) -> str:
@@ -50,15 +56,36 @@ class InPlace:
 
 def stop(state: InPlace, step: str, reason: object) -> RunbookStopped:
     notes = "".join(f"; {n}" for n in state.notes)
-    return RunbookStopped(f"{state.node}: stopped at step '{step}': {reason}{notes}; {state.describe()}")
+    resume = f"; run the same runbook again to finish {state.node}" if state.left_anything else ""
+    return RunbookStopped(f"{state.node}: stopped at step '{step}': {reason}{notes}{resume}; {state.describe()}")
+
+
+INTERRUPTED = "interrupted (Ctrl-C, Kernel > Interrupt or a signal)"
+
+
+@contextmanager
+def interruptible(state: InPlace) -> Iterator[None]:
+    """An interrupt in the middle of a node's maintenance is a stop that names the node, the step
+    and what is left in place, not a traceback; nothing is undone (the operator wants it to stop)."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        raise stop(state, state.step, INTERRUPTED) from None
 
 
 def take_out_of_service(session: Session, node: Node, *, purpose: str) -> InPlace:
     """ok-to-stop, noout for the host, cordon, drain. On a failure, undo and raise RunbookStopped."""
-    gate = session.gate
     state = InPlace(node.name)
-    _place(state)
+    with interruptible(state):
+        _place(state)
+        _take_out(session, node, state, purpose)
+    return state
+
+
+def _take_out(session: Session, node: Node, state: InPlace, purpose: str) -> None:
+    gate = session.gate
     if state.osds:
+        state.step = "ceph osd ok-to-stop"
         answer = _ok_to_stop(state)
         session.say(f"ceph osd ok-to-stop {' '.join(map(str, state.osds))}: {'yes' if answer.ok else 'no'}")
         if not answer.ok:
@@ -66,22 +93,22 @@ def take_out_of_service(session: Session, node: Node, *, purpose: str) -> InPlac
             raise stop(state, "ceph osd ok-to-stop", reason)
     else:
         session.say(f"{node.name} holds no OSD: no Ceph flag needed")
-    step = "set noout for the host"
+    state.step = "set noout for the host"
     try:
         if state.osds:
             ceph.set_group(gate, "noout", *state.crush_hosts,
                            why=f"keep Ceph from rebalancing while {node.name} is away")
             state.noout = True
-        step = "cordon"
+        state.step = "cordon"
         kubectl.cordon(gate, node.name, why=f"no new pods on {node.name} ({purpose})")
         state.cordoned = True
-        step = "drain"
+        state.step = "drain"
         kubectl.drain(gate, node.name, timeout=session.wait_timeout, why="move its pods elsewhere")
     except ToolError as exc:
         # Nothing is disrupted yet: the node still runs, so give it back rather than leave it half out.
+        step = state.step
         restore(session, state)
         raise stop(state, step, exc) from None
-    return state
 
 
 def restore(session: Session, state: InPlace) -> None:
@@ -104,12 +131,19 @@ def restore(session: Session, state: InPlace) -> None:
 
 def return_to_service(session: Session, node: Node, state: InPlace) -> None:
     """Uncordon, wait until every PG is active+clean, clear the flag."""
+    with interruptible(state):
+        _return(session, node, state)
+
+
+def _return(session: Session, node: Node, state: InPlace) -> None:
     gate = session.gate
+    state.step = "uncordon"
     _do(state, "uncordon", lambda: kubectl.uncordon(gate, node.name, why="the node is back"))
     state.cordoned = False
     # Also for a node without OSDs: its reboot can still take a Ceph monitor or manager away and
     # leave PGs peering, and the next node must not go down before Ceph is whole again.
     what = "every Ceph PG active+clean"
+    state.step = "wait for PGs active+clean"
     if not session.apply:
         gate.would_wait(what, session.wait_timeout)
     else:
@@ -171,9 +205,9 @@ def protect_beyond_rook(session: Session, state: InPlace) -> None:
     state.cluster_noout = True
 
 
-def current_state(node: Node) -> InPlace:
-    """The state of a node a previous run took out of service (ceph-maintenance exit)."""
-    state = InPlace(node.name, cordoned=True)
+def current_state(node: Node, *, cordoned: bool = True) -> InPlace:
+    """The state of a node a previous run took out of service (ceph-maintenance exit, a resumed upgrade)."""
+    state = InPlace(node.name, cordoned=cordoned)
     _place(state)
     try:
         dump = ceph.osd_dump()

@@ -10,6 +10,7 @@ from functools import partial
 
 from homeops.cluster.model import Cluster
 from homeops.procedures.checks import CheckResult, at_once, failed, guarded, verdict
+from homeops.procedures.resume import own_leftovers
 from homeops.tools import ceph, flux, kubectl, talosctl
 from homeops.tools.process import ToolError
 from homeops.tools.shapes import EtcdMember, EtcdStatus, FluxObject, NodeStatus
@@ -199,7 +200,8 @@ def maintenance_gates(cluster: Cluster) -> list[CheckResult]:
         partial(talos_client, cluster),
     )
     etcd_results = [r for r in etcd_results if r.check != "etcd fault tolerance"]
-    return nodes + etcd_results + ceph_results + flux_results + [client]
+    # What an earlier run of this runbook left (one node out of service) is finished, not a stop.
+    return own_leftovers(cluster, nodes + etcd_results + ceph_results + flux_results + [client])
 
 
 def _node_checks(cluster: Cluster) -> list[CheckResult]:

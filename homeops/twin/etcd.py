@@ -9,8 +9,21 @@ def members(state: dict) -> list[dict]:
     return [n for n in state["nodes"] if n["role"] == "control-plane"]
 
 
+def running(state: dict, node: dict, now: float) -> bool:
+    """The member runs and has rejoined: a rebooted node's etcd needs a moment (`recovery_seconds`) after boot."""
+    rejoined = now >= node["ready_since"] + state["timing"]["recovery_seconds"]
+    return nodes.is_ready(node, now) and rejoined and not faults.active(state, "etcd-unhealthy", node["name"])
+
+
+def quorum_lost(state: dict, now: float) -> bool:
+    """Fewer running members than a majority: with 2 members, either one rebooting is enough."""
+    found = members(state)
+    return bool(found) and sum(running(state, n, now) for n in found) < len(found) // 2 + 1
+
+
 def healthy(state: dict, node: dict, now: float) -> bool:
-    return nodes.is_ready(node, now) and not faults.active(state, "etcd-unhealthy", node["name"])
+    # A member without quorum has no leader: it answers, but with "etcdserver: no leader".
+    return running(state, node, now) and not quorum_lost(state, now)
 
 
 def unhealthy_members(state: dict, now: float) -> list[dict]:

@@ -288,9 +288,13 @@ def _suffix(uid: str) -> str:
     return "".join(alphabet[int(c, 16) % len(alphabet)] for c in uid.replace("-", "")[:5])
 
 
-def api_refused(state: dict) -> str | None:
-    """kubectl's last line when the API server is down (the `api-unreachable` fault)."""
-    if faults.active(state, "api-unreachable"):
+def api_refused(state: dict, now: float | None = None) -> str | None:
+    """kubectl's last line when the API server is down: the `api-unreachable` fault, or etcd without
+    quorum (a 2-member etcd while one member reboots), when no API server can serve and Talos's
+    VIP, elected through etcd, has no holder."""
+    from homeops.twin import etcd  # etcd imports nodes; k8s is imported by the fake tools' first lines
+
+    if faults.active(state, "api-unreachable") or (now is not None and etcd.quorum_lost(state, now)):
         vip = state["cluster"]["vip"]
         return f"The connection to the server {vip}:6443 was refused - did you specify the right host or port?"
     return None

@@ -16,6 +16,12 @@ from homeops.twin import state
 pytestmark = pytest.mark.slow
 
 
+def twin_now(drill) -> dict:
+    from homeops.twin import cluster
+
+    return cluster.observe(str(drill.twin))[0]
+
+
 def twin_state(drill) -> dict:
     return json.loads((drill.twin / "state.json").read_text())
 
@@ -64,3 +70,64 @@ def test_an_older_talosctl_prints_fewer_etcd_columns_and_is_a_warning_not_a_stop
     assert result.checks["etcd health"][0] == "ok", result.stdout
     assert result.checks["talosctl client"] == (
         "warn", "talosctl v1.10.6 is not of the cluster's Talos minor (v1.11.1): install talosctl 1.11.x")
+
+
+def test_a_forced_upgrade_of_a_two_member_etcd_rides_out_the_api_outage_it_causes(make_drill):
+    """While either member reboots etcd has no quorum and kubectl is refused; the runbook waits it out."""
+    drill = make_drill({"talos_version": "v1.11.0", "reboot_seconds": 1.0})
+    before = {n["name"]: n["boot_id"] for n in twin_state(drill)["nodes"]}
+    result = drill.run("control-plane-upgrade", "accept_two_member_etcd_risk=true", apply=True)
+    assert result.code == 0, result.stdout + result.stderr
+    assert result.last_line.startswith("completed: control-plane-upgrade (apply)")
+    refusals = (drill.twin / "api-refusals.log").read_text().splitlines()
+    assert refusals, "the Kubernetes API never went away: the drill proved nothing"
+    assert all(" kubectl " in line for line in refusals)
+    after = {n["name"]: n for n in twin_state(drill)["nodes"]}
+    for name in ("cp-1", "cp-2"):
+        assert after[name]["talos_version"] == "v1.11.1"
+        assert after[name]["boot_id"] != before[name] and after[name]["boots"] == 1
+        assert not after[name]["unschedulable"]
+    assert all(after[w]["boots"] == 0 for w in ("worker-1", "worker-2", "worker-3"))
+
+
+def test_the_twin_refuses_kubectl_while_a_two_member_etcd_has_a_member_down(make_drill):
+    drill = make_drill({"talos_version": "v1.11.0", "faults": [{"fault": "never-ready", "node": "cp-1"}]})
+    image = drill.installer_image("v1.11.1")
+    upgrade = drill.tool("talosctl", "-n", "10.0.10.11", "upgrade", "-i", image, "--force", "--wait=false")
+    assert upgrade.returncode == 0, upgrade.stderr
+    refused = drill.tool("kubectl", "get", "nodes", "-o", "json", check=False)
+    assert refused.returncode == 1
+    assert refused.stderr.strip() == ("The connection to the server 10.0.50.50:6443 was refused - did you specify the "
+                                      "right host or port?")
+
+
+def test_an_interrupted_worker_upgrade_is_finished_by_a_plain_re_run(make_drill):
+    """SIGINT mid-upgrade (through `homeops run`), then the same command again: every worker on the
+    target, schedulable, booted once, no Ceph flag; read from the twin's state file."""
+    import signal
+    import time
+
+    drill = make_drill({"talos_version": "v1.11.0", "reboot_seconds": 1.0})
+    run = drill.start("worker-upgrade", apply=True)
+    try:
+        for _ in range(1200):  # until the first worker is on its way down (a bounded loop, not a timed assertion)
+            if any(n["reboot"] for n in twin_state(drill)["nodes"]) or run.poll() is not None:
+                break
+            time.sleep(0.05)
+        assert run.poll() is None, "the run ended before it could be interrupted"
+        run.send_signal(signal.SIGINT)
+        out, err = run.communicate(timeout=120)
+    finally:
+        if run.poll() is None:
+            run.kill()
+    assert run.returncode != 0, out + err
+    left = [n for n in twin_state(drill)["nodes"] if n["unschedulable"]]
+    assert [n["name"] for n in left] == ["worker-1"], out + err
+
+    again = drill.run("worker-upgrade", apply=True)
+    assert again.code == 0, again.stdout + again.stderr
+    assert "left by an earlier run of worker-upgrade on worker-1" in again.stdout
+    final = twin_now(drill)
+    workers = [n for n in final["nodes"] if n["role"] == "worker"]
+    assert [(n["talos_version"], n["unschedulable"], n["boots"]) for n in workers] == [("v1.11.1", False, 1)] * 3
+    assert final["ceph"]["flags"] == [] and final["ceph"]["group_flags"] == {}
