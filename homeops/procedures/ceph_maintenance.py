@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from homeops.errors import RunbookStopped
 from homeops.cluster.model import Node
-from homeops.procedures.node_maintenance import current_state, return_to_service, take_out_of_service
+from homeops.procedures.node_maintenance import (
+    current_state,
+    protect_beyond_rook,
+    return_to_service,
+    take_out_of_service,
+)
 from homeops.procedures.session import Session
 
 ACTIONS = ("enter", "exit")
@@ -24,14 +29,15 @@ def chosen_node(session: Session, name: str, action: str) -> Node:
 
 def enter(session: Session, node: Node) -> str:
     state = take_out_of_service(session, node, purpose="maintenance")
+    protect_beyond_rook(session, state)
     done = "is in maintenance" if session.apply else "would be in maintenance"
-    flag = f", noout set for host {node.name}" if state.noout else ""
+    flag = f", noout set for host {state.hosts} and the whole cluster" if state.noout else ""
     return f"{node.name} {done}: cordoned and drained{flag}; run again with -p action=exit when the work is done"
 
 
 def exit(session: Session, node: Node) -> str:
     state = current_state(node)
-    had_noout = state.noout
+    had_noout = state.noout or state.cluster_noout
     return_to_service(session, node, state)
     done = "is back in service" if session.apply else "would be back in service"
     return (f"{node.name} {done}: uncordoned" + (", PGs active+clean" if state.osds else "")

@@ -12,7 +12,7 @@ from homeops.tools.shapes import FluxObject
 
 
 def describe(objects: list[FluxObject]) -> str:
-    return "; ".join(f"{o} Ready={o.ready} {o.reason}: {o.message}".rstrip(": ") for o in objects)
+    return "; ".join(o.problem or str(o) for o in objects)
 
 
 def not_ready() -> list[FluxObject]:

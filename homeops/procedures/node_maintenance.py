@@ -8,11 +8,13 @@ cordon and the flag in place and says so.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Iterator
 
 from homeops.errors import RunbookStopped
 from homeops.cluster.model import Node
+from homeops.procedures.osd_placement import placement
 from homeops.procedures.session import Session
 from homeops.procedures.waits import WaitTimedOut, wait_until
 from homeops.tools import ceph, kubectl
@@ -26,33 +28,64 @@ class InPlace:
 
     node: str
     osds: tuple[int, ...] = ()
+    crush_hosts: tuple[str, ...] = ()  # the CRUSH hosts of its OSDs: not always the node's name
     cordoned: bool = False
     noout: bool = False
+    cluster_noout: bool = False  # the cluster-wide flag, set when Rook let go of the host's
     notes: list[str] = field(default_factory=list)
+    step: str = "take the node out of service"  # where the maintenance is now, for an interrupt's stop
+
+    @property
+    def left_anything(self) -> bool:
+        return self.cordoned or self.noout or self.cluster_noout
+
+    @property
+    def hosts(self) -> str:
+        return ", ".join(self.crush_hosts or (self.node,))
 
     def describe(self) -> str:
         left = []
         if self.cordoned:
             left.append(f"{self.node} cordoned")
         if self.noout:
-            left.append(f"noout set for host {self.node}")
+            left.append(f"noout set for host {self.hosts}")
+        if self.cluster_noout:
+            left.append("noout set for the whole cluster")
         return "left in place: " + (", ".join(left) if left else "nothing")
 
 
 def stop(state: InPlace, step: str, reason: object) -> RunbookStopped:
     notes = "".join(f"; {n}" for n in state.notes)
-    return RunbookStopped(f"{state.node}: stopped at step '{step}': {reason}{notes}; {state.describe()}")
+    resume = f"; run the same runbook again to finish {state.node}" if state.left_anything else ""
+    return RunbookStopped(f"{state.node}: stopped at step '{step}': {reason}{notes}{resume}; {state.describe()}")
+
+
+INTERRUPTED = "interrupted (Ctrl-C, Kernel > Interrupt or a signal)"
+
+
+@contextmanager
+def interruptible(state: InPlace) -> Iterator[None]:
+    """An interrupt in the middle of a node's maintenance is a stop that names the node, the step
+    and what is left in place, not a traceback; nothing is undone (the operator wants it to stop)."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        raise stop(state, state.step, INTERRUPTED) from None
 
 
 def take_out_of_service(session: Session, node: Node, *, purpose: str) -> InPlace:
     """ok-to-stop, noout for the host, cordon, drain. On a failure, undo and raise RunbookStopped."""
-    gate = session.gate
     state = InPlace(node.name)
-    try:
-        state.osds = ceph.osd_tree().osds_of(node.name)
-    except ToolError as exc:
-        raise stop(state, "read the OSDs of the host", exc) from None
+    with interruptible(state):
+        _place(state)
+        _take_out(session, node, state, purpose)
+    return state
+
+
+def _take_out(session: Session, node: Node, state: InPlace, purpose: str) -> None:
+    gate = session.gate
     if state.osds:
+        state.step = "ceph osd ok-to-stop"
         answer = _ok_to_stop(state)
         session.say(f"ceph osd ok-to-stop {' '.join(map(str, state.osds))}: {'yes' if answer.ok else 'no'}")
         if not answer.ok:
@@ -60,21 +93,22 @@ def take_out_of_service(session: Session, node: Node, *, purpose: str) -> InPlac
             raise stop(state, "ceph osd ok-to-stop", reason)
     else:
         session.say(f"{node.name} holds no OSD: no Ceph flag needed")
-    step = "set noout for the host"
+    state.step = "set noout for the host"
     try:
         if state.osds:
-            ceph.set_group(gate, "noout", node.name, why=f"keep Ceph from rebalancing while {node.name} is away")
+            ceph.set_group(gate, "noout", *state.crush_hosts,
+                           why=f"keep Ceph from rebalancing while {node.name} is away")
             state.noout = True
-        step = "cordon"
+        state.step = "cordon"
         kubectl.cordon(gate, node.name, why=f"no new pods on {node.name} ({purpose})")
         state.cordoned = True
-        step = "drain"
+        state.step = "drain"
         kubectl.drain(gate, node.name, timeout=session.wait_timeout, why="move its pods elsewhere")
     except ToolError as exc:
         # Nothing is disrupted yet: the node still runs, so give it back rather than leave it half out.
+        step = state.step
         restore(session, state)
         raise stop(state, step, exc) from None
-    return state
 
 
 def restore(session: Session, state: InPlace) -> None:
@@ -88,44 +122,110 @@ def restore(session: Session, state: InPlace) -> None:
             state.notes.append(f"uncordon failed too: {exc}")
     if state.noout:
         try:
-            ceph.unset_group(session.gate, "noout", state.node, why="the node was not disrupted")
+            ceph.unset_group(session.gate, "noout", *state.crush_hosts, why="the node was not disrupted")
             state.noout = False
-            state.notes.append(f"undone: noout cleared for host {state.node}")
+            state.notes.append(f"undone: noout cleared for host {state.hosts}")
         except ToolError as exc:
             state.notes.append(f"clearing noout failed too: {exc}")
 
 
 def return_to_service(session: Session, node: Node, state: InPlace) -> None:
     """Uncordon, wait until every PG is active+clean, clear the flag."""
+    with interruptible(state):
+        _return(session, node, state)
+
+
+def _return(session: Session, node: Node, state: InPlace) -> None:
     gate = session.gate
+    state.step = "uncordon"
     _do(state, "uncordon", lambda: kubectl.uncordon(gate, node.name, why="the node is back"))
     state.cordoned = False
     # Also for a node without OSDs: its reboot can still take a Ceph monitor or manager away and
     # leave PGs peering, and the next node must not go down before Ceph is whole again.
     what = "every Ceph PG active+clean"
+    state.step = "wait for PGs active+clean"
     if not session.apply:
         gate.would_wait(what, session.wait_timeout)
     else:
         session.say(f"waiting for {what} (up to {session.wait_timeout:g}s)")
+        def clean() -> bool:
+            keep_protected(session, state)
+            return ceph.status().pgs_clean
+
         try:
-            wait_until(lambda: ceph.status().pgs_clean, session.wait_timeout, session.poll_interval, what)
+            wait_until(clean, session.wait_timeout, session.poll_interval, what)
         except WaitTimedOut as exc:
             raise stop(state, "wait for PGs active+clean", f"{exc}{_pg_detail()}") from None
     if state.noout:
         _do(state, "clear noout for the host",
-            lambda: ceph.unset_group(gate, "noout", node.name, why="Ceph is clean again"))
+            lambda: ceph.unset_group(gate, "noout", *state.crush_hosts, why="Ceph is clean again"))
         state.noout = False
+    if state.cluster_noout:
+        _do(state, "clear the cluster-wide noout",
+            lambda: ceph.unset_flag(gate, "noout", why=f"{node.name} is back and Ceph is clean again"))
+        state.cluster_noout = False
 
 
-def current_state(node: Node) -> InPlace:
-    """The state of a node a previous run took out of service (ceph-maintenance exit)."""
-    state = InPlace(node.name, cordoned=True)
+# Rook's disruption controller (managePodBudgets, the chart's default) holds noout on a draining
+# host for osdMaintenanceTimeout (30 min) only, then clears it at every reconcile, ours included;
+# 10 min later Ceph marks the OSDs out and moves their data. The cluster-wide flag is not Rook's.
+ROOK_LET_GO = ("Rook's disruption controller cleared noout on host {hosts} while its OSDs are down "
+               "(its osdMaintenanceTimeout passed)")
+
+
+def keep_protected(session: Session, state: InPlace) -> None:
+    """While the node is away: if no noout covers its down OSDs any more, set the cluster-wide flag.
+
+    Called at every look of the waits of a maintenance, so a maintenance that outlives Rook's
+    timeout stays protected (and says so) instead of losing noout in silence.
+    """
+    if not state.osds or state.cluster_noout or not session.apply:
+        return
+    dump, tree = ceph.osd_dump(), ceph.osd_tree()
+    on_host = any("noout" in dump.host_flags.get(h, ()) for h in state.crush_hosts)
+    if on_host or "noout" in dump.flags or not set(state.osds) & set(tree.down_osds):
+        return
+    state.noout = False  # gone: Rook cleared it
+    session.say("warning: " + ROOK_LET_GO.format(hosts=state.hosts)
+                + "; setting the cluster-wide noout until the node is back")
+    ceph.set_flag(session.gate, "noout", why=f"keep Ceph from marking {state.node}'s OSDs out")
+    state.cluster_noout = True
+
+
+def protect_beyond_rook(session: Session, state: InPlace) -> None:
+    """For a maintenance no runbook watches (ceph-maintenance enter): the cluster-wide noout at once."""
+    if not state.osds:
+        return
     try:
-        state.osds = ceph.osd_tree().osds_of(node.name)
-        state.noout = "noout" in ceph.osd_dump().host_flags.get(node.name, frozenset())
+        ceph.set_flag(session.gate, "noout",
+                      why="Rook clears the host's noout after osdMaintenanceTimeout (30 min); this one stays "
+                          "until the exit")
+    except ToolError as exc:
+        raise stop(state, "set the cluster-wide noout", exc) from None
+    state.cluster_noout = True
+
+
+def current_state(node: Node, *, cordoned: bool = True) -> InPlace:
+    """The state of a node a previous run took out of service (ceph-maintenance exit, a resumed upgrade)."""
+    state = InPlace(node.name, cordoned=cordoned)
+    _place(state)
+    try:
+        dump = ceph.osd_dump()
     except ToolError as exc:
         raise stop(state, "read the Ceph flags", exc) from None
+    flags = dump.host_flags
+    state.noout = any("noout" in flags.get(host, frozenset()) for host in state.crush_hosts)
+    state.cluster_noout = "noout" in dump.flags
     return state
+
+
+def _place(state: InPlace) -> None:
+    """The node's OSDs and their CRUSH hosts, the way Rook places them (osd_placement)."""
+    try:
+        found = placement(state.node)
+    except ToolError as exc:
+        raise stop(state, "read the OSDs of the host", exc) from None
+    state.osds, state.crush_hosts = found.osds, found.crush_hosts
 
 
 def _ok_to_stop(state: InPlace) -> OkToStop:

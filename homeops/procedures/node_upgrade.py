@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from typing import Callable, Sequence
 
 from homeops.errors import RunbookStopped
 from homeops.cluster.model import Node
-from homeops.procedures.node_maintenance import InPlace, restore, return_to_service, stop, take_out_of_service
+from homeops.procedures.node_maintenance import (
+    InPlace,
+    current_state,
+    interruptible,
+    keep_protected,
+    restore,
+    return_to_service,
+    stop,
+    take_out_of_service,
+)
 from homeops.procedures.session import Session
 from homeops.procedures.versions import kubernetes_minors, parse_version, tag, talos_step_refusal
 from homeops.procedures.waits import WaitTimedOut, wait_until
@@ -83,11 +93,33 @@ def upgrade_node(session: Session, node: Node, version: str, *, force: bool = Fa
     except ToolError as exc:
         raise stop(InPlace(node.name), "read the node", exc) from None
     if before.talos_version == version:
-        session.say(f"{node.name}: already runs Talos {version}, skipped (no reboot)")
+        left = current_state(node, cordoned=before.unschedulable)
+        if not left.left_anything:
+            session.say(f"{node.name}: already runs Talos {version}, skipped (no reboot)")
+            return False
+        # An earlier run stopped after the reboot: finish its job instead of leaving the node out.
+        session.say(f"{node.name}: already runs Talos {version} but is still out of service "
+                    f"({left.describe().removeprefix('left in place: ')}): returning it to service")
+        return_to_service(session, node, left)
+        session.say(f"{node.name}: back in service" if session.apply else f"{node.name}: planned")
         return False
     session.say(f"{node.name}: Talos {before.talos_version} -> {version}")
     state = take_out_of_service(session, node, purpose=f"Talos upgrade to {version}")
     image = session.cluster.installer_image(version)
+    # With --force on a 2-member etcd the reboot takes etcd's quorum and with it the Kubernetes API:
+    # the lock is made to last through the reboot and the wait after it, which ride the API out.
+    outage = session.covering(2 * session.wait_timeout + talosctl.UPGRADE_MARGIN,
+                              f"{node.name}: the Talos upgrade and the wait for the node") if force else nullcontext()
+    with outage, interruptible(state):
+        _upgrade_and_wait(session, node, version, image, before, state, force)
+    return_to_service(session, node, state)
+    session.say(f"{node.name}: done" if session.apply else f"{node.name}: planned")
+    return True
+
+
+def _upgrade_and_wait(session: Session, node: Node, version: str, image: str, before: NodeStatus, state: InPlace,
+                      force: bool) -> None:
+    state.step = "talosctl upgrade"
     try:
         talosctl.upgrade(session.gate, str(node.address), image, timeout=session.wait_timeout, force=force,
                          why="install the new version to the other slot and reboot into it")
@@ -99,18 +131,19 @@ def upgrade_node(session: Session, node: Node, version: str, *, force: bool = Fa
                    f"{exc}{_node_detail(node.name)} (the node went down and did not come back: it stays out of service)"
                    ) from None
     what = f"{node.name} Ready with a new boot ID and Talos {version}"
+    state.step = "wait for Ready"
     if not session.apply:
         session.gate.would_wait(what, session.wait_timeout)
     else:
         session.say(f"waiting for {what} (up to {session.wait_timeout:g}s)")
+        def back() -> bool:
+            keep_protected(session, state)
+            return _upgraded(kubectl.node(node.name), before, version)
+
         try:
-            wait_until(lambda: _upgraded(kubectl.node(node.name), before, version),
-                       session.wait_timeout, session.poll_interval, what)
+            wait_until(back, session.wait_timeout, session.poll_interval, what)
         except WaitTimedOut as exc:
             raise stop(state, "wait for Ready", f"{exc}{_node_detail(node.name)}") from None
-    return_to_service(session, node, state)
-    session.say(f"{node.name}: done" if session.apply else f"{node.name}: planned")
-    return True
 
 
 def upgrade_nodes(session: Session, nodes: Sequence[Node], version: str, *, force: bool = False,
@@ -121,12 +154,22 @@ def upgrade_nodes(session: Session, nodes: Sequence[Node], version: str, *, forc
     """
     check_upgrade_path(session, nodes, version)
     upgraded = []
-    for node in nodes:
+    for node in _left_out_first(nodes):
         if upgrade_node(session, node, version, force=force):
             upgraded.append(node.name)
             if between is not None:
                 between(node)
     return upgraded
+
+
+def _left_out_first(nodes: Sequence[Node]) -> list[Node]:
+    """A node an earlier run left cordoned is finished before any other is touched: two hosts away
+    at once is what the one-node-at-a-time rule forbids."""
+    try:
+        cordoned = {n.name for n in kubectl.nodes() if n.unschedulable}
+    except ToolError:
+        return list(nodes)  # the first node's own read will say what is wrong
+    return sorted(nodes, key=lambda n: n.name not in cordoned)
 
 
 def summary(upgraded: list[str], nodes: Sequence[Node], version: str, *, apply: bool) -> str:

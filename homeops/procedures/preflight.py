@@ -10,6 +10,7 @@ from functools import partial
 
 from homeops.cluster.model import Cluster
 from homeops.procedures.checks import CheckResult, at_once, failed, guarded, verdict
+from homeops.procedures.resume import own_leftovers
 from homeops.tools import ceph, flux, kubectl, talosctl
 from homeops.tools.process import ToolError
 from homeops.tools.shapes import EtcdMember, EtcdStatus, FluxObject, NodeStatus
@@ -109,6 +110,28 @@ def etcd(cluster: Cluster) -> list[CheckResult]:
     return results
 
 
+def talos_client(cluster: Cluster) -> CheckResult:
+    """A warning when the talosctl on PATH is of another Talos minor than the cluster runs.
+
+    Talos recommends the client that matches the cluster; an older or newer one prints other
+    tables (etcd status without PROTOCOL and STORAGE before v1.11.0) and may lack flags.
+    """
+    check = "talosctl client"
+    try:
+        client = talosctl.client_version()
+    except ToolError as exc:
+        return CheckResult(check, "warn", f"cannot read the talosctl client's version: {exc}")
+    wanted = cluster.versions.talos
+    if _minor(client) != _minor(wanted):
+        return CheckResult(check, "warn", f"talosctl {client} is not of the cluster's Talos minor "
+                                          f"({wanted}): install talosctl {_minor(wanted)}.x")
+    return CheckResult(check, "ok", f"talosctl {client} matches the cluster's Talos {_minor(wanted)}")
+
+
+def _minor(tag: str) -> str:
+    return ".".join(tag.lstrip("v").split(".")[:2])
+
+
 def ceph_health() -> list[CheckResult]:
     def read() -> list[CheckResult]:
         status, dump = at_once(ceph.status, ceph.osd_dump)
@@ -140,9 +163,7 @@ def flux_objects() -> list[FluxObject]:
 def flux_ready() -> list[CheckResult]:
     def read() -> list[CheckResult]:
         objects = flux_objects()
-        problems = [
-            f"{o} Ready={o.ready} {o.reason}: {o.message}".rstrip(": ") for o in objects if not o.is_ready
-        ]
+        problems = [o.problem for o in objects if o.problem]
         problems += [f"{o} is suspended" for o in objects if o.suspended and o.is_ready]
         return [verdict("Flux Ready", problems, f"{len(objects)} Kustomizations and HelmReleases Ready")]
 
@@ -171,13 +192,16 @@ def maintenance_gates(cluster: Cluster) -> list[CheckResult]:
 
     The checks only read, each through its own tools, so they run at once; the results keep this order.
     """
-    nodes, etcd_results, ceph_results, flux_results = at_once(
+    nodes, etcd_results, ceph_results, flux_results, client = at_once(
         partial(guarded, "nodes Ready", lambda: [nodes_ready(kubectl.nodes())]),
         partial(etcd, cluster),
         ceph_health,
         flux_ready,
+        partial(talos_client, cluster),
     )
-    return nodes + [r for r in etcd_results if r.check != "etcd fault tolerance"] + ceph_results + flux_results
+    etcd_results = [r for r in etcd_results if r.check != "etcd fault tolerance"]
+    # What an earlier run of this runbook left (one node out of service) is finished, not a stop.
+    return own_leftovers(cluster, nodes + etcd_results + ceph_results + flux_results + [client])
 
 
 def _node_checks(cluster: Cluster) -> list[CheckResult]:
@@ -199,5 +223,6 @@ def cluster_health(cluster: Cluster) -> list[CheckResult]:
         ceph_health,
         flux_ready,
         partial(load_balancers, cluster),
+        lambda: [talos_client(cluster)],
     )
     return [result for part in parts for result in part]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +24,15 @@ class Session:
 
     def say(self, line: str) -> None:
         self.gate.say(line)
+
+    def covering(self, seconds: float, what: str) -> AbstractContextManager[None]:
+        """Hold the maintenance lock through a step that may take the API away for `seconds`.
+
+        A placeholder in this branch (does nothing): the notebook's safety layer (jupyter-path)
+        extends the Lease to cover the step before it starts, so a renewal that fails while the
+        API is down cannot interrupt the step mid-flight.
+        """
+        return nullcontext()
 
 
 def open_session(config: str | Path, *, apply: bool, wait_timeout: float, poll_interval: float) -> Session:

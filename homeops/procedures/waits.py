@@ -7,6 +7,20 @@ from typing import Callable
 
 from homeops.tools.process import ToolError
 
+# A wait looks again soon after it starts and then less and less often, up to poll_interval: most
+# changes a runbook waits for (a reboot, a recovery) end within seconds of the first looks, and a
+# long wait still asks the cluster only once every poll_interval.
+FIRST_PAUSE = 0.1
+BACKOFF = 1.5
+
+
+def pauses(poll_interval: float):
+    """The pauses between two looks: 0.1 s, then 1.5 times longer each time, never above poll_interval."""
+    pause = min(FIRST_PAUSE, poll_interval)
+    while True:
+        yield pause
+        pause = min(pause * BACKOFF, poll_interval)
+
 
 class WaitTimedOut(Exception):
     def __init__(self, what: str, timeout: float, last_error: str | None):
@@ -20,11 +34,13 @@ class WaitTimedOut(Exception):
 def wait_until(predicate: Callable[[], bool], timeout: float, poll_interval: float, what: str) -> None:
     """Poll `predicate` until it is true; raise WaitTimedOut after `timeout` seconds.
 
-    A tool that fails while polling (a node rebooting, an API server restarting) counts as
-    "not yet": what is awaited is often exactly what makes the tools fail for a while.
+    The looks back off from FIRST_PAUSE to `poll_interval` (see `pauses`). A tool that fails
+    while polling (a node rebooting, an API server restarting) counts as "not yet": what is
+    awaited is often exactly what makes the tools fail for a while.
     """
     deadline = time.monotonic() + timeout
     last_error: str | None = None
+    gaps = pauses(poll_interval)
     while True:
         try:
             if predicate():
@@ -34,4 +50,4 @@ def wait_until(predicate: Callable[[], bool], timeout: float, poll_interval: flo
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise WaitTimedOut(what, timeout, last_error)
-        time.sleep(min(poll_interval, remaining))
+        time.sleep(min(next(gaps), remaining))

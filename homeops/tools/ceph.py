@@ -2,22 +2,46 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from contextlib import contextmanager
+from typing import Iterator, Sequence
 
 from homeops.gate import Gate
 from homeops.tools import process
 from homeops.tools.decode import json_object
+from homeops.tools.process import ToolError
 from homeops.tools.shapes import CephStatus, HealthCheck, OkToStop, OsdDump, OsdTree
 
 READ_TIMEOUT = 30.0  # `ceph` answers in a second; a hung monitor should not hang a runbook
 CHANGE_TIMEOUT = 60.0
 
 TOOLBOX = ["kubectl", "-n", "rook-ceph", "exec", "deploy/rook-ceph-tools", "--", "ceph"]
+TOOLBOX_MISSING = "the Rook toolbox is not deployed: enable toolbox.enabled in the rook-ceph-cluster values"
+# What kubectl says when the Deployment does not exist (the chart's default: toolbox.enabled false).
+_NO_TOOLBOX = 'deployments.apps "rook-ceph-tools" not found'
+
+
+class ToolboxMissing(ToolError):
+    """Every Ceph call goes through the Rook toolbox; without it there is nothing to ask."""
+
+    def __init__(self, error: ToolError):
+        ToolError.__init__(self, error.argv, error.returncode, error.stderr, error.stdout)
+        Exception.__init__(self, TOOLBOX_MISSING)
+
+
+@contextmanager
+def _through_toolbox() -> Iterator[None]:
+    try:
+        yield
+    except ToolError as exc:
+        if _NO_TOOLBOX in (exc.stderr or ""):
+            raise ToolboxMissing(exc) from None
+        raise
 
 
 def _read(args: Sequence[str], timeout: float) -> dict:
     argv = [*TOOLBOX, *args, "-f", "json"]
-    return json_object(process.run(argv, timeout=timeout).stdout, argv)
+    with _through_toolbox():
+        return json_object(process.run(argv, timeout=timeout).stdout, argv)
 
 
 def parse_status(document: dict) -> CephStatus:
@@ -87,20 +111,28 @@ def osd_dump(*, timeout: float = READ_TIMEOUT) -> OsdDump:
 def ok_to_stop(osds: Sequence[int], *, timeout: float = READ_TIMEOUT) -> OkToStop:
     argv = [*TOOLBOX, "osd", "ok-to-stop", *(str(i) for i in osds), "-f", "json"]
     done = process.run(argv, timeout=timeout, check=False)
+    if done.returncode and _NO_TOOLBOX in done.stderr:
+        raise ToolboxMissing(ToolError(argv, done.returncode, done.stderr, done.stdout))
     return parse_ok_to_stop(done.returncode, done.stdout, done.stderr, osds, argv)
 
 
+def _change(gate: Gate, args: Sequence[str], why: str) -> None:
+    with _through_toolbox():
+        gate.change([*TOOLBOX, *args], timeout=CHANGE_TIMEOUT, why=why)
+
+
 def set_flag(gate: Gate, flag: str, *, why: str = "") -> None:
-    gate.change([*TOOLBOX, "osd", "set", flag], timeout=CHANGE_TIMEOUT, why=why)
+    _change(gate, ["osd", "set", flag], why)
 
 
 def unset_flag(gate: Gate, flag: str, *, why: str = "") -> None:
-    gate.change([*TOOLBOX, "osd", "unset", flag], timeout=CHANGE_TIMEOUT, why=why)
+    _change(gate, ["osd", "unset", flag], why)
 
 
-def set_group(gate: Gate, flag: str, host: str, *, why: str = "") -> None:
-    gate.change([*TOOLBOX, "osd", "set-group", flag, host], timeout=CHANGE_TIMEOUT, why=why)
+def set_group(gate: Gate, flag: str, *who: str, why: str = "") -> None:
+    """`flag` on CRUSH nodes (`worker-1`) or single OSDs (`osd.3`): `ceph osd set-group FLAG WHO...`."""
+    _change(gate, ["osd", "set-group", flag, *who], why)
 
 
-def unset_group(gate: Gate, flag: str, host: str, *, why: str = "") -> None:
-    gate.change([*TOOLBOX, "osd", "unset-group", flag, host], timeout=CHANGE_TIMEOUT, why=why)
+def unset_group(gate: Gate, flag: str, *who: str, why: str = "") -> None:
+    _change(gate, ["osd", "unset-group", flag, *who], why)

@@ -8,6 +8,7 @@ object a line (`talosctl version --json`), a stream of concatenated JSON objects
 from __future__ import annotations
 
 import json
+import re
 import shlex
 from typing import Any, Sequence
 
@@ -76,31 +77,42 @@ def json_stream(text: str, argv: Sequence[str]) -> list[dict]:
 
 
 def table(text: str, columns: Sequence[str], argv: Sequence[str]) -> list[dict[str, str]]:
-    """Rows of a talosctl table as {column: cell}.
+    """Rows of a talosctl table as {column: cell}, read by column name.
 
-    talosctl aligns columns with spaces (Go's tabwriter); headers ("PEER URLS") and cells
-    ("17 MB") contain single spaces and the last cells may be empty, so cells are cut at the
-    positions of the headers, not split on whitespace. Tab-separated output is accepted too.
+    The header is the first line that names every column in `columns`; other columns (talosctl
+    v1.11.0 added PROTOCOL and STORAGE to `etcd status`) are kept too, in any order, and lines
+    before the header (a `WARNING: ...` block) are skipped. talosctl aligns columns with spaces
+    (Go's tabwriter); headers ("PEER URLS") and cells ("17 MB") contain single spaces and the
+    last cells may be empty, so cells are cut where the header's names start, not split on
+    whitespace. Tab-separated output is accepted too.
     """
     lines = [line for line in text.splitlines() if line.strip()]
-    if not lines:
-        raise ToolOutputInvalid(argv, text, f"a table with the columns {' '.join(columns)}")
-    header = lines[0]
-    if "\t" in header:
-        names = [cell.strip() for cell in header.split("\t")]
-        if [n for n in names if n] != list(columns):
-            raise ToolOutputInvalid(argv, text, f"a table with the columns {' '.join(columns)}")
-        return [dict(zip(columns, (cell.strip() for cell in line.split("\t")))) for line in lines[1:]]
-    starts = []
-    position = 0
-    for name in columns:
-        found = header.find(name, position)
-        if found < 0:
-            raise ToolOutputInvalid(argv, text, f"a table with the columns {' '.join(columns)}")
-        starts.append(found)
-        position = found + len(name)
-    ends = starts[1:] + [None]
-    return [
-        {name: line[start:end].strip() for name, start, end in zip(columns, starts, ends)}
-        for line in lines[1:]
-    ]
+    for index, line in enumerate(lines):
+        names, starts = _header(line)
+        if set(columns) <= set(names):
+            break
+    else:
+        raise ToolOutputInvalid(argv, text, f"a table with the columns {', '.join(columns)}")
+    rows = []
+    for line in lines[index + 1:]:
+        if "\t" in line:
+            cells = [cell.strip() for cell in line.split("\t")]
+        else:
+            cells = [line[start:end].strip() for start, end in zip(starts, starts[1:] + [None])]
+        rows.append(dict(zip(names, cells + [""] * (len(names) - len(cells)))))
+    return rows
+
+
+_COLUMN_GAP = re.compile(r"\t+| {2,}")
+
+
+def _header(line: str) -> tuple[list[str], list[int]]:
+    """The column names of a header line and where each starts (names hold single spaces only)."""
+    names, starts, position = [], [], 0
+    for gap in [*_COLUMN_GAP.finditer(line), None]:
+        end = gap.start() if gap else len(line)
+        if line[position:end].strip():
+            names.append(line[position:end].strip())
+            starts.append(position)
+        position = gap.end() if gap else end
+    return names, starts

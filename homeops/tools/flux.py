@@ -20,9 +20,9 @@ def parse_objects(document: dict, kind: str) -> list[FluxObject]:
     found = []
     for item in document.get("items") or []:
         metadata = item.get("metadata") or {}
-        ready = next(
-            (c for c in (item.get("status") or {}).get("conditions") or [] if c.get("type") == "Ready"), {}
-        )
+        status = item.get("status") or {}
+        conditions = {c.get("type"): c for c in status.get("conditions") or [] if isinstance(c, dict)}
+        ready = conditions.get("Ready", {})
         found.append(
             FluxObject(
                 kind=item.get("kind") or kind,
@@ -32,9 +32,23 @@ def parse_objects(document: dict, kind: str) -> list[FluxObject]:
                 reason=ready.get("reason", ""),
                 message=ready.get("message", ""),
                 suspended=bool((item.get("spec") or {}).get("suspend", False)),
+                generation=_integer(metadata.get("generation")),
+                observed_generation=_integer(status.get("observedGeneration")),
+                reconciling=_true_message(conditions.get("Reconciling")),
+                stalled=_true_message(conditions.get("Stalled")),
             )
         )
     return found
+
+
+def _integer(value) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _true_message(condition: dict | None) -> str | None:
+    if not condition or condition.get("status") != "True":
+        return None
+    return condition.get("message") or condition.get("reason") or ""
 
 
 def kustomizations(*, timeout: float = READ_TIMEOUT) -> list[FluxObject]:

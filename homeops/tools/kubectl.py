@@ -8,7 +8,7 @@ from typing import Sequence
 from homeops.gate import Gate
 from homeops.tools import process
 from homeops.tools.decode import ToolOutputInvalid, json_object
-from homeops.tools.shapes import LoadBalancerService, NodeStatus
+from homeops.tools.shapes import LoadBalancerService, NodeStatus, OsdPod
 
 READ_TIMEOUT = 30.0  # seconds for one read against the API server; it answers in well under a second
 CHANGE_TIMEOUT = 60.0
@@ -111,6 +111,29 @@ def parse_load_balancers(document: dict) -> list[LoadBalancerService]:
 
 def load_balancers(*, timeout: float = READ_TIMEOUT) -> list[LoadBalancerService]:
     return parse_load_balancers({"items": items(["get", "services", "-A"], timeout=timeout)})
+
+
+OSD_POD_SELECTOR = "app=rook-ceph-osd"
+HOSTNAME_LABEL = "kubernetes.io/hostname"
+
+
+def parse_osd_pods(document: dict) -> list[OsdPod]:
+    found = []
+    for item in document.get("items") or []:
+        labels = (item.get("metadata") or {}).get("labels") or {}
+        spec = item.get("spec") or {}
+        osd = labels.get("ceph-osd-id", "")
+        if not osd.isdigit():
+            continue
+        node = spec.get("nodeName") or (spec.get("nodeSelector") or {}).get(HOSTNAME_LABEL, "")
+        found.append(OsdPod(int(osd), node, labels.get("topology-location-host", "")))
+    return found
+
+
+def osd_pods(*, timeout: float = READ_TIMEOUT) -> list[OsdPod]:
+    """Where Rook runs each OSD: its `rook-ceph-osd` pods in the rook-ceph namespace."""
+    return parse_osd_pods({"items": items(["-n", "rook-ceph", "get", "pods", "-l", OSD_POD_SELECTOR],
+                                          timeout=timeout)})
 
 
 def _seconds(value: float) -> str:

@@ -54,8 +54,14 @@ class LeaseClient:
         self._kubectl(["create", "-f", "-"], stdin=json.dumps(lease))
 
     def replace(self, lease: dict) -> None:
-        """Replace the Lease; the API refuses (LeaseConflict) unless `metadata.resourceVersion` is current."""
-        self._kubectl(["replace", "-f", "-"], stdin=json.dumps(lease))
+        """Replace the Lease; the API refuses (LeaseConflict) unless `metadata.resourceVersion` is current.
+
+        A Lease deleted since it was read is a conflict too: someone else changed it first.
+        """
+        try:
+            self._kubectl(["replace", "-f", "-"], stdin=json.dumps(lease))
+        except _NotFound:
+            raise LeaseConflict(f"the Lease {NAMESPACE}/{NAME} was deleted since it was read") from None
 
     def delete(self) -> bool:
         """Delete the Lease; False when it was already gone."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 # Flags Ceph sets by itself on every modern cluster; only the others mean "someone is doing maintenance".
@@ -61,10 +62,15 @@ class CephStatus:
         )
 
 
+# The one rule of PG health, Rook's own (`defaultPgHealthyRegex`, pkg/operator/ceph/cluster/osd):
+# scrubbing and snapshot trimming are normal work of a healthy PG, so a cluster with snapshots
+# is clean while it trims them. Every check, gate and wait reads PG health through this.
+PG_HEALTHY = re.compile(r"^active(\+(clean|deep|scrubbing|snaptrim|snaptrim_wait))+$")
+
+
 def pg_state_is_clean(state: str) -> bool:
-    """`active+clean`, including its scrubbing variants (`active+clean+scrubbing+deep`)."""
-    parts = state.split("+")
-    return parts[:2] == ["active", "clean"] and all(p.startswith(("scrubbing", "deep")) for p in parts[2:])
+    """`active+clean` and what Rook counts as healthy with it (`+scrubbing+deep`, `+snaptrim`, `+snaptrim_wait`)."""
+    return PG_HEALTHY.match(state) is not None
 
 
 @dataclass(frozen=True)
@@ -74,6 +80,15 @@ class OsdTree:
 
     def osds_of(self, host: str) -> tuple[int, ...]:
         return self.osds_by_host.get(host, ())
+
+
+@dataclass(frozen=True)
+class OsdPod:
+    """A `rook-ceph-osd` pod: which OSD (label `ceph-osd-id`) runs on which node."""
+
+    osd: int
+    node: str  # spec.nodeName, or the node its nodeSelector pins it to while it is Pending
+    crush_host: str  # label topology-location-host: the CRUSH host bucket Rook put it under
 
 
 @dataclass(frozen=True)
@@ -133,10 +148,36 @@ class FluxObject:
     reason: str
     message: str
     suspended: bool
+    generation: int | None = None  # metadata.generation
+    observed_generation: int | None = None  # status.observedGeneration
+    reconciling: str | None = None  # the Reconciling condition's message when it is True
+    stalled: str | None = None  # the Stalled condition's message when it is True
 
     @property
     def is_ready(self) -> bool:
-        return self.ready == "True"
+        """Current in kstatus's sense: Ready=True for the latest generation, neither reconciling nor stalled.
+
+        Ready=True alone may be the verdict on an older spec (kubernetes-sigs/cli-utils, kstatus).
+        """
+        return self.problem is None
+
+    @property
+    def problem(self) -> str | None:
+        """Why the object is not current, in words for a check or a stop; None when it is.
+
+        The one place Flux readiness is decided: cluster-health, the gates and the waits all ask it.
+        """
+        if self.stalled is not None:
+            return f"{self} is stalled: {self.stalled}".rstrip(": ")
+        if (self.generation is not None and self.observed_generation is not None
+                and self.observed_generation < self.generation):
+            return (f"{self} is in progress: generation {self.generation} not yet observed "
+                    f"(observedGeneration {self.observed_generation})")
+        if self.reconciling is not None:
+            return f"{self} is in progress: Reconciling: {self.reconciling}".rstrip(": ")
+        if self.ready != "True":
+            return f"{self} Ready={self.ready} {self.reason}: {self.message}".rstrip(": ")
+        return None
 
     def __str__(self) -> str:
         return f"{self.kind} {self.namespace}/{self.name}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Sequence
 
 from homeops.gate import Gate
@@ -14,11 +15,12 @@ SNAPSHOT_TIMEOUT = 300.0  # an etcd snapshot of a home cluster is tens of MB
 UPGRADE_K8S_TIMEOUT = 1800.0  # upgrade-k8s rolls the control plane and every kubelet, one after another
 UPGRADE_MARGIN = 60.0  # talosctl needs a moment beyond its own --timeout to report and exit
 
-MEMBER_COLUMNS = ("NODE", "ID", "HOSTNAME", "PEER URLS", "CLIENT URLS", "LEARNER")
-STATUS_COLUMNS = (
-    "NODE", "MEMBER", "DB SIZE", "IN USE", "LEADER", "RAFT INDEX", "RAFT TERM", "RAFT APPLIED INDEX",
-    "LEARNER", "PROTOCOL", "STORAGE", "ERRORS",
-)
+# The columns the runbooks read. talosctl prints more, and which ones depends on the client:
+# `etcd status` gained PROTOCOL and STORAGE in talosctl v1.11.0 (Talos's own v1.11 docs still
+# show the 9 columns without them), so tables are read by these names, never by position.
+MEMBER_COLUMNS = ("NODE", "ID", "HOSTNAME", "LEARNER")
+STATUS_COLUMNS = ("NODE", "MEMBER", "LEADER", "LEARNER", "ERRORS")
+_CLIENT_TAG = re.compile(r"^\s*Tag:\s*(\S+)", re.MULTILINE)
 
 
 def _read(address: str, args: Sequence[str], timeout: float) -> tuple[list[str], str]:
@@ -64,12 +66,25 @@ def parse_etcd_status(text: str, argv: Sequence[str]) -> list[EtcdStatus]:
 
 def version(address: str, *, timeout: float = READ_TIMEOUT) -> TalosVersion:
     argv, out = _read(address, ["version", "--json"], timeout)
-    # With --json the client prints its own version too (no metadata); the server's names the node.
+    # The hidden --json flag prints the server messages only, one protojson object a line.
     versions = parse_versions(out, argv)
-    servers = [v for v in versions if v.node] or versions
-    if not servers:
+    if not versions:
         raise ToolOutputInvalid(argv, out, "a talosctl version JSON line for the node")
-    return servers[-1]
+    return versions[-1]
+
+
+def parse_client_version(text: str, argv: Sequence[str]) -> str:
+    """The tag of `talosctl version --client` (`Client:` then `\tTag:         v1.11.1`)."""
+    found = _CLIENT_TAG.search(text)
+    if not found:
+        raise ToolOutputInvalid(argv, text, "a talosctl client version with a Tag: line")
+    return found.group(1)
+
+
+def client_version(*, timeout: float = READ_TIMEOUT) -> str:
+    """The installed talosctl's own release: it need not match the cluster's Talos."""
+    argv = ["talosctl", "version", "--client"]
+    return parse_client_version(process.run(argv, timeout=timeout).stdout, argv)
 
 
 def machine_status(address: str, *, timeout: float = READ_TIMEOUT) -> MachineStatus:

@@ -9,8 +9,12 @@ Pools are replicated three times across hosts with min_size 2.
 from __future__ import annotations
 
 import json
+import re
 
 from homeops.twin import nodes
+
+# Rook's defaultPgHealthyRegex: what the disruption controller counts as a clean PG.
+PG_HEALTHY = re.compile(r"^active(\+(clean|deep|scrubbing|snaptrim|snaptrim_wait))+$")
 
 # OSDMap flags in the order Ceph prints them, with their bits (CEPH_OSDMAP_*).
 FLAG_BITS = {
@@ -71,8 +75,41 @@ def hosts(state: dict) -> list[dict]:
     return [n for n in state["nodes"] if n["osds"]]
 
 
+def crush_host(node: dict) -> str:
+    """The CRUSH host bucket of a node's OSDs: Rook names it after the node's hostname label with dots
+    turned into dashes (NormalizeCrushName), or after the PVC; the twin keeps it in `crush_host`."""
+    return node.get("crush_host") or node["name"]
+
+
 def osd_up(state: dict, host: dict, osd: int, now: float) -> bool:
-    return nodes.phase(host, now) in (nodes.RUNNING, nodes.UPGRADING) and osd not in state["ceph"]["forced_down"]
+    # A drained node's OSD pods were evicted; pinned to that node, they wait until it is schedulable again.
+    return (nodes.phase(host, now) in (nodes.RUNNING, nodes.UPGRADING) and not host["drained"]
+            and osd not in state["ceph"]["forced_down"])
+
+
+DOWN_OUT_INTERVAL = 600.0  # mon_osd_down_out_interval: Ceph marks a down OSD out after 10 minutes
+
+
+def _down_since(host: dict) -> float | None:
+    if host["reboot"]:
+        return host["reboot"]["down_at"]
+    if host["drained"]:
+        return host.get("drained_at")
+    return None
+
+
+def osd_in(state: dict, host: dict, osd: int, now: float) -> bool:
+    """Whether Ceph still counts the OSD in: out once it has been down longer than the down-out
+    interval with no noout (cluster-wide or on its host) covering it."""
+    if osd_up(state, host, osd, now):
+        return True
+    since = _down_since(host)
+    covered = "noout" in state["ceph"]["flags"] or "noout" in state["ceph"]["group_flags"].get(crush_host(host), [])
+    return covered or since is None or now - since < DOWN_OUT_INTERVAL
+
+
+def out_osds(state: dict, now: float) -> list[int]:
+    return [osd for host in hosts(state) for osd in host["osds"] if not osd_in(state, host, osd, now)]
 
 
 def down_osds(state: dict, now: float) -> list[int]:
@@ -95,6 +132,12 @@ def pg_states(state: dict, now: float) -> list[dict]:
         return [{"state_name": "active+recovering+degraded", "count": total}]
     if state["ceph"]["stuck"]:
         return [{"state_name": "active+recovery_wait+degraded", "count": total}]
+    if state["ceph"].get("snaptrim"):
+        # Snapshot trimming after a snapshot was deleted: healthy work, as Rook counts it.
+        trimming, waiting = min(total, 6), min(max(total - 6, 0), 4)
+        return [s for s in ({"state_name": "active+clean", "count": total - trimming - waiting},
+                            {"state_name": "active+clean+snaptrim", "count": trimming},
+                            {"state_name": "active+clean+snaptrim_wait", "count": waiting}) if s["count"]]
     return [{"state_name": "active+clean", "count": total}]
 
 
@@ -157,7 +200,7 @@ def status(state: dict, now: float) -> dict:
             "num_osds": len(osds),
             "num_up_osds": len(osds) - len(down),
             "osd_up_since": int(state["created"]),
-            "num_in_osds": len(osds),
+            "num_in_osds": len(osds) - len(out_osds(state, now)),
             "osd_in_since": int(state["created"]),
             "num_remapped_pgs": 0,
         },
@@ -177,20 +220,18 @@ def status(state: dict, now: float) -> dict:
 
 def tree(state: dict, now: float) -> dict:
     host_list = hosts(state)
-    out = [
-        {
-            "id": -1,
-            "name": "default",
-            "type": "root",
-            "type_id": 11,
-            "children": [-2 - i for i in range(len(host_list))],
-        }
-    ]
+    racks = sorted({h["rack"] for h in host_list if h.get("rack")})
+    rack_ids = {rack: -100 - i for i, rack in enumerate(racks)}
+    top = [rack_ids[r] for r in racks] + [-2 - i for i, h in enumerate(host_list) if not h.get("rack")]
+    out = [{"id": -1, "name": "default", "type": "root", "type_id": 11, "children": top}]
+    for rack in racks:
+        out.append({"id": rack_ids[rack], "name": rack, "type": "rack", "type_id": 3, "pool_weights": {},
+                    "children": [-2 - i for i, h in enumerate(host_list) if h.get("rack") == rack]})
     for index, host in enumerate(host_list):
         out.append(
             {
                 "id": -2 - index,
-                "name": host["name"],
+                "name": crush_host(host),
                 "type": "host",
                 "type_id": 1,
                 "pool_weights": {},
@@ -228,7 +269,7 @@ def dump(state: dict, now: float) -> dict:
                 {
                     "osd": osd,
                     "up": int(up),
-                    "in": 1,
+                    "in": int(osd_in(state, host, osd, now)),
                     "weight": 1,
                     "primary_affinity": 1,
                     "state": ["exists", "up" if up else "down"],
@@ -321,14 +362,14 @@ def _ok_to_stop(state: dict, ids: list[str], output_format: str | None, now: flo
     if missing:
         raise CephError(f"Error ENOENT: osd(s) {','.join(missing)} do not exist", ENOENT)
     report, ok = ok_to_stop(state, wanted, now)
-    stdout = _out(report, output_format, lambda r: "") if output_format else ""
     if not ok:
+        # A refusal is an errno and a message; ceph prints no JSON then, whatever -f says.
         raise CephError(
             f"Error EBUSY: unsafe to stop osd(s) at this time "
             f"({report['num_not_ok_pgs']} PGs are or would become offline)",
             EBUSY,
-            stdout,
         )
+    stdout = _out(report, output_format, lambda r: "") if output_format else ""
     ids_text = ",".join(str(i) for i in wanted)
     return stdout, (
         f"OSD(s) {ids_text} are ok to stop without reducing availability or risking data, provided there are no "
@@ -370,7 +411,7 @@ def _set_group(state: dict, verb: str, args: list[str]) -> tuple[str, str]:
     for flag in wanted:
         if flag not in GROUP_FLAGS:
             raise CephError(f"Error EINVAL: unknown flag '{flag}'", EINVAL)
-    host_names = [h["name"] for h in hosts(state)]
+    host_names = [crush_host(h) for h in hosts(state)] + [h["rack"] for h in hosts(state) if h.get("rack")]
     for who in args[1:]:
         if who not in host_names:
             raise CephError(f"Error EINVAL: unable to parse osd id or crush node or device class: '{who}'", EINVAL)

@@ -25,6 +25,25 @@ def now() -> float:
     return time.time()
 
 
+def twin_now(state: dict) -> float:
+    """The cluster's time: the wall clock plus what tests moved it forward (`clock_offset` in the state).
+
+    Reboots, recoveries and Rook's maintenance timeout run on this clock, so a test can let 31
+    minutes pass in an instant (`advance`) instead of waiting for them.
+    """
+    return time.time() + float(state.get("clock_offset", 0.0))
+
+
+def advance(twin_dir: str, seconds: float) -> None:
+    """Move the twin's clock forward by `seconds` (never back): what tests use instead of waiting."""
+    from homeops.twin import state as twin_state
+
+    if seconds < 0:
+        raise ValueError("the twin's clock only moves forward")
+    with twin_state.change(twin_dir) as current:
+        current["clock_offset"] = float(current.get("clock_offset", 0.0)) + seconds
+
+
 def parse_duration(text: str) -> float:
     """A Go duration ("10m", "600s", "1h30m", "0") in seconds; ValueError when it is not one."""
     if text == "0":

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import homeops
-from homeops.twin import clock, ids, state
+from homeops.twin import clock, ids, rook, state
 from homeops.twin.scenario import Scenario, load_scenario
 
 TOOLS = ("kubectl", "talosctl", "flux")
@@ -180,6 +180,8 @@ def initial_state(cluster, scenario: Scenario) -> dict:
         },
         "flux": {"revision": f"main@sha1:{ids.hex_id(40)}", "reconciled": {}},
         "leases": {},
+        "rook": rook.initial(),
+        "clock_offset": 0.0,
     }
 
 

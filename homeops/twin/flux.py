@@ -73,9 +73,9 @@ def _run(argv: list[str], twin_dir: str) -> int:
             raise UsageError(f'invalid argument "{timeout_text}" for "--timeout" flag: {exc}') from None
     except UsageError as exc:
         raise ToolFailure(f"✗ {exc}") from None
-    current, _ = cluster.observe(twin_dir)
+    current, now = cluster.observe(twin_dir)
     vip = current["cluster"]["vip"]
-    if k8s.api_refused(current):
+    if k8s.api_refused(current, now):
         raise ToolFailure(
             f'✗ Get "https://{vip}:6443/api?timeout=32s": dial tcp {vip}:6443: connect: connection refused'
         )

@@ -62,9 +62,10 @@ def kustomizations(state: dict) -> list[dict]:
         if name == "cluster-apps" and faults.active(state, "leak-secret"):
             # Planted on purpose: a secret where a runbook reads, to prove the redaction end to end.
             condition["message"] += f"; sops: decrypted with age identity {state['secrets']['age_key']}"
+        generation = 2 if f"Kustomization/{name}" in state["flux"].get("lagging", []) else 1
         metadata: dict = {
             "creationTimestamp": clock.rfc3339(k8s.born(state)),
-            "generation": 1,
+            "generation": generation,
             "name": name,
             "namespace": "flux-system",
             "resourceVersion": str(state["resource_version"]),

@@ -288,9 +288,40 @@ def _suffix(uid: str) -> str:
     return "".join(alphabet[int(c, 16) % len(alphabet)] for c in uid.replace("-", "")[:5])
 
 
-def api_refused(state: dict) -> str | None:
-    """kubectl's last line when the API server is down (the `api-unreachable` fault)."""
-    if faults.active(state, "api-unreachable"):
+def api_refused(state: dict, now: float | None = None) -> str | None:
+    """kubectl's last line when the API server is down: the `api-unreachable` fault, or etcd without
+    quorum (a 2-member etcd while one member reboots), when no API server can serve and Talos's
+    VIP, elected through etcd, has no holder."""
+    from homeops.twin import etcd  # etcd imports nodes; k8s is imported by the fake tools' first lines
+
+    if faults.active(state, "api-unreachable") or (now is not None and etcd.quorum_lost(state, now)):
         vip = state["cluster"]["vip"]
         return f"The connection to the server {vip}:6443 was refused - did you specify the right host or port?"
     return None
+
+
+def osd_pods(state: dict, now: float) -> list[dict]:
+    """The `rook-ceph-osd` pods, as Rook makes them: label `ceph-osd-id`, the CRUSH host in
+    `topology-location-host`, pinned to their node by nodeSelector. An evicted one is Pending,
+    with no `spec.nodeName`, until its node is schedulable again."""
+    pods = []
+    for node in state["nodes"]:
+        for osd in node["osds"]:
+            running = ceph.osd_up(state, node, osd, now)
+            spec: dict = {"nodeSelector": {"kubernetes.io/hostname": node["name"]}}
+            if running:
+                spec["nodeName"] = node["name"]
+            pods.append({
+                "apiVersion": "v1",
+                "kind": "Pod",
+                "metadata": {
+                    "name": f"rook-ceph-osd-{osd}-5f8d7c9b4-{_suffix(node['uid'])}",
+                    "namespace": "rook-ceph",
+                    "labels": {"app": "rook-ceph-osd", "ceph-osd-id": str(osd), "osd": str(osd),
+                               "topology-location-host": ceph.crush_host(node),
+                               "topology-location-root": "default"},
+                },
+                "spec": spec,
+                "status": {"phase": "Running" if running else "Pending"},
+            })
+    return pods

@@ -25,7 +25,8 @@ from homeops.twin.failure import ToolFailure, answer
 
 GLOBAL_FLAGS = [Flag("namespace", "n"), Flag("request-timeout"), Flag("kubeconfig"), Flag("context"), Flag("v", "v")]
 VERB_FLAGS = {
-    "get": [Flag("output", "o"), Flag("all-namespaces", "A", False), Flag("ignore-not-found", None, False)],
+    "get": [Flag("output", "o"), Flag("all-namespaces", "A", False), Flag("ignore-not-found", None, False),
+            Flag("selector", "l")],
     "cordon": [],
     "uncordon": [],
     "drain": [
@@ -76,8 +77,9 @@ def _run(argv: list[str], twin_dir: str) -> int:
         if verb == "version":
             return _version(parsed, twin_dir)
         current, now = cluster.observe(twin_dir)
-        refused = k8s.api_refused(current)
+        refused = k8s.api_refused(current, now)
         if refused:
+            _note_outage(twin_dir, now, argv)
             raise ToolFailure(refused)
         handler = {
             "get": kubectl_get.get,
@@ -96,12 +98,20 @@ def _run(argv: list[str], twin_dir: str) -> int:
         raise ToolFailure(f"error: {exc}\nSee '{help_for}' for usage.") from None
 
 
+def _note_outage(twin_dir: str, now: float, argv: list[str]) -> None:
+    """Every refused call, one line in DIR/api-refusals.log: what drills read to know the API was down."""
+    import os
+
+    with open(os.path.join(twin_dir, "api-refusals.log"), "a", encoding="utf-8") as log:
+        log.write(f"{now:.3f} kubectl {' '.join(argv)}\n")
+
+
 def _version(parsed, twin_dir: str) -> int:
-    current, _ = cluster.observe(twin_dir)
+    current, now = cluster.observe(twin_dir)
     client = current["versions"].get("kubernetes", "v1.34.1")
     lines = [f"Client Version: {client}", "Kustomize Version: v5.7.1"]
     if not parsed.switch("client"):
-        refused = k8s.api_refused(current)
+        refused = k8s.api_refused(current, now)
         if refused:
             output.write(sys.stdout, "\n".join(lines))
             raise ToolFailure(refused)

@@ -24,7 +24,9 @@ def exec_command(parsed, twin_dir: str, current: dict, now: float) -> int:
     target = targets[0]
     kind, _, name = target.rpartition("/")
     namespace = kubectl_resources.namespace(parsed)
-    if kind not in ("deploy", "deployment", "deployments", "deployment.apps") or (namespace, name) != TOOLBOX:
+    toolbox_deployed = (current.get("rook") or {}).get("toolbox", True)
+    if (kind not in ("deploy", "deployment", "deployments", "deployment.apps") or (namespace, name) != TOOLBOX
+            or not toolbox_deployed):
         resource = "deployments.apps" if kind.startswith("deploy") else "pods"
         raise ToolFailure(f'Error from server (NotFound): {resource} "{name or target}" not found')
     command = parsed.rest

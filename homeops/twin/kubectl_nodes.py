@@ -16,15 +16,17 @@ def cordon(parsed, twin_dir: str, current: dict, now: float) -> int:
     if not names:
         raise ToolFailure(f"error: USAGE: {verb} NODE [flags]\nSee 'kubectl {verb} -h' for help and examples")
     wanted = verb == "cordon"
-    with cluster.changing(twin_dir) as (live, _):
+    with cluster.changing(twin_dir) as (live, moment):
         for name in names:
             node = node_named(live, name)
             if node["unschedulable"] == wanted:
                 output.write(sys.stdout, f"node/{name} already {verb}ed")
                 continue
             node["unschedulable"] = wanted
-            if not wanted:
+            if not wanted and node["drained"] and node["reboot"] is None:
+                # The evicted pods (its OSDs among them) schedule again; Ceph recovers what they missed.
                 node["drained"] = False
+                node["recovered_at"] = max(node["recovered_at"], moment + live["timing"]["recovery_seconds"])
             live["resource_version"] += 1
             output.write(sys.stdout, f"node/{name} {verb}ed")
     return 0
@@ -73,8 +75,10 @@ def drain(parsed, twin_dir: str, current: dict, now: float) -> int:
         _wait_out_disruption_budget(name, pods["evictable"], timeout, current["timing"]["patience_seconds"])
     for pod in pods["evictable"]:
         output.write(sys.stdout, f"pod/{pod.split('/', 1)[1]} evicted")
-    with cluster.changing(twin_dir) as (live, _):
-        node_named(live, name)["drained"] = True
+    with cluster.changing(twin_dir) as (live, moment):
+        drained = node_named(live, name)
+        if not drained["drained"]:
+            drained["drained"], drained["drained_at"] = True, moment
     output.write(sys.stdout, f"node/{name} drained")
     return 0
 

@@ -32,6 +32,7 @@ KINDS = (
     Kind("helmreleases", "helm.toolkit.fluxcd.io", "HelmRelease", True, ("helmrelease", "hr")),
     Kind("cephclusters", "ceph.rook.io", "CephCluster", True, ("cephcluster",)),
     Kind("leases", "coordination.k8s.io", "Lease", True, ("lease",)),
+    Kind("pods", "", "Pod", True, ("pod", "po")),
 )
 
 
@@ -57,6 +58,8 @@ def objects(kind: Kind, current: dict, now: float) -> list[dict]:
         return flux_objects.kustomizations(current)
     if kind.plural == "helmreleases":
         return flux_objects.helmreleases(current)
+    if kind.plural == "pods":
+        return k8s.osd_pods(current, now)
     if kind.plural == "cephclusters":
         return [k8s.ceph_cluster(current, now)]
     return leases.in_namespace(current, None)

@@ -50,10 +50,12 @@ def _finish(state: dict, node: dict, reboot: dict) -> None:
     node["boot_id"] = reboot["next_boot_id"]
     node["boots"] += 1
     node["ready_since"] = reboot["up_at"]
-    node["drained"] = False
     if reboot["talos_cordoned"]:
         node["unschedulable"] = False
         node["annotations"].pop(CORDONED_BY_TALOS, None)
+    # Pods pinned to the node (its OSDs) come back once it is schedulable: at once when Talos
+    # uncordons it, at the uncordon of whoever cordoned it otherwise.
+    node["drained"] = node["drained"] and node["unschedulable"]
     node["recovered_at"] = reboot["up_at"] + state["timing"]["recovery_seconds"]
     if faults.active(state, "pgs-stuck"):
         state["ceph"]["stuck"] = True
@@ -109,5 +111,5 @@ def start_upgrade(state: dict, node: dict, target_version: str, now: float, *, d
         "up_at": None if never_back else down_at + reboot_seconds,
     }
     if drain and not blocked:
-        node["drained"] = True
+        node["drained"], node["drained_at"] = True, node.get("drained_at") if node["drained"] else now
     return node["reboot"]["up_at"]

@@ -48,3 +48,14 @@ def duration(parsed, name: str, default: str) -> float:
         return clock.parse_duration(text)
     except ValueError as exc:
         raise UsageError(f'invalid argument "{text}" for "--{name}" flag: {exc}') from None
+
+
+def client_version(current: dict) -> str:
+    """The talosctl release the twin plays (`client.talosctl` in the state): the cluster's by default."""
+    return (current.get("client") or {}).get("talosctl") or current["versions"].get("talos", "v1.11.1")
+
+
+def client_before(current: dict, minor: int) -> bool:
+    """True when the played talosctl is older than v1.`minor`.0 (its output differs)."""
+    parts = client_version(current).lstrip("v").split(".")
+    return (int(parts[0]), int(parts[1])) < (1, minor)

@@ -39,26 +39,21 @@ def etcd_command(parsed, twin_dir: str) -> int:
         )
     if errors:
         output.write(sys.stderr, "WARNING: " + talos_api.node_errors(errors))
-    header = (
-        ["NODE", "ID", "HOSTNAME", "PEER URLS", "CLIENT URLS", "LEARNER"]
-        if sub == "members"
-        else [
-            "NODE",
-            "MEMBER",
-            "DB SIZE",
-            "IN USE",
-            "LEADER",
-            "RAFT INDEX",
-            "RAFT TERM",
-            "RAFT APPLIED INDEX",
-            "LEARNER",
-            "PROTOCOL",
-            "STORAGE",
-            "ERRORS",
-        ]
-    )
+    header = MEMBER_HEADER if sub == "members" else STATUS_HEADER
+    if sub == "status" and talos_api.client_before(current, 11):
+        # talosctl before v1.11.0 prints no PROTOCOL and STORAGE columns.
+        keep = [i for i, name in enumerate(STATUS_HEADER) if name not in ("PROTOCOL", "STORAGE")]
+        header = [header[i] for i in keep]
+        rows = [[row[i] for i in keep] for row in rows]
     output.write(sys.stdout, table.aligned([header] + rows))
     return 0
+
+
+MEMBER_HEADER = ["NODE", "ID", "HOSTNAME", "PEER URLS", "CLIENT URLS", "LEARNER"]
+STATUS_HEADER = [
+    "NODE", "MEMBER", "DB SIZE", "IN USE", "LEADER", "RAFT INDEX", "RAFT TERM", "RAFT APPLIED INDEX", "LEARNER",
+    "PROTOCOL", "STORAGE", "ERRORS",
+]
 
 
 def _members_rows(current: dict, address: str) -> list[list[str]]:

@@ -41,7 +41,7 @@ def _health_checks() -> list[tuple[str, object]]:
     def k8s_reachable(current, now):
         vip = current["cluster"]["vip"]
         refused = f'Get "https://{vip}:6443/api/v1/nodes": dial tcp {vip}:6443: connect: connection refused'
-        return refused if k8s.api_refused(current) else None
+        return refused if k8s.api_refused(current, now) else None
 
     def k8s_ready(current, now):
         bad = [n["name"] for n in current["nodes"] if not nodes.is_ready(n, now)]

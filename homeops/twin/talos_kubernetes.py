@@ -18,7 +18,7 @@ def upgrade_k8s(parsed, twin_dir: str) -> int:
         raise ToolFailure("error: " + talos_api.node_errors([(addresses[0], error)]))
     if node["role"] != "control-plane":
         raise ToolFailure(f"error: node {addresses[0]} is not a control plane node")
-    if k8s.api_refused(current):
+    if k8s.api_refused(current, now):
         vip = current["cluster"]["vip"]
         raise ToolFailure(
             f'error: error building kubernetes client: Get "https://{vip}:6443/version": '

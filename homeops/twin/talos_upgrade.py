@@ -73,19 +73,20 @@ def _wait_for_upgrade(twin_dir: str, address: str, timeout: float) -> None:
 
     The real wait lasts up to --timeout; the twin's lasts up to clock.scaled_wait(timeout).
     """
-    current, _ = cluster.observe(twin_dir)
-    deadline = clock.now() + clock.scaled_wait(timeout, current["timing"]["patience_seconds"])
-    output.write(sys.stdout, f"watching nodes: [{address}]")
+    current, start = cluster.observe(twin_dir)
+    deadline = start + clock.scaled_wait(timeout, current["timing"]["patience_seconds"])
+    # talosctl prints its progress on stderr; stdout stays empty.
+    output.write(sys.stderr, f"watching nodes: [{address}]")
     last = None
     while True:
         current, now = cluster.observe(twin_dir)
         node = nodes.find(current, address=address)
         phase = nodes.phase(node, now)
         if node["reboot"] is None:
-            output.write(sys.stdout, f"    * {address}: post check passed")
+            output.write(sys.stderr, f"    * {address}: post check passed")
             return
         if phase != last:
-            output.write(sys.stdout, f"    * {address}: {_progress(node, phase)}")
+            output.write(sys.stderr, f"    * {address}: {_progress(node, phase)}")
             last = phase
         if now >= deadline:
             raise ToolFailure(talos_api.node_errors([(address, "context deadline exceeded")]))

@@ -105,7 +105,7 @@ def _sha(version: str) -> str:
 
 def _version(parsed, twin_dir: str) -> int:
     current, now = cluster.observe(twin_dir)
-    client = current["versions"].get("talos", "v1.11.1")
+    client = talos_api.client_version(current)
     if parsed.switch("client"):
         output.write(
             sys.stdout, f"Client:\n\tTag:         {client}\n\tSHA:         {_sha(client)}\n\tOS/Arch:     linux/amd64"
@@ -132,7 +132,7 @@ def _version(parsed, twin_dir: str) -> int:
                             "tag": tag,
                             "sha": _sha(tag),
                             "built": "",
-                            "go_version": "go1.24.6",
+                            "goVersion": "go1.24.6",
                             "os": "linux",
                             "arch": "amd64",
                         },

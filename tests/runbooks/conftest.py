@@ -65,6 +65,7 @@ class FakeCluster:
     nodes: dict[str, FakeNode]
     osds: dict[str, list[int]]
     host_flags: dict[str, set[str]] = field(default_factory=dict)
+    flags: set[str] = field(default_factory=set)  # cluster-wide OSDMap flags (`ceph osd set noout`)
     pgs_clean: bool = True
     drain_refused: set[str] = field(default_factory=set)
     upgrade_rejected: set[str] = field(default_factory=set)
@@ -137,7 +138,10 @@ class FakeCluster:
             return 0, json.dumps({"nodes": nodes, "stray": []}), ""
         if args == ["osd", "dump", "-f", "json"]:
             flags = {h: sorted(f) for h, f in self.host_flags.items()}
-            return 0, json.dumps({"flags": "sortbitwise", "crush_node_flags": flags}), ""
+            return 0, json.dumps({"flags": ",".join(sorted(self.flags | {"sortbitwise"})), "crush_node_flags": flags}), ""
+        if args[:2] in (["osd", "set"], ["osd", "unset"]):
+            (self.flags.add if args[1] == "set" else self.flags.discard)(args[2])
+            return 0, "", f"{args[2]} is {args[1]}\n"
         if args[:2] == ["osd", "ok-to-stop"]:
             ids = [int(i) for i in args[2:-2]]
             host = next(h for h, osds in self.osds.items() if set(ids) <= set(osds))
@@ -151,6 +155,8 @@ class FakeCluster:
         return 97, "", f"unexpected ceph {args}"
 
     def _talosctl(self, args: list[str]) -> tuple[int, str, str]:
+        if args == ["version", "--client"]:
+            return 0, "Client:\n\tTag:         v1.11.1\n", ""
         node = next(n for n in self.nodes.values() if n.address == args[1])
         control_planes = [n for n in self.nodes.values() if n.role == "control-plane"]
         if args[2:] == ["etcd", "members"]:

@@ -78,7 +78,8 @@ def test_pgs_that_stay_unclean_on_exit_keep_noout_and_give_the_running_node_back
     assert left.code == 1, left.stdout + left.stderr
     assert left.last_line.startswith("stopped: worker-1: stopped at step 'wait for PGs active+clean': ")
     assert "PGs now: " in left.last_line
-    assert left.last_line.split(" — record:")[0].endswith("left in place: noout set for host worker-1")
+    assert left.last_line.split(" — record:")[0].endswith(
+        "left in place: noout set for host worker-1, noout set for the whole cluster")
     assert left.changes == ["kubectl uncordon worker-1"]
     worker_1 = drill.nodes()["worker-1"]
     assert worker_1.is_ready and not worker_1.unschedulable

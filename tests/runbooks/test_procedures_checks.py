@@ -20,7 +20,7 @@ def test_a_healthy_cluster_passes_every_gate(fake_cluster, cluster_model):
     results = by_check(preflight.maintenance_gates(cluster_model))
     assert {name: r.status for name, r in results.items()} == {
         "nodes Ready": "ok", "etcd members": "ok", "etcd health": "ok",
-        "Ceph health": "ok", "Ceph PGs": "ok", "Ceph flags": "ok", "Flux Ready": "ok",
+        "Ceph health": "ok", "Ceph PGs": "ok", "Ceph flags": "ok", "Flux Ready": "ok", "talosctl client": "ok",
     }
     assert results["etcd members"].detail == "2 members: cp-1, cp-2"
     assert fake_cluster.changes() == []
@@ -40,6 +40,21 @@ def test_each_failing_gate_names_what_failed(fake_cluster, cluster_model):
     with pytest.raises(RunbookStopped) as stopped:
         checks.require(results.values(), before="upgrading any worker")
     assert str(stopped.value).startswith("4 check(s) failed before upgrading any worker, nothing changed: nodes Ready: ")
+
+
+def test_a_talosctl_of_another_minor_is_a_warning_naming_the_client_to_install(fake_cluster, cluster_model,
+                                                                               monkeypatch):
+    answer = fake_cluster._talosctl
+
+    def old_client(args):
+        if args == ["version", "--client"]:
+            return 0, "Client:\n\tTag:         v1.10.6\n\tSHA:         abc\n", ""
+        return answer(args)
+
+    monkeypatch.setattr(fake_cluster, "_talosctl", old_client)
+    result = by_check(preflight.maintenance_gates(cluster_model))["talosctl client"]
+    assert result.status == "warn"
+    assert result.detail == "talosctl v1.10.6 is not of the cluster's Talos minor (v1.11.1): install talosctl 1.11.x"
 
 
 def test_a_dead_api_is_a_failed_check_not_a_crash(fake_cluster, cluster_model):

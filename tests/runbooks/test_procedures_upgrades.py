@@ -51,11 +51,14 @@ def test_ceph_maintenance_enter_then_exit(fake_cluster, session_for):
     session = session_for(apply=True)
     node = ceph_maintenance.chosen_node(session, "worker-2", "enter")
     message = ceph_maintenance.enter(session, node)
-    assert message.startswith("worker-2 is in maintenance: cordoned and drained, noout set for host worker-2")
+    assert message.startswith("worker-2 is in maintenance: cordoned and drained, noout set for host worker-2 and "
+                              "the whole cluster")
     assert fake_cluster.nodes["worker-2"].unschedulable and fake_cluster.host_flags["worker-2"] == {"noout"}
+    assert fake_cluster.flags == {"noout"}  # Rook clears the host's after osdMaintenanceTimeout; this one stays
     message = ceph_maintenance.exit(session, node)
     assert message == "worker-2 is back in service: uncordoned, PGs active+clean, noout cleared"
     assert not fake_cluster.nodes["worker-2"].unschedulable and fake_cluster.host_flags["worker-2"] == set()
+    assert fake_cluster.flags == set()
 
 
 @pytest.mark.parametrize("name, action, message", [

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 
 from homeops.gate import Gate
 from homeops.tools import ceph
@@ -95,3 +97,14 @@ def test_flag_changes_go_through_the_gate_with_the_exact_command(fake_tools, cap
     fake_tools.respond([*TOOLBOX, "osd", "unset-group", "noout", "worker-1"], stderr="")
     ceph.unset_group(Gate(apply=True), "noout", "worker-1")
     assert fake_tools.calls() == [[*TOOLBOX, "osd", "unset-group", "noout", "worker-1"]]
+
+
+def test_a_missing_toolbox_is_one_line_saying_how_to_deploy_it(fake_tools):
+    refusal = 'Error from server (NotFound): deployments.apps "rook-ceph-tools" not found\n'
+    fake_tools.respond([*ceph.TOOLBOX, "status", "-f", "json"], stderr=refusal, returncode=1)
+    fake_tools.respond([*ceph.TOOLBOX, "osd", "ok-to-stop", "1", "-f", "json"], stderr=refusal, returncode=1)
+    for call in (ceph.status, lambda: ceph.ok_to_stop([1])):
+        with pytest.raises(ceph.ToolboxMissing) as missing:
+            call()
+        assert str(missing.value) == (
+            "the Rook toolbox is not deployed: enable toolbox.enabled in the rook-ceph-cluster values")

@@ -65,5 +65,5 @@ def test_tab_separated_tables_are_read_too():
 
 
 def test_a_table_without_the_expected_columns_is_refused():
-    with pytest.raises(ToolOutputInvalid, match="a table with the columns NODE ID"):
+    with pytest.raises(ToolOutputInvalid, match="a table with the columns NODE, ID"):
         table("error: not authorized\n", ("NODE", "ID"), ["talosctl", "etcd", "members"])

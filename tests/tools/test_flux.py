@@ -49,3 +49,29 @@ def test_flux_check_failure_carries_its_stderr(fake_tools):
     with pytest.raises(ToolError, match="exited 1: ✗ check failed") as caught:
         flux.check()
     assert "kustomize-controller: deployment not ready" in caught.value.stderr
+
+
+def _item(generation=1, observed=1, **conditions):
+    return {"kind": "HelmRelease", "metadata": {"name": "cilium", "namespace": "kube-system", "generation": generation},
+            "status": {"observedGeneration": observed, "conditions": [
+                {"type": kind, "status": status, "reason": reason, "message": message}
+                for kind, (status, reason, message) in conditions.items()]}}
+
+
+def test_ready_for_an_older_generation_is_in_progress_by_kstatus():
+    (lagging,) = flux.parse_objects({"items": [_item(2, 1, Ready=("True", "UpgradeSucceeded", "ok"))]}, "HelmRelease")
+    assert not lagging.is_ready
+    assert lagging.problem == ("HelmRelease kube-system/cilium is in progress: generation 2 not yet observed "
+                               "(observedGeneration 1)")
+
+
+def test_reconciling_and_stalled_conditions_are_named():
+    (reconciling,) = flux.parse_objects({"items": [_item(
+        Ready=("True", "UpgradeSucceeded", "ok"), Reconciling=("True", "Progressing", "Running 'upgrade' action"))]}, "")
+    assert reconciling.problem == "HelmRelease kube-system/cilium is in progress: Reconciling: Running 'upgrade' action"
+    (stalled,) = flux.parse_objects({"items": [_item(
+        Ready=("False", "InstallFailed", "x"), Stalled=("True", "RetriesExceeded", "install retries exhausted"))]}, "")
+    assert stalled.problem == "HelmRelease kube-system/cilium is stalled: install retries exhausted"
+    (current,) = flux.parse_objects({"items": [_item(
+        Ready=("True", "UpgradeSucceeded", "ok"), Reconciling=("False", "", ""))]}, "")
+    assert current.is_ready and current.problem is None

@@ -76,3 +76,15 @@ def test_etcd_snapshot_goes_through_the_gate(fake_tools, capsys):
     talosctl.etcd_snapshot(Gate(apply=False), "10.0.10.11", "records/etcd.snapshot")
     assert fake_tools.calls() == []
     assert capsys.readouterr().out.strip() == "PLAN: talosctl -n 10.0.10.11 etcd snapshot records/etcd.snapshot"
+
+
+def test_the_client_version_is_the_tag_of_the_client_block(fake_tools):
+    fake_tools.respond(["talosctl", "version", "--client"],
+                       stdout="Client:\n\tTag:         v1.10.6\n\tSHA:         6c3d1c2a\n\tOS/Arch:     linux/amd64\n")
+    assert talosctl.client_version() == "v1.10.6"
+
+
+def test_version_json_is_server_objects_only(fake_tools):
+    line = '{"metadata":{"hostname":"10.0.10.21"},"version":{"tag":"v1.11.1","goVersion":"go1.24.6","os":"linux"}}\n'
+    fake_tools.respond(["talosctl", "-n", "10.0.10.21", "version", "--json"], stdout=line)
+    assert talosctl.version("10.0.10.21").tag == "v1.11.1"

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+from homeops.twin import state
+
 
 def test_a_fresh_twin_is_healthy_and_clean(twin, cluster):
     status = twin.ceph_status()
@@ -48,6 +50,8 @@ def test_noout_shows_in_the_dump_and_the_health_until_unset(twin):
 
 
 def test_group_flags_are_per_host(twin):
+    with state.change(str(twin.directory)) as live:
+        live["rook"]["manage_pod_budgets"] = False  # Rook would clear the flag of a host that is not draining
     assert twin.ceph("osd", "set-group", "noout", "worker-2").returncode == 0
     dump = json.loads(twin.ceph("osd", "dump", "-f", "json").stdout)
     assert dump["crush_node_flags"] == {"worker-2": ["noout"]}
@@ -78,8 +82,7 @@ def test_ok_to_stop_one_host_and_not_two(make_twin):
     assert json.loads(same_host.stdout)["ok_to_stop"] is True
     other_host = twin.ceph("osd", "ok-to-stop", "1", "-f", "json")
     assert other_host.returncode == 16
-    report = json.loads(other_host.stdout)
-    assert report["ok_to_stop"] is False and report["num_not_ok_pgs"] > 0
+    assert other_host.stdout == ""  # ceph prints no JSON when it refuses (src/ceph.in)
     assert "Error EBUSY: unsafe to stop osd(s) at this time" in other_host.stderr
 
 
