@@ -33,7 +33,7 @@ def upgrade_refusal(state: dict, node: dict, now: float) -> str | None:
         return None
     count = len(members(state))
     if count == 2:
-        return "etcd member count(2) is insufficient to maintain quorum if upgrade fails"
+        return "etcd member count(2) is insufficient to maintain quorum if upgrade commences"
     unhealthy = unhealthy_members(state, now)
     if unhealthy:
         return (

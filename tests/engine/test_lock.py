@@ -114,15 +114,19 @@ class Ticking:
 class Watcher:
     """What the renewal thread tells the run: messages, and each request to stop it."""
 
-    def __init__(self):
+    def __init__(self, clock=None):
         self.messages: list[str] = []
         self.stop_requests = 0
+        self.first_stop_at: datetime | None = None  # on `clock`, when given
+        self._clock = clock
         self._stopped = threading.Event()
 
     def notify(self, message: str) -> None:
         self.messages.append(message)
 
     def on_lost(self) -> None:
+        if self._clock is not None and self.first_stop_at is None:
+            self.first_stop_at = self._clock()
         self.stop_requests += 1
         self._stopped.set()
 
@@ -134,10 +138,34 @@ def kubectl_of(cluster: SpiedTwin) -> str:
     return str(cluster.directory / "bin" / "kubectl")
 
 
-def live_lock(cluster: SpiedTwin, client: LeaseClient | None = None, seconds: int = 3) -> MaintenanceLock:
-    """A lock on the real clock with a short Lease, renewed every second."""
+class VirtualTime:
+    """The renewal thread's clock and sleep: time moves only when the thread sleeps.
+
+    However long a kubectl call takes on a loaded machine, the Lease does not age meanwhile, so
+    what the lock decides depends on its own schedule (renew every third, retry every quarter of
+    that), never on how fast the machine is.
+    """
+
+    def __init__(self, start: datetime):
+        self._moment = start
+        self._guard = threading.Lock()
+
+    def now(self) -> datetime:
+        with self._guard:
+            return self._moment
+
+    def sleep(self, seconds: float) -> None:
+        with self._guard:
+            self._moment += timedelta(seconds=seconds)
+        time.sleep(0.02)  # let the test's own kubectl calls in between
+
+
+def live_lock(cluster: SpiedTwin, client: LeaseClient | None = None, seconds: int = 3,
+              virtual: VirtualTime | None = None) -> MaintenanceLock:
+    """A lock with a short Lease, renewed every second of virtual time."""
+    virtual = virtual or VirtualTime(NOW)
     return MaintenanceLock(client or LeaseClient(kubectl=kubectl_of(cluster)), "upgrade-talos", seconds,
-                           identity="ana@laptop:101")
+                           identity="ana@laptop:101", clock=virtual.now, sleep=virtual.sleep)
 
 
 def wait_until(condition, what: str):
@@ -150,13 +178,19 @@ def wait_until(condition, what: str):
 
 
 def hand_over(cluster: SpiedTwin, holder: str = "thief@elsewhere:9", runbook: str = "upgrade-k8s") -> None:
-    """Another run writes itself into the Lease (as a takeover by someone else would)."""
-    lease = cluster.lease()
-    lease["spec"]["holderIdentity"] = holder
-    lease["spec"]["leaseDurationSeconds"] = 600
-    lease["metadata"]["annotations"]["homeops.dev/runbook"] = runbook
-    done = cluster.kubectl("replace", "-f", "-", stdin=json.dumps(lease))
-    assert done.returncode == 0, done.stderr
+    """Another run writes itself into the Lease (as a takeover by someone else would).
+
+    The write races the renewals; a Conflict means: read again, write again.
+    """
+    while True:
+        lease = cluster.lease()
+        lease["spec"]["holderIdentity"] = holder
+        lease["spec"]["leaseDurationSeconds"] = 600
+        lease["metadata"]["annotations"]["homeops.dev/runbook"] = runbook
+        done = cluster.kubectl("replace", "-f", "-", stdin=json.dumps(lease))
+        if done.returncode == 0:
+            return
+        assert "(Conflict)" in done.stderr, done.stderr
 
 
 def renewal_threads() -> list[threading.Thread]:
@@ -278,16 +312,19 @@ def test_an_api_server_down_until_the_lease_expires_loses_the_lock(cluster: Spie
                 raise LeaseApiError("The connection to the server 10.0.50.50:6443 was refused")
             return super().get()
 
-    lock = live_lock(cluster, GoesDown(kubectl=kubectl_of(cluster)))
+    virtual = VirtualTime(NOW)
+    lock = live_lock(cluster, GoesDown(kubectl=kubectl_of(cluster)), virtual=virtual)
     lock.acquire()
     expires = lock.expires
     GoesDown.down[0] = True
-    watcher = Watcher()
+    watcher = Watcher(clock=virtual.now)
     lock.keep_renewed(watcher.notify, watcher.on_lost)
     try:
         watcher.wait_for_stop_request()
-        assert datetime.now(timezone.utc) + timedelta(seconds=lock.retry_interval_seconds) >= expires, (
+        stopped = watcher.first_stop_at
+        assert stopped + timedelta(seconds=lock.retry_interval_seconds) >= expires, (
             "given up only when no retry was left before the expiry")
+        assert stopped < expires, "given up before the Lease expired, not after it"
     finally:
         warning = lock.release()
     assert lock.lost == "lost the maintenance lock: it could not be renewed before it expired"

@@ -5,7 +5,7 @@ by step. It answers the command lines of ARCHITECTURE.md in the reference shapes
 call, and injects the faults the procedures must survive.
 
 `make_drill`: a fresh twin (`homeops twin create`), runbooks run through `homeops run`, and the
-final state read back through the twin's own kubectl.
+final state read back from the twin's state directory (twin_state.py), not through homeops' parsers.
 """
 
 from __future__ import annotations
@@ -23,10 +23,10 @@ import yaml
 from homeops import load_cluster
 from homeops.gate import Gate
 from homeops.procedures.session import Session
-from homeops.tools import ceph as ceph_tool
-from homeops.tools import kubectl as kubectl_tool
 from homeops.tools import process
 from homeops.tools.process import Completed, ToolError
+
+from tests.runbooks.twin_state import CephFlags, CephState, NodeState, TwinState, read_twin_state
 
 ROOT = Path(__file__).resolve().parents[2]
 TOOLBOX = ["kubectl", "-n", "rook-ceph", "exec", "deploy/rook-ceph-tools", "--", "ceph"]
@@ -285,20 +285,19 @@ class Drill:
             assert done.returncode == 0, f"{argv} exited {done.returncode}: {done.stderr}"
         return done
 
-    # The twin's final state, read through its own tools and parsed by homeops' own parsers.
-    def nodes(self) -> dict[str, object]:
-        out = self.tool("kubectl", "get", "nodes", "-o", "json").stdout
-        return {n.name: n for n in kubectl_tool.parse_nodes(json.loads(out))}
+    # The twin's final state, read from its state directory by twin_state.py: neither through the
+    # fake tools nor through the parsers the runbooks use, so a parser bug cannot blind a drill.
+    def state(self) -> TwinState:
+        return read_twin_state(self.twin)
 
-    def osd_dump(self):
-        out = self.tool("kubectl", "-n", "rook-ceph", "exec", "deploy/rook-ceph-tools", "--",
-                        "ceph", "osd", "dump", "-f", "json").stdout
-        return ceph_tool.parse_osd_dump(json.loads(out))
+    def nodes(self) -> dict[str, NodeState]:
+        return self.state().nodes
 
-    def ceph_status(self):
-        out = self.tool("kubectl", "-n", "rook-ceph", "exec", "deploy/rook-ceph-tools", "--",
-                        "ceph", "status", "-f", "json").stdout
-        return ceph_tool.parse_status(json.loads(out))
+    def osd_dump(self) -> CephFlags:
+        return self.state().ceph_flags
+
+    def ceph_status(self) -> CephState:
+        return self.state().ceph
 
     def snapshot(self) -> dict[str, tuple[str, str, str, bool]]:
         """Per node: (Talos version, kubelet version, boot ID, cordoned)."""
