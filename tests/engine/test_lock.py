@@ -11,6 +11,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from engine_support import COMMAND_TIMEOUT, SpiedTwin
+from homeops.runner import lock as lock_module
 from homeops.runner.lock import LockHeld, LockLost, LockUnavailable, MaintenanceLock, holder_of
 from homeops.tools.lease import LeaseApiError, LeaseClient
 
@@ -160,9 +161,10 @@ class VirtualTime:
         time.sleep(0.02)  # let the test's own kubectl calls in between
 
 
-def live_lock(cluster: SpiedTwin, client: LeaseClient | None = None, seconds: int = 3,
+def live_lock(cluster: SpiedTwin, client: LeaseClient | None = None, seconds: int = 60,
               virtual: VirtualTime | None = None) -> MaintenanceLock:
-    """A lock with a short Lease, renewed every second of virtual time."""
+    """A lock renewed every 20 s of virtual time: a minute's Lease costs no real minute, and each
+    kubectl call may take 10 s of real time (a loaded machine) without the Lease aging."""
     virtual = virtual or VirtualTime(NOW)
     return MaintenanceLock(client or LeaseClient(kubectl=kubectl_of(cluster)), "upgrade-talos", seconds,
                            identity="ana@laptop:101", clock=virtual.now, sleep=virtual.sleep)
@@ -261,9 +263,9 @@ def test_the_renewal_thread_outlives_the_duration_with_short_calls_and_release_s
     watcher = Watcher()
     lock.keep_renewed(watcher.notify, watcher.on_lost)
     try:
-        # Held past the first expiry (acquireTime + 3 s) only because it was renewed.
+        # Held past the first expiry (acquireTime + 60 s) only because it was renewed.
         wait_until(lambda: datetime.fromisoformat(cluster.lease()["spec"]["renewTime"])
-                   > acquired + timedelta(seconds=3), "a renewal past the first expiry")
+                   > acquired + timedelta(seconds=60), "a renewal past the first expiry")
     finally:
         warning = lock.release()
     assert warning is None
@@ -272,9 +274,15 @@ def test_the_renewal_thread_outlives_the_duration_with_short_calls_and_release_s
     assert watcher.messages == [] and watcher.stop_requests == 0 and lock.lost is None
     raw = [json.loads(line) for line in (cluster.directory / "calls.log").read_text().splitlines()]
     renewals = [call for call in raw if call[1:4] == ["replace", "-f", "-"]]
-    # A renewal every second may take half of it per call (kubectl's request timeout: 1 s, its minimum).
-    assert {call[0] for call in renewals} == {"--request-timeout=1s"}
+    # A renewal every 20 s may take half of it (10 s) per call.
+    assert {call[0] for call in renewals} == {"--request-timeout=8s"}  # kubectl's share of the 10 s
     assert raw[0][0] == "--request-timeout=16s", "acquiring uses the ordinary 20 s limit"
+
+
+@pytest.mark.parametrize("seconds, call_limit", [(3, 1.0), (6, 1.0), (9, 1.5), (60, 10.0), (3600, 20.0)])
+def test_a_renewal_call_may_take_half_an_interval_at_least_a_second_and_at_most_the_client_limit(seconds, call_limit):
+    lock = MaintenanceLock(LeaseClient(kubectl="kubectl", timeout=20), "upgrade-talos", seconds, identity="a@b:1")
+    assert lock_module._renewal_client(lock).timeout == call_limit
 
 
 def test_a_renewal_that_fails_for_a_moment_is_retried_and_the_lock_kept(cluster: SpiedTwin):

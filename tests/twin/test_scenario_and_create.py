@@ -53,7 +53,8 @@ def test_problems_name_the_file_and_line(tmp_path):
         f"{path}:2: unknown key 'speed' (known keys: talos_version, kubernetes_version, reboot_seconds, faults)",
         (
             f"{path}:4: faults: unknown fault 'gremlins' (known faults: never-ready, drain-blocked, upgrade-error, "
-            "ceph-degraded, pgs-stuck, api-unreachable, flux-not-ready, etcd-unhealthy, leak-secret)"
+            "ceph-degraded, pgs-stuck, api-unreachable, flux-not-ready, etcd-unhealthy, leak-secret, "
+            "upgrade-without-reboot, mon-down, osd-nearfull)"
         ),
         f"{path}:5: faults: never-ready applies to one node: add `node: NAME`",
         f"{path}:6: faults: pgs-stuck applies to the whole cluster: remove `node: worker-1`",
