@@ -86,7 +86,7 @@ def test_apply_upgrades_every_worker_one_at_a_time_and_a_rerun_reboots_nothing(m
         assert talos == NEW and boot != before[name][2] and not cordoned
     assert_untouched(before, after, ["cp-1", "cp-2"])
     assert drill.osd_dump().host_flags == {}
-    assert drill.ceph_status().health == "HEALTH_OK"
+    assert drill.ceph_status().pgs_clean and not drill.osd_dump().maintenance_flags
 
     upgraded = drill.state()
     rerun = drill.run("worker-upgrade", apply=True)

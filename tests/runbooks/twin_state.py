@@ -11,7 +11,9 @@ the twin keeps (`state.json`) with the few rules of its format spelt out here:
 - A node is Ready unless a reboot has taken it down (from `down_at` until `up_at`; never back when
   `up_at` is null).
 - Ceph's flags: `ceph.flags` cluster-wide, `ceph.group_flags` per host; its PGs are clean unless a
-  host with OSDs is down, `recovered_at` lies ahead, an OSD is forced down, or `ceph.stuck` is set.
+  host with OSDs is down, `recovered_at` lies ahead, an OSD is forced down, or `ceph.stuck` is set;
+  it is HEALTH_OK when they are clean, no host is down, no flag is set and neither the `mon-down`
+  nor the `osd-nearfull` fault is on.
 """
 
 from __future__ import annotations
@@ -47,6 +49,11 @@ class CephFlags:
 class CephState:
     pgs_clean: bool
     down_hosts: tuple[str, ...]
+    warnings: tuple[str, ...]  # what else makes Ceph HEALTH_WARN: flags set, a monitor down, a full OSD
+
+    @property
+    def health(self) -> str:
+        return "HEALTH_OK" if self.pgs_clean and not self.down_hosts and not self.warnings else "HEALTH_WARN"
 
 
 @dataclass(frozen=True)
@@ -88,4 +95,8 @@ def read_twin_state(twin_dir: Path) -> TwinState:
     clean = not down_hosts and not recovering and not ceph["forced_down"] and not stuck
     flags = CephFlags(frozenset(ceph["flags"]) - ALWAYS_SET,
                       {host: frozenset(f) for host, f in ceph["group_flags"].items() if f})
-    return TwinState(nodes, flags, CephState(clean, down_hosts), dict(raw["flux"]["reconciled"]), raw["leases"])
+    warnings = tuple(sorted(flags.maintenance_flags)) + tuple(f"{flag} on {host}" for host, host_flags in
+                                                           sorted(flags.host_flags.items()) for flag in host_flags)
+    warnings += tuple(fault for fault in ("mon-down", "osd-nearfull") if fault in raw["faults"])
+    ceph_state = CephState(clean, down_hosts, warnings)
+    return TwinState(nodes, flags, ceph_state, dict(raw["flux"]["reconciled"]), raw["leases"])
