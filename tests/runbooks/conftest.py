@@ -69,6 +69,10 @@ class FakeCluster:
     drain_refused: set[str] = field(default_factory=set)
     upgrade_rejected: set[str] = field(default_factory=set)
     never_back: set[str] = field(default_factory=set)
+    # talosctl upgrade gives up (its wait times out) after the node went down and stayed down.
+    lost_in_upgrade: set[str] = field(default_factory=set)
+    # The API server stops answering kubectl when talosctl upgrade fails on this node.
+    api_down_on_upgrade_failure: set[str] = field(default_factory=set)
     ok_to_stop_refused: set[str] = field(default_factory=set)
     pgs_stuck: bool = False
     api_down: bool = False
@@ -163,7 +167,13 @@ class FakeCluster:
             return 0, "\t".join(ETCD_STATUS_COLUMNS) + "\n" + "\t".join(cells) + "\n", ""
         if args[2] == "upgrade":
             if node.name in self.upgrade_rejected:
+                if node.name in self.api_down_on_upgrade_failure:
+                    self.api_down = True
                 return 1, "", "error executing upgrade: rpc error: code = Unknown desc = failed to pull installer image\n"
+            if node.name in self.lost_in_upgrade:
+                node.boot += 1
+                node.ready = "Unknown"
+                return 1, "", f"1 error occurred:\n\t* {node.address}: context deadline exceeded\n"
             node.talos = args[4].rsplit(":", 1)[1]
             node.boot += 1
             node.ready = "Unknown" if node.name in self.never_back else "True"
