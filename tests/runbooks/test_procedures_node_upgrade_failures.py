@@ -112,3 +112,42 @@ def test_an_upgrade_path_check_names_a_node_missing_from_the_cluster_or_without_
     del fake_cluster.nodes["worker-3"]
     with pytest.raises(RunbookStopped, match=r"^worker-3 is in cluster.yaml but not in the cluster; nothing changed$"):
         node_upgrade.check_upgrade_path(session, session.cluster.workers, TARGET)
+
+
+def test_the_summary_names_what_was_upgraded_and_what_already_ran_the_version(session_for):
+    workers = session_for(apply=True).cluster.workers
+
+    assert node_upgrade.summary(["worker-1", "worker-3"], workers, TARGET, apply=True) == (
+        "upgraded worker-1, worker-3 to Talos v1.11.1; already at v1.11.1: worker-2")
+    assert node_upgrade.summary(["worker-1", "worker-2", "worker-3"], workers, TARGET, apply=False) == (
+        "would upgrade worker-1, worker-2, worker-3 to Talos v1.11.1")
+    assert node_upgrade.summary([], workers, TARGET, apply=True) == (
+        "nothing to upgrade; already at v1.11.1: worker-1, worker-2, worker-3")
+
+
+def test_upgrade_nodes_passes_force_on_and_calls_between_with_each_upgraded_node(fake_cluster, session_for):
+    fake_cluster.nodes["worker-2"].talos = TARGET
+    session = session_for(apply=True)
+    seen = []
+
+    upgraded = node_upgrade.upgrade_nodes(session, session.cluster.workers, TARGET, force=True, between=seen.append)
+
+    assert upgraded == ["worker-1", "worker-3"]
+    assert [n.name for n in seen] == ["worker-1", "worker-3"]
+    upgrades = [c for c in fake_cluster.changes() if "upgrade" in c]
+    assert len(upgrades) == 2 and all(c[-1] == "--force" for c in upgrades)
+
+
+def test_a_target_that_is_not_a_version_is_refused_naming_the_parameter(fake_cluster, session_for):
+    session = session_for(apply=True)
+    with pytest.raises(RunbookStopped, match=r"^talos_version 'v1\.x' is not a version of the form vMAJOR\.MINOR\.PATCH"):
+        node_upgrade.check_upgrade_path(session, session.cluster.workers, "v1.x")
+
+
+def test_upgrade_nodes_does_not_force_unless_asked(fake_cluster, session_for):
+    session = session_for(apply=True)
+
+    node_upgrade.upgrade_nodes(session, [worker(session, "worker-1")], TARGET)
+
+    [upgrade] = [c for c in fake_cluster.changes() if "upgrade" in c]
+    assert "--force" not in upgrade
