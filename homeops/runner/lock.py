@@ -99,6 +99,7 @@ class MaintenanceLock:
         duration_seconds: int = DEFAULT_DURATION_SECONDS,
         identity: str | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+        sleep: Callable[[float], None] | None = None,
     ):
         if duration_seconds < MINIMUM_DURATION_SECONDS:
             raise ValueError(f"a maintenance lock lasts at least {MINIMUM_DURATION_SECONDS}s, not {duration_seconds}s")
@@ -107,6 +108,7 @@ class MaintenanceLock:
         self.duration_seconds = int(duration_seconds)
         self.identity = identity or default_identity()
         self._clock = clock
+        self._sleep = sleep  # tests pass one that moves their `clock`; by default the renewer waits on `_stopping`
         self.taken_over: Holder | None = None
         self.acquired: datetime | None = None
         self.expires: datetime | None = None
@@ -206,7 +208,7 @@ class MaintenanceLock:
         # Calls short enough that a hung API server is noticed, and retried, well before expiry.
         client = _renewal_client(self)
         delay = self.renew_interval_seconds
-        while not self._stopping.wait(delay):
+        while not self._pause(delay):
             try:
                 self.renew(client)
                 delay = self.renew_interval_seconds
@@ -234,8 +236,15 @@ class MaintenanceLock:
                 on_lost()
             except Exception as exc:  # the run is stopped by other means (its end, Ctrl-C); say why not here
                 notify(f"warning: could not interrupt the run: {type(exc).__name__}: {exc}")
-            if self._stopping.wait(self.renew_interval_seconds):
+            if self._pause(self.renew_interval_seconds):
                 return
+
+    def _pause(self, seconds: float) -> bool:
+        """Wait `seconds` between renewals; True once the lock is released."""
+        if self._sleep is None:
+            return self._stopping.wait(seconds)
+        self._sleep(seconds)
+        return self._stopping.is_set()
 
     def _lose(self, lost: LockLost, notify: Callable[[str], None]) -> None:
         self.lost = lost.reason

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 
-from homeops.twin import nodes
+from homeops.twin import faults, nodes
 
 # Rook's defaultPgHealthyRegex: what the disruption controller counts as a clean PG.
 PG_HEALTHY = re.compile(r"^active(\+(clean|deep|scrubbing|snaptrim|snaptrim_wait))+$")
@@ -148,8 +148,18 @@ def _check(message: str, count: int | None = None) -> dict:
     return {"severity": "HEALTH_WARN", "summary": summary, "muted": False}
 
 
+def _quorum(state: dict) -> list[str]:
+    """The monitors in quorum: mon c is down with mon-down."""
+    return ["a", "b"] if faults.active(state, "mon-down") else ["a", "b", "c"]
+
+
 def health(state: dict, now: float) -> dict:
     checks = {}
+    quorum = _quorum(state)
+    if len(quorum) < 3:  # wording of Ceph's HealthMonitor (MON_DOWN)
+        checks["MON_DOWN"] = _check(f"{3 - len(quorum)}/3 mons down, quorum {','.join(quorum)}", 3 - len(quorum))
+    if faults.active(state, "osd-nearfull") and hosts(state):
+        checks["OSD_NEARFULL"] = _check("1 nearfull osd(s)", 1)  # the first OSD passed nearfull_ratio
     down = down_osds(state, now)
     if down:
         checks["OSD_DOWN"] = _check(f"{len(down)} osds down", len(down))
@@ -192,8 +202,8 @@ def status(state: dict, now: float) -> dict:
         "fsid": state["ceph"]["fsid"],
         "health": health(state, now),
         "election_epoch": 42,
-        "quorum": [0, 1, 2],
-        "quorum_names": ["a", "b", "c"],
+        "quorum": list(range(len(_quorum(state)))),
+        "quorum_names": _quorum(state),
         "monmap": {"epoch": 3, "min_mon_release_name": "squid", "num_mons": 3},
         "osdmap": {
             "epoch": state["ceph"]["epoch"],
@@ -440,7 +450,7 @@ def _status_text(report: dict) -> str:
     lines += [
         "",
         "  services:",
-        "    mon: 3 daemons, quorum a,b,c",
+        f"    mon: 3 daemons, quorum {','.join(report['quorum_names'])}",
         "    mgr: a(active), standbys: b",
         f"    osd: {osdmap['num_osds']} osds: {osdmap['num_up_osds']} up, {osdmap['num_in_osds']} in",
         "",

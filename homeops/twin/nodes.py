@@ -99,6 +99,10 @@ def start_upgrade(state: dict, node: dict, target_version: str, now: float, *, d
     down_at = now + (timing["talos_drain_seconds"] if blocked else 0.0)
     reboot_seconds = timing["reboot_seconds"]
     never_back = faults.active(state, "never-ready", node["name"])
+    if faults.active(state, "upgrade-without-reboot", node["name"]):
+        # The node reports the new version at once and never reboots: Ready on its old boot ID.
+        node["talos_version"] = target_version
+        return None
     node["reboot"] = {
         "requested_at": now,
         "target_version": target_version,

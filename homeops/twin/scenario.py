@@ -27,6 +27,9 @@ FAULTS: dict[str, str] = {
     "flux-not-ready": "cluster",
     "etcd-unhealthy": "optional-node",
     "leak-secret": "optional-node",
+    "upgrade-without-reboot": "node",
+    "mon-down": "cluster",
+    "osd-nearfull": "cluster",
 }
 KEYS = ("talos_version", "kubernetes_version", "reboot_seconds", "faults")
 MAX_REBOOT_SECONDS = 600.0

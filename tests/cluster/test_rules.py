@@ -75,18 +75,55 @@ def test_counting_rules_wait_until_every_role_is_known():
     assert rules.too_few_ceph_hosts(unknown) == []
 
 
-def test_nested_and_partial_overlaps_are_named_with_both_places():
+NETWORKS = ("node_cidr", "pod_cidr", "service_cidr")  # the order cluster.yaml lists them in
+# Each pair of networks, each one the supernet in turn; the third network is disjoint from both.
+NESTED_PAIRS = [(outer, inner) for outer in NETWORKS for inner in NETWORKS if outer != inner]
+
+
+@pytest.mark.parametrize(("outer", "inner"), NESTED_PAIRS)
+def test_every_pair_of_networks_nested_either_way_is_one_problem_on_the_later_key(outer: str, inner: str):
+    net = ipaddress.IPv4Network
+    third = next(key for key in NETWORKS if key not in (outer, inner))
+    values = {outer: net("10.0.0.0/8"), inner: net("10.42.0.0/16"), third: net("192.168.0.0/16")}
+    later, earlier = sorted((outer, inner), key=NETWORKS.index, reverse=True)
+
+    [problem] = rules.cidr_overlap(facts(**values))
+
+    how = "lies inside" if later == inner else "contains"
+    assert problem.path == f"network.{later}"
+    assert problem.message == (f"{values[later]} {how} network.{earlier} {values[earlier]} (line 2): "
+                               "node, pod and service networks must not overlap")
+
+
+def test_three_nested_networks_are_three_problems_not_only_the_adjacent_pairs():
     net = ipaddress.IPv4Network
     problems = rules.cidr_overlap(facts(node_cidr=net("10.0.0.0/8"), pod_cidr=net("10.42.0.0/16"),
                                         service_cidr=net("10.42.0.0/16")))
 
-    assert [p.message.split(":")[0] for p in problems] == [
-        "10.42.0.0/16 lies inside network.node_cidr 10.0.0.0/8 (line 2)",
-        "10.42.0.0/16 lies inside network.node_cidr 10.0.0.0/8 (line 2)",
-        "10.42.0.0/16 lies inside network.pod_cidr 10.42.0.0/16 (line 2)",
+    assert [(p.path, p.message.split(":")[0]) for p in problems] == [
+        ("network.pod_cidr", "10.42.0.0/16 lies inside network.node_cidr 10.0.0.0/8 (line 2)"),
+        ("network.service_cidr", "10.42.0.0/16 lies inside network.node_cidr 10.0.0.0/8 (line 2)"),
+        ("network.service_cidr", "10.42.0.0/16 lies inside network.pod_cidr 10.42.0.0/16 (line 2)"),
     ]
-    reversed_nesting = rules.cidr_overlap(facts(node_cidr=net("10.42.0.0/24"), pod_cidr=net("10.0.0.0/8")))
-    assert reversed_nesting[0].message.startswith("10.0.0.0/8 contains network.node_cidr 10.42.0.0/24")
+
+
+@pytest.mark.parametrize("present", [("node_cidr", "pod_cidr"), ("pod_cidr", "service_cidr"), ("node_cidr",
+                                                                                                "service_cidr")])
+def test_adjacent_networks_touch_without_overlapping(present: tuple[str, str]):
+    net = ipaddress.IPv4Network
+    adjacent = {"node_cidr": net("10.0.0.0/16"), "pod_cidr": net("10.1.0.0/16"), "service_cidr": net("10.2.0.0/16")}
+    touching = dict(zip(present, (net("10.0.0.0/9"), net("10.128.0.0/9"))))
+
+    assert rules.cidr_overlap(facts(**adjacent)) == []
+    assert rules.cidr_overlap(facts(**touching)) == []
+
+
+def test_a_network_that_did_not_parse_is_left_out_of_the_comparison():
+    net = ipaddress.IPv4Network
+    assert rules.cidr_overlap(facts(node_cidr=None, pod_cidr=net("10.42.0.0/16"),
+                                    service_cidr=net("10.43.0.0/16"))) == []
+    [problem] = rules.cidr_overlap(facts(pod_cidr=net("10.42.0.0/16"), service_cidr=net("10.42.0.0/24")))
+    assert problem.path == "network.service_cidr"
 
 
 def test_a_slash_28_service_network_holds_the_cluster_dns_and_a_slash_29_does_not():

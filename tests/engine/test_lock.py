@@ -11,6 +11,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from engine_support import COMMAND_TIMEOUT, SpiedTwin
+from homeops.runner import lock as lock_module
 from homeops.runner.lock import LockHeld, LockLost, LockUnavailable, MaintenanceLock, holder_of
 from homeops.tools.lease import LeaseApiError, LeaseClient
 
@@ -114,15 +115,19 @@ class Ticking:
 class Watcher:
     """What the renewal thread tells the run: messages, and each request to stop it."""
 
-    def __init__(self):
+    def __init__(self, clock=None):
         self.messages: list[str] = []
         self.stop_requests = 0
+        self.first_stop_at: datetime | None = None  # on `clock`, when given
+        self._clock = clock
         self._stopped = threading.Event()
 
     def notify(self, message: str) -> None:
         self.messages.append(message)
 
     def on_lost(self) -> None:
+        if self._clock is not None and self.first_stop_at is None:
+            self.first_stop_at = self._clock()
         self.stop_requests += 1
         self._stopped.set()
 
@@ -134,10 +139,35 @@ def kubectl_of(cluster: SpiedTwin) -> str:
     return str(cluster.directory / "bin" / "kubectl")
 
 
-def live_lock(cluster: SpiedTwin, client: LeaseClient | None = None, seconds: int = 3) -> MaintenanceLock:
-    """A lock on the real clock with a short Lease, renewed every second."""
+class VirtualTime:
+    """The renewal thread's clock and sleep: time moves only when the thread sleeps.
+
+    However long a kubectl call takes on a loaded machine, the Lease does not age meanwhile, so
+    what the lock decides depends on its own schedule (renew every third, retry every quarter of
+    that), never on how fast the machine is.
+    """
+
+    def __init__(self, start: datetime):
+        self._moment = start
+        self._guard = threading.Lock()
+
+    def now(self) -> datetime:
+        with self._guard:
+            return self._moment
+
+    def sleep(self, seconds: float) -> None:
+        with self._guard:
+            self._moment += timedelta(seconds=seconds)
+        time.sleep(0.02)  # let the test's own kubectl calls in between
+
+
+def live_lock(cluster: SpiedTwin, client: LeaseClient | None = None, seconds: int = 60,
+              virtual: VirtualTime | None = None) -> MaintenanceLock:
+    """A lock renewed every 20 s of virtual time: a minute's Lease costs no real minute, and each
+    kubectl call may take 10 s of real time (a loaded machine) without the Lease aging."""
+    virtual = virtual or VirtualTime(NOW)
     return MaintenanceLock(client or LeaseClient(kubectl=kubectl_of(cluster)), "upgrade-talos", seconds,
-                           identity="ana@laptop:101")
+                           identity="ana@laptop:101", clock=virtual.now, sleep=virtual.sleep)
 
 
 def wait_until(condition, what: str):
@@ -150,13 +180,19 @@ def wait_until(condition, what: str):
 
 
 def hand_over(cluster: SpiedTwin, holder: str = "thief@elsewhere:9", runbook: str = "upgrade-k8s") -> None:
-    """Another run writes itself into the Lease (as a takeover by someone else would)."""
-    lease = cluster.lease()
-    lease["spec"]["holderIdentity"] = holder
-    lease["spec"]["leaseDurationSeconds"] = 600
-    lease["metadata"]["annotations"]["homeops.dev/runbook"] = runbook
-    done = cluster.kubectl("replace", "-f", "-", stdin=json.dumps(lease))
-    assert done.returncode == 0, done.stderr
+    """Another run writes itself into the Lease (as a takeover by someone else would).
+
+    The write races the renewals; a Conflict means: read again, write again.
+    """
+    while True:
+        lease = cluster.lease()
+        lease["spec"]["holderIdentity"] = holder
+        lease["spec"]["leaseDurationSeconds"] = 600
+        lease["metadata"]["annotations"]["homeops.dev/runbook"] = runbook
+        done = cluster.kubectl("replace", "-f", "-", stdin=json.dumps(lease))
+        if done.returncode == 0:
+            return
+        assert "(Conflict)" in done.stderr, done.stderr
 
 
 def renewal_threads() -> list[threading.Thread]:
@@ -227,9 +263,9 @@ def test_the_renewal_thread_outlives_the_duration_with_short_calls_and_release_s
     watcher = Watcher()
     lock.keep_renewed(watcher.notify, watcher.on_lost)
     try:
-        # Held past the first expiry (acquireTime + 3 s) only because it was renewed.
+        # Held past the first expiry (acquireTime + 60 s) only because it was renewed.
         wait_until(lambda: datetime.fromisoformat(cluster.lease()["spec"]["renewTime"])
-                   > acquired + timedelta(seconds=3), "a renewal past the first expiry")
+                   > acquired + timedelta(seconds=60), "a renewal past the first expiry")
     finally:
         warning = lock.release()
     assert warning is None
@@ -238,9 +274,15 @@ def test_the_renewal_thread_outlives_the_duration_with_short_calls_and_release_s
     assert watcher.messages == [] and watcher.stop_requests == 0 and lock.lost is None
     raw = [json.loads(line) for line in (cluster.directory / "calls.log").read_text().splitlines()]
     renewals = [call for call in raw if call[1:4] == ["replace", "-f", "-"]]
-    # A renewal every second may take half of it per call (kubectl's request timeout: 1 s, its minimum).
-    assert {call[0] for call in renewals} == {"--request-timeout=1s"}
+    # A renewal every 20 s may take half of it (10 s) per call.
+    assert {call[0] for call in renewals} == {"--request-timeout=8s"}  # kubectl's share of the 10 s
     assert raw[0][0] == "--request-timeout=16s", "acquiring uses the ordinary 20 s limit"
+
+
+@pytest.mark.parametrize("seconds, call_limit", [(3, 1.0), (6, 1.0), (9, 1.5), (60, 10.0), (3600, 20.0)])
+def test_a_renewal_call_may_take_half_an_interval_at_least_a_second_and_at_most_the_client_limit(seconds, call_limit):
+    lock = MaintenanceLock(LeaseClient(kubectl="kubectl", timeout=20), "upgrade-talos", seconds, identity="a@b:1")
+    assert lock_module._renewal_client(lock).timeout == call_limit
 
 
 def test_a_renewal_that_fails_for_a_moment_is_retried_and_the_lock_kept(cluster: SpiedTwin):
@@ -278,16 +320,19 @@ def test_an_api_server_down_until_the_lease_expires_loses_the_lock(cluster: Spie
                 raise LeaseApiError("The connection to the server 10.0.50.50:6443 was refused")
             return super().get()
 
-    lock = live_lock(cluster, GoesDown(kubectl=kubectl_of(cluster)))
+    virtual = VirtualTime(NOW)
+    lock = live_lock(cluster, GoesDown(kubectl=kubectl_of(cluster)), virtual=virtual)
     lock.acquire()
     expires = lock.expires
     GoesDown.down[0] = True
-    watcher = Watcher()
+    watcher = Watcher(clock=virtual.now)
     lock.keep_renewed(watcher.notify, watcher.on_lost)
     try:
         watcher.wait_for_stop_request()
-        assert datetime.now(timezone.utc) + timedelta(seconds=lock.retry_interval_seconds) >= expires, (
+        stopped = watcher.first_stop_at
+        assert stopped + timedelta(seconds=lock.retry_interval_seconds) >= expires, (
             "given up only when no retry was left before the expiry")
+        assert stopped < expires, "given up before the Lease expired, not after it"
     finally:
         warning = lock.release()
     assert lock.lost == "lost the maintenance lock: it could not be renewed before it expired"

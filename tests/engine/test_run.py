@@ -10,7 +10,7 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -202,16 +202,19 @@ def test_a_second_apply_run_is_refused_while_the_first_holds_the_lock_and_ctrl_c
 
 
 def test_an_expired_lease_is_taken_over_by_an_apply_run(homeops, cluster: SpiedTwin):
+    # Expired an hour ago by the host's clock, whatever the date: renewed 70 minutes ago for 10 minutes.
+    renewed = (datetime.now(timezone.utc) - timedelta(minutes=70)).replace(microsecond=0)
+    stamp = f"{renewed:%Y-%m-%dT%H:%M:%S}.000000Z"
     stale = {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
              "metadata": {"name": "homeops-maintenance", "namespace": "kube-system",
                           "annotations": {"homeops.dev/runbook": "upgrade-talos"}},
              "spec": {"holderIdentity": "ghost@gone:1", "leaseDurationSeconds": 600,
-                      "acquireTime": "2026-01-01T00:00:00.000000Z", "renewTime": "2026-01-01T00:00:00.000000Z"}}
+                      "acquireTime": stamp, "renewTime": stamp}}
     assert cluster.kubectl("create", "-f", "-", stdin=json.dumps(stale)).returncode == 0
     result = homeops(*run_args("cordon", "--apply", "--twin", str(cluster.directory)))
     assert result.returncode == 0, result.stdout + result.stderr
     assert ("took over an expired lease: maintenance lock held by ghost@gone:1 running upgrade-talos "
-            "until 2026-01-01T00:10:00Z") in result.stdout
+            f"until {renewed + timedelta(minutes=10):%Y-%m-%dT%H:%M:%SZ}") in result.stdout
     assert cluster.cordoned("worker-1")
     assert cluster.lease() is None
 

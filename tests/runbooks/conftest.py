@@ -5,7 +5,7 @@ by step. It answers the command lines of ARCHITECTURE.md in the reference shapes
 call, and injects the faults the procedures must survive.
 
 `make_drill`: a fresh twin (`homeops twin create`), runbooks run through `homeops run`, and the
-final state read back through the twin's own kubectl.
+final state read back from the twin's state directory (twin_state.py), not through homeops' parsers.
 """
 
 from __future__ import annotations
@@ -23,10 +23,10 @@ import yaml
 from homeops import load_cluster
 from homeops.gate import Gate
 from homeops.procedures.session import Session
-from homeops.tools import ceph as ceph_tool
-from homeops.tools import kubectl as kubectl_tool
 from homeops.tools import process
 from homeops.tools.process import Completed, ToolError
+
+from tests.runbooks.twin_state import CephFlags, CephState, NodeState, TwinState, read_twin_state
 
 ROOT = Path(__file__).resolve().parents[2]
 TOOLBOX = ["kubectl", "-n", "rook-ceph", "exec", "deploy/rook-ceph-tools", "--", "ceph"]
@@ -70,6 +70,10 @@ class FakeCluster:
     drain_refused: set[str] = field(default_factory=set)
     upgrade_rejected: set[str] = field(default_factory=set)
     never_back: set[str] = field(default_factory=set)
+    # talosctl upgrade gives up (its wait times out) after the node went down and stayed down.
+    lost_in_upgrade: set[str] = field(default_factory=set)
+    # The API server stops answering kubectl when talosctl upgrade fails on this node.
+    api_down_on_upgrade_failure: set[str] = field(default_factory=set)
     ok_to_stop_refused: set[str] = field(default_factory=set)
     pgs_stuck: bool = False
     api_down: bool = False
@@ -169,7 +173,13 @@ class FakeCluster:
             return 0, "\t".join(ETCD_STATUS_COLUMNS) + "\n" + "\t".join(cells) + "\n", ""
         if args[2] == "upgrade":
             if node.name in self.upgrade_rejected:
+                if node.name in self.api_down_on_upgrade_failure:
+                    self.api_down = True
                 return 1, "", "error executing upgrade: rpc error: code = Unknown desc = failed to pull installer image\n"
+            if node.name in self.lost_in_upgrade:
+                node.boot += 1
+                node.ready = "Unknown"
+                return 1, "", f"1 error occurred:\n\t* {node.address}: context deadline exceeded\n"
             node.talos = args[4].rsplit(":", 1)[1]
             node.boot += 1
             node.ready = "Unknown" if node.name in self.never_back else "True"
@@ -291,20 +301,19 @@ class Drill:
             assert done.returncode == 0, f"{argv} exited {done.returncode}: {done.stderr}"
         return done
 
-    # The twin's final state, read through its own tools and parsed by homeops' own parsers.
-    def nodes(self) -> dict[str, object]:
-        out = self.tool("kubectl", "get", "nodes", "-o", "json").stdout
-        return {n.name: n for n in kubectl_tool.parse_nodes(json.loads(out))}
+    # The twin's final state, read from its state directory by twin_state.py: neither through the
+    # fake tools nor through the parsers the runbooks use, so a parser bug cannot blind a drill.
+    def state(self) -> TwinState:
+        return read_twin_state(self.twin)
 
-    def osd_dump(self):
-        out = self.tool("kubectl", "-n", "rook-ceph", "exec", "deploy/rook-ceph-tools", "--",
-                        "ceph", "osd", "dump", "-f", "json").stdout
-        return ceph_tool.parse_osd_dump(json.loads(out))
+    def nodes(self) -> dict[str, NodeState]:
+        return self.state().nodes
 
-    def ceph_status(self):
-        out = self.tool("kubectl", "-n", "rook-ceph", "exec", "deploy/rook-ceph-tools", "--",
-                        "ceph", "status", "-f", "json").stdout
-        return ceph_tool.parse_status(json.loads(out))
+    def osd_dump(self) -> CephFlags:
+        return self.state().ceph_flags
+
+    def ceph_status(self) -> CephState:
+        return self.state().ceph
 
     def snapshot(self) -> dict[str, tuple[str, str, str, bool]]:
         """Per node: (Talos version, kubelet version, boot ID, cordoned)."""

@@ -10,6 +10,7 @@ pytestmark = pytest.mark.slow
 
 def test_enter_then_exit(make_drill):
     drill = make_drill({"reboot_seconds": 0.3})
+    before = drill.state()
     entered = drill.run("ceph-maintenance", "node=worker-2", "action=enter", apply=True)
     assert entered.code == 0, entered.stdout + entered.stderr
     assert "worker-2 is in maintenance: cordoned and drained, noout set for host worker-2" in entered.stdout
@@ -21,6 +22,9 @@ def test_enter_then_exit(make_drill):
     assert "worker-2 is back in service: uncordoned, PGs active+clean, noout cleared" in left.stdout
     assert not drill.nodes()["worker-2"].unschedulable
     assert drill.osd_dump().host_flags == {}
+    after = drill.state()
+    assert after.nodes == before.nodes, "back as it was: same boot, same versions, uncordoned"
+    assert after.ceph_flags == before.ceph_flags and after.ceph.pgs_clean and after.leases == {}
 
 
 def test_plan_enter_changes_nothing(make_drill):
@@ -44,9 +48,12 @@ def test_a_refused_drain_leaves_the_node_as_it_was(make_drill):
 
 def test_a_missing_node_is_a_clear_stop(make_drill):
     drill = make_drill({})
+    before = drill.state()
     result = drill.run("ceph-maintenance", apply=True)
     assert result.code == 1
     assert result.last_line.startswith("stopped: no node given: pass -p node=NAME (one of cp-1, cp-2, worker-1")
+    assert result.changes == []
+    assert drill.state() == before  # the Lease taken for the run is released too
 
 
 # Faults. worker-1 holds OSD 0, worker-2 OSD 1, worker-3 OSD 2; pools keep 3 copies, min_size 2.

@@ -23,13 +23,21 @@ def test_plan_shows_the_dry_run_and_changes_nothing(make_drill):
 
 def test_apply_moves_every_kubelet(make_drill):
     drill = make_drill({"kubernetes_version": "v1.34.0", "reboot_seconds": 0.3})
+    before = drill.state()
     result = drill.run("kubernetes-upgrade", apply=True)
     assert result.code == 0, result.stdout + result.stderr
     assert "upgraded Kubernetes to v1.34.1: every kubelet runs v1.34.1" in result.stdout
     assert set(kubelets(drill).values()) == {"v1.34.1"}
+    upgraded = drill.state()
+    for name, node in upgraded.nodes.items():  # only the kubelet moved: no reboot, no cordon left
+        was = before.nodes[name]
+        assert (node.talos_version, node.boot_id, node.unschedulable) == (was.talos_version, was.boot_id, False)
+    assert upgraded.ceph_flags == before.ceph_flags and upgraded.leases == {}
+
     rerun = drill.run("kubernetes-upgrade", apply=True)
     assert rerun.code == 0 and rerun.changes == []
     assert "every kubelet already runs v1.34.1: nothing to do" in rerun.stdout
+    assert drill.state() == upgraded
 
 
 @pytest.mark.parametrize("start, params, refusal", [

@@ -36,6 +36,13 @@ def verb_of(change: str) -> str:
     return words[1]
 
 
+def before_flags_of(drill):
+    """No flag at all: what every worker-upgrade drill starts from."""
+    flags = drill.osd_dump()
+    assert not flags.maintenance_flags and not flags.host_flags
+    return flags
+
+
 def assert_untouched(before: dict, after: dict, names) -> None:
     for name in names:
         assert after[name] == before[name], f"{name} changed: {before[name]} -> {after[name]}"
@@ -79,14 +86,19 @@ def test_apply_upgrades_every_worker_one_at_a_time_and_a_rerun_reboots_nothing(m
         assert talos == NEW and boot != before[name][2] and not cordoned
     assert_untouched(before, after, ["cp-1", "cp-2"])
     assert drill.osd_dump().host_flags == {}
-    assert drill.ceph_status().health == "HEALTH_OK"
+    assert drill.ceph_status().pgs_clean and not drill.osd_dump().maintenance_flags
 
+    upgraded = drill.state()
     rerun = drill.run("worker-upgrade", apply=True)
     assert rerun.code == 0, rerun.stdout + rerun.stderr
     assert rerun.changes == []
     for name in WORKERS:
         assert f"{name}: already runs Talos v1.11.1, skipped (no reboot)" in rerun.stdout
     assert drill.snapshot() == after
+    rerun_state = drill.state()  # no reboot (same boot IDs), no cordon, no flag, no Lease left
+    assert rerun_state.nodes == upgraded.nodes
+    assert rerun_state.ceph_flags == upgraded.ceph_flags == before_flags_of(drill)
+    assert rerun_state.leases == {}
 
 
 def test_a_worker_that_never_comes_back_stays_cordoned_with_noout_and_the_next_is_not_touched(make_drill):

@@ -1,0 +1,91 @@
+"""wait_until on a clock the test controls: how often it looks, when it gives up, what it reports."""
+
+from __future__ import annotations
+
+import pytest
+
+from homeops.procedures import waits
+from homeops.procedures.waits import WaitTimedOut, wait_until
+from homeops.tools.process import ToolError
+
+
+class FakeTime:
+    """Stands in for the `time` module of homeops.procedures.waits: time moves only by sleep()."""
+
+    def __init__(self):
+        self.now = 100.0
+        self.sleeps: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        assert len(self.sleeps) < 1000, "wait_until keeps polling without time passing"
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+@pytest.fixture
+def clock(monkeypatch) -> FakeTime:
+    fake = FakeTime()
+    monkeypatch.setattr(waits, "time", fake)
+    return fake
+
+
+def true_on_look(n: int, clock: FakeTime, looks: list[float]):
+    def predicate() -> bool:
+        looks.append(clock.now - 100.0)
+        return len(looks) >= n
+    return predicate
+
+
+def test_it_looks_every_poll_interval_and_returns_as_soon_as_the_state_is_reached(clock):
+    looks: list[float] = []
+
+    wait_until(true_on_look(4, clock, looks), timeout=10, poll_interval=1, what="x")
+
+    assert looks == [0, 1, 2, 3]
+
+
+def test_a_state_reached_at_the_very_deadline_still_counts(clock):
+    looks: list[float] = []
+
+    wait_until(true_on_look(11, clock, looks), timeout=10, poll_interval=1, what="x")
+
+    assert looks[-1] == 10
+
+
+def test_it_gives_up_at_the_deadline_with_a_last_look_there_and_no_longer(clock):
+    looks: list[float] = []
+
+    with pytest.raises(WaitTimedOut) as caught:
+        wait_until(true_on_look(10**6, clock, looks), timeout=2.5, poll_interval=1, what="worker-1 Ready")
+
+    assert looks == [0, 1, 2, 2.5]
+    assert clock.sleeps == [1, 1, 0.5]  # the last sleep is cut to the deadline
+    assert str(caught.value) == "worker-1 Ready did not happen within 2.5s"
+    assert (caught.value.what, caught.value.timeout, caught.value.last_error) == ("worker-1 Ready", 2.5, None)
+
+
+def test_a_failing_tool_counts_as_not_yet_and_its_last_error_is_reported(clock):
+    calls = []
+
+    def predicate() -> bool:
+        calls.append(clock.now)
+        raise ToolError(["kubectl", "get", "node", "worker-1"], 1, f"refused {len(calls)}", "")
+
+    with pytest.raises(WaitTimedOut) as caught:
+        wait_until(predicate, timeout=2, poll_interval=1, what="worker-1 Ready")
+
+    assert len(calls) == 3
+    assert caught.value.last_error == str(ToolError(["kubectl", "get", "node", "worker-1"], 1, "refused 3", ""))
+    assert str(caught.value) == f"worker-1 Ready did not happen within 2s (last error: {caught.value.last_error})"
+
+
+def test_an_error_that_is_not_a_tool_error_is_not_swallowed(clock):
+    def predicate() -> bool:
+        raise KeyError("status")
+
+    with pytest.raises(KeyError):
+        wait_until(predicate, timeout=5, poll_interval=1, what="x")
+    assert clock.sleeps == []
