@@ -38,8 +38,10 @@ def failed(where: str, error: str, message: str) -> Outcome:
     return Outcome("failed", EXIT_FAILED, f"{where}: {error}: {detail}" if detail else f"{where}: {error}")
 
 
-def interrupted(where: str) -> Outcome:
-    return Outcome("interrupted", EXIT_INTERRUPTED, f"Ctrl-C at {where}")
+def interrupted(where: str, by: str | None = None) -> Outcome:
+    """Interrupted by `by` (a signal's name; Ctrl-C when not known: SIGINT is what Ctrl-C, Kernel >
+    Interrupt and the runner's forwarding of any signal all send)."""
+    return Outcome("interrupted", EXIT_INTERRUPTED, f"{by or 'Ctrl-C'} at {where}")
 
 
 def from_cell_error(where: str, ename: str, evalue: str) -> Outcome:
