@@ -129,21 +129,24 @@ def run_runbook(request: RunRequest, progress: Progress | None = None, started: 
     progress.say(f"running {request.runbook.name} ({request.mode}){where}; record: {started.record_path}")
     signals = _Forwarding(started.kernel)
     ended = outcomes.completed()
+    kernel_saw_the_end = False  # the last cell ended in a live kernel, whose guard then wrote the record
     try:
         with signals:
             try:
                 _papermill(request, progress, started.kernel)
+                kernel_saw_the_end = True
             except KeyboardInterrupt:  # a second Ctrl-C: the kernel did not stop in time
                 ended = outcomes.interrupted(progress.where(), by=signals.received)
             except Exception as exc:  # every way a run can end badly becomes an outcome, never a traceback
                 ended = _classify(exc, progress, request.effective_cell_timeout(), started.kernel.runtime_dir)
+                kernel_saw_the_end = type(exc).__name__ == "PapermillExecutionError"
         if signals.received is not None and ended.outcome != "interrupted":
             ended = _interrupted(ended, signals.received, progress)
     finally:
         with _ignoring_ctrl_c():
             progress.cell_finished()
             started.end()
-            ended, record_line = _finish_record(started, ended)
+            ended, record_line = _finish_record(started, ended, kernel_saw_the_end)
     # Printed after the kernel (and so the lock it held) is gone, so that it really is the last line.
     progress.say(ended.last_line(request.runbook.name, request.mode, None) + record_line)
     return ended.exit_code
@@ -158,13 +161,16 @@ def _interrupted(ended: outcomes.Outcome, by: str, progress: Progress) -> outcom
     return outcomes.interrupted(progress.where(), by=by)
 
 
-def _finish_record(started: StartedRun, ended: outcomes.Outcome) -> tuple[outcomes.Outcome, str]:
+def _finish_record(started: StartedRun, ended: outcomes.Outcome, kernel_saw_the_end: bool
+                   ) -> tuple[outcomes.Outcome, str]:
     """The outcome to report and the record's part of the last line.
 
     The kernel's guard is the record's author: its outcome stands when it finished the record. A
     record still "running" was left by a kernel that could not end it (a cell timeout, a dead
-    kernel, a notebook that never opened its session): the runner writes its own outcome in. A
-    record that is gone was removed by a run refused before it began (the lock held).
+    kernel, a notebook that never opened its session): the runner writes its own outcome in. When
+    the kernel saw the end and still did not write it, its writes failed (a full disk): the record
+    is incomplete, and the last line says so. A record that is gone was removed by a run refused
+    before it began (the lock held).
     """
     if not started.record_path.exists():
         return ended, ""
@@ -175,12 +181,16 @@ def _finish_record(started: StartedRun, ended: outcomes.Outcome) -> tuple[outcom
         ended = outcomes.Outcome(str(status["outcome"]), code if isinstance(code, int) else ended.exit_code,
                                  status.get("reason"))
         return ended, f" — record: {started.record_path}"
+    opened = status is not None and status.get("pid") != started.status.pid  # the guard wrote it once
     try:
         kept = RunStatus(**{**started.status.__dict__, **(status or {})})
         kept.finish(ended.outcome, ended.exit_code, ended.reason)
         write_record(started.record_path, notebook or started.notebook, kept)
     except (OSError, TypeError) as exc:
         return ended, f" — the record {started.record_path} is incomplete: {getattr(exc, 'strerror', None) or exc}"
+    if opened and kernel_saw_the_end:
+        return ended, (f" — the record {started.record_path} is incomplete: the kernel could not write it "
+                       "(see the warning above)")
     return ended, f" — record: {started.record_path}"
 
 

@@ -38,6 +38,7 @@ from homeops.runner.records import (HEARTBEAT_SECONDS, RunStatus, artifacts_dir,
 from homeops.runner.transcript import Transcript
 
 RECORD_ENV = "HOMEOPS_RECORD"  # the record's path, claimed by `homeops run`
+RECORDS_ENV = "HOMEOPS_RECORDS"  # the records directory, when not the project's records/
 ARTIFACTS_ENV = "HOMEOPS_ARTIFACTS"
 LOCK_SECONDS_ENV = "HOMEOPS_LOCK_SECONDS"
 NOTEBOOK_ENV = "HOMEOPS_NOTEBOOK"  # the runbook notebook being run, when the starter knows it
@@ -231,7 +232,7 @@ def start(runbook: str, *, apply: bool, project: Path, warn: Callable[[str], Non
         lock = _take_lock(runbook, record_path, say)
     os.umask(PRIVATE_UMASK)
     if record_path is None:
-        record_path = new_record_path(project / "records", runbook)
+        record_path = new_record_path(Path(os.environ.get(RECORDS_ENV) or project / "records"), runbook)
     else:
         private_directory(record_path.parent)
     if not os.environ.get(ARTIFACTS_ENV):
