@@ -9,10 +9,18 @@ instead of the runbook's own stop message.
 
 from __future__ import annotations
 
-from papermill.engines import NBClientEngine, NotebookExecutionManager, papermill_engines
-from papermill.iorw import papermill_io
+import sys
 
-from homeops.runner.progress import Progress
+# jsonschema imports rfc3987_syntax whenever it is installed (JupyterLab brings it, through
+# jupyter-events' jsonschema[format-nongpl]), and that module builds a grammar at import: over a
+# second, paid by every run through papermill -> nbformat -> jsonschema. Only the "iri" format
+# checks need it, and no notebook schema uses them: marked absent, jsonschema skips them.
+sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[assignment]
+
+from papermill.engines import NBClientEngine, NotebookExecutionManager, papermill_engines  # noqa: E402
+from papermill.iorw import papermill_io  # noqa: E402
+
+from homeops.runner.progress import Progress  # noqa: E402
 
 ENGINE_NAME = "homeops"
 DISCARD_SCHEME = "homeops-discard://"

@@ -242,9 +242,9 @@ def _signal_kernel(kernel: EarlyKernel, number: int) -> None:
 
 
 def _papermill(request: RunRequest, progress: Progress, kernel: EarlyKernel) -> None:
-    import papermill
+    from homeops.runner import engine  # first: it keeps papermill's import lean
 
-    from homeops.runner import engine
+    import papermill
 
     engine.register()
     # papermill logs each cell's traceback and "unknown parameter" warnings; the runner reports
