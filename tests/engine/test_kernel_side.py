@@ -257,3 +257,22 @@ def test_a_running_record_reads_as_abandoned_once_its_writer_is_gone_or_silent()
     assert judged_outcome({"outcome": "running", "pid": 1, "host": "elsewhere", "heartbeat": stale}) == "abandoned"
     assert judged_outcome({"outcome": "running", "pid": 1, "host": "elsewhere", "heartbeat": fresh}) == "running"
     assert judged_outcome({"outcome": "stopped", "pid": dead.pid, "host": here}) == "stopped"
+
+
+def test_in_jupyter_the_gate_table_is_coloured_html_beside_the_same_plain_text(cluster: SpiedTwin, tmp_path: Path):
+    output = tmp_path / "health.ipynb"
+    done = subprocess.run([str(BIN / "papermill"), str(ROOT / "runbooks" / "cluster-health.ipynb"), str(output)],
+                          cwd=ROOT, env=kernel_env(cluster, tmp_path / "records"), capture_output=True, text=True,
+                          timeout=COMMAND_TIMEOUT)
+    assert done.returncode == 0, done.stderr
+    (table,) = [o for c in json.loads(output.read_text())["cells"] for o in c.get("outputs", [])
+                if o["output_type"] == "display_data" and "text/html" in o["data"]]
+    plain, rich = "".join(table["data"]["text/plain"]), "".join(table["data"]["text/html"])
+    assert plain.splitlines()[0].split() == ["check", "status", "detail"]
+    rows = plain.splitlines()[1:]
+    assert rows and rich.count("<tr class=\"homeops-status-") == len(rows)
+    assert "<td style=\"text-align:left;color:#1a7f37;font-weight:bold\">ok</td>" in rich
+    (record,) = (tmp_path / "records").glob("*-cluster-health.ipynb")
+    (kept,) = [o for c in json.loads(record.read_text())["cells"] for o in c.get("outputs", [])
+               if o["output_type"] == "display_data"]
+    assert "".join(kept["data"]["text/plain"]) == plain and "".join(kept["data"]["text/html"]) == rich
