@@ -8,7 +8,9 @@ one duration: a Lease past its expiry belongs to a run that is gone and may be t
 
 A renewal that fails because the API server did not answer is retried until the Lease would
 expire. A renewal that finds the Lease deleted, or held by someone else, means the lock is
-lost: the run must stop at once, because another run may now be changing the cluster.
+lost: another run may now be changing the cluster, so the run stops before its next change
+(the guard's `refuse_if_lost`, which also asks the API itself), never in the middle of a step.
+`cover(seconds)` lengthens the Lease ahead of a step that may make the API unreachable.
 """
 
 from __future__ import annotations
