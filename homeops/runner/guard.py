@@ -30,7 +30,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator
 
-from homeops.errors import RunbookStopped
+from homeops.errors import RunbookFailed, RunbookStopped
 from homeops.runner import outcome as outcomes
 from homeops.runner.lock import DEFAULT_DURATION_SECONDS, LockHeld, LockLost, LockUnavailable, MaintenanceLock
 from homeops.runner.records import (HEARTBEAT_SECONDS, RunStatus, artifacts_dir, new_record_path, now_iso,
@@ -149,7 +149,7 @@ class Guard:
             return outcomes.interrupted(where, by=self.signalled)
         if isinstance(error, RunbookStopped):
             ended = outcomes.stopped(str(error))
-            if getattr(error, "outcome", "stopped") == "failed":
+            if isinstance(error, RunbookFailed):
                 ended = outcomes.Outcome("failed", outcomes.EXIT_FAILED, ended.reason)
             return outcomes.Outcome("interrupted", outcomes.EXIT_INTERRUPTED, ended.reason) if interrupted else ended
         return outcomes.failed(where, type(error).__name__, str(error))
@@ -256,7 +256,7 @@ def _take_lock(runbook: str, claimed: Path | None, say: Callable[[str], None]) -
         if claimed is not None and _unstarted(claimed):
             claimed.unlink(missing_ok=True)  # refused before anything ran: nothing to keep
         # The lock held is a refusal; a lock that could not be checked is a failure to look.
-        raise RunbookStopped(str(exc), outcome="stopped" if isinstance(exc, LockHeld) else "failed") from None
+        raise (RunbookStopped if isinstance(exc, LockHeld) else RunbookFailed)(str(exc)) from None
     if lock.taken_over is not None:
         say(f"took over an expired lease: {lock.taken_over.describe()}")
     say(f"maintenance lock taken: {lock.describe()}")

@@ -151,12 +151,15 @@ def wait_until(condition, what: str):
 
 def hand_over(cluster: SpiedTwin, holder: str = "thief@elsewhere:9", runbook: str = "upgrade-k8s") -> None:
     """Another run writes itself into the Lease (as a takeover by someone else would)."""
-    lease = cluster.lease()
-    lease["spec"]["holderIdentity"] = holder
-    lease["spec"]["leaseDurationSeconds"] = 600
-    lease["metadata"]["annotations"]["homeops.dev/runbook"] = runbook
-    done = cluster.kubectl("replace", "-f", "-", stdin=json.dumps(lease))
-    assert done.returncode == 0, done.stderr
+    while True:  # the write races the run's own renewals: a Conflict means read again, write again
+        lease = cluster.lease()
+        lease["spec"]["holderIdentity"] = holder
+        lease["spec"]["leaseDurationSeconds"] = 600
+        lease["metadata"]["annotations"]["homeops.dev/runbook"] = runbook
+        done = cluster.kubectl("replace", "-f", "-", stdin=json.dumps(lease))
+        if done.returncode == 0:
+            return
+        assert "(Conflict)" in done.stderr, done.stderr
 
 
 def renewal_threads() -> list[threading.Thread]:
