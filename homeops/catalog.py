@@ -5,7 +5,9 @@ notes), and both the docs build and `homeops runbooks` only need the cell source
 
 Conventions a runbook follows:
 - the first cell is markdown: `# Title`, then a paragraph that says what it is for;
-- one code cell tagged `parameters` holds `name = default  # help` assignments;
+- one code cell tagged `parameters` holds `name: type = default  # help` lines, the form
+  papermill's own inspection (`papermill --help-notebook`) reads: one `=` per line (the help
+  says "empty: every node", never "empty = ..."), the type that of the default;
 - each later markdown cell that starts with `## ` names a step.
 """
 
@@ -105,18 +107,25 @@ def _parameters(source: str, path: Path) -> tuple[Parameter, ...]:
     }
     params = []
     for node in tree.body:
-        if not (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)):
-            raise RunbookMalformed(f"{path}: parameters cell line {node.lineno}: only `name = value  # help` lines")
-        try:
-            default = ast.literal_eval(node.value)
-        except ValueError:
+        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value is not None:
+            name, value, annotation = node.target.id, node.value, ast.get_source_segment(source, node.annotation)
+        elif isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            name, value, annotation = node.targets[0].id, node.value, None
+        else:
             raise RunbookMalformed(
-                f"{path}: parameter {node.targets[0].id}: the default must be a literal"
-            ) from None
-        params.append(
-            Parameter(node.targets[0].id, default, ast.get_source_segment(source, node.value) or repr(default),
-                      comments.get(node.lineno, ""))
-        )
+                f"{path}: parameters cell line {node.lineno}: only `name: type = value  # help` lines")
+        try:
+            default = ast.literal_eval(value)
+        except ValueError:
+            raise RunbookMalformed(f"{path}: parameter {name}: the default must be a literal") from None
+        if annotation is not None and annotation != type(default).__name__:
+            raise RunbookMalformed(f"{path}: parameter {name}: declared {annotation} but its default "
+                                   f"{ast.get_source_segment(source, value)} is a {type(default).__name__}")
+        help_text = comments.get(node.lineno, "")
+        if source.splitlines()[node.lineno - 1].count("=") > 1:
+            raise RunbookMalformed(f"{path}: parameter {name}: one '=' per line, none in the help "
+                                   "(papermill cannot read such a line)")
+        params.append(Parameter(name, default, ast.get_source_segment(source, value) or repr(default), help_text))
     return tuple(params)
 
 

@@ -9,15 +9,19 @@ from __future__ import annotations
 
 import shlex
 import sys
-from typing import Sequence, TextIO
+from typing import Callable, Sequence, TextIO
 
 from homeops.tools import process
 
 
 class Gate:
-    def __init__(self, apply: bool, out: TextIO | None = None):
+    def __init__(self, apply: bool, out: TextIO | None = None,
+                 before_change: Callable[[str], None] | None = None):
         self.apply = bool(apply)
         self._out = out
+        # Called with the command before every change in apply mode; raises to refuse it (the
+        # session's guard does, once the maintenance lock is lost).
+        self._before_change = before_change
 
     @property
     def mode(self) -> str:
@@ -36,6 +40,8 @@ class Gate:
         if not self.apply:
             self.say(f"PLAN: {shown}" + (f"  # {why}" if why else ""))
             return None
+        if self._before_change is not None:
+            self._before_change(shown)
         self.say(f"RUN: {shown}" + (f"  # {why}" if why else ""))
         return process.run(argv, timeout=timeout, input=input)
 

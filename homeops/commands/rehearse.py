@@ -46,7 +46,7 @@ def handle(args) -> int:
     # The twin's directory is chosen first, so that the kernel (which gets its bin/ on PATH) boots
     # while cluster.yaml and the scenario are checked and the twin is made.
     directory = Path(tempfile.mkdtemp(prefix=f"homeops-twin-{checked.runbook.name}-"))
-    started = StartedRun(checked.runbook, True, checked.records, directory)
+    started = StartedRun(checked.runbook, True, checked.records, directory, args.lock_seconds)
     try:
         cluster = _make_twin(twin, directory, checked, args.scenario)
     except BaseException:  # Ctrl-C meanwhile: neither the kernel nor a half-made twin outlives the command

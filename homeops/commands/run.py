@@ -129,7 +129,7 @@ def handle(args) -> int:
     checked = check(args, "run")
     if isinstance(checked, int):
         return checked
-    started = StartedRun(checked.runbook, args.apply, checked.records, twin)
+    started = StartedRun(checked.runbook, args.apply, checked.records, twin, args.lock_seconds)
     try:
         cluster = load(checked, "run")
     except BaseException:  # Ctrl-C while loading: the kernel must not outlive the command

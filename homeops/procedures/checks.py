@@ -76,7 +76,12 @@ def table(results: Iterable[CheckResult]) -> str:
 
 
 def print_table(results: Iterable[CheckResult]) -> None:
-    print(table(results), flush=True)
+    """The table: coloured HTML in Jupyter (with this text beside it), this text elsewhere."""
+    from homeops.runner.display import show, status_table_html
+
+    results = list(results)
+    show(table(results), status_table_html(("check", "status", "detail"),
+                                           [(r.check, r.status, r.detail) for r in results], status_column=1))
 
 
 def _named(failures: list[CheckResult]) -> str:

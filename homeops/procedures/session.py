@@ -1,14 +1,49 @@
-"""What every runbook step needs: the cluster as cluster.yaml describes it, the gate, and the wait settings."""
+"""What every runbook step needs: the cluster as cluster.yaml describes it, the gate, the wait
+settings, and (opened by `open_session`) the kernel-side safety layer of the run."""
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass
+import os
+import sys
+import time
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable, Iterator
 
+from homeops.cluster.model import Cluster
 from homeops.errors import RunbookStopped
 from homeops.gate import Gate
-from homeops.cluster.model import Cluster
+
+# A wait that sees no change still says so this often: a quiet screen looks like a hung run.
+PROGRESS_EVERY_SECONDS = 30.0
+
+
+@dataclass
+class WaitProgress:
+    """Reports one wait: what it waits for, what it sees now, elapsed of its timeout."""
+
+    what: str
+    timeout: float
+    say: Callable[[str], None]
+    every: float = PROGRESS_EVERY_SECONDS
+    clock: Callable[[], float] = time.monotonic
+    started: float = field(default=0.0)
+    _last_said: float | None = None
+    _last_seen: str | None = None
+
+    def __post_init__(self) -> None:
+        self.started = self.clock()
+
+    def saw(self, now_seen: str) -> None:
+        """Call at each look: a line when what is seen changed, or `every` seconds passed since the last one."""
+        moment = self.clock()
+        if (self._last_said is not None and now_seen == self._last_seen
+                and moment - self._last_said < self.every):
+            return
+        self._last_said, self._last_seen = moment, now_seen
+        self.say(f"{time.strftime('%H:%M:%S')} waiting for {self.what}: {now_seen} "
+                 f"({moment - self.started:.0f}s of {self.timeout:g}s)")
 
 
 @dataclass(frozen=True)
@@ -17,6 +52,7 @@ class Session:
     gate: Gate
     wait_timeout: float  # seconds any one wait may take before the runbook stops
     poll_interval: float  # seconds between two looks at the cluster while waiting
+    guard: object | None = None  # homeops.runner.guard.Guard, when opened by open_session
 
     @property
     def apply(self) -> bool:
@@ -25,19 +61,28 @@ class Session:
     def say(self, line: str) -> None:
         self.gate.say(line)
 
-    def covering(self, seconds: float, what: str) -> AbstractContextManager[None]:
-        """Hold the maintenance lock through a step that may take the API away for `seconds`.
+    def waiting(self, what: str, timeout: float | None = None) -> WaitProgress:
+        """The progress reporter of one wait (`.saw(state)` at each look)."""
+        return WaitProgress(what, self.wait_timeout if timeout is None else timeout, self.say)
 
-        A placeholder in this branch (does nothing): the notebook's safety layer (jupyter-path)
-        extends the Lease to cover the step before it starts, so a renewal that fails while the
-        API is down cannot interrupt the step mid-flight.
-        """
-        return nullcontext()
+    def covering(self, seconds: float, what: str):
+        """A context manager: in apply mode, the maintenance Lease cannot expire during the next
+        `seconds` (a step that may make the API unreachable); nothing in plan mode."""
+        if not self.apply or self.guard is None:
+            return nullcontext()
+        return self.guard.covering(seconds, what)
 
 
-def open_session(config: str | Path, *, apply: bool, wait_timeout: float, poll_interval: float) -> Session:
-    """Load cluster.yaml and check the wait parameters; bad values stop the runbook before anything runs."""
+def open_session(config: str | Path, *, apply: bool, wait_timeout: float, poll_interval: float,
+                 runbook: str | None = None) -> Session:
+    """Load cluster.yaml and check the wait parameters; bad values stop the runbook before anything runs.
+
+    With `runbook` (its name), the run's safety layer starts in this kernel: the maintenance lock
+    in apply mode, the redacted record, redacted output, interrupts and signals as stops (see
+    homeops.runner.guard).
+    """
     from homeops import ClusterInvalid, load_cluster
+    from homeops.runner.project import ConfigNotFound, find_config, project_of
 
     if not isinstance(wait_timeout, (int, float)) or wait_timeout <= 0:
         raise RunbookStopped(f"wait_timeout must be a number of seconds above 0, got {wait_timeout!r}; nothing changed")
@@ -47,11 +92,40 @@ def open_session(config: str | Path, *, apply: bool, wait_timeout: float, poll_i
     # less often than once in its whole time.
     poll_interval = min(poll_interval, wait_timeout)
     try:
-        cluster = load_cluster(config)
+        path = find_config(config)
+    except ConfigNotFound as exc:
+        raise RunbookStopped(f"{exc}; nothing changed") from None
+    try:
+        cluster = load_cluster(path)
     except ClusterInvalid as exc:
-        raise RunbookStopped(f"{config} is invalid ({len(exc.problems)} problem(s)): {exc.problems[0]}") from None
+        raise RunbookStopped(f"{path} is invalid ({len(exc.problems)} problem(s)): {exc.problems[0]}") from None
     except OSError as exc:
-        raise RunbookStopped(f"cannot read {config}: {exc.strerror}") from None
-    gate = Gate(apply)
-    gate.say(f"mode: {gate.mode}" + ("" if apply else " (nothing will change; pass --apply to run the changes)"))
-    return Session(cluster, gate, float(wait_timeout), float(poll_interval))
+        raise RunbookStopped(f"cannot read {path}: {exc.strerror}") from None
+    guard = _start_guard(runbook, bool(apply), project_of(path)) if runbook else None
+    gate = Gate(apply, before_change=guard.refuse_if_lost if guard is not None else None)
+    gate.say(f"mode: {gate.mode}" + ("" if apply else f" (nothing will change; {plan_hint()} to run the changes)"))
+    return Session(cluster, gate, float(wait_timeout), float(poll_interval), guard)
+
+
+def plan_hint() -> str:
+    """How to ask for apply mode where the run happens: the command line, or the notebook itself."""
+    from homeops.runner.guard import STARTER_ENV
+
+    if os.environ.get(STARTER_ENV) == "cli":
+        return "pass --apply"
+    return "set apply = True in the parameters cell (papermill: -p apply True)"
+
+
+def _start_guard(runbook: str, apply: bool, project: Path):
+    from homeops.runner import guard, kernel_hooks
+
+    def warn(line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
+
+    def say(line: str) -> None:
+        print(line, flush=True)
+
+    kernel_hooks.install()
+    started = guard.start(runbook, apply=apply, project=project, warn=warn, say=say)
+    kernel_hooks.replay_history(started)
+    return started

@@ -1,35 +1,41 @@
-"""A papermill engine that reports progress as cells start and finish.
+"""A papermill engine that reports progress as cells start and finish, and saves nothing.
 
-papermill's NBClientEngine already executes, times and saves cell by cell; this subclass only
-swaps in an execution manager that also tells `Progress` where the run is.
+papermill's NBClientEngine already executes and times cell by cell; this subclass swaps in an
+execution manager that tells `Progress` where the run is. The record is written by the kernel's
+own guard (homeops.runner.guard), so papermill's copy of the notebook is never saved: its saves
+(after every cell) cost time, and on a full disk they would end the run with a write error
+instead of the runbook's own stop message.
 """
 
 from __future__ import annotations
 
-from papermill.engines import NBClientEngine, NotebookExecutionManager, papermill_engines
+import sys
 
-from homeops.runner.progress import Progress
+# jsonschema imports rfc3987_syntax whenever it is installed (JupyterLab brings it, through
+# jupyter-events' jsonschema[format-nongpl]), and that module builds a grammar at import: over a
+# second, paid by every run through papermill -> nbformat -> jsonschema. Only the "iri" format
+# checks need it, and no notebook schema uses them: marked absent, jsonschema skips them.
+sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[assignment]
+
+from papermill.engines import NBClientEngine, NotebookExecutionManager, papermill_engines  # noqa: E402
+from papermill.iorw import papermill_io  # noqa: E402
+
+from homeops.runner.progress import Progress  # noqa: E402
 
 ENGINE_NAME = "homeops"
+DISCARD_SCHEME = "homeops-discard://"
+DISCARD = DISCARD_SCHEME + "papermill-output.ipynb"
 
 
 class _ProgressManager(NotebookExecutionManager):
     progress: Progress
-    _starting_markdown = False
 
     def cell_start(self, cell, cell_index=None, **kwargs):
         self.progress.cell_started(cell)
-        # A markdown cell starts and completes in the same instant: the save after it is enough
-        # (papermill saves at both ends of every cell; each save redacts and rewrites the record).
-        self._starting_markdown = cell.get("cell_type") == "markdown"
-        try:
-            super().cell_start(cell, cell_index, **kwargs)
-        finally:
-            self._starting_markdown = False
+        super().cell_start(cell, cell_index, **kwargs)
 
     def save(self, **kwargs):
-        if not self._starting_markdown:
-            super().save(**kwargs)
+        pass  # see the module's docstring
 
     def cell_complete(self, cell, cell_index=None, **kwargs):
         self.progress.cell_finished()
@@ -52,5 +58,27 @@ class ProgressEngine(NBClientEngine):
         return manager.nb
 
 
+class DiscardIO:
+    """papermill I/O handler that drops what is written (papermill's final save of the output)."""
+
+    @classmethod
+    def write(cls, buf: str, path: str) -> None:
+        pass
+
+    @classmethod
+    def read(cls, path: str) -> str:
+        raise OSError(f"{path}: nothing is kept there")
+
+    @classmethod
+    def listdir(cls, path: str) -> list[str]:
+        raise OSError(f"{path}: nothing is kept there")
+
+    @classmethod
+    def pretty_path(cls, path: str) -> str:
+        return path
+
+
 def register() -> None:
     papermill_engines.register(ENGINE_NAME, ProgressEngine)
+    if not any(scheme == DISCARD_SCHEME for scheme, _ in papermill_io._handlers):
+        papermill_io.register(DISCARD_SCHEME, DiscardIO)

@@ -8,13 +8,16 @@ one duration: a Lease past its expiry belongs to a run that is gone and may be t
 
 A renewal that fails because the API server did not answer is retried until the Lease would
 expire. A renewal that finds the Lease deleted, or held by someone else, means the lock is
-lost: the run must stop at once, because another run may now be changing the cluster.
+lost: another run may now be changing the cluster, so the run stops before its next change
+(the guard's `refuse_if_lost`, which also asks the API itself), never in the middle of a step.
+`cover(seconds)` lengthens the Lease ahead of a step that may make the API unreachable.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import getpass
+import math
 import os
 import socket
 import threading
@@ -115,6 +118,8 @@ class MaintenanceLock:
         self.lost: str | None = None  # the reason, once the lock is lost
         self._stopping = threading.Event()
         self._renewer: threading.Thread | None = None
+        self._renewing = threading.Lock()  # one renewal at a time: the thread's, or cover()'s
+        self._cover_seconds = 0  # added to the duration while a step that may lose the API runs
 
     @property
     def renew_interval_seconds(self) -> float:
@@ -160,6 +165,40 @@ class MaintenanceLock:
         if self.acquired is None:
             raise RuntimeError("renew() before acquire()")
         client = client or self.client
+        with self._renewing:
+            self._renew(client)
+
+    def verify(self) -> None:
+        """Raise LockLost (and remember why) when the Lease is now gone or someone else's.
+
+        An API that does not answer proves nothing: the renewal thread judges that by the expiry.
+        """
+        try:
+            current = self.client.get()
+        except (LeaseApiError, LeaseConflict):
+            return
+        if current is None:
+            lost = LockLost("lost the maintenance lock: its Lease was deleted by someone else",
+                            f"{NAMESPACE}/{NAME} not found")
+        elif holder_of(current).identity != self.identity:
+            holder = holder_of(current)
+            lost = LockLost(f"lost the maintenance lock to {holder.identity}", holder.describe())
+        else:
+            return
+        self.lost = self.lost or lost.reason
+        raise lost
+
+    def cover(self, seconds: float) -> None:
+        """From now on, the Lease lasts `seconds` more than its duration (0: back to its duration).
+
+        Written at once: the step it covers may make the API unreachable (a control-plane node
+        of a two-member etcd rebooting), and a Lease that expires meanwhile would let another run
+        in. Raises what `renew` raises when that write fails.
+        """
+        self._cover_seconds = max(0, math.ceil(seconds))
+        self.renew()
+
+    def _renew(self, client: LeaseClient) -> None:
         current = client.get()
         if current is None:
             raise LockLost("lost the maintenance lock: its Lease was deleted by someone else",
@@ -265,7 +304,10 @@ class MaintenanceLock:
         return holder_of(lease).describe() if lease else "maintenance lock taken by another run at the same moment"
 
     def _expiry(self, renewed: datetime) -> datetime:
-        return renewed + timedelta(seconds=self.duration_seconds)
+        return renewed + timedelta(seconds=self._current_duration())
+
+    def _current_duration(self) -> int:
+        return self.duration_seconds + self._cover_seconds
 
     def _lease(self, renewed: datetime, *, acquired: datetime, resource_version: str | None = None) -> dict:
         metadata: dict = {"name": NAME, "namespace": NAMESPACE, "annotations": {RUNBOOK_ANNOTATION: self.runbook}}
@@ -277,7 +319,7 @@ class MaintenanceLock:
             "metadata": metadata,
             "spec": {
                 "holderIdentity": self.identity,
-                "leaseDurationSeconds": self.duration_seconds,
+                "leaseDurationSeconds": self._current_duration(),
                 "acquireTime": _rfc3339(acquired, micro=True),
                 "renewTime": _rfc3339(renewed, micro=True),
             },

@@ -1,6 +1,6 @@
 """How a run ended, as an exit code and the one line a person reads last.
 
-Contract with the runbooks: papermill's `ename == "RunbookStopped"` means a gate stopped the run
+Contract with the runbooks: papermill's `ename == "RunbookStopped"` means a gate stopped the run (`RunbookFailed`: a stop on what could not be checked, reported as failed)
 and left the cluster safe (exit 1, its message is the last line); any other exception is a failure
 named by its step and cell (exit 1); a run without exceptions completed (exit 0).
 """
@@ -40,13 +40,17 @@ def failed(where: str, error: str, message: str) -> Outcome:
     return Outcome("failed", EXIT_FAILED, f"{where}: {error}: {detail}" if detail else f"{where}: {error}")
 
 
-def interrupted(where: str) -> Outcome:
-    return Outcome("interrupted", EXIT_INTERRUPTED, f"Ctrl-C at {where}")
+def interrupted(where: str, by: str | None = None) -> Outcome:
+    """Interrupted by `by` (a signal's name; Ctrl-C when not known: SIGINT is what Ctrl-C, Kernel >
+    Interrupt and the runner's forwarding of any signal all send)."""
+    return Outcome("interrupted", EXIT_INTERRUPTED, f"{by or 'Ctrl-C'} at {where}")
 
 
 def from_cell_error(where: str, ename: str, evalue: str) -> Outcome:
     if ename == "RunbookStopped":
         return stopped(evalue)
+    if ename == "RunbookFailed":  # a stop on what could not be checked: failed, its message as it is
+        return Outcome("failed", EXIT_FAILED, one_line(evalue) or "failed without a message")
     return failed(where, ename, evalue)
 
 

@@ -1,18 +1,24 @@
 """Saved records of runs: `records/<UTC timestamp>-<runbook>.ipynb`, redacted before every write.
 
-papermill saves the output notebook after each cell through its I/O layer. Records are written
-through a private scheme (`homeops-record://`) whose handler parses the notebook, adds the run's
-`homeops` metadata, redacts every string and replaces the file atomically, so nothing unredacted
-touches the disk and a reader never sees half a file.
+The record is written by the runbook's own kernel (`homeops.runner.guard`), whatever started it;
+`homeops run` only claims the name first (a valid "running" record at once, so that whoever lists
+records meanwhile never sees an empty file) and, when the kernel could not finish it (killed by a
+cell timeout, dead), writes the outcome it saw into it.
 
-The `homeops` metadata keys (runbook, mode, outcome, started, finished, exit_code, reason, twin)
-are what the site's Maintenance log reads.
+The `homeops` metadata keys (runbook, mode, outcome, started, finished, exit_code, reason, twin,
+pid, host, heartbeat) are what the site's Maintenance log reads. A record whose outcome is still
+"running" is judged by `judged_outcome`: its process gone (same host) or its heartbeat stale
+means the run was killed without a word, and it reads as "abandoned".
+
+Records and artefacts are private: files 0600 in directories 0700 (a record may name what a
+secret protected, an etcd snapshot holds every Secret of the cluster).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import socket
 import tempfile
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
@@ -20,7 +26,14 @@ from pathlib import Path
 
 from homeops.runner.redact import redact_notebook
 
-SCHEME = "homeops-record://"
+HEARTBEAT_SECONDS = 30.0
+# A record whose heartbeat is older than this was left by a run that no longer writes it.
+STALE_AFTER_SECONDS = 3 * HEARTBEAT_SECONDS
+PRIVATE_DIRECTORY = 0o700
+
+
+def now_iso() -> str:
+    return utc_iso(datetime.now(timezone.utc))
 
 
 @dataclass
@@ -28,32 +41,46 @@ class RunStatus:
     runbook: str
     mode: str  # "plan" or "apply"
     twin: bool
-    started: str = field(default_factory=lambda: utc_iso(datetime.now(timezone.utc)))
+    started: str = field(default_factory=now_iso)
     outcome: str = "running"  # running, completed, stopped, failed, interrupted
     finished: str | None = None
     exit_code: int | None = None
     reason: str | None = None
+    pid: int = field(default_factory=os.getpid)  # the process writing the record: its death means abandoned
+    host: str = field(default_factory=socket.gethostname)
+    heartbeat: str = field(default_factory=now_iso)
 
     def finish(self, outcome: str, exit_code: int, reason: str | None) -> None:
         self.outcome, self.exit_code, self.reason = outcome, exit_code, reason
-        self.finished = utc_iso(datetime.now(timezone.utc))
+        self.finished = now_iso()
 
 
 def utc_iso(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def private_directory(directory: Path) -> Path:
+    """`directory` (and missing parents) made, and itself made private: 0700."""
+    directory.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIRECTORY)
+    try:
+        if directory.stat().st_uid == os.getuid():
+            os.chmod(directory, PRIVATE_DIRECTORY)
+    except OSError:  # not ours to change: the files in it are still 0600
+        pass
+    return directory
+
+
 def new_record_path(directory: Path, runbook: str, now: datetime | None = None) -> Path:
     """A fresh record path; a second run in the same second gets a `-2` suffix instead of overwriting."""
-    directory.mkdir(parents=True, exist_ok=True)
+    private_directory(directory)
     stamp = (now or datetime.now(timezone.utc)).astimezone(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     for attempt in range(1, 1000):
         suffix = "" if attempt == 1 else f"-{attempt}"
         path = directory / f"{stamp}-{runbook}{suffix}.ipynb"
         try:
             # Claim the name now, so two runs started in the same second never share a record.
-            with path.open("x", encoding="utf-8"):
-                pass
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            os.close(descriptor)
             return path.resolve()
         except FileExistsError:
             continue
@@ -64,84 +91,63 @@ def artifacts_dir(record: Path) -> Path:
     return record.with_name(record.stem + ".artifacts")
 
 
-class Record:
-    """One run's record file; papermill writes it through `RecordIO` as `self.url`."""
-
-    def __init__(self, path: Path, status: RunStatus):
-        self.path = path
-        self.status = status
-        self._last: dict | None = None
-
-    @property
-    def url(self) -> str:
-        return SCHEME + str(self.path)
-
-    def write_notebook(self, notebook: dict) -> None:
-        self._last = notebook
-        notebook = dict(notebook)
-        metadata = dict(notebook.get("metadata") or {})
-        papermill = dict(metadata.get("papermill") or {})
-        for key in ("input_path", "output_path"):
-            if isinstance(papermill.get(key), str) and papermill[key].startswith(SCHEME):
-                papermill[key] = papermill[key][len(SCHEME):]
-        if papermill:
-            metadata["papermill"] = papermill
-        metadata["homeops"] = asdict(self.status)
-        notebook["metadata"] = metadata
-        write_atomically(self.path, json.dumps(redact_notebook(notebook), indent=1, ensure_ascii=False) + "\n")
-
-    def finish(self, outcome: str, exit_code: int, reason: str | None) -> None:
-        """Write the final status into the notebook last written (papermill's, or the first one)."""
-        if self._last is None:
-            raise RuntimeError(f"{self.path}: finished before anything was written")
-        self.status.finish(outcome, exit_code, reason)
-        self.write_notebook(self._last)
+def write_record(path: Path, notebook: dict, status: RunStatus) -> None:
+    """Write `notebook` with `status` as its `homeops` metadata, redacted, atomically, 0600."""
+    notebook = dict(notebook)
+    metadata = dict(notebook.get("metadata") or {})
+    metadata["homeops"] = asdict(status)
+    notebook["metadata"] = metadata
+    write_atomically(path, json.dumps(redact_notebook(notebook), indent=1, ensure_ascii=False) + "\n")
 
 
-class RecordIO:
-    """papermill I/O handler for `homeops-record://PATH` (write-only)."""
+def read_record(path: Path) -> dict | None:
+    """The record's notebook, or None when it is missing or unreadable (a write that never happened)."""
+    try:
+        notebook = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return notebook if isinstance(notebook, dict) else None
 
-    records: dict[str, Record] = {}
 
-    @classmethod
-    def register(cls, record: Record) -> None:
-        cls.records[record.url] = record
+def status_of(notebook: dict | None) -> dict | None:
+    meta = ((notebook or {}).get("metadata") or {}).get("homeops")
+    return meta if isinstance(meta, dict) else None
 
-    @classmethod
-    def unregister(cls, record: Record) -> None:
-        cls.records.pop(record.url, None)
 
-    @classmethod
-    def write(cls, buf: str, path: str) -> None:
-        cls.records[path].write_notebook(json.loads(buf))
+def judged_outcome(status: dict, now: datetime | None = None, host: str | None = None) -> str:
+    """The outcome a reader should show: "abandoned" for a "running" record nobody writes any more."""
+    outcome = status.get("outcome")
+    if outcome != "running":
+        return str(outcome)
+    pid, where = status.get("pid"), status.get("host")
+    if isinstance(pid, int) and where == (host or socket.gethostname()) and not _alive(pid):
+        return "abandoned"
+    try:
+        beat = datetime.fromisoformat(str(status.get("heartbeat") or status.get("started")).replace("Z", "+00:00"))
+    except ValueError:
+        return "abandoned"
+    if ((now or datetime.now(timezone.utc)) - beat).total_seconds() > STALE_AFTER_SECONDS:
+        return "abandoned"
+    return "running"
 
-    @classmethod
-    def read(cls, path: str) -> str:
-        raise OSError(f"{path}: records are written, not read, by the runner")
 
-    @classmethod
-    def listdir(cls, path: str) -> list[str]:
-        raise OSError(f"{path}: records cannot be listed through papermill")
-
-    @classmethod
-    def pretty_path(cls, path: str) -> str:
-        return path[len(SCHEME):] if path.startswith(SCHEME) else path
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
 
 
 def write_atomically(path: Path, text: str) -> None:
+    # mkstemp makes the file private (0600), and os.replace keeps that mode.
     descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        # mkstemp makes the file private (0600); a record gets the mode any new file would.
-        os.fchmod(descriptor, 0o666 & ~_umask())
         with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
             handle.write(text)
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
-
-
-def _umask() -> int:
-    current = os.umask(0)
-    os.umask(current)
-    return current

@@ -19,6 +19,7 @@ import pytest
 
 from engine_support import COMMAND_TIMEOUT, Result, SpiedTwin, homeops_argv
 from homeops.runner.lock import holder_of
+from homeops.runner.records import judged_outcome
 
 pytestmark = pytest.mark.slow
 # Renewed every 10 s, with 5 s per kubectl call and a retry every 2.5 s: a margin that holds on a
@@ -30,6 +31,9 @@ THIEF = "thief@elsewhere:9"
 HOLD_STEP = """\
 import time
 from pathlib import Path
+from homeops.procedures.session import open_session
+
+session = open_session(config, runbook="hold", apply=apply, wait_timeout=wait_timeout, poll_interval=poll_interval)
 
 Path(release_file + ".holding").touch()
 print("holding", flush=True)
@@ -39,6 +43,7 @@ while not Path(release_file).exists() and time.monotonic() < deadline:
 if fail:
     raise RuntimeError("the step broke")
 print("released", flush=True)
+session.gate.change(["kubectl", "cordon", "worker-1"], timeout=30, why="a change after the hold")
 """
 
 
@@ -68,6 +73,7 @@ class HeldRun:
 
     def __init__(self, tmp_path: Path, cluster_file: Path, cluster: SpiedTwin, *extra: str):
         self.release_file = tmp_path / "release"
+        self.records = tmp_path / "records"
         runbooks = hold_runbook(tmp_path / "runbooks")
         argv = homeops_argv(cluster_file, "run", "hold", "--runbooks", str(runbooks), "--records", "records",
                             "--apply", "--twin", str(cluster.directory), "-p", f"release_file={self.release_file}",
@@ -84,6 +90,11 @@ class HeldRun:
 
     def release(self) -> None:
         self.release_file.touch()
+
+    def kernel_pid(self) -> int:
+        """The kernel's process: it holds the lock and writes the record."""
+        (record,) = self.records.glob("*-hold.ipynb")
+        return json.loads(record.read_text())["metadata"]["homeops"]["pid"]
 
     def result(self) -> Result:
         out, err = self.process.communicate(timeout=COMMAND_TIMEOUT)
@@ -137,7 +148,7 @@ def test_a_running_apply_renews_its_lease_past_its_duration_and_keeps_other_runs
     run.wait_until_holding()
     first = cluster.lease()
     holder, acquired = first["spec"]["holderIdentity"], datetime.fromisoformat(first["spec"]["acquireTime"])
-    assert holder.endswith(f":{run.process.pid}") and first["spec"]["leaseDurationSeconds"] == int(LEASE_SECONDS)
+    assert holder.endswith(f":{run.kernel_pid()}") and first["spec"]["leaseDurationSeconds"] == int(LEASE_SECONDS)
 
     # Alive past its first expiry only because it was renewed; on a slow machine the first look may
     # already come after some renewals, so wait for one after that look too.
@@ -165,10 +176,18 @@ def test_a_running_apply_renews_its_lease_past_its_duration_and_keeps_other_runs
 def test_a_lease_left_by_a_runner_killed_with_sigkill_is_taken_over_once_expired(homeops, cluster, held):
     run = held()
     run.wait_until_holding()
+    kernel = run.kernel_pid()
     run.process.send_signal(signal.SIGKILL)
     run.process.wait(timeout=COMMAND_TIMEOUT)
     left = holder_of(cluster.lease())
-    assert left.identity.endswith(f":{run.process.pid}"), "nobody released the lease of a killed runner"
+    assert left.identity.endswith(f":{kernel}"), "nobody released the lease of a killed run"
+    # The kernel follows its runner (ipykernel watches its parent) without a word: its record
+    # still says "running", and reads as abandoned.
+    wait_until(lambda: not Path(f"/proc/{kernel}").exists(), "the orphaned kernel to end")
+    (record,) = run.records.glob("*-hold.ipynb")
+    status = json.loads(record.read_text())["metadata"]["homeops"]
+    assert status["outcome"] == "running"
+    assert judged_outcome(status) == "abandoned"
 
     wait_until(lambda: datetime.now(timezone.utc) > left.expires, "the orphaned lease to expire")
     taker = homeops("run", "cordon", "--runbooks", str(Path(__file__).parent / "notebooks"), "--records", "records",
@@ -179,7 +198,7 @@ def test_a_lease_left_by_a_runner_killed_with_sigkill_is_taken_over_once_expired
     assert cluster.lease() is None
 
 
-def test_a_lock_lost_mid_run_interrupts_the_step_and_fails_the_run_naming_the_new_holder(cluster, held):
+def test_a_lock_lost_mid_run_lets_the_step_finish_and_refuses_the_next_change_naming_the_new_holder(cluster, held):
     run = held()
     run.wait_until_holding()
     lease = renewed_after(cluster, datetime.now(timezone.utc) - timedelta(seconds=1))
@@ -192,19 +211,20 @@ def test_a_lock_lost_mid_run_interrupts_the_step_and_fails_the_run_naming_the_ne
         assert "(Conflict)" in done.stderr, done.stderr
         lease = cluster.lease()
 
-    result = run.result()  # not released: only the lost lock can end the step before wait_timeout
+    run.release()
+    result = run.result()
     assert result.returncode == 1, result.stdout + result.stderr
-    assert result.last_line == f"failed: lost the maintenance lock to {THIEF} — record: {result.record}"
-    assert (f"lost the maintenance lock to {THIEF} (maintenance lock held by {THIEF} running upgrade-k8s until "
-            in result.stderr)
-    assert "; stopping the run" in result.stderr
-    assert "    released" not in result.stdout
+    assert "    released" in result.stdout, "a lost lock never kills a step mid-flight"
+    assert result.last_line == (
+        f"stopped: lost the maintenance lock to {THIEF}; stopped before kubectl cordon worker-1: "
+        f"another run may be changing the cluster, nothing more was changed by this one — record: {result.record}")
+    assert ["cordon", "worker-1"] not in cluster.calls()
     record = record_of(result)
-    assert record["metadata"]["homeops"]["outcome"] == "failed"
+    assert record["metadata"]["homeops"]["outcome"] == "stopped"
     assert record["metadata"]["homeops"]["exit_code"] == 1
-    assert record["metadata"]["homeops"]["reason"] == f"lost the maintenance lock to {THIEF}"
+    assert record["metadata"]["homeops"]["reason"].startswith(f"lost the maintenance lock to {THIEF}; stopped before")
     errors = [out for cell in record["cells"] for out in cell.get("outputs", []) if out["output_type"] == "error"]
-    assert [e["ename"] for e in errors] == ["KeyboardInterrupt"], "the kernel was interrupted in the step"
+    assert [e["ename"] for e in errors] == ["RunbookStopped"]
     assert "warning: the maintenance lock was taken over meanwhile" in result.stderr
     assert cluster.lease()["spec"]["holderIdentity"] == THIEF, "the new holder's lease is left alone"
 

@@ -14,7 +14,7 @@ def test_an_unknown_runbook_lists_the_known_ones(homeops):
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1] == (
         f"homeops run: no runbook named 'upgrade-everything' in {NOTEBOOKS}/; "
-        "known runbooks: cordon, dump, echo, fails, secrets, slow, stops")
+        "known runbooks: cordon, dump, echo, fails, full-disk, secrets, slow, stops")
 
 
 def test_a_bad_parameter_value_names_the_parameter(homeops, tmp_path: Path):

@@ -1,0 +1,80 @@
+"""`homeops lab [NAME] [--twin DIR]`: JupyterLab on 127.0.0.1, on a fresh working copy of the runbooks.
+
+The committed notebooks in runbooks/ are never opened: Jupyter's autosave would write a
+session's parameters (`apply = True`, one node) and outputs into them, and every later run would
+take those as its defaults. The copy lives under records/ (`lab-<UTC time>/`, private), where the
+runbooks find the project's cluster.yaml by walking up, and their records go to records/ beside
+it. With `--twin DIR` the kernels get the twin's tools first on PATH; without it, the real ones.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+from homeops.cli import EXIT_USAGE
+from homeops.commands.run import DEFAULT_RECORDS, DEFAULT_RUNBOOKS
+
+HOST = "127.0.0.1"
+
+
+def register(sub) -> None:
+    p = sub.add_parser("lab", help="open the runbooks in JupyterLab (127.0.0.1), on a working copy under records/",
+                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("name", metavar="NAME", nargs="?", help="the runbook to open (default: all of them)")
+    p.add_argument("--twin", metavar="DIR", type=Path, help="the kernels run the twin in DIR (DIR/bin first on PATH)")
+    p.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
+    p.add_argument("--runbooks", metavar="DIR", type=Path, default=Path(DEFAULT_RUNBOOKS))
+    p.add_argument("--records", metavar="DIR", type=Path, default=Path(DEFAULT_RECORDS))
+    p.set_defaults(handler=handle)
+
+
+def handle(args) -> int:
+    from homeops.runner import guard
+    from homeops.runner.records import private_directory
+
+    names = [args.name] if args.name else sorted(p.stem for p in args.runbooks.glob("*.ipynb"))
+    missing = [n for n in names if not (args.runbooks / f"{n}.ipynb").is_file()]
+    if missing or not names:
+        print(f"homeops lab: no runbook named {missing[0] if missing else '(any)'} in {args.runbooks}/", file=sys.stderr)
+        return EXIT_USAGE
+    env = {**os.environ, guard.RECORDS_ENV: str(args.records.resolve()),
+           "HOMEOPS_PROJECT": str(Path(args.config).resolve().parent)}
+    if args.twin is not None:
+        twin = args.twin.resolve()
+        if not (twin / "bin" / "kubectl").is_file():
+            print(f"homeops lab: --twin {args.twin}: no twin there (no bin/kubectl)", file=sys.stderr)
+            return EXIT_USAGE
+        env["PATH"] = f"{twin / 'bin'}{os.pathsep}{env.get('PATH', os.defpath)}"
+        env[guard.TWIN_ENV] = str(twin)
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    copy = private_directory(args.records / f"lab-{stamp}").resolve()
+    for name in names:
+        shutil.copyfile(args.runbooks / f"{name}.ipynb", copy / f"{name}.ipynb")
+    port = args.port or _free_port()
+    token = secrets.token_hex(16)
+    page = f"lab/tree/{names[0]}.ipynb" if args.name else "lab"
+    print(f"working copy: {copy} (runbooks/ is not touched)", flush=True)
+    print(f"JupyterLab: http://{HOST}:{port}/{page}?token={token}", flush=True)
+    argv = [sys.executable, "-m", "jupyterlab", f"--ServerApp.ip={HOST}", f"--ServerApp.port={port}",
+            "--ServerApp.port_retries=0", "--ServerApp.open_browser=False", f"--ServerApp.root_dir={copy}",
+            f"--IdentityProvider.token={token}", f"--ServerApp.default_url=/{page}"]
+    if os.geteuid() == 0:  # containers and CI run as root; Jupyter refuses that unless told
+        argv.append("--ServerApp.allow_root=True")
+    try:
+        return subprocess.call(argv, env=env)
+    except KeyboardInterrupt:  # Jupyter stops on the same Ctrl-C
+        return 130
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind((HOST, 0))
+        return probe.getsockname()[1]

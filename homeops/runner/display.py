@@ -1,0 +1,52 @@
+"""Output that is a coloured table in Jupyter and the same plain text everywhere else.
+
+In a Jupyter front end (JupyterLab, nbconvert's HTML) a bundle of text/html and text/plain is
+shown as HTML; the record keeps both. Under `homeops run` the terminal shows text only, and
+papermill passes on only printed streams, so there the plain text is printed instead.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import sys
+from typing import Sequence
+
+STATUS_COLOURS = {"ok": "#1a7f37", "warn": "#9a6700", "FAIL": "#cf222e"}
+
+
+def show(plain: str, rich_html: str) -> None:
+    if _in_jupyter_front_end():
+        from IPython.display import display
+
+        display({"text/plain": plain, "text/html": rich_html}, raw=True)
+    else:
+        print(plain, flush=True)
+
+
+def status_table_html(header: Sequence[str], rows: Sequence[Sequence[str]], status_column: int) -> str:
+    """An HTML table of `rows` (all text, escaped) whose `status_column` is coloured by its value."""
+    head = "".join(f"<th style=\"text-align:left\">{html.escape(h)}</th>" for h in header)
+    body = []
+    for row in rows:
+        cells = []
+        for index, value in enumerate(row):
+            style = "text-align:left"
+            if index == status_column:
+                colour = STATUS_COLOURS.get(value, "inherit")
+                style += f";color:{colour};font-weight:bold"
+            cells.append(f"<td style=\"{style}\">{html.escape(value)}</td>")
+        body.append(f"<tr class=\"homeops-status-{html.escape(row[status_column])}\">{''.join(cells)}</tr>")
+    return (f"<table class=\"homeops-checks\"><thead><tr>{head}</tr></thead>"
+            f"<tbody>{''.join(body)}</tbody></table>")
+
+
+def _in_jupyter_front_end() -> bool:
+    from homeops.runner.guard import STARTER_ENV
+
+    if os.environ.get(STARTER_ENV) == "cli" or "IPython" not in sys.modules:
+        return False
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    return shell is not None and type(shell).__name__ == "ZMQInteractiveShell"

@@ -1,0 +1,61 @@
+"""`homeops lab`: JupyterLab on 127.0.0.1 over a working copy; the committed runbooks stay as they are."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from engine_support import COMMAND_TIMEOUT, SpiedTwin, homeops_argv
+
+pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_lab_serves_a_working_copy_on_localhost_and_saving_it_leaves_runbooks_untouched(
+        cluster: SpiedTwin, cluster_file: Path, tmp_path: Path):
+    committed = (ROOT / "runbooks" / "worker-upgrade.ipynb").read_bytes()
+    process = subprocess.Popen(homeops_argv(cluster_file, "lab", "worker-upgrade", "--twin", str(cluster.directory),
+                                            "--runbooks", str(ROOT / "runbooks"), "--records", "records"),
+                               cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        copy = Path(process.stdout.readline().split("working copy: ")[1].split(" (")[0])
+        url = process.stdout.readline().split("JupyterLab: ")[1].strip()
+        assert url.startswith("http://127.0.0.1:")
+        base, token = url.split("/lab/")[0], url.split("token=")[1]
+        assert copy.parent == (tmp_path / "records").resolve() and copy.stat().st_mode & 0o777 == 0o700
+
+        def api(path: str, data: dict | None = None) -> dict:
+            request = urllib.request.Request(f"{base}/api/{path}", method="PUT" if data else "GET",
+                                             data=json.dumps(data).encode() if data else None,
+                                             headers={"Authorization": f"token {token}"})
+            with urllib.request.urlopen(request, timeout=10) as answer:
+                return json.loads(answer.read())
+
+        deadline = time.monotonic() + COMMAND_TIMEOUT
+        while True:
+            try:
+                notebook = api("contents/worker-upgrade.ipynb")
+                break
+            except OSError:
+                assert time.monotonic() < deadline and process.poll() is None, process.stderr.read()
+                time.sleep(0.2)
+        # What Jupyter's autosave does after a session changed the parameters:
+        cells = notebook["content"]["cells"]
+        parameters = next(c for c in cells if "parameters" in c["metadata"].get("tags", []))
+        parameters["source"] = parameters["source"].replace("apply: bool = False", "apply: bool = True")
+        api("contents/worker-upgrade.ipynb", {"type": "notebook", "format": "json", "content": notebook["content"]})
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.communicate()
+    assert "apply: bool = True" in (copy / "worker-upgrade.ipynb").read_text()
+    assert (ROOT / "runbooks" / "worker-upgrade.ipynb").read_bytes() == committed

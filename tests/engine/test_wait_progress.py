@@ -1,0 +1,33 @@
+"""`Session.waiting`: a wait says what it waits for, what it sees, and how long, at least every 30 s."""
+
+from __future__ import annotations
+
+import re
+
+from homeops.procedures.session import WaitProgress
+
+
+class Clock:
+    def __init__(self):
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_wait_reports_each_change_at_once_and_an_unchanged_state_every_30_seconds():
+    clock, lines = Clock(), []
+    progress = WaitProgress("worker-2 Ready", 900, lines.append, clock=clock)
+    progress.saw("NotReady, boot 1a2b")
+    clock.now += 10
+    progress.saw("NotReady, boot 1a2b")  # unchanged, 10 s later: quiet
+    clock.now += 21
+    progress.saw("NotReady, boot 1a2b")  # unchanged, 31 s after the last line: said again
+    clock.now += 1
+    progress.saw("Ready, boot 9f8e")  # changed: said at once
+    assert [re.sub(r"^\d\d:\d\d:\d\d ", "", line) for line in lines] == [
+        "waiting for worker-2 Ready: NotReady, boot 1a2b (0s of 900s)",
+        "waiting for worker-2 Ready: NotReady, boot 1a2b (31s of 900s)",
+        "waiting for worker-2 Ready: Ready, boot 9f8e (32s of 900s)",
+    ]
+    assert all(re.match(r"\d\d:\d\d:\d\d waiting for ", line) for line in lines), "every line carries its time"
