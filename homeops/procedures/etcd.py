@@ -72,7 +72,8 @@ def wait_healthy(session: Session, after: Node) -> None:
         return
     session.say(f"waiting for {what} (up to {session.wait_timeout:g}s)")
     try:
-        wait_until(lambda: _healthy(etcd(session.cluster)), session.wait_timeout, session.poll_interval, what)
+        wait_until(lambda: _healthy(etcd(session.cluster)), session.wait_timeout, session.poll_interval, what,
+                   progress=session.waiting(what).saw)
     except WaitTimedOut as exc:
         failures = "; ".join(f"{r.check}: {r.detail}" for r in etcd(session.cluster) if r.failed)
         raise RunbookStopped(

@@ -37,7 +37,8 @@ def reconcile(session: Session) -> str:
         return "planned: reconcile flux-system" + (f"; not Ready now: {pending}" if pending else "")
     session.say(f"waiting for {what} (up to {session.wait_timeout:g}s)")
     try:
-        wait_until(lambda: not not_ready(), session.wait_timeout, session.poll_interval, what)
+        wait_until(lambda: not not_ready(), session.wait_timeout, session.poll_interval, what,
+                   progress=session.waiting(what).saw)
     except WaitTimedOut as exc:
         pending = _not_ready_or_error()
         raise RunbookStopped(f"Flux: stopped at step 'wait for Ready': {exc}; not Ready: {pending}") from None

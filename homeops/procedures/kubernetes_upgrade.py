@@ -72,7 +72,7 @@ def upgrade(session: Session, to: str, nodes: list[NodeStatus]) -> str:
         return f"would upgrade Kubernetes to {to} on {', '.join(behind)}"
     try:
         wait_until(lambda: all(n.kubelet_version == to and n.is_ready for n in kubectl.nodes()),
-                   session.wait_timeout, session.poll_interval, what)
+                   session.wait_timeout, session.poll_interval, what, progress=session.waiting(what).saw)
     except WaitTimedOut as exc:
         lagging = _lagging(to)
         raise RunbookStopped(f"Kubernetes upgrade: stopped at step 'verify kubelets': {exc}{lagging}; "

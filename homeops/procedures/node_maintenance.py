@@ -153,7 +153,7 @@ def _return(session: Session, node: Node, state: InPlace) -> None:
             return ceph.status().pgs_clean
 
         try:
-            wait_until(clean, session.wait_timeout, session.poll_interval, what)
+            wait_until(clean, session.wait_timeout, session.poll_interval, what, progress=session.waiting(what).saw)
         except WaitTimedOut as exc:
             raise stop(state, "wait for PGs active+clean", f"{exc}{_pg_detail()}") from None
     if state.noout:

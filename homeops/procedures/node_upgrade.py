@@ -141,7 +141,7 @@ def _upgrade_and_wait(session: Session, node: Node, version: str, image: str, be
             return _upgraded(kubectl.node(node.name), before, version)
 
         try:
-            wait_until(back, session.wait_timeout, session.poll_interval, what)
+            wait_until(back, session.wait_timeout, session.poll_interval, what, progress=session.waiting(what).saw)
         except WaitTimedOut as exc:
             raise stop(state, "wait for Ready", f"{exc}{_node_detail(node.name)}") from None
 

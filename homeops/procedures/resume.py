@@ -30,16 +30,30 @@ _STOPPED_NODE = re.compile(r"^(?:stopped: )?([a-z0-9][a-z0-9.-]*): stopped at st
 _RECORD = re.compile(r"^\d{8}T\d{6}Z-(?P<runbook>.+?)(?:-\d+)?\.ipynb$")
 
 
+def _this_record() -> Path | None:
+    """This run's record: the kernel's safety layer knows it whatever started the notebook (Jupyter
+    included); `HOMEOPS_RECORD` is what `homeops run` claimed for it."""
+    from homeops.runner import guard
+
+    running = guard.active()
+    if running is not None and not running.finished:
+        return running.record_path
+    claimed = os.environ.get("HOMEOPS_RECORD")
+    return Path(claimed) if claimed else None
+
+
 def this_runbook() -> str | None:
-    """The runbook of this run, from the record the runner writes (`<stamp>-<runbook>.ipynb`)."""
-    record = os.environ.get("HOMEOPS_RECORD")
-    found = _RECORD.match(Path(record).name) if record else None
+    """The runbook of this run, from its record's name (`<stamp>-<runbook>.ipynb`)."""
+    record = _this_record()
+    found = _RECORD.match(record.name) if record else None
     return found["runbook"] if found else None
 
 
 def last_stopped_node(runbook: str) -> str | None:
     """The node the last earlier record of `runbook` stopped on, when it stopped on one."""
-    record = Path(os.environ.get("HOMEOPS_RECORD", ""))
+    record = _this_record()
+    if record is None:
+        return None
     earlier = sorted(p for p in record.parent.glob(f"*-{runbook}*.ipynb")
                      if p != record and (m := _RECORD.match(p.name)) and m["runbook"] == runbook)
     if not earlier:

@@ -31,8 +31,12 @@ class WaitTimedOut(Exception):
         super().__init__(f"{what} did not happen within {timeout:g}s{detail}")
 
 
-def wait_until(predicate: Callable[[], bool], timeout: float, poll_interval: float, what: str) -> None:
+def wait_until(predicate: Callable[[], bool], timeout: float, poll_interval: float, what: str,
+               progress: Callable[[str], None] | None = None) -> None:
     """Poll `predicate` until it is true; raise WaitTimedOut after `timeout` seconds.
+
+    `progress` hears what each look saw (`Session.waiting(what).saw`), so a long wait is never a
+    silent screen: it prints when that changes and at least every 30 s.
 
     The looks back off from FIRST_PAUSE to `poll_interval` (see `pauses`). A tool that fails
     while polling (a node rebooting, an API server restarting) counts as "not yet": what is
@@ -45,8 +49,12 @@ def wait_until(predicate: Callable[[], bool], timeout: float, poll_interval: flo
         try:
             if predicate():
                 return
+            seen = "not yet"
         except ToolError as exc:
             last_error = str(exc)
+            seen = f"the tools fail ({last_error.splitlines()[0] if last_error else 'no output'})"
+        if progress is not None:
+            progress(seen)
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise WaitTimedOut(what, timeout, last_error)
