@@ -24,6 +24,14 @@ _IMAGE_REPOSITORY = re.compile(
     rf"^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]+)?/)?"
     rf"{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*$"
 )
+_MAC = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
+_DEVICE_PATH = re.compile(r"^/dev/[A-Za-z0-9][A-Za-z0-9._:/-]*$")
+# age's Bech32 recipient: "age1" + 58 characters of the Bech32 alphabet (32-byte key + checksum).
+_AGE_RECIPIENT = re.compile(r"^age1[02-9ac-hj-np-z]{58}$")
+_EXTENSION = re.compile(r"^[a-z0-9][a-z0-9-]*/[a-z0-9][a-z0-9.-]*$")
+# GitHub: owner up to 39 characters of letters, digits and single hyphens; repository names also take . and _
+_GITHUB_OWNER = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$")
+_GITHUB_REPOSITORY = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
 _FLOATING_TAGS = {"latest", "stable", "main", "master", "edge", "nightly"}
 
 
@@ -138,6 +146,47 @@ def _ipv4_network(value: object) -> ipaddress.IPv4Network:
     return network
 
 
+def _mac(value: str) -> str:
+    if not _MAC.match(value):
+        raise _fail("mac-address", f"{value!r} is not a MAC address of the form 00:1a:2b:3c:4d:5e (lowercase hex)")
+    return value
+
+
+def _device_path(value: str) -> str:
+    if not _DEVICE_PATH.match(value):
+        raise _fail("device-path", f"{value!r} is not a disk device path such as /dev/nvme0n1 or /dev/disk/by-id/...")
+    return value
+
+
+def _age_recipient(value: str) -> str:
+    if value.startswith("AGE-SECRET-KEY-"):
+        # a private key pasted here would be committed and published: refuse it without echoing it
+        raise _fail("age-public-key", "this is an age PRIVATE key: put the public key (age1...) here, and keep "
+                    "the private key out of the repository")
+    if not _AGE_RECIPIENT.match(value):
+        raise _fail("age-public-key", f"{value!r} is not an age public key (age1 followed by 58 characters, "
+                    "as age-keygen prints it)")
+    return value
+
+
+def _extension(value: str) -> str:
+    if not _EXTENSION.match(value):
+        raise _fail("extension-name", f"{value!r} is not a Talos system extension name such as siderolabs/zfs")
+    return value
+
+
+def _github_owner(value: str) -> str:
+    if not _GITHUB_OWNER.match(value):
+        raise _fail("github-name", f"{value!r} is not a GitHub user or organisation name")
+    return value
+
+
+def _github_repository(value: str) -> str:
+    if not _GITHUB_REPOSITORY.match(value) or value in {".", ".."}:
+        raise _fail("github-name", f"{value!r} is not a GitHub repository name")
+    return value
+
+
 _as_text = PlainSerializer(str, return_type=str)
 
 Version = Annotated[str, BeforeValidator(_must_be_str), AfterValidator(_version)]
@@ -147,3 +196,9 @@ SchematicId = Annotated[str, BeforeValidator(_must_be_str), AfterValidator(_sche
 ImageRepository = Annotated[str, BeforeValidator(_must_be_str), AfterValidator(_image_repository)]
 IPv4 = Annotated[ipaddress.IPv4Address, BeforeValidator(_ipv4), _as_text]
 IPv4Network = Annotated[ipaddress.IPv4Network, BeforeValidator(_ipv4_network), _as_text]
+MacAddress = Annotated[str, BeforeValidator(_must_be_str), AfterValidator(_mac)]
+DevicePath = Annotated[str, BeforeValidator(_must_be_str), AfterValidator(_device_path)]
+AgePublicKey = Annotated[str, BeforeValidator(_must_be_str), AfterValidator(_age_recipient)]
+ExtensionName = Annotated[str, BeforeValidator(_must_be_str), AfterValidator(_extension)]
+GitHubOwner = Annotated[str, BeforeValidator(_must_be_str), AfterValidator(_github_owner)]
+GitHubRepository = Annotated[str, BeforeValidator(_must_be_str), AfterValidator(_github_repository)]

@@ -38,15 +38,23 @@ class Versions(Frozen):
     age: formats.Version = Field(description="age release that holds the SOPS encryption keys.")
     gateway_api: Optional[formats.Version] = Field(default=None, description="Gateway API CRD release.")
     cert_manager: Optional[formats.Version] = Field(default=None, description="cert-manager release.")
-    external_dns: Optional[formats.Version] = Field(default=None, description="external-dns release.")
+    external_dns: Optional[formats.Version] = Field(
+        default=None, description="external-dns Helm chart release (its chart versions are 1.x for external-dns 0.x).")
     external_secrets: Optional[formats.Version] = Field(default=None, description="External Secrets Operator release.")
     zfs_localpv: Optional[formats.Version] = Field(default=None, description="OpenEBS ZFS LocalPV provisioner release.")
     cloudflared: Optional[formats.Version] = Field(default=None, description="cloudflared (Cloudflare Tunnel) release.")
+    k8s_gateway: Optional[formats.Version] = Field(
+        default=None, description="k8s-gateway Helm chart release (the DNS server that answers for cluster.domain).")
 
 
 class Talos(Frozen):
     installer: formats.ImageRepository = Field(description="Installer image repository, without schematic or tag.")
     schematic_id: formats.SchematicId = Field(description="Talos Image Factory schematic ID (64 lowercase hex characters).")
+    extensions: tuple[formats.ExtensionName, ...] = Field(
+        default=(),
+        description="Official system extensions of the schematic (`siderolabs/zfs` when ZFS is used); "
+                    "`talos/schematic.yaml` is rendered from them.",
+    )
 
 
 class LoadBalancer(Frozen):
@@ -61,6 +69,21 @@ class Network(Frozen):
     service_cidr: formats.IPv4Network = Field(description="Service network; its 10th address is the cluster DNS.")
     control_plane_vip: formats.IPv4 = Field(description="Shared virtual IP of the Kubernetes API, inside node_cidr.")
     load_balancers: tuple[LoadBalancer, ...] = Field(default=(), description="Addresses handed out to LoadBalancer Services.")
+    gateway: Optional[formats.IPv4] = Field(
+        default=None, description="Default route of the nodes, inside node_cidr (default: its first address).")
+    nameservers: tuple[formats.IPv4, ...] = Field(
+        default=(), description="DNS servers the nodes use (default: the gateway).")
+
+    @property
+    def default_gateway(self) -> ipaddress.IPv4Address:
+        return self.gateway if self.gateway is not None else self.node_cidr.network_address + 1
+
+    @property
+    def dns_servers(self) -> tuple[ipaddress.IPv4Address, ...]:
+        return self.nameservers or (self.default_gateway,)
+
+    def load_balancer(self, name: str) -> LoadBalancer | None:
+        return next((lb for lb in self.load_balancers if lb.name == name), None)
 
     @property
     def cluster_dns(self) -> ipaddress.IPv4Address:
@@ -86,11 +109,35 @@ class Node(Frozen):
         description="Ceph OSDs on this node (default: 1 on a worker, 0 on a control-plane node).",
     )
 
+    install_disk: formats.DevicePath = Field(
+        default="/dev/sda", description="Disk Talos installs to (`/dev/nvme0n1` on an NVMe machine).")
+    mac_address: Optional[formats.MacAddress] = Field(
+        default=None,
+        description="MAC address of the NIC that carries the node address (and the VIP): the Talos deviceSelector "
+                    "matches exactly this NIC. Without it, every physical NIC matches.",
+    )
+    osd_devices: tuple[formats.DevicePath, ...] = Field(
+        default=(), description="Disks Rook turns into OSDs (by-id paths); without them Rook uses every empty disk.")
+
     @property
     def osd_count(self) -> int:
         if self.osds is not None:
             return self.osds
         return 1 if self.role == "worker" else 0
+
+
+class Repository(Frozen):
+    owner: formats.GitHubOwner = Field(description="GitHub user or organisation that owns this repository.")
+    name: formats.GitHubRepository = Field(description="Repository name on GitHub.")
+    branch: str = Field(default="main", description="Branch Flux reconciles.")
+
+
+class Secrets(Frozen):
+    age_public_key: Optional[formats.AgePublicKey] = Field(
+        default=None, description="age public key SOPS encrypts to (`.sops.yaml` is rendered from it); never the private key.")
+    store: formats.DnsLabel = Field(
+        default="cluster-secrets",
+        description="Name of the External Secrets ClusterSecretStore the rendered ExternalSecrets read from.")
 
 
 class Cluster(Frozen):
@@ -99,6 +146,8 @@ class Cluster(Frozen):
     talos: Talos = Field(description="Where the Talos installer image comes from.")
     network: Network = Field(description="The IP plan: CIDRs, the API VIP and the load-balancer addresses.")
     nodes: tuple[Node, ...] = Field(description="Every machine of the cluster, in upgrade order.")
+    repository: Optional[Repository] = Field(default=None, description="The GitHub repository Flux bootstraps from.")
+    secrets: Secrets = Field(default_factory=Secrets, description="Where encrypted and external secrets come from.")
 
     @cached_property
     def control_planes(self) -> tuple[Node, ...]:
