@@ -11,6 +11,7 @@ from pathlib import Path
 from mkdocs.exceptions import PluginError
 
 from homeops.catalog import RunbookMalformed
+from homeops.rendering import excerpt
 from homeops.site import (
     cluster_tables,
     maintenance_log,
@@ -49,3 +50,4 @@ def define_env(env) -> None:
     env.macro(lambda name, text=None: runbook_pages.runbook_link(known_runbooks.get(name), name, current_page(), text),
               "runbook_link")
     env.macro(lambda: maintenance_log.maintenance_log(sources.records_dir(project_dir)), "maintenance_log")
+    env.macro(excerpt.RenderedFiles(project_dir, sources.cluster_path(project_dir), cluster).code_block, "rendered_file")

@@ -33,7 +33,7 @@ def handle(args) -> int:
         return EXIT_USAGE
     project = config.resolve().parent
     try:
-        rendered = render(project, config.resolve(), checked.cluster.nodes)
+        rendered = render(project, config.resolve(), checked.cluster)
     except RenderFailed as exc:
         print(f"{exc}\nhomeops render: nothing changed", file=sys.stderr)
         return EXIT_FAILED

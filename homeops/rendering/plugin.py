@@ -7,8 +7,6 @@ makejinja passes `data` (its `data_vars`); `cluster_yaml` names the file, which 
 from __future__ import annotations
 
 import ipaddress
-from functools import lru_cache
-from pathlib import Path
 
 from homeops.cluster.loader import load_cluster
 from homeops.cluster.model import Cluster
@@ -35,17 +33,26 @@ def minor(version: str) -> str:
     return ".".join(version.split(".")[:2])
 
 
-@lru_cache(maxsize=4)
-def _load(path: str, mtime_ns: int, size: int) -> Cluster:
-    # one load per file version, however many per-node passes makejinja makes
-    return load_cluster(path)
+# Models the caller has already validated, by the token it passes in makejinja's data_vars:
+# `homeops render` and the site load cluster.yaml once, however many makejinja passes there are.
+_VALIDATED: dict[str, Cluster] = {}
+
+
+def provide(cluster: Cluster) -> str:
+    token = str(id(cluster))
+    _VALIDATED[token] = cluster
+    return token
+
+
+def withdraw(token: str) -> None:
+    _VALIDATED.pop(token, None)
 
 
 class ClusterData:
     def __init__(self, *, data) -> None:
-        path = Path(data["cluster_yaml"])
-        stat = path.stat()
-        self._cluster = _load(str(path), stat.st_mtime_ns, stat.st_size)
+        token = data.get("cluster_token")
+        # run as a plain makejinja loader (no token), it validates the file itself
+        self._cluster = _VALIDATED[token] if token in _VALIDATED else load_cluster(data["cluster_yaml"])
         self._node_index = int(data["node_index"]) if "node_index" in data else None
 
     def data(self):

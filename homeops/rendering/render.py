@@ -12,13 +12,13 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Sequence
+from typing import Literal
 
 import jinja2
 import yaml
 
-from homeops.cluster.model import Node
-from homeops.rendering import tree
+from homeops.cluster.model import Cluster
+from homeops.rendering import plugin, tree
 
 Change = Literal["differs", "missing", "not rendered"]
 
@@ -41,8 +41,8 @@ class Difference:
         return f"{self.path}: {what}"
 
 
-def render(project: Path, config: Path, nodes: Sequence[Node]) -> dict[str, str]:
-    """Every rendered file's text, by path relative to the project. `config` must be valid; `nodes` are its nodes."""
+def render(project: Path, config: Path, cluster: Cluster) -> dict[str, str]:
+    """Every rendered file's text, by path relative to the project; `cluster` is `config` already validated."""
     from makejinja.app import makejinja
     from makejinja.config import Config, Undefined
 
@@ -51,15 +51,17 @@ def render(project: Path, config: Path, nodes: Sequence[Node]) -> dict[str, str]
         raise RenderFailed(f"{templates}: no templates directory")
     common = dict(jinja_suffix=".j2", loaders=("homeops.rendering.plugin:ClusterData",),
                   undefined=Undefined.strict, quiet=True, force=True)
+    token = plugin.provide(cluster)
+    data = {"cluster_yaml": str(config), "cluster_token": token}
     with tempfile.TemporaryDirectory(prefix="homeops-render-") as staging:
         # One pass for the tree, then one per node for the per-node template (makejinja names no file after data).
         passes = [Config(inputs=(templates,), output=Path(staging), exclude_patterns=(tree.PER_NODE_NAME,),
-                         data_vars={"cluster_yaml": str(config)}, **common)]
+                         data_vars=data, **common)]
         passes += [
             Config(inputs=(templates / tree.PER_NODE,),
                    output=Path(staging) / tree.per_node_output(node.name),
-                   data_vars={"cluster_yaml": str(config), "node_index": str(index)}, **common)
-            for index, node in enumerate(nodes)
+                   data_vars={**data, "node_index": str(index)}, **common)
+            for index, node in enumerate(cluster.nodes)
         ]
         try:
             for settings in passes:
@@ -69,6 +71,8 @@ def render(project: Path, config: Path, nodes: Sequence[Node]) -> dict[str, str]
             raise RenderFailed(f"{tree.TEMPLATES}/{exc.name}:{exc.lineno}: {exc.message}") from None
         except jinja2.TemplateError as exc:
             raise RenderFailed(f"{tree.TEMPLATES}: {type(exc).__name__}: {exc}") from None
+        finally:
+            plugin.withdraw(token)
         rendered = {
             path.relative_to(staging).as_posix(): path.read_text()
             for path in sorted(Path(staging).rglob("*"))

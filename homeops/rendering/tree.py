@@ -32,7 +32,7 @@ NOT_RENDERED: tuple[tuple[str, str], ...] = (
     ("talos/secrets.yaml", "talosctl gen secrets (the cluster's CAs and tokens: never committed)"),
     ("kubernetes/flux/flux-system/gotk-components.yaml", "flux bootstrap"),
     ("kubernetes/flux/flux-system/gotk-sync.yaml", "flux bootstrap"),
-    ("*.sops.yaml", "sops --encrypt (an encrypted secret you committed)"),
+    ("*/*.sops.yaml", "sops --encrypt (an encrypted secret you committed, under talos/ or kubernetes/)"),
 )
 
 # Written by `flux bootstrap` on its first run: the rendered flux-system/kustomization.yaml lists them.
