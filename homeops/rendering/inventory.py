@@ -107,3 +107,56 @@ def load_balancers(project: Path) -> list[LoadBalancerEntry]:
 
 def flux_kustomizations(project: Path) -> list[RenderedObject]:
     return [o for o in of_kind(project, "Kustomization") if o.document["apiVersion"].startswith("kustomize.toolkit")]
+
+
+# --- the twin's view -------------------------------------------------------------------------
+
+# The bootstrap's own Kustomization (flux bootstrap writes it in gotk-sync.yaml): it applies kubernetes/flux.
+BOOTSTRAP_KUSTOMIZATION = {"namespace": "flux-system", "name": "flux-system", "path": "./kubernetes/flux"}
+
+
+def twin_view(project: Path) -> dict:
+    """What the twin serves from a rendered tree: Flux objects and LoadBalancer Services, as plain data."""
+    kustomizations = [BOOTSTRAP_KUSTOMIZATION] + [
+        {"namespace": k.namespace or "flux-system", "name": k.name, "path": k.document["spec"]["path"]}
+        for k in flux_kustomizations(project)
+    ]
+    return {
+        "kustomizations": kustomizations,
+        "helmreleases": [dict(vars(r)) for r in helm_releases(project)],
+        "load_balancers": [dict(vars(lb)) for lb in load_balancers(project)],
+    }
+
+
+def rendered_twin_view(cluster) -> dict:
+    """`twin_view` of the tree this checkout's templates render for `cluster` (one render per cluster)."""
+    return dict(_rendered_view(cluster))
+
+
+_VIEWS: dict = {}
+
+
+def _rendered_view(cluster) -> dict:
+    import tempfile
+
+    from homeops.rendering import render
+
+    key = cluster.model_dump_json()
+    if key not in _VIEWS:
+        project = Path(__file__).resolve().parents[2]
+        files = render.render(project, project / "cluster.yaml", cluster)
+        with tempfile.TemporaryDirectory(prefix="homeops-rendered-") as directory:
+            for name, text in files.items():
+                if name.startswith(KUBERNETES + "/"):
+                    (Path(directory) / name).parent.mkdir(parents=True, exist_ok=True)
+                    (Path(directory) / name).write_text(text)
+            _VIEWS[key] = twin_view(Path(directory))
+    return _VIEWS[key]
+
+
+def rendered_helm_releases(cluster, project: Path | None) -> list[HelmReleaseEntry]:
+    """The HelmReleases of the committed kubernetes/ beside cluster.yaml, or (with none there) of what
+    this checkout's templates render for `cluster`."""
+    if project is not None and (project / KUBERNETES).is_dir():
+        return helm_releases(project)
+    return [HelmReleaseEntry(**entry) for entry in _rendered_view(cluster)["helmreleases"]]
