@@ -89,7 +89,7 @@ def test_cluster_health_reports_in_its_documented_order_with_a_failing_member(mo
     results = preflight.cluster_health(cluster_model)
     assert [r.check for r in results] == [
         "nodes Ready", "etcd members", "etcd health", "etcd fault tolerance", "Ceph health", "Flux Ready",
-        "load balancers",
+        "load balancers", "chart versions",
     ]
     by_check = {r.check: r for r in results}
     assert by_check["etcd members"].status == "ok"
@@ -98,5 +98,6 @@ def test_cluster_health_reports_in_its_documented_order_with_a_failing_member(mo
         f"error getting status: {unreachable}: connection refused"
     )
     assert "10.0.50.50:6443 was refused" in by_check["nodes Ready"].detail
-    # Every read was made once: kubectl nodes, members, a status per member, ceph x2, flux x2, services.
-    assert len(calls) == 1 + 1 + len(cluster_model.control_planes) + 2 + 2 + 1
+    # Every read was made once: kubectl nodes, members, a status per member, ceph x2, flux x2, services,
+    # and the HelmReleases' running chart versions.
+    assert len(calls) == 1 + 1 + len(cluster_model.control_planes) + 2 + 2 + 1 + 1
