@@ -36,7 +36,7 @@ from mkdocs.utils.yaml import yaml_load
 ROOT = Path(__file__).resolve().parent.parent
 BUILD_TIMEOUT_SECONDS = 300
 GOAL = 1.25
-SOURCES = ("mkdocs.yml", "docs", "macros", "cluster.yaml", "runbooks")
+SOURCES = ("mkdocs.yml", "docs", "macros", "cluster.yaml", "runbooks", "templates")
 
 CAPTURE_HOOK = '''
 """Saves each page's Markdown after the macros ran: the plain baseline's sources."""

@@ -32,8 +32,8 @@ def cluster_yaml(node_count: int) -> str:
     """A valid cluster.yaml: 3 control planes (1 below 3 nodes), the rest workers, in 10.0.0.0/16."""
     lines = [
         "cluster: {name: bench, domain: example.com}",
-        "versions: {talos: v1.11.1, kubernetes: v1.34.1, flux: v2.6.4, cilium: v1.18.2,",
-        "           rook_ceph: v1.16.3, sops: v3.10.2, age: v1.2.1}",
+        "versions: {talos: v1.11.1, kubernetes: v1.34.1, flux: v2.6.4, cilium: v1.19.3,",
+        "           rook_ceph: v1.18.3, sops: v3.10.2, age: v1.2.1}",
         f"talos: {{installer: factory.talos.dev/installer, schematic_id: {SCHEMATIC}}}",
         "network:",
         "  node_cidr: 10.0.0.0/16",

@@ -10,7 +10,7 @@ import sys
 
 # Imported lazily so that `homeops validate` does not pay for papermill, and a runbook run
 # does not pay for the docs.
-COMMANDS = ("validate", "runbooks", "run", "rehearse", "twin", "lab")
+COMMANDS = ("validate", "render", "runbooks", "run", "rehearse", "twin", "lab")
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 

@@ -15,6 +15,7 @@ from mkdocs.exceptions import PluginError
 from mkdocs_macros.errors import format_error
 
 from homeops.catalog import RunbookMalformed
+from homeops.rendering import excerpt
 from homeops.site import (
     cluster_tables,
     maintenance_log,
@@ -57,6 +58,7 @@ def define_env(env) -> None:
     env.macro(lambda name, text=None: runbook_pages.runbook_link(known_runbooks.get(name), name, current_page(), text),
               "runbook_link")
     env.macro(lambda: maintenance_log.maintenance_log(sources.records_dir(project_dir)), "maintenance_log")
+    env.macro(excerpt.RenderedFiles(project_dir, sources.cluster_path(project_dir), cluster).code_block, "rendered_file")
 
 
 def _publish_at(config, project_dir: Path, cluster) -> None:

@@ -27,6 +27,11 @@ _IMAGE_REPOSITORY = re.compile(
     rf"(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]+)?/)?"
     rf"{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*"
 )
+_MAC = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
+_DEVICE_PATH = re.compile(r"^/dev/[A-Za-z0-9][A-Za-z0-9._:/-]*$")
+# age's Bech32 recipient: "age1" + 58 characters of the Bech32 alphabet (32-byte key + checksum).
+_AGE_RECIPIENT = re.compile(r"^age1[02-9ac-hj-np-z]{58}$")
+_EXTENSION = re.compile(r"^[a-z0-9][a-z0-9-]*/[a-z0-9][a-z0-9.-]*$")
 # GitHub's rules for account and repository names, and git's for branch names (check-ref-format).
 _GITHUB_OWNER = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$")
 _GITHUB_REPOSITORY = re.compile(r"^(?!\.\.?$)[A-Za-z0-9._-]{1,100}$")
@@ -106,21 +111,21 @@ def _image_repository(value: str) -> str:
 
 
 def _github_owner(value: str) -> str:
-    if not _GITHUB_OWNER.match(value):
+    if not _GITHUB_OWNER.fullmatch(value):
         raise _fail("github-owner", f"{value!r} is not a GitHub account name (letters, digits and single '-', "
                     "at most 39 characters)")
     return value
 
 
 def _github_repository(value: str) -> str:
-    if not _GITHUB_REPOSITORY.match(value):
+    if not _GITHUB_REPOSITORY.fullmatch(value):
         raise _fail("github-repository", f"{value!r} is not a GitHub repository name (letters, digits, '.', '_' "
                     "and '-', at most 100 characters)")
     return value
 
 
 def _git_branch(value: str) -> str:
-    if not _GIT_BRANCH.match(value):
+    if not _GIT_BRANCH.fullmatch(value):
         raise _fail("git-branch", f"{value!r} is not a git branch name such as main")
     return value
 
@@ -154,6 +159,35 @@ def _ipv4_network(value: object) -> ipaddress.IPv4Network:
     return network
 
 
+def _mac(value: str) -> str:
+    if not _MAC.fullmatch(value):
+        raise _fail("mac-address", f"{value!r} is not a MAC address of the form 00:1a:2b:3c:4d:5e (lowercase hex)")
+    return value
+
+
+def _device_path(value: str) -> str:
+    if not _DEVICE_PATH.fullmatch(value):
+        raise _fail("device-path", f"{value!r} is not a disk device path such as /dev/nvme0n1 or /dev/disk/by-id/...")
+    return value
+
+
+def _age_recipient(value: str) -> str:
+    if value.startswith("AGE-SECRET-KEY-"):
+        # a private key pasted here would be committed and published: refuse it without echoing it
+        raise _fail("age-public-key", "this is an age PRIVATE key: put the public key (age1...) here, and keep "
+                    "the private key out of the repository")
+    if not _AGE_RECIPIENT.fullmatch(value):
+        raise _fail("age-public-key", f"{value!r} is not an age public key (age1 followed by 58 characters, "
+                    "as age-keygen prints it)")
+    return value
+
+
+def _extension(value: str) -> str:
+    if not _EXTENSION.fullmatch(value):
+        raise _fail("extension-name", f"{value!r} is not a Talos system extension name such as siderolabs/zfs")
+    return value
+
+
 _as_text = PlainSerializer(str, return_type=str)
 
 Version = Annotated[str, BeforeValidator(_must_be_str), AfterValidator(_version)]
@@ -166,3 +200,7 @@ GitHubRepository = Annotated[str, BeforeValidator(_must_be_str), AfterValidator(
 GitBranch = Annotated[str, BeforeValidator(_must_be_str), AfterValidator(_git_branch)]
 IPv4 = Annotated[ipaddress.IPv4Address, BeforeValidator(_ipv4), _as_text]
 IPv4Network = Annotated[ipaddress.IPv4Network, BeforeValidator(_ipv4_network), _as_text]
+MacAddress = Annotated[str, BeforeValidator(_must_be_str), AfterValidator(_mac)]
+DevicePath = Annotated[str, BeforeValidator(_must_be_str), AfterValidator(_device_path)]
+AgePublicKey = Annotated[str, BeforeValidator(_must_be_str), AfterValidator(_age_recipient)]
+ExtensionName = Annotated[str, BeforeValidator(_must_be_str), AfterValidator(_extension)]

@@ -17,7 +17,8 @@ from typing import Any
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from homeops.cluster import rules
-from homeops.cluster.model import Cluster, LoadBalancer, Network, Node, Versions
+from homeops.cluster import component_support
+from homeops.cluster.model import Cluster, LoadBalancer, Network, Node, Talos, Versions
 from homeops.cluster.problems import ClusterInvalid, DataPath, Problem, dotted
 from homeops import collector
 from homeops.safe_yaml.problems import found
@@ -204,6 +205,13 @@ def _facts_from_cluster(cluster: Cluster, source: Source) -> rules.Facts:
         load_balancers=tuple(
             rules.LoadBalancerFacts(i, lb.name, lb.address) for i, lb in enumerate(network.load_balancers)
         ),
+        component_versions=tuple(
+            (key, getattr(cluster.versions, key)) for key in component_support.COMPONENTS
+            if getattr(cluster.versions, key) is not None
+        ),
+        zfs_localpv_version=cluster.versions.zfs_localpv,
+        schematic_id=cluster.talos.schematic_id,
+        extensions=cluster.talos.extensions,
     )
 
 
@@ -259,6 +267,9 @@ def _facts_from_data(source: Source, error_locs: set[DataPath]) -> rules.Facts:
     def version(name: str) -> Any:
         return _known(_parsed(Versions, versions, ("versions",), name, failed))
 
+    talos = data.get("talos")
+    extensions = _parsed(Talos, talos, ("talos",), "extensions", failed)
+
     return rules.Facts(
         file=source.file,
         locate=source.position,
@@ -271,6 +282,12 @@ def _facts_from_data(source: Source, error_locs: set[DataPath]) -> rules.Facts:
         nodes=nodes,
         roles_known=roles_known,
         load_balancers=load_balancers,
+        component_versions=tuple(
+            (key, version(key)) for key in component_support.COMPONENTS if version(key) is not None
+        ),
+        zfs_localpv_version=version("zfs_localpv"),
+        schematic_id=_known(_parsed(Talos, talos, ("talos",), "schematic_id", failed)),
+        extensions=None if extensions is _FAILED else extensions,
     )
 
 

@@ -38,15 +38,23 @@ class Versions(Frozen):
     age: formats.Version = Field(description="age release that holds the SOPS encryption keys.")
     gateway_api: Optional[formats.Version] = Field(default=None, description="Gateway API CRD release.")
     cert_manager: Optional[formats.Version] = Field(default=None, description="cert-manager release.")
-    external_dns: Optional[formats.Version] = Field(default=None, description="external-dns release.")
+    external_dns: Optional[formats.Version] = Field(
+        default=None, description="external-dns Helm chart release (its chart versions are 1.x for external-dns 0.x).")
     external_secrets: Optional[formats.Version] = Field(default=None, description="External Secrets Operator release.")
     zfs_localpv: Optional[formats.Version] = Field(default=None, description="OpenEBS ZFS LocalPV provisioner release.")
     cloudflared: Optional[formats.Version] = Field(default=None, description="cloudflared (Cloudflare Tunnel) release.")
+    k8s_gateway: Optional[formats.Version] = Field(
+        default=None, description="k8s-gateway Helm chart release (the DNS server that answers for cluster.domain).")
 
 
 class Talos(Frozen):
     installer: formats.ImageRepository = Field(description="Installer image repository, without schematic or tag.")
     schematic_id: formats.SchematicId = Field(description="Talos Image Factory schematic ID (64 lowercase hex characters).")
+    extensions: tuple[formats.ExtensionName, ...] = Field(
+        default=(),
+        description="Official system extensions of the schematic (`siderolabs/zfs` when ZFS is used); "
+                    "`talos/schematic.yaml` is rendered from them.",
+    )
 
 
 class LoadBalancer(Frozen):
@@ -61,6 +69,21 @@ class Network(Frozen):
     service_cidr: formats.IPv4Network = Field(description="Service network; its 10th address is the cluster DNS.")
     control_plane_vip: formats.IPv4 = Field(description="Shared virtual IP of the Kubernetes API, inside node_cidr.")
     load_balancers: tuple[LoadBalancer, ...] = Field(default=(), description="Addresses handed out to LoadBalancer Services.")
+    gateway: Optional[formats.IPv4] = Field(
+        default=None, description="Default route of the nodes, inside node_cidr (default: its first address).")
+    nameservers: tuple[formats.IPv4, ...] = Field(
+        default=(), description="DNS servers the nodes use (default: the gateway).")
+
+    @property
+    def default_gateway(self) -> ipaddress.IPv4Address:
+        return self.gateway if self.gateway is not None else self.node_cidr.network_address + 1
+
+    @property
+    def dns_servers(self) -> tuple[ipaddress.IPv4Address, ...]:
+        return self.nameservers or (self.default_gateway,)
+
+    def load_balancer(self, name: str) -> LoadBalancer | None:
+        return next((lb for lb in self.load_balancers if lb.name == name), None)
 
     @property
     def cluster_dns(self) -> ipaddress.IPv4Address:
@@ -86,6 +109,16 @@ class Node(Frozen):
         description="Ceph OSDs on this node (default: 1 on a worker, 0 on a control-plane node).",
     )
 
+    install_disk: formats.DevicePath = Field(
+        default="/dev/sda", description="Disk Talos installs to (`/dev/nvme0n1` on an NVMe machine).")
+    mac_address: Optional[formats.MacAddress] = Field(
+        default=None,
+        description="MAC address of the NIC that carries the node address (and the VIP): the Talos deviceSelector "
+                    "matches exactly this NIC. Without it, every physical NIC matches.",
+    )
+    osd_devices: tuple[formats.DevicePath, ...] = Field(
+        default=(), description="Disks Rook turns into OSDs (by-id paths); without them Rook uses every empty disk.")
+
     @property
     def osd_count(self) -> int:
         if self.osds is not None:
@@ -109,6 +142,14 @@ class Repository(Frozen):
         return f"https://{host}/" if self.name.lower() == host else f"https://{host}/{self.name}/"
 
 
+class Secrets(Frozen):
+    age_public_key: Optional[formats.AgePublicKey] = Field(
+        default=None, description="age public key SOPS encrypts to (`.sops.yaml` is rendered from it); never the private key.")
+    store: formats.DnsLabel = Field(
+        default="cluster-secrets",
+        description="Name of the External Secrets ClusterSecretStore the rendered ExternalSecrets read from.")
+
+
 class Cluster(Frozen):
     cluster: ClusterInfo = Field(description="Who the cluster is: its name and the domain it serves.")
     versions: Versions = Field(description="Pinned releases of every component; Renovate bumps them by pull request.")
@@ -120,6 +161,7 @@ class Cluster(Frozen):
         description="The GitHub repository of this project: the site's source and edit links, its GitHub Pages "
                     "address, and what Flux is bootstrapped from. Without it the site has no repository links.",
     )
+    secrets: Secrets = Field(default_factory=Secrets, description="Where encrypted and external secrets come from.")
 
     @cached_property
     def control_planes(self) -> tuple[Node, ...]:

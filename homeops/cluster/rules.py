@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator
 
 from homeops.cluster.problems import DataPath, Problem, Severity, dotted
+from homeops.cluster import component_support, talos_schematic
 from homeops.cluster.talos_support import UnknownTalosVersion, supported_kubernetes
 from homeops.cluster.talos_support import minor_of as _minor_of
 
@@ -56,6 +57,11 @@ class Facts:
     # False when `nodes` is missing or malformed, or a node's role or osds did not parse: counting would mislead.
     roles_known: bool = True
     load_balancers: tuple[LoadBalancerFacts, ...] = ()
+    # (versions key, version) of every parsed component version the support table may judge
+    component_versions: tuple[tuple[str, str], ...] = ()
+    zfs_localpv_version: str | None = None
+    schematic_id: str | None = None
+    extensions: tuple[str, ...] | None = None  # None when talos.extensions did not parse
 
     def problem(self, code: str, path: DataPath, message: str, severity: Severity = "error") -> Problem:
         line, column = self.locate(path)
@@ -251,6 +257,52 @@ def too_few_ceph_hosts(facts: Facts) -> list[Problem]:
         f"{REPLICA_COUNT} hosts, or it stays degraded", "warning")]
 
 
+def zfs_extension_missing(facts: Facts) -> list[Problem]:
+    """The ZFS provisioner needs the zfs kernel module, which only the siderolabs/zfs extension ships."""
+    if facts.zfs_localpv_version is None or facts.extensions is None or "siderolabs/zfs" in facts.extensions:
+        return []
+    return [facts.problem(
+        "zfs-extension-missing", ("versions", "zfs_localpv"),
+        "the ZFS provisioner is pinned but talos.extensions does not list siderolabs/zfs: without it the nodes "
+        "have no zfs kernel module (add it, then take talos.schematic_id from the Image Factory)")]
+
+
+def schematic_stale(facts: Facts) -> list[Problem]:
+    """talos.schematic_id should name the schematic of talos.extensions, or the nodes boot without them."""
+    if facts.schematic_id is None or facts.extensions is None:
+        return []
+    expected = talos_schematic.schematic_id(facts.extensions)
+    if facts.schematic_id == expected:
+        return []
+    listed = ", ".join(facts.extensions) or "no extension"
+    return [facts.problem(
+        "schematic-stale", ("talos", "schematic_id"),
+        f"this is not the Image Factory ID of the schematic with {listed} (that is {expected}; "
+        "POST talos/schematic.yaml to https://factory.talos.dev/schematics): fine only if your schematic "
+        "has more customization than talos.extensions", "warning")]
+
+
+def component_unsupported(facts: Facts) -> list[Problem]:
+    """Rook, Cilium, Flux and cert-manager each support a window of Kubernetes minors."""
+    if facts.kubernetes_version is None:
+        return []
+    kube_major, kube_minor = _minor_of(facts.kubernetes_version)
+    problems = []
+    for key, version in facts.component_versions:
+        support = component_support.support_of(key, version)
+        if support is None or (kube_major == 1 and component_support.supports(support, kube_minor)):
+            continue
+        window = f"1.{support.lowest} to 1.{support.highest}" if support.highest else f"1.{support.lowest} and later"
+        fitting = component_support.lowest_supporting(key, kube_minor)
+        advice = (f"; {support.component} {fitting[0]}.{fitting[1]} is the lowest release that supports it"
+                  if fitting else f"; no known {support.component} release supports it")
+        problems.append(facts.problem(
+            "component-unsupported", ("versions", key),
+            f"{support.component} {version} supports Kubernetes {window}, not {facts.kubernetes_version} "
+            f"(line {facts.line_of(('versions', 'kubernetes'))}){advice} (source: {support.source})", "warning"))
+    return problems
+
+
 RULES: tuple[Callable[[Facts], list[Problem]], ...] = (
     cidr_overlap,
     address_outside_node_cidr,
@@ -263,6 +315,9 @@ RULES: tuple[Callable[[Facts], list[Problem]], ...] = (
     even_control_planes,
     kubernetes_unsupported,
     too_few_ceph_hosts,
+    zfs_extension_missing,
+    schematic_stale,
+    component_unsupported,
 )
 
 

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from functools import partial
 
+from pathlib import Path
+
 from homeops.cluster.model import Cluster
+from homeops.rendering.inventory import GATEWAY_SERVICE_PREFIX, rendered_helm_releases
 from homeops.procedures.checks import CheckResult, at_once, failed, guarded, verdict
 from homeops.procedures.resume import own_leftovers
 from homeops.tools import ceph, flux, kubectl, talosctl
@@ -175,16 +178,39 @@ def load_balancers(cluster: Cluster) -> list[CheckResult]:
         services = {s.name: s for s in kubectl.load_balancers()}
         problems = []
         for lb in cluster.network.load_balancers:
-            service = services.get(lb.name)
+            # Cilium names a Gateway's Service cilium-gateway-NAME; other Services carry the name itself
+            service = services.get(lb.name) or services.get(GATEWAY_SERVICE_PREFIX + lb.name)
             if service is None:
-                problems.append(f"no LoadBalancer Service named {lb.name}")
+                problems.append(f"no LoadBalancer Service named {lb.name} or {GATEWAY_SERVICE_PREFIX}{lb.name}")
             elif str(lb.address) not in service.addresses:
                 held = ", ".join(service.addresses) or "no address"
-                problems.append(f"{service.namespace}/{lb.name} holds {held}, cluster.yaml says {lb.address}")
+                problems.append(f"{service.namespace}/{service.name} holds {held}, cluster.yaml says {lb.address}")
         fine = f"{len(cluster.network.load_balancers)} Services hold their cluster.yaml addresses"
         return [verdict("load balancers", problems, fine)]
 
     return guarded("load balancers", read)
+
+
+def chart_versions(cluster: Cluster, project: Path | None) -> list[CheckResult]:
+    """Each HelmRelease runs the chart version kubernetes/ renders (status.history[0], newest first)."""
+    def read() -> list[CheckResult]:
+        rendered = rendered_helm_releases(cluster, project)
+        running = {}
+        for item in kubectl.items(["get", flux.HELMRELEASES, "-A"], timeout=flux.READ_TIMEOUT):
+            metadata, history = item.get("metadata") or {}, (item.get("status") or {}).get("history") or []
+            running[(metadata.get("namespace", ""), metadata.get("name", ""))] = (
+                history[0].get("chartVersion") if history else None)
+        problems = []
+        for release in rendered:
+            key = (release.namespace, release.name)
+            if key not in running:
+                problems.append(f"HelmRelease {release.namespace}/{release.name} is not in the cluster")
+            elif running[key] != release.version:
+                problems.append(f"HelmRelease {release.namespace}/{release.name} runs chart {release.chart} "
+                                f"{running[key] or '(none yet)'}, kubernetes/ renders {release.version}")
+        return [verdict("chart versions", problems, f"{len(rendered)} HelmReleases run their rendered chart version")]
+
+    return guarded("chart versions", read)
 
 
 def maintenance_gates(cluster: Cluster) -> list[CheckResult]:
@@ -212,8 +238,9 @@ def _node_checks(cluster: Cluster) -> list[CheckResult]:
     return [nodes_ready(nodes), *node_versions(cluster, nodes), node_inventory(cluster, nodes)]
 
 
-def cluster_health(cluster: Cluster) -> list[CheckResult]:
-    """Everything cluster-health reports: the maintenance gates plus the comparison with cluster.yaml.
+def cluster_health(cluster: Cluster, project: Path | None = None) -> list[CheckResult]:
+    """Everything cluster-health reports: the maintenance gates plus the comparison with cluster.yaml
+    and with the chart versions kubernetes/ renders (the one in `project`, else rendered for `cluster`).
 
     Every check only reads, so they all run at once; the results keep this order.
     """
@@ -224,5 +251,6 @@ def cluster_health(cluster: Cluster) -> list[CheckResult]:
         flux_ready,
         partial(load_balancers, cluster),
         lambda: [talos_client(cluster)],
+        partial(chart_versions, cluster, project),
     )
     return [result for part in parts for result in part]

@@ -57,7 +57,7 @@ Scenario file (all keys optional)::
 Faults: never-ready (node), drain-blocked (node), upgrade-error (node), ceph-degraded (optional
 node with OSDs; default the first OSD host), pgs-stuck, api-unreachable, flux-not-ready,
 etcd-unhealthy (optional control-plane node; default the last), leak-secret (optional node for the
-bearer-token annotation; an age key goes in the cluster-apps Kustomization's Ready message),
+bearer-token annotation; an age key goes in the flux-system Kustomization's Ready message),
 upgrade-without-reboot (node: reports the new Talos version at once, Ready on its old boot ID),
 mon-down (Ceph MON_DOWN, mon c out of quorum), osd-nearfull (Ceph OSD_NEARFULL): both leave PGs clean.
 

@@ -87,6 +87,8 @@ def _check_target(directory: Path) -> None:
 
 
 def initial_state(cluster, scenario: Scenario) -> dict:
+    from homeops.rendering.inventory import rendered_twin_view
+
     talos_version = scenario.talos_version or cluster.versions.talos
     kubernetes_version = scenario.kubernetes_version or cluster.versions.kubernetes
     reboot = scenario.reboot_seconds
@@ -178,7 +180,10 @@ def initial_state(cluster, scenario: Scenario) -> dict:
             "stuck": False,
             "pg_count": PG_COUNT,
         },
-        "flux": {"revision": f"main@sha1:{ids.hex_id(40)}", "reconciled": {}},
+        # The Flux objects and LoadBalancer Services are those kubernetes/ renders for this cluster.yaml;
+        # "running" holds a chart version that differs from the rendered one (none at creation).
+        "flux": {"revision": f"main@sha1:{ids.hex_id(40)}", "reconciled": {}, "running": {}},
+        "rendered": rendered_twin_view(cluster),
         "leases": {},
         "rook": rook.initial(),
         "clock_offset": 0.0,

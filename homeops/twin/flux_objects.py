@@ -1,8 +1,10 @@
 """The Flux Kustomizations and HelmReleases of the twin, with their Ready conditions.
 
-A small, realistic set (flux-system, cluster-apps, cilium, cert-manager, rook-ceph...) whose
-chart versions come from cluster.yaml. `flux-not-ready` fails the flux-system Kustomization's
-health check on the rook-ceph-cluster release; `leak-secret` plants an age key in a message.
+Exactly the objects kubernetes/ renders for the twin's cluster.yaml (state["rendered"], from
+homeops.rendering.inventory), plus the bootstrap's flux-system. A HelmRelease runs its rendered
+chart version unless state["flux"]["running"]["NAMESPACE/NAME"] says otherwise. `flux-not-ready`
+fails the flux-system Kustomization's health check on the rook-ceph-cluster release; `leak-secret`
+plants an age key in flux-system's message.
 """
 
 from __future__ import annotations
@@ -12,23 +14,7 @@ from homeops.twin import clock, faults, k8s
 KUSTOMIZATION_GROUP = "kustomizations.kustomize.toolkit.fluxcd.io"
 HELMRELEASE_GROUP = "helmreleases.helm.toolkit.fluxcd.io"
 
-# name, path under ./kubernetes
-_KUSTOMIZATIONS = [
-    ("flux-system", "flux"),
-    ("cluster-apps", "apps"),
-    ("cilium", "apps/kube-system/cilium/app"),
-    ("cert-manager", "apps/cert-manager/cert-manager/app"),
-    ("rook-ceph", "apps/rook-ceph/rook-ceph/app"),
-    ("rook-ceph-cluster", "apps/rook-ceph/rook-ceph/cluster"),
-]
-# namespace, name, chart, version key in cluster.yaml
-_HELMRELEASES = [
-    ("kube-system", "cilium", "cilium", "cilium"),
-    ("cert-manager", "cert-manager", "cert-manager", "cert_manager"),
-    ("rook-ceph", "rook-ceph", "rook-ceph", "rook_ceph"),
-    ("rook-ceph", "rook-ceph-cluster", "rook-ceph-cluster", "rook_ceph"),
-    ("network", "external-dns", "external-dns", "external_dns"),
-]
+LEAK_KUSTOMIZATION = "flux-system"
 NOT_READY_KUSTOMIZATION = "flux-system"
 NOT_READY_RELEASE = ("rook-ceph", "rook-ceph-cluster")
 
@@ -48,7 +34,8 @@ def kustomizations(state: dict) -> list[dict]:
     revision = state["flux"]["revision"]
     since = state["created"]
     items = []
-    for name, path in _KUSTOMIZATIONS:
+    for entry in state["rendered"]["kustomizations"]:
+        name, path = entry["name"], entry["path"]
         condition = _ready("True", "ReconciliationSucceeded", f"Applied revision: {revision}", since)
         if name == NOT_READY_KUSTOMIZATION and faults.active(state, "flux-not-ready"):
             namespace, release = NOT_READY_RELEASE
@@ -59,7 +46,7 @@ def kustomizations(state: dict) -> list[dict]:
                 f"[HelmRelease/{namespace}/{release} status: 'InProgress']",
                 since,
             )
-        if name == "cluster-apps" and faults.active(state, "leak-secret"):
+        if name == LEAK_KUSTOMIZATION and faults.active(state, "leak-secret"):
             # Planted on purpose: a secret where a runbook reads, to prove the redaction end to end.
             condition["message"] += f"; sops: decrypted with age identity {state['secrets']['age_key']}"
         generation = 2 if f"Kustomization/{name}" in state["flux"].get("lagging", []) else 1
@@ -89,7 +76,7 @@ def kustomizations(state: dict) -> list[dict]:
                 "spec": {
                     "decryption": {"provider": "sops", "secretRef": {"name": "sops-age"}},
                     "interval": "1h",
-                    "path": f"./kubernetes/{path}",
+                    "path": path,
                     "prune": True,
                     "sourceRef": {"kind": "GitRepository", "name": "flux-system", "namespace": "flux-system"},
                     "timeout": "5m",
@@ -104,11 +91,9 @@ def kustomizations(state: dict) -> list[dict]:
 def helmreleases(state: dict) -> list[dict]:
     since = state["created"]
     items = []
-    for namespace, name, chart, version_key in _HELMRELEASES:
-        version = state["versions"].get(version_key)
-        if not version:
-            continue
-        chart_version = version.lstrip("v")
+    for entry in state["rendered"]["helmreleases"]:
+        namespace, name, chart, desired = entry["namespace"], entry["name"], entry["chart"], entry["version"]
+        chart_version = state["flux"].get("running", {}).get(f"{namespace}/{name}", desired)
         condition = _ready(
             "True",
             "UpgradeSucceeded",
@@ -133,7 +118,7 @@ def helmreleases(state: dict) -> list[dict]:
                         "spec": {
                             "chart": chart,
                             "sourceRef": {"kind": "HelmRepository", "name": chart, "namespace": "flux-system"},
-                            "version": chart_version,
+                            "version": desired,
                         }
                     },
                     "interval": "1h",

@@ -165,10 +165,11 @@ def services(state: dict) -> list[dict]:
         service("default", "kubernetes", "ClusterIP", service_net.network_address + 1, https),
         service("kube-system", "kube-dns", "ClusterIP", service_net.network_address + 10, dns),
     ]
-    for index, lb in enumerate(state["cluster"]["load_balancers"]):
+    # The LoadBalancer Services kubernetes/ renders (Cilium names a Gateway's cilium-gateway-NAME), at their addresses.
+    for index, lb in enumerate(state["rendered"]["load_balancers"]):
         ports = (
             dns
-            if "dns" in lb["name"]
+            if not lb["name"].startswith("cilium-gateway-")
             else [
                 {"name": "http", "port": 80, "protocol": "TCP", "targetPort": 80, "nodePort": 30080 + index},
                 {"name": "https", "port": 443, "protocol": "TCP", "targetPort": 443, "nodePort": 30443 + index},
@@ -176,7 +177,7 @@ def services(state: dict) -> list[dict]:
         )
         items.append(
             service(
-                "network",
+                lb["namespace"],
                 lb["name"],
                 "LoadBalancer",
                 service_net.network_address + 100 + index,

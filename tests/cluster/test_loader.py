@@ -15,8 +15,8 @@ SCHEMATIC = "376567988ad370138ad8b2698212367b8edcb69b5fd68c80be1f2ec7d603b4ba"
 # Exactly the required keys of issue 2, in its own flow style.
 REQUIRED_ONLY = f"""\
 cluster:   {{name: home-ops, domain: example.com}}
-versions:  {{talos: v1.11.1, kubernetes: v1.34.1, flux: v2.6.4, cilium: v1.18.2,
-            rook_ceph: v1.16.3, sops: v3.10.2, age: v1.2.1}}
+versions:  {{talos: v1.11.1, kubernetes: v1.34.1, flux: v2.6.4, cilium: v1.19.3,
+            rook_ceph: v1.18.3, sops: v3.10.2, age: v1.2.1}}
 talos:     {{installer: factory.talos.dev/installer, schematic_id: {SCHEMATIC}}}
 network:
   node_cidr: 10.0.0.0/16
@@ -37,8 +37,8 @@ versions:
   talos: v1.11.1
   kubernetes: v1.34.1
   flux: latest
-  cilium: v1.18.2
-  rook_ceph: v1.16.3
+  cilium: v1.19.3
+  rook_ceph: v1.18.3
   sops: v3.10.2
   age: v1.2.1
   clium: v1.0.0
@@ -112,7 +112,7 @@ def test_a_network_with_host_bits_is_reported_once_not_for_every_address():
 
 
 def test_wrong_types_say_what_was_expected_and_found():
-    broken = REQUIRED_ONLY.replace("rook_ceph: v1.16.3", "rook_ceph: 1.16").replace(
+    broken = REQUIRED_ONLY.replace("rook_ceph: v1.18.3", "rook_ceph: 1.16").replace(
         "  - {name: cp-1, role: control-plane, address: 10.0.10.11}", "  - cp-1"
     )
 
@@ -131,7 +131,7 @@ def test_unknown_key_without_a_close_match_lists_the_valid_keys():
 
     assert problem.message == (
         "unknown key 'zebra' in network "
-        "(valid keys: node_cidr, pod_cidr, service_cidr, control_plane_vip, load_balancers)"
+        "(valid keys: node_cidr, pod_cidr, service_cidr, control_plane_vip, load_balancers, gateway, nameservers)"
     )
     assert (problem.line, problem.column) == (8, 3)
 
@@ -175,7 +175,7 @@ def test_messages_name_the_file_as_given(cluster_file: Path, monkeypatch: pytest
         load_cluster("cluster.yaml")
 
     assert str(raised.value) == (
-        "cluster.yaml:42:13: network.pod_cidr: '10.42.0.1/16' has host bits set (did you mean 10.42.0.0/16?)"
+        "cluster.yaml:47:13: network.pod_cidr: '10.42.0.1/16' has host bits set (did you mean 10.42.0.0/16?)"
     )
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 BUILD_TIMEOUT_SECONDS = 300
 # What a site build reads; `homeops` is linked rather than copied (mkdocs.yml watches it).
-SITE_SOURCES = ("mkdocs.yml", "docs", "macros", "cluster.yaml", "runbooks")
+SITE_SOURCES = ("mkdocs.yml", "docs", "macros", "cluster.yaml", "runbooks", "templates")
 SITE_ENV = ("HOMEOPS_CONFIG", "HOMEOPS_RECORDS", "HOMEOPS_SITE_URL")
 
 

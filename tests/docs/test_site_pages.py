@@ -72,10 +72,13 @@ def test_initial_setup_applies_the_config_to_every_node_with_the_installer_image
     text = article_text(page_html(site, "getting-started/initial-setup"))
     for node in CLUSTER.nodes:
         kind = "controlplane" if node.role == "control-plane" else "worker"
-        assert f"talosctl apply-config --insecure --nodes {node.address} --file talos/generated/{kind}.yaml" in text
+        assert (f"talosctl machineconfig patch talos/generated/{kind}.yaml --patch @talos/nodes/{node.name}.yaml "
+                f"--output talos/generated/{node.name}.yaml") in text
+        assert f"talosctl apply-config --insecure --nodes {node.address} --file talos/generated/{node.name}.yaml" in text
     assert f"--install-image {CLUSTER.installer_image()}" in text
     assert f"talosctl bootstrap --nodes {CLUSTER.control_planes[0].address}" in text
-    for step in ("talosctl gen config", "talosctl kubeconfig", "flux bootstrap github", "age-keygen"):
+    for step in ("talosctl gen secrets", "talosctl gen config", "talosctl kubeconfig", "flux bootstrap github",
+                 "age-keygen", "cilium status", "flux check"):
         assert step in text
 
 

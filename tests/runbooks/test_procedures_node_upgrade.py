@@ -23,8 +23,7 @@ def test_apply_takes_the_node_out_upgrades_it_and_brings_it_back_in_order(fake_c
         f"{TOOLBOX} osd set-group noout worker-1",
         "kubectl cordon worker-1",
         "kubectl drain worker-1 --ignore-daemonsets --delete-emptydir-data --timeout=0.5s",
-        "talosctl -n 10.0.10.21 upgrade -i factory.talos.dev/installer/"
-        "376567988ad370138ad8b2698212367b8edcb69b5fd68c80be1f2ec7d603b4ba:v1.11.1 --timeout 0.5s",
+        f"talosctl -n 10.0.10.21 upgrade -i {session.cluster.installer_image('v1.11.1')} --timeout 0.5s",
         "kubectl uncordon worker-1",
         f"{TOOLBOX} osd unset-group noout worker-1",
     ]

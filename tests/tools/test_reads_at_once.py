@@ -89,7 +89,7 @@ def test_cluster_health_reports_in_its_documented_order_with_a_failing_member(mo
     results = preflight.cluster_health(cluster_model)
     assert [r.check for r in results] == [
         "nodes Ready", "etcd members", "etcd health", "etcd fault tolerance", "Ceph health", "Flux Ready",
-        "load balancers", "talosctl client",
+        "load balancers", "talosctl client", "chart versions",
     ]
     by_check = {r.check: r for r in results}
     assert by_check["etcd members"].status == "ok"
@@ -100,5 +100,5 @@ def test_cluster_health_reports_in_its_documented_order_with_a_failing_member(mo
     assert "10.0.50.50:6443 was refused" in by_check["nodes Ready"].detail
     assert by_check["talosctl client"].status == "warn"
     # Every read was made once: kubectl nodes, members, a status per member, ceph x2, flux x2, services,
-    # the talosctl client's version.
-    assert len(calls) == 1 + 1 + len(cluster_model.control_planes) + 2 + 2 + 1 + 1
+    # the talosctl client's version and the HelmReleases' running chart versions.
+    assert len(calls) == 1 + 1 + len(cluster_model.control_planes) + 2 + 2 + 1 + 1 + 1

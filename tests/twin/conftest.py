@@ -15,7 +15,7 @@ from homeops.twin import create, load_scenario
 
 ROOT = Path(__file__).resolve().parents[2]
 CALL_TIMEOUT = 30  # seconds; a fake tool call that takes longer is a bug
-IMAGE_REPO = "factory.talos.dev/installer/376567988ad370138ad8b2698212367b8edcb69b5fd68c80be1f2ec7d603b4ba"
+IMAGE_REPO = load_cluster(ROOT / "cluster.yaml").installer_image().rsplit(":", 1)[0]  # installer/SCHEMATIC
 
 
 class Twin:

@@ -13,7 +13,7 @@ def _ready(item: dict) -> dict:
 def test_flux_objects_have_ready_conditions_in_the_reference_shape(twin, cluster):
     kustomizations = twin.json("kubectl", "get", KUSTOMIZATIONS, "-A", "-o", "json")["items"]
     names = {k["metadata"]["name"] for k in kustomizations}
-    assert {"flux-system", "cluster-apps", "rook-ceph", "cilium", "cert-manager"} <= names
+    assert {"flux-system", "rook-ceph", "rook-ceph-cluster", "cilium", "cert-manager"} <= names
     assert all(
         _ready(k)["status"] == "True" and _ready(k)["reason"] == "ReconciliationSucceeded" for k in kustomizations
     )
@@ -82,3 +82,21 @@ def test_flux_rejects_unknown_commands_and_flags(twin):
     assert (command.returncode, command.stderr.strip()) == (1, '✗ unknown command "frob" for "flux"')
     flag = twin.flux("check", "--bogus")
     assert (flag.returncode, flag.stderr.strip()) == (1, "✗ unknown flag: --bogus")
+
+
+def test_the_twin_serves_the_flux_objects_and_services_kubernetes_renders(twin, repo_root):
+    from homeops.rendering import inventory
+
+    rendered = inventory.twin_view(repo_root)
+    kustomizations = twin.json("kubectl", "get", KUSTOMIZATIONS, "-A", "-o", "json")["items"]
+    assert [(k["metadata"]["name"], k["spec"]["path"]) for k in kustomizations] == [
+        (k["name"], k["path"]) for k in rendered["kustomizations"]]
+    releases = twin.json("kubectl", "get", HELMRELEASES, "-A", "-o", "json")["items"]
+    assert [(r["metadata"]["namespace"], r["metadata"]["name"], r["spec"]["chart"]["spec"]["version"],
+             r["status"]["history"][0]["chartVersion"]) for r in releases] == [
+        (h["namespace"], h["name"], h["version"], h["version"]) for h in rendered["helmreleases"]]
+    services = twin.json("kubectl", "get", "services", "-A", "-o", "json")["items"]
+    balancers = [(s["metadata"]["namespace"], s["metadata"]["name"], s["status"]["loadBalancer"]["ingress"][0]["ip"])
+                 for s in services if s["spec"]["type"] == "LoadBalancer"]
+    assert balancers == [(lb["namespace"], lb["name"], lb["address"]) for lb in rendered["load_balancers"]]
+    assert ("network", "cilium-gateway-internal-gateway") in {(n, name) for n, name, _ in balancers}

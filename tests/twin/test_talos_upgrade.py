@@ -7,6 +7,8 @@ import json
 
 import pytest
 
+from tests.twin.conftest import IMAGE_REPO
+
 WORKER = ("worker-1", "10.0.10.21")
 
 
@@ -82,7 +84,7 @@ def test_talos_leaves_a_node_cordoned_by_kubectl_cordoned(twin):
     [
         "ghcr.io/siderolabs/installer:v1.11.2",
         "factory.talos.dev/installer/" + "0" * 64 + ":v1.11.2",
-        "factory.talos.dev/installer/376567988ad370138ad8b2698212367b8edcb69b5fd68c80be1f2ec7d603b4ba:latest",
+        IMAGE_REPO + ":latest",
     ],
     ids=["other-repository", "other-schematic", "bad-tag"],
 )

@@ -1,0 +1,70 @@
+"""Which files the render owns, and which files under its directories it leaves alone.
+
+`homeops render` replaces every owned file and removes owned files it no longer renders;
+`--check` lists them. Files other steps write (flux bootstrap's manifests, talosctl's secrets and
+generated configs, files you encrypted with sops) live beside the rendered ones and are never
+touched, reported or required.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from pathlib import Path
+
+TEMPLATES = "templates"
+# The one template rendered once per node, to talos/nodes/<node name>.yaml.
+PER_NODE = "talos/nodes/_node.yaml.j2"
+PER_NODE_NAME = "_node.yaml.j2"
+
+
+def per_node_output(name: str) -> str:
+    return f"talos/nodes/{name}.yaml"
+
+
+# What the render writes: whole directories, and single files at the top of the project.
+OWNED_DIRECTORIES = ("talos", "kubernetes")
+OWNED_FILES = (".sops.yaml",)
+
+# (pattern relative to the project, who writes it). Every secret here is also in .gitignore,
+# except *.sops.yaml, which sops encrypted and which is meant to be committed.
+NOT_RENDERED: tuple[tuple[str, str], ...] = (
+    ("talos/generated/*", "talosctl gen config / machineconfig patch (secrets: never committed)"),
+    ("talos/secrets.yaml", "talosctl gen secrets (the cluster's CAs and tokens: never committed)"),
+    ("kubernetes/flux/flux-system/gotk-components.yaml", "flux bootstrap"),
+    ("kubernetes/flux/flux-system/gotk-sync.yaml", "flux bootstrap"),
+    ("*/*.sops.yaml", "sops --encrypt (an encrypted secret you committed, under talos/ or kubernetes/)"),
+)
+
+# Written by `flux bootstrap` on its first run: the rendered flux-system/kustomization.yaml lists them.
+BOOTSTRAP_WRITES = (
+    "kubernetes/flux/flux-system/gotk-components.yaml",
+    "kubernetes/flux/flux-system/gotk-sync.yaml",
+)
+
+
+def not_rendered(relative: str) -> bool:
+    return any(fnmatch.fnmatchcase(relative, pattern) for pattern, _ in NOT_RENDERED)
+
+
+def owned(relative: str) -> bool:
+    if not_rendered(relative):
+        return False
+    return relative in OWNED_FILES or relative.split("/", 1)[0] in OWNED_DIRECTORIES
+
+
+def existing_files(project: Path) -> dict[str, Path]:
+    """Every owned file now in the project, by its path relative to the project (POSIX form)."""
+    found: dict[str, Path] = {}
+    for name in OWNED_FILES:
+        if (project / name).is_file():
+            found[name] = project / name
+    for directory in OWNED_DIRECTORIES:
+        root = project / directory
+        if not root.is_dir():
+            continue
+        for path in sorted(root.rglob("*")):
+            if path.is_file() or path.is_symlink():
+                relative = path.relative_to(project).as_posix()
+                if owned(relative):
+                    found[relative] = path
+    return found
