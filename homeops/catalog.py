@@ -6,7 +6,9 @@ notes), and both the docs build and `homeops runbooks` only need the cell source
 Conventions a runbook follows:
 - the first cell is markdown: `# Title`, then a paragraph that says what it is for;
 - one code cell tagged `parameters` holds `name = default  # help` assignments;
-- each later markdown cell that starts with `## ` names a step.
+- each later markdown cell that starts with `## ` names a step;
+- a runbook that never changes the cluster says so in its notebook metadata:
+  `"homeops": {"read_only": true}` (a drill proves it against the twin).
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ class Runbook:
     purpose: str
     parameters: tuple[Parameter, ...]
     steps: tuple[str, ...]
+    read_only: bool = False
 
     def parameter(self, name: str) -> Parameter:
         for p in self.parameters:
@@ -79,7 +82,9 @@ def read_runbook(path: str | Path) -> Runbook:
         for c in cells[1:]
         if c.get("cell_type") == "markdown" and _source(c).lstrip().startswith("## ")
     )
-    return Runbook(path.stem, path, title, purpose, parameters, steps)
+    declared = nb.get("metadata", {}).get("homeops", {})
+    read_only = isinstance(declared, dict) and declared.get("read_only") is True
+    return Runbook(path.stem, path, title, purpose, parameters, steps, read_only)
 
 
 def _first_paragraph(lines: list[str]) -> list[str]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import json
 import re
 
 import pytest
@@ -82,9 +84,60 @@ def test_an_unknown_technology_category_is_refused_with_the_known_ones():
         technology.technology_table(cluster_with(), "compute")
 
 
-def test_a_pipe_or_newline_in_a_value_stays_inside_its_cell():
-    line = markdown.table(("a", "b"), [(markdown.cell("x | y\nz"), "w")]).splitlines()[2]
-    assert cells(line) == ["x \\| y z", "w"]
+HOSTILE = [
+    "<img src=x onerror=alert(1)>",
+    "x | y",
+    "`kubectl` ``drain``",
+    "{{ cluster.network.control_plane_vip }} {% raw %}",
+    "[link](javascript:alert(2))",
+    "**bold** _under_ ~~gone~~ \\| &amp; &#60;",
+    "worker-2 {: onclick=alert(3) }",
+    "<script>alert(4)</script>",
+]
+
+
+def rendered(markdown_text: str) -> str:
+    """Markdown as this site renders it (the extensions of mkdocs.yml that read inline text)."""
+    import markdown as python_markdown
+
+    return python_markdown.markdown(markdown_text, extensions=["tables", "attr_list", "md_in_html", "admonition",
+                                                                 "def_list", "pymdownx.inlinehilite"])
+
+
+def elements(html_text: str) -> list[tuple[str, list]]:
+    from html.parser import HTMLParser
+
+    found = []
+
+    class Collect(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            found.append((tag, attrs))
+
+    Collect().feed(html_text)
+    return found
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+def test_a_value_in_a_table_cell_is_text_never_markup(value):
+    from tests.docs.html_text import article_tables
+
+    page = "<article>" + rendered(markdown.table(("a", "b"), [(markdown.cell(value), "w")])) + "</article>"
+    assert article_tables(page) == [[["a", "b"], [" ".join(value.split()), "w"]]]
+    assert {tag for tag, _ in elements(page)} == {"article", "table", "thead", "tbody", "tr", "th", "td"}
+    assert all(attrs == [] for _, attrs in elements(page))
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+def test_a_value_as_inline_code_is_shown_exactly(value):
+    page = rendered(f"In {markdown.code(value)} here")
+    assert [tag for tag, _ in elements(page)] == ["p", "code"]
+    code_text = re.search(r"<code>(.*)</code>", page, re.DOTALL).group(1)
+    assert html.unescape(code_text) == value
+
+
+def test_a_line_break_in_a_value_stays_inside_its_cell():
+    line = markdown.table(("a", "b"), [(markdown.cell("x\ny\r\nz"), "w")]).splitlines()[2]
+    assert cells(line) == ["x y z", "w"]
 
 
 def test_node_table_lists_every_node_with_role_address_and_osds():
@@ -99,15 +152,46 @@ def test_node_table_lists_every_node_with_role_address_and_osds():
     ]
 
 
+def edges(mermaid: str) -> set[tuple[str, str]]:
+    """(from, to) of every link of a Mermaid flowchart, whatever its style or label."""
+    link = re.compile(r"^\s*(\w+)\s+(?:-->|---|-\.->|-\.-|-- \"[^\"]*\" -->|-- \"[^\"]*\" ---"
+                      r"|-\. \"[^\"]*\" \.->|-\. \"[^\"]*\" \.-)\s+(\w+)\s*$")
+    return {(m.group(1), m.group(2)) for m in map(link.match, mermaid.splitlines()) if m}
+
+
 def test_network_diagram_has_every_node_the_vip_and_every_load_balancer():
     cluster = cluster_with()
     source = network_diagram.network_mermaid(cluster)
     assert source.startswith("flowchart TB")
     for address, _owner, _kind in cluster.addresses():
         assert address in source
-    for node in cluster.control_planes:
-        assert f"vip --> node_{node.name.replace('-', '_')}" in source
     assert network_diagram.network_diagram(cluster).startswith("```mermaid\n")
+
+
+def test_the_vip_is_held_by_the_control_plane_not_fanned_out_to_each_node():
+    links = edges(network_diagram.network_mermaid(cluster_with()))
+    assert ("operator", "vip") in links
+    assert [dst for src, dst in links if src == "vip"] == ["control_plane"]
+    assert not any(dst.startswith("node_") for src, dst in links if src in ("vip", "operator"))
+
+
+def test_the_diagram_draws_both_ways_in():
+    links = edges(network_diagram.network_mermaid(cluster_with()))
+    outside = ["internet", "cloudflare", "tunnel", "lb_external_gateway", "pods"]
+    home = ["home", "router", "lb_k8s_gateway", "lb_internal_gateway", "pods"]
+    for path in (outside, home):
+        assert set(zip(path, path[1:])) <= links, path
+
+
+def test_a_hostile_load_balancer_purpose_is_a_label_not_markup():
+    balancers = [{"name": "internal-gateway", "address": "10.0.50.101",
+                  "purpose": 'x"] --> evil[<img src=x onerror=alert(1)> #quot; `md`'}]
+    network = {**yaml.safe_load((ROOT / "cluster.yaml").read_text())["network"], "load_balancers": balancers}
+    source = network_diagram.network_mermaid(cluster_with(network=network))
+    label = next(line for line in source.splitlines() if line.strip().startswith("lb_internal_gateway["))
+    purpose = label.rsplit("<br/>", 1)[1]
+    assert purpose == 'x#34;] --#62; evil[#60;img src=x onerror=alert(1)#62; #35;quot; #96;md#96;"]'
+    assert label.count('"') == 2, "the label's own quotes only"
 
 
 def test_reference_walks_nested_models_and_lists():
@@ -136,21 +220,46 @@ def test_reference_covers_every_key_written_in_cluster_yaml():
 
 # --- runbook pages ---------------------------------------------------------------------------------
 
-def test_runbook_page_has_parameters_steps_how_to_run_and_drills(tmp_path):
+def test_a_changing_runbook_page_says_plan_then_apply_first_then_steps_and_parameters(tmp_path):
     notebook = make_notebook(
         tmp_path / "drain-node.ipynb",
         'config = "cluster.yaml"  # cluster file\napply = False  # plan or apply\nnode = "worker-1"  # node to drain',
         [("Step 1: Check", "Ceph must agree."), ("Step 2: Drain", "With `kubectl drain`.")],
     )
     page = runbook_pages.runbook_page(read_runbook(notebook), "https://github.com/acme/home-ops")
-    assert page.startswith("# Drain a node\n\nMoves the pods off a node.")
+    assert page.startswith("# Drain a node\n\nMoves the pods off a node.\n\n## What to do\n\n1. **Plan**")
+    plan, rehearse, apply = (page.index(c) for c in ("homeops run drain-node\n", "homeops rehearse drain-node --scenario FILE",
+                                                      "homeops run drain-node --apply"))
+    assert plan < rehearse < apply < page.index("## Steps") < page.index("## Parameters")
     assert '| `node` | str | `"worker-1"` | node to drain |' in page
+    assert '| `apply` | bool | `False` | plan or apply |' in page
     assert "### Step 1: Check\n\nCeph must agree." in page
     assert page.index("### Step 1: Check") < page.index("### Step 2: Drain")
-    for command in ("homeops run drain-node", "homeops run drain-node --apply",
-                    "homeops rehearse drain-node --scenario FILE"):
-        assert command in page
-    assert "(https://github.com/acme/home-ops/blob/main/tests/runbooks/test_drain_node.py)" in page
+    assert "(https://github.com/acme/home-ops/blob/main/runbooks/drain-node.ipynb)" in page
+    assert "tests/" not in page, "test files are for developers, not on a reader's page"
+
+
+def test_a_read_only_runbook_page_says_run_it_with_no_plan_or_apply(tmp_path):
+    notebook = make_notebook(tmp_path / "look.ipynb",
+                             'config = "cluster.yaml"  # cluster file\napply = False  # plan or apply',
+                             [("Step 1: Look", "Reads everything.")], title="Look around", purpose="Reads the cluster.")
+    data = json.loads(notebook.read_text())
+    data["metadata"]["homeops"] = {"read_only": True}
+    notebook.write_text(json.dumps(data))
+    runbook = read_runbook(notebook)
+    assert runbook.read_only
+    page = runbook_pages.runbook_page(runbook, "")
+    what_to_do = page[page.index("## What to do"):page.index("## Steps")]
+    assert "homeops run look\n" in what_to_do and "changes nothing" in what_to_do
+    for boilerplate in ("--apply", "Plan", "plan or apply", "maintenance lock", "makes the changes"):
+        assert boilerplate not in page, boilerplate
+    assert "`apply`" not in page
+
+
+def test_drills_are_listed_for_developers_with_links_to_the_test_files(tmp_path):
+    runbook = read_runbook(make_notebook(tmp_path / "drain-node.ipynb", "x = 1  # x", []))
+    table = runbook_pages.runbook_drills([runbook], "https://github.com/acme/home-ops")
+    assert "[`tests/runbooks/test_drain_node.py`](https://github.com/acme/home-ops/blob/main/tests/runbooks/test_drain_node.py)" in table
 
 
 def test_runbook_parameter_defaults_are_kept_away_from_jinja(tmp_path):
