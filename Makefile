@@ -50,4 +50,4 @@ lock: setup-test
 	$(BIN)/uv pip compile pyproject.toml --extra test --generate-hashes --python-version 3.11 -o requirements/test.lock -q
 
 clean:
-	rm -rf $(VENV) site records test-artifacts
+	rm -rf $(VENV) site test-artifacts  # never records/: the committed maintenance log

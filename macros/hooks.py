@@ -1,6 +1,7 @@
-"""MkDocs hook: one generated page per runbook notebook (the pages come from `homeops.site`).
+"""MkDocs hook: one generated page per runbook notebook and per run record (from `homeops.site`).
 
-Generated in `on_files`, so mkdocs-macros renders them like every other page.
+Runbook pages are generated in `on_files`, so mkdocs-macros renders them like every other page.
+Record pages are declared there too and filled in `on_env`, once the theme and nav exist.
 """
 
 from __future__ import annotations
@@ -13,9 +14,11 @@ from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File, Files
 
 from homeops.catalog import Runbook, RunbookMalformed
-from homeops.site import runbook_pages, sources
+from homeops.site import record_files, runbook_pages, sources
 
 _runbooks: list[Runbook] = []  # read once per build, in on_config
+_records: list = []  # the record pages of this build, declared in on_files
+_nav = None
 
 
 def _project_dir(config: MkDocsConfig) -> Path:
@@ -43,4 +46,17 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
         notebook = runbook.path.resolve().relative_to(project_dir).as_posix()
         page.edit_uri = posixpath.relpath(notebook, docs_dir.relative_to(project_dir).as_posix())
         files.append(page)
+    global _records
+    _records = record_files.add(files, config, sources.records_dir(project_dir))
     return files
+
+
+def on_nav(nav, config: MkDocsConfig, files: Files):
+    global _nav
+    _nav = nav
+    return nav
+
+
+def on_env(env, config: MkDocsConfig, files: Files):
+    record_files.fill(_records, sources.records_dir(_project_dir(config)), config, env, _nav, files)
+    return env

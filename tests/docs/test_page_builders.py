@@ -288,28 +288,72 @@ def test_runbook_pages_are_added_to_the_operations_section_of_the_nav(tmp_path):
 
 # --- maintenance log -------------------------------------------------------------------------------
 
+LOG_PAGE = "operations/maintenance-log.md"
+
+
+def log_sections(directory) -> dict[str, list[list[str]]]:
+    """Each `## ` section of the log: the rows of its table."""
+    sections: dict[str, list[list[str]]] = {}
+    for line in maintenance_log.maintenance_log(directory, LOG_PAGE).splitlines():
+        if line.startswith("## "):
+            current = sections.setdefault(line[3:], [])
+        elif line.startswith("| ") and not line.startswith(("| Started", "| ---")):
+            current.append(cells(line))
+    return sections
+
+
 def test_maintenance_log_says_so_when_nothing_was_recorded(tmp_path):
-    assert maintenance_log.maintenance_log(tmp_path / "absent") == "No maintenance recorded yet."
-    assert maintenance_log.maintenance_log(tmp_path) == "No maintenance recorded yet."
+    for directory in (tmp_path / "absent", tmp_path):
+        log = maintenance_log.maintenance_log(directory, LOG_PAGE)
+        assert log_sections(directory) == {"Maintenance": [], "Plans and rehearsals": []}
+        assert "No maintenance recorded yet." in log and "No plan run or rehearsal is kept." in log
 
 
-def test_maintenance_log_lists_records_newest_first_and_tolerates_missing_keys(tmp_path):
+def test_maintenance_log_lists_records_newest_first_each_linked_to_its_page(tmp_path):
     write_record(tmp_path, "a.ipynb", PLANTED_RECORD)
     write_record(tmp_path, "b.ipynb", {"runbook": "flux-reconcile", "started": "2026-04-01T08:00:00Z"})
     write_record(tmp_path, "c.ipynb", None)
     (tmp_path / "d.ipynb").write_text("{not json")
-    rows = [cells(line) for line in maintenance_log.maintenance_log(tmp_path).splitlines()[2:]]
-    assert rows[0] == ["2026-04-01 08:00 UTC", "flux-reconcile", "—", "—", "—", "", "`b.ipynb`"]
+    rows = log_sections(tmp_path)["Maintenance"]
+    assert rows[0] == ["2026-04-01 08:00 UTC", "flux-reconcile", "—", "—", "—", "", "[b.ipynb](maintenance-log/b/index.html)"]
     assert rows[1] == ["2026-03-14 09:26 UTC", "worker-upgrade", "apply", "stopped", "1",
-                       "worker-2: drain refused by a PodDisruptionBudget; worker-2 uncordoned", "`a.ipynb`"]
-    assert rows[2] == ["—", "—", "—", "—", "—", "", "`c.ipynb`"]
-    assert rows[3] == ["—", "—", "—", "unreadable record", "—", "", "`d.ipynb`"]
+                       "worker-2: drain refused by a PodDisruptionBudget; worker-2 uncordoned",
+                       "[a.ipynb](maintenance-log/a/index.html)"]
+    assert rows[2] == ["—", "—", "—", "—", "—", "", "[c.ipynb](maintenance-log/c/index.html)"]
+    assert rows[3] == ["—", "—", "—", "unreadable record", "—", "", "[d.ipynb](maintenance-log/d/index.html)"]
 
 
-def test_maintenance_log_marks_twin_runs_and_never_shows_a_secret_in_a_reason(tmp_path):
+def test_plan_runs_and_rehearsals_are_listed_apart_from_maintenance(tmp_path):
+    write_record(tmp_path, "apply.ipynb", {**PLANTED_RECORD, "twin": False})
+    write_record(tmp_path, "plan.ipynb", {**PLANTED_RECORD, "mode": "plan"})
+    write_record(tmp_path, "rehearsal.ipynb", {**PLANTED_RECORD, "twin": True})
+    sections = log_sections(tmp_path)
+    assert [row[-1].split("]")[0] for row in sections["Maintenance"]] == ["[apply.ipynb"]
+    assert sorted(row[2] for row in sections["Plans and rehearsals"]) == ["apply (rehearsal, twin)", "plan"]
+
+
+def test_a_record_says_what_was_left_in_place_apart_from_why_it_stopped(tmp_path):
+    reason = "worker-2: stopped at step 'wait Ready': not Ready after 900 s; left in place: worker-2 cordoned, noout set"
+    record = maintenance_log.read_record(write_record(tmp_path, "r.ipynb", {**PLANTED_RECORD, "reason": reason}))
+    assert record.why == "worker-2: stopped at step 'wait Ready': not Ready after 900 s"
+    assert record.left_in_place == "worker-2 cordoned, noout set"
+    refused = maintenance_log.read_record(write_record(tmp_path, "n.ipynb", {"reason": "Ceph is HEALTH_WARN; nothing changed"}))
+    assert (refused.why, refused.left_in_place) == ("Ceph is HEALTH_WARN", "nothing (nothing was changed)")
+    declared = maintenance_log.read_record(write_record(tmp_path, "d.ipynb", {"reason": "lost", "left_in_place": ["noout"]}))
+    assert (declared.why, declared.left_in_place) == ("lost", "noout")
+
+
+def test_a_record_name_that_is_not_safe_in_a_url_gets_a_safe_page_name(tmp_path):
+    record = maintenance_log.read_record(write_record(tmp_path, "<img src=x>.ipynb", PLANTED_RECORD))
+    assert re.fullmatch(r"img-src-x-[0-9a-f]{8}", record.slug)
+    assert maintenance_log.read_record(write_record(tmp_path, "20260314T092653Z-worker-upgrade.ipynb", None)).slug == \
+        "20260314T092653Z-worker-upgrade"
+
+
+def test_maintenance_log_never_shows_a_secret_in_a_reason(tmp_path):
     token = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJmbHV4In0.c2lnbmF0dXJlLXZhbHVl"
     write_record(tmp_path, "r.ipynb", {"runbook": "flux-reconcile", "mode": "apply", "twin": True,
                                        "reason": f"flux: 401 with Authorization: Bearer {token}"})
-    log = maintenance_log.maintenance_log(tmp_path)
-    assert "| apply (twin) |" in log
+    log = maintenance_log.maintenance_log(tmp_path, LOG_PAGE)
+    assert "| apply (rehearsal, twin) |" in log
     assert token not in log and "eyJ" not in log

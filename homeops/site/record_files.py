@@ -1,0 +1,42 @@
+"""The record pages as files of a MkDocs build: declared with the other files, filled once the theme exists.
+
+`add` runs in `on_files`, so the log's links to the record pages are checked like any other link;
+`fill` runs in `on_env`, after the navigation is known and before MkDocs copies static files.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mkdocs.config.defaults import MkDocsConfig
+from mkdocs.structure.files import File, Files
+from mkdocs.structure.nav import Navigation
+from mkdocs.utils import get_relative_url
+
+from homeops.site import maintenance_log, record_pages, runbook_pages, themed_pages
+
+LOG_PAGE = "operations/maintenance-log.md"
+
+
+def add(files: Files, config: MkDocsConfig, records_dir: Path) -> list[tuple[File, maintenance_log.Record]]:
+    """One placeholder file per record, at the path the log links to."""
+    placed = []
+    for record in maintenance_log.read_records(records_dir):
+        page = File.generated(config, maintenance_log.page_path(record), content="")
+        files.append(page)
+        placed.append((page, record))
+    return placed
+
+
+def fill(placed: list[tuple[File, maintenance_log.Record]], records_dir: Path, config: MkDocsConfig, env,
+         nav: Navigation, files: Files) -> None:
+    if not placed:
+        return
+    shell = themed_pages.render_shell(config, env, nav, files, maintenance_log.PAGES_DIR,
+                                      section_page=LOG_PAGE if files.get_file_from_path(LOG_PAGE) else None)
+    cache = record_pages.RenderedCache(records_dir / record_pages.CACHE_DIR)
+    for page, record in placed:
+        runbook = files.get_file_from_path(runbook_pages.page_path(record.runbook)) if record.runbook else None
+        href = get_relative_url(runbook.url, page.url) if runbook is not None else None
+        content = record_pages.record_page_content(records_dir / record.file, record, cache, href)
+        page.content_string = shell.fill(record.slug, record_pages.title(record), content)

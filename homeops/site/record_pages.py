@@ -1,0 +1,218 @@
+"""A page for each run record: what happened first (outcome, why it stopped, what was left in place),
+then the executed notebook as nbconvert renders it.
+
+What a run printed is text: before nbconvert sees the notebook, every string is redacted again
+(the site is public; a record may have been copied in by hand), outputs keep only their plain-text
+form (no HTML, JavaScript or SVG a tool or the cluster could have produced), and papermill's own
+HTML banner is dropped. nbconvert's HTML then goes through an allowlist sanitizer (bleach), so
+even Markdown written into a record by hand cannot add a script, a handler or a `javascript:` link.
+
+Rendering costs tens of milliseconds a record and importing nbconvert over a second, so the
+rendered notebook is cached per record, by the sha256 of the record's bytes and of the code that
+renders it (this module, the redaction, the versions of nbconvert and bleach): a build with a
+thousand unchanged records imports neither. The cache sits beside the records (`.cache/`,
+private, ignored by git); when it cannot be written the page is rendered anyway.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import importlib.metadata
+import json
+import os
+import re
+import tempfile
+from functools import lru_cache
+from pathlib import Path
+
+from homeops.site.maintenance_log import MISSING, Record, when
+
+CACHE_DIR = ".cache"
+
+# Outcome -> (admonition kind, title). An outcome not listed here is shown as written.
+OUTCOMES = {
+    "completed": ("success", "Completed"),
+    "stopped": ("warning", "Stopped"),
+    "failed": ("failure", "Failed"),
+    "interrupted": ("warning", "Interrupted"),
+    "abandoned": ("failure", "Abandoned: the run ended without saying how"),
+    "running": ("info", "Still running when the record was saved"),
+}
+
+_ALLOWED_TAGS = frozenset({
+    "a", "b", "blockquote", "br", "code", "div", "em", "h2", "h3", "h4", "h5", "h6", "hr", "i", "li", "ol", "p",
+    "pre", "span", "strong", "sub", "sup", "table", "tbody", "td", "th", "thead", "tr", "ul",
+})
+_ALLOWED_ATTRIBUTES = {"*": ["class"], "a": ["href", "class"], **{f"h{n}": ["id", "class"] for n in range(2, 7)}}
+_HEADING = re.compile(r"^(#{1,5})(?=\s)", re.MULTILINE)
+
+
+def _source_files() -> list[Path]:
+    from homeops.runner import redact
+
+    files = [Path(__file__), Path(redact.__file__)]
+    redaction = Path(__file__).resolve().parents[1] / "redaction"  # the redaction package, once it exists
+    return files + sorted(redaction.rglob("*.py"))
+
+
+@lru_cache(maxsize=1)
+def renderer_fingerprint() -> str:
+    """Changes whenever the rendering or the redaction could change a page."""
+    digest = hashlib.sha256()
+    for path in _source_files():
+        digest.update(path.read_bytes())
+    for package in ("nbconvert", "bleach"):
+        digest.update(f"{package}=={importlib.metadata.version(package)}".encode())
+    return digest.hexdigest()
+
+
+def _joined(text: object) -> str:
+    return "".join(text) if isinstance(text, list) else str(text or "")
+
+
+def _text_only(notebook: dict) -> dict:
+    """The notebook with its outputs reduced to text and papermill's HTML banner dropped."""
+    cells = []
+    for cell in notebook.get("cells", []):
+        if "papermill-error-cell-tag" in (cell.get("metadata") or {}).get("tags", []):
+            continue
+        cell = {**cell, "metadata": {}}
+        cell.pop("attachments", None)
+        if cell.get("cell_type") == "markdown":
+            source = cell.get("source", "")
+            # The page's own title is the h1: the runbook's headings move down a level.
+            cell["source"] = _HEADING.sub(r"#\1", "".join(source) if isinstance(source, list) else source)
+        outputs: list[dict] = []
+        for output in cell.get("outputs", []):
+            if output.get("output_type") in ("display_data", "execute_result"):
+                text = (output.get("data") or {}).get("text/plain")
+                if text is None:
+                    continue
+                output = {**output, "data": {"text/plain": text}, "metadata": {}}
+            previous = outputs[-1] if outputs else {}
+            if output.get("output_type") == "stream" and previous.get("output_type") == "stream" \
+                    and previous.get("name") == output.get("name"):
+                # One print a line is one block of text, as a terminal shows it.
+                outputs[-1] = {**previous, "text": _joined(previous.get("text")) + _joined(output.get("text"))}
+                continue
+            outputs.append(output)
+        if "outputs" in cell:
+            cell["outputs"] = outputs
+        cells.append(cell)
+    metadata = {key: notebook.get("metadata", {})[key] for key in ("kernelspec", "language_info")
+                if key in notebook.get("metadata", {})}
+    return {**notebook, "cells": cells, "metadata": metadata}
+
+
+def render_notebook(data: bytes) -> str:
+    """The record's notebook as sanitized HTML (nbconvert's basic template, no page around it)."""
+    import bleach
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    from homeops.runner.redact import redact_tree
+
+    try:
+        notebook = nbformat.reads(json.dumps(redact_tree(_text_only(json.loads(data)))), as_version=4)
+        body, _resources = HTMLExporter(template_name="basic").from_notebook_node(notebook)
+    except Exception as exc:  # a record is operational output: a broken one is described, not fatal
+        return f"<p>This record cannot be shown as a notebook: {html.escape(type(exc).__name__)}.</p>"
+    return bleach.clean(body, tags=_ALLOWED_TAGS, attributes=_ALLOWED_ATTRIBUTES,
+                        protocols={"http", "https", "mailto"}, strip=True, strip_comments=True)
+
+
+class RenderedCache:
+    """Rendered notebooks by key, as files in a private directory; a failed write only costs speed."""
+
+    def __init__(self, directory: Path):
+        self.directory = directory
+
+    def _path(self, key: str) -> Path:
+        return self.directory / f"{key}.html"
+
+    def get(self, key: str) -> str | None:
+        try:
+            return self._path(key).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return None
+
+    def put(self, key: str, rendered: str) -> None:
+        try:
+            self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+            descriptor, temporary = tempfile.mkstemp(dir=self.directory, suffix=".tmp")  # 0600
+            with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+                handle.write(rendered)
+            os.replace(temporary, self._path(key))
+        except OSError:
+            pass
+
+
+def rendered_notebook(record_path: Path, record: Record, cache: RenderedCache) -> str:
+    key = hashlib.sha256(f"{record.digest}:{renderer_fingerprint()}".encode()).hexdigest()
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
+    try:
+        data = record_path.read_bytes()
+    except OSError as exc:
+        return f"<p>This record cannot be read: {html.escape(exc.strerror or type(exc).__name__)}.</p>"
+    rendered = render_notebook(data)
+    cache.put(key, rendered)
+    return rendered
+
+
+def title(record: Record) -> str:
+    return f"{record.runbook or record.file}, {when(record.started)}"
+
+
+def _fact(label: str, value: object) -> str:
+    return f"<tr><th>{html.escape(label)}</th><td>{html.escape(str(value))}</td></tr>"
+
+
+def header(record: Record, runbook_href: str | None) -> str:
+    """What a reader needs first, as HTML in which every value is escaped."""
+    kind, outcome = OUTCOMES.get(record.outcome or "", ("note", record.outcome or "Outcome not recorded"))
+    summary = []
+    if record.why:
+        summary.append(f"<p><strong>Why:</strong> {html.escape(record.why)}</p>")
+    if record.left_in_place is not None:
+        summary.append(f"<p><strong>Left in place:</strong> {html.escape(record.left_in_place)}</p>")
+    elif record.outcome not in ("completed", None):
+        summary.append("<p><strong>Left in place:</strong> the record does not say; check the cluster.</p>")
+    parts = [f'<div class="admonition {kind}"><p class="admonition-title">{html.escape(outcome)}</p>'
+             + "".join(summary) + "</div>"]
+    if record.twin:
+        parts.append('<p><strong>A rehearsal</strong> against the digital twin: nothing was done to the cluster.</p>')
+    elif record.mode == "plan":
+        parts.append("<p><strong>A plan run</strong>: it read the cluster and changed nothing.</p>")
+    runbook = html.escape(record.runbook or MISSING)
+    if runbook_href and record.runbook:
+        runbook = f'<a href="{html.escape(runbook_href)}">{runbook}</a>'
+    facts = [
+        f"<tr><th>Runbook</th><td>{runbook}</td></tr>",
+        _fact("Mode", record.mode_label),
+        _fact("Started", when(record.started)),
+        _fact("Finished", when(record.finished)),
+        _fact("Exit code", MISSING if record.exit_code is None else record.exit_code),
+        _fact("Record", f"records/{record.file}"),
+    ]
+    parts.append("<table><tbody>" + "".join(facts) + "</tbody></table>")
+    return "\n".join(parts)
+
+
+STYLE = """<style>
+.homeops-record .prompt { display: none; }
+.homeops-record pre { overflow-x: auto; padding: .6em .8em; background: var(--md-code-bg-color);
+  color: var(--md-code-fg-color); font-size: .8em; white-space: pre; }
+.homeops-record .output_area pre { border-left: .2em solid var(--md-default-fg-color--lightest); }
+</style>"""
+
+
+def record_page_content(record_path: Path, record: Record, cache: RenderedCache, runbook_href: str | None) -> str:
+    return "\n".join([
+        STYLE,
+        header(record, runbook_href),
+        '<h2 id="the-run">The run</h2>',
+        f'<div class="homeops-record">{rendered_notebook(record_path, record, cache)}</div>',
+    ])
