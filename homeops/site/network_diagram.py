@@ -39,51 +39,68 @@ def _balancer(lb: LoadBalancer) -> str:
     return f"{_node_id('lb', lb.name)}[{_label(lb.name, lb.address, lb.purpose)}]"
 
 
+def _machines(title: str, nodes) -> str:
+    return _label(title, *(f"{n.name} {n.address}" for n in nodes))
+
+
 def network_mermaid(cluster: Cluster) -> str:
-    """Every address of the cluster, and the two paths into it, as a Mermaid flowchart (top to bottom,
-    so that it stays readable on a phone)."""
+    """Every address of the cluster, and the two paths into it, as a Mermaid flowchart.
+
+    Top to bottom and about two boxes wide, so that it stays readable on a phone: the two ways in
+    side by side, then the pods, then the workers beside the API VIP over the control plane.
+    """
     net = cluster.network
+    domain = cluster.cluster.domain
     named = {lb.name: lb for lb in net.load_balancers}
     dns, internal, external = named.get(DNS), named.get(INTERNAL), named.get(EXTERNAL)
     others = [lb for lb in net.load_balancers if lb.name not in (DNS, INTERNAL, EXTERNAL)]
+    lb = lambda balancer: _node_id("lb", balancer.name)  # noqa: E731
     out = [
+        # Tighter than Mermaid's defaults, and long labels wrapped: the diagram keeps its text size on a phone.
+        "---",
+        "config:",
+        "  flowchart:",
+        "    nodeSpacing: 16",
+        "    rankSpacing: 32",
+        "    wrappingWidth: 150",
+        "---",
         "flowchart TB",
         f"  internet([{_label('Internet')}])",
-        f"  cloudflare[{_label('Cloudflare', '*.' + cluster.cluster.domain)}]",
-        f"  home([{_label('Home network', 'laptops, phones')}])",
-        f"  router[{_label('Router', 'sends DNS for ' + cluster.cluster.domain + ' to k8s-gateway')}]",
-        f"  operator([{_label('Operator', 'kubectl · talosctl · flux')}])",
-        f"  subgraph node_network[{_label('Node network ' + str(net.node_cidr))}]",
-        f"    vip{{{{{_label('Kubernetes API VIP', net.control_plane_vip, 'one address, held by one node')}}}}}",
-        f"    subgraph control_plane[{_label('Control plane (one node holds the VIP, elected through etcd)')}]",
+        f"  cloudflare[{_label('Cloudflare', '*.' + domain)}]",
+        f"  tunnel[{_label('Cloudflare Tunnel', 'cloudflared dials out')}]",
+        f"  home([{_label('Home network')}])",
+        f"  router[{_label('Router', 'DNS for ' + domain, 'to k8s-gateway')}]",
     ]
-    out += [f"      {_node_id('node', n.name)}[{_label(n.name, n.address)}]" for n in cluster.control_planes]
-    out += ["    end", f"    subgraph workers[{_label('Workers')}]"]
-    out += [f"      {_node_id('node', n.name)}[{_label(n.name, n.address)}]" for n in cluster.workers]
-    out.append("    end")
-    out.append(f"    tunnel[{_label('Cloudflare Tunnel', 'cloudflared, dials out')}]")
-    out += [f"    {_balancer(lb)}" for lb in (dns, internal, external, *others) if lb is not None]
-    out.append("  end")
-    out.append(f"  pods[{_label('Pods ' + str(net.pod_cidr), 'Services ' + str(net.service_cidr))}]")
+    out += [f"  {_balancer(b)}" for b in (dns, internal, external, *others) if b is not None]
     out += [
-        "  operator --> vip",
-        f"  vip -. {_label('held by the elected node')} .- control_plane",
+        f"  pods[{_label('Pods ' + str(net.pod_cidr), 'Services ' + str(net.service_cidr))}]",
+        f"  subgraph node_network[{_label('Node network ' + str(net.node_cidr))}]",
+        f"    workers[{_machines('Workers', cluster.workers)}]",
+        f"    vip{{{{{_label('Kubernetes API VIP', net.control_plane_vip, 'one address')}}}}}",
+        f"    control_plane[{_machines('Control plane', cluster.control_planes)}]",
+        "  end",
+        f"  operator([{_label('Operator', 'kubectl · talosctl · flux')}])",
+        # The way in from the internet.
         "  internet --> cloudflare",
         f"  cloudflare -- {_label('tunnel')} --- tunnel",
+        f"  tunnel --> {lb(external)}" if external else "  tunnel --> pods",
+        # The way in from home.
+        "  home --> router",
     ]
-    out.append(f"  tunnel --> {_node_id('lb', external.name)}" if external else "  tunnel --> pods")
-    out.append("  home --> router")
     if dns is not None:
-        out.append(f"  router -- {_label('DNS')} --> {_node_id('lb', dns.name)}")
-    if internal is not None:
-        if dns is not None:
-            out.append(f"  {_node_id('lb', dns.name)} -. {_label('answers with')} .-> {_node_id('lb', internal.name)}")
-        else:
-            out.append(f"  router --> {_node_id('lb', internal.name)}")
-    for lb in (internal, external):
-        if lb is not None:
-            out.append(f"  {_node_id('lb', lb.name)} --> pods")
-    out.append("  workers --- pods")
+        out.append(f"  router -- {_label('DNS')} --> {lb(dns)}")
+        if internal is not None:
+            out.append(f"  {lb(dns)} -. {_label('answers with')} .-> {lb(internal)}")
+    elif internal is not None:
+        out.append(f"  router --> {lb(internal)}")
+    out += [f"  {lb(b)} --> pods" for b in (internal, external) if b is not None]
+    out += [
+        "  pods --- workers",
+        "  pods ~~~ operator",  # an invisible link: the operator sits below, not in a third column
+        # The API: one address, held by one control-plane node at a time.
+        "  operator --> vip",
+        f"  vip -. {_label('held by one node', 'elected through etcd')} .- control_plane",
+    ]
     return "\n".join(out)
 
 

@@ -105,21 +105,30 @@ def _text_only(notebook: dict) -> dict:
     return {**notebook, "cells": cells, "metadata": metadata}
 
 
+@lru_cache(maxsize=1)
+def _converters():
+    """nbconvert's exporter and bleach's cleaner, made once: loading the templates costs more than a page."""
+    import bleach
+    from nbconvert import HTMLExporter
+
+    cleaner = bleach.sanitizer.Cleaner(tags=_ALLOWED_TAGS, attributes=_ALLOWED_ATTRIBUTES,
+                                       protocols={"http", "https", "mailto"}, strip=True, strip_comments=True)
+    return HTMLExporter(template_name="basic"), cleaner
+
+
 def render_notebook(data: bytes) -> str:
     """The record's notebook as sanitized HTML (nbconvert's basic template, no page around it)."""
-    import bleach
     import nbformat
-    from nbconvert import HTMLExporter
 
     from homeops.runner.redact import redact_tree
 
+    exporter, cleaner = _converters()
     try:
         notebook = nbformat.reads(json.dumps(redact_tree(_text_only(json.loads(data)))), as_version=4)
-        body, _resources = HTMLExporter(template_name="basic").from_notebook_node(notebook)
+        body, _resources = exporter.from_notebook_node(notebook)
     except Exception as exc:  # a record is operational output: a broken one is described, not fatal
         return f"<p>This record cannot be shown as a notebook: {html.escape(type(exc).__name__)}.</p>"
-    return bleach.clean(body, tags=_ALLOWED_TAGS, attributes=_ALLOWED_ATTRIBUTES,
-                        protocols={"http", "https", "mailto"}, strip=True, strip_comments=True)
+    return cleaner.clean(body)
 
 
 class RenderedCache:
