@@ -23,6 +23,7 @@ serve: setup
 bench: setup
 	$(BIN)/python bench/validate_scale.py
 	$(BIN)/python bench/docs_build.py
+	$(BIN)/python bench/maintenance_log.py
 	$(BIN)/python bench/runbook_overhead.py
 
 setup: $(VENV)/.installed
