@@ -357,3 +357,30 @@ def test_maintenance_log_never_shows_a_secret_in_a_reason(tmp_path):
     log = maintenance_log.maintenance_log(tmp_path, LOG_PAGE)
     assert "| apply (rehearsal, twin) |" in log
     assert token not in log and "eyJ" not in log
+
+
+def test_a_record_page_renders_outputs_as_text_and_strips_markup_written_into_the_record():
+    from homeops.site import record_pages
+    from tests.docs.test_run_text_on_the_site import live_markup
+
+    notebook = {"nbformat": 4, "nbformat_minor": 5, "metadata": {"homeops": PLANTED_RECORD}, "cells": [
+        {"cell_type": "markdown", "metadata": {"tags": ["papermill-error-cell-tag"]}, "id": "a",
+         "source": '<span style="color:red">An Exception was encountered</span>'},
+        {"cell_type": "markdown", "metadata": {}, "id": "b",
+         "source": "# Drain\n\n<script>alert(1)</script> [x](javascript:alert(2)) <img src=x onerror=alert(3)>"},
+        {"cell_type": "code", "metadata": {}, "id": "c", "execution_count": 1, "source": "show()", "outputs": [
+            {"output_type": "stream", "name": "stdout", "text": "line one <b>\n"},
+            {"output_type": "stream", "name": "stdout", "text": "line two\n"},
+            {"output_type": "display_data", "metadata": {}, "data": {
+                "text/html": "<img src=x onerror=alert(4)>", "application/javascript": "alert(5)",
+                "text/plain": "<the plain form>"}},
+            {"output_type": "display_data", "metadata": {}, "data": {"image/svg+xml": "<svg onload=alert(6)>"}},
+        ]},
+    ]}
+    body = record_pages.render_notebook(json.dumps(notebook).encode())
+    assert live_markup(f"<article>{body}</article>") == []
+    assert "An Exception was encountered" not in body
+    assert "alert(4)" not in body and "alert(5)" not in body and "alert(6)" not in body
+    assert "line one &lt;b&gt;\nline two" in body, "one block of text per stream, escaped"
+    assert "&lt;the plain form&gt;" in body
+    assert "<h2" in body and "<h1" not in body, "the runbook's title sits under the page's own"
