@@ -49,5 +49,5 @@ def define_env(env) -> None:
     env.macro(lambda name, text=None: runbook_pages.runbook_link(known_runbooks.get(name), name, current_page(), text),
               "runbook_link")
     env.macro(lambda: runbook_pages.runbook_drills(runbooks, env.conf.get("repo_url") or ""), "runbook_drills")
-    env.macro(lambda: maintenance_log.maintenance_log(sources.records_dir(project_dir), current_page()),
+    env.macro(lambda: maintenance_log.maintenance_log(sources.records_dir(project_dir), env.page.url),
               "maintenance_log")

@@ -24,7 +24,8 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 
-from homeops.site.markdown import cell, link, table
+from homeops.site.markdown import html_link, html_table, html_text
+from homeops.site.record_cache import RecordCache
 
 NO_RECORDS = "No maintenance recorded yet."
 NO_REHEARSALS = "No plan run or rehearsal is kept."
@@ -116,12 +117,42 @@ def slug_for(stem: str) -> str:
     return f"{cleaned}-{hashlib.sha256(stem.encode('utf-8', 'surrogateescape')).hexdigest()[:8]}"
 
 
-def read_record(path: Path) -> Record:
+_SUMMARY_FIELDS = ("started", "finished", "runbook", "mode", "twin", "outcome", "exit_code", "reason", "left_in_place")
+
+
+def _summary_json(record: Record) -> str:
+    summary = {name: getattr(record, name) for name in _SUMMARY_FIELDS}
+    for name in ("started", "finished"):
+        summary[name] = summary[name].isoformat() if summary[name] else None
+    return json.dumps(summary)
+
+
+def _from_summary(path: Path, digest: str, text: str) -> Record | None:
+    try:
+        summary = json.loads(text)
+        summary["started"], summary["finished"] = _parse_time(summary["started"]), _parse_time(summary["finished"])
+        return Record(file=path.name, slug=slug_for(path.stem), digest=digest, **summary)
+    except (ValueError, TypeError, KeyError):
+        return None
+
+
+def read_record(path: Path, cache: RecordCache | None = None) -> Record:
+    """The record's summary; with a cache, read from it when the record's bytes are unchanged."""
     try:
         data = path.read_bytes()
     except OSError:
         data = b""
     digest = hashlib.sha256(data).hexdigest()
+    cached = cache.get(digest, "json") if cache else None
+    record = _from_summary(path, digest, cached) if cached else None
+    if record is None:
+        record = _summarise(path, digest, data)
+        if cache:
+            cache.put(digest, "json", _summary_json(record))
+    return record
+
+
+def _summarise(path: Path, digest: str, data: bytes) -> Record:
     unreadable = Record(path.name, slug_for(path.stem), digest, None, None, None, None, False, UNREADABLE,
                         None, None, None)
     try:
@@ -171,7 +202,8 @@ def _stat(path: Path) -> tuple[int, int]:
 
 @lru_cache(maxsize=4)
 def _read_all(directory: Path, fingerprint: tuple) -> tuple[Record, ...]:
-    records = [read_record(directory / name) for name, *_ in fingerprint]
+    cache = RecordCache(directory)
+    records = [read_record(directory / name, cache) for name, *_ in fingerprint]
     dated = sorted((r for r in records if r.started), key=lambda r: r.started, reverse=True)
     return tuple(dated + [r for r in records if not r.started])
 
@@ -185,17 +217,24 @@ def when(moment: datetime | None) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if moment else MISSING
 
 
-def _rows(records: list[Record], from_page: str) -> list[tuple]:
-    here = posixpath.dirname(from_page) or "."
+def record_href(from_url: str, record: Record) -> str:
+    """The link from a page (its site URL) to a record's page; raw HTML, so MkDocs does not rewrite it."""
+    directory_urls = from_url == "" or from_url.endswith("/")
+    base = from_url if directory_urls else posixpath.dirname(from_url)
+    target = posixpath.relpath(f"{PAGES_DIR}/{record.slug}", base or ".") + "/"
+    return target if directory_urls else target + "index.html"
+
+
+def _rows(records: list[Record], from_url: str) -> list[tuple]:
     return [
         (
-            when(r.started),
-            cell(r.runbook or MISSING),
-            cell(r.mode_label),
-            cell(r.outcome or MISSING),
-            cell(MISSING if r.exit_code is None else r.exit_code),
-            cell(r.reason or ""),
-            link(r.file, posixpath.relpath(page_path(r), here)),
+            html_text(when(r.started)),
+            html_text(r.runbook or MISSING),
+            html_text(r.mode_label),
+            html_text(r.outcome or MISSING),
+            html_text(MISSING if r.exit_code is None else r.exit_code),
+            html_text(r.reason or ""),
+            html_link(r.file, record_href(from_url, r)),
         )
         for r in records
     ]
@@ -204,15 +243,15 @@ def _rows(records: list[Record], from_page: str) -> list[tuple]:
 HEADERS = ("Started", "Runbook", "Mode", "Outcome", "Exit code", "Reason", "Record")
 
 
-def maintenance_log(directory: Path, from_page: str) -> str:
+def maintenance_log(directory: Path, from_url: str) -> str:
     """Maintenance (apply runs on the cluster) first, then plan runs and rehearsals, each newest first."""
     records = read_records(directory)
     maintenance = [r for r in records if r.is_maintenance]
     others = [r for r in records if not r.is_maintenance]
     return "\n\n".join([
         "## Maintenance",
-        table(HEADERS, _rows(maintenance, from_page)) if maintenance else NO_RECORDS,
+        html_table(HEADERS, _rows(maintenance, from_url)) if maintenance else NO_RECORDS,
         "## Plans and rehearsals",
         "Plan runs change nothing, and rehearsals ran against the digital twin, not the cluster.",
-        table(HEADERS, _rows(others, from_page)) if others else NO_REHEARSALS,
+        html_table(HEADERS, _rows(others, from_url)) if others else NO_REHEARSALS,
     ])

@@ -1,12 +1,15 @@
 """Small Markdown writers shared by the page builders, and the one place a value becomes page text.
 
 Every value that comes from cluster.yaml, a notebook or a run (a node name, an OS image the cluster
-reports, a tool's error text) reaches a page through `cell` or `code`, which make it inert: the
-reader sees the characters, and neither Markdown nor HTML nor an attribute list reads them as markup.
+reports, a tool's error text) reaches a page through `cell`, `code` or `html_text`, which make it
+inert: the reader sees the characters, and neither Markdown nor HTML nor an attribute list reads
+them as markup. `html_table` is for tables too long for Markdown's table parser (the maintenance
+log: a thousand rows cost Python-Markdown more than a second); MkDocs passes raw HTML through.
 """
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Iterable, Sequence
 
@@ -56,3 +59,23 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
 def admonition(kind: str, title: str, body: str) -> str:
     indented = "\n".join(f"    {line}" if line else "" for line in body.splitlines())
     return f'!!! {kind} "{title}"\n\n{indented}\n'
+
+
+def html_text(value: object) -> str:
+    """`value` as text inside HTML: every character that HTML could read as markup is escaped."""
+    return html.escape("" if value is None else str(value), quote=True)
+
+
+def html_link(label: object, href: str) -> str:
+    return f'<a href="{html_text(href)}">{html_text(label)}</a>'
+
+
+def html_table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
+    """A table as one raw HTML block; cells are given already escaped (`html_text`, `html_link`)."""
+    head = "".join(f"<th>{html_text(h)}</th>" for h in headers)
+    body = []
+    for row in rows:
+        if len(row) != len(headers):
+            raise ValueError(f"row {row!r} has {len(row)} cells for {len(headers)} headers")
+        body.append("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>")
+    return f"<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n" + "\n".join(body) + "\n</tbody>\n</table>"

@@ -14,6 +14,7 @@ from mkdocs.structure.nav import Navigation
 from mkdocs.utils import get_relative_url
 
 from homeops.site import maintenance_log, record_pages, runbook_pages, themed_pages
+from homeops.site.record_cache import RecordCache
 
 LOG_PAGE = "operations/maintenance-log.md"
 
@@ -34,7 +35,7 @@ def fill(placed: list[tuple[File, maintenance_log.Record]], records_dir: Path, c
         return
     shell = themed_pages.render_shell(config, env, nav, files, maintenance_log.PAGES_DIR,
                                       section_page=LOG_PAGE if files.get_file_from_path(LOG_PAGE) else None)
-    cache = record_pages.RenderedCache(records_dir / record_pages.CACHE_DIR)
+    cache = RecordCache(records_dir)
     for page, record in placed:
         runbook = files.get_file_from_path(runbook_pages.page_path(record.runbook)) if record.runbook else None
         href = get_relative_url(runbook.url, page.url) if runbook is not None else None

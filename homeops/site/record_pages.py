@@ -8,27 +8,21 @@ HTML banner is dropped. nbconvert's HTML then goes through an allowlist sanitize
 even Markdown written into a record by hand cannot add a script, a handler or a `javascript:` link.
 
 Rendering costs tens of milliseconds a record and importing nbconvert over a second, so the
-rendered notebook is cached per record, by the sha256 of the record's bytes and of the code that
-renders it (this module, the redaction, the versions of nbconvert and bleach): a build with a
-thousand unchanged records imports neither. The cache sits beside the records (`.cache/`,
-private, ignored by git); when it cannot be written the page is rendered anyway.
+rendered notebook is cached per record by content (`record_cache`): a build with a thousand
+unchanged records imports neither.
 """
 
 from __future__ import annotations
 
-import hashlib
 import html
-import importlib.metadata
 import json
-import os
 import re
-import tempfile
 from functools import lru_cache
 from pathlib import Path
 
 from homeops.site.maintenance_log import MISSING, Record, when
-
-CACHE_DIR = ".cache"
+from homeops.site.markdown import html_text
+from homeops.site.record_cache import RecordCache
 
 # Outcome -> (admonition kind, title). An outcome not listed here is shown as written.
 OUTCOMES = {
@@ -46,25 +40,6 @@ _ALLOWED_TAGS = frozenset({
 })
 _ALLOWED_ATTRIBUTES = {"*": ["class"], "a": ["href", "class"], **{f"h{n}": ["id", "class"] for n in range(2, 7)}}
 _HEADING = re.compile(r"^(#{1,5})(?=\s)", re.MULTILINE)
-
-
-def _source_files() -> list[Path]:
-    from homeops.runner import redact
-
-    files = [Path(__file__), Path(redact.__file__)]
-    redaction = Path(__file__).resolve().parents[1] / "redaction"  # the redaction package, once it exists
-    return files + sorted(redaction.rglob("*.py"))
-
-
-@lru_cache(maxsize=1)
-def renderer_fingerprint() -> str:
-    """Changes whenever the rendering or the redaction could change a page."""
-    digest = hashlib.sha256()
-    for path in _source_files():
-        digest.update(path.read_bytes())
-    for package in ("nbconvert", "bleach"):
-        digest.update(f"{package}=={importlib.metadata.version(package)}".encode())
-    return digest.hexdigest()
 
 
 def _joined(text: object) -> str:
@@ -131,35 +106,8 @@ def render_notebook(data: bytes) -> str:
     return cleaner.clean(body)
 
 
-class RenderedCache:
-    """Rendered notebooks by key, as files in a private directory; a failed write only costs speed."""
-
-    def __init__(self, directory: Path):
-        self.directory = directory
-
-    def _path(self, key: str) -> Path:
-        return self.directory / f"{key}.html"
-
-    def get(self, key: str) -> str | None:
-        try:
-            return self._path(key).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
-            return None
-
-    def put(self, key: str, rendered: str) -> None:
-        try:
-            self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-            descriptor, temporary = tempfile.mkstemp(dir=self.directory, suffix=".tmp")  # 0600
-            with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-                handle.write(rendered)
-            os.replace(temporary, self._path(key))
-        except OSError:
-            pass
-
-
-def rendered_notebook(record_path: Path, record: Record, cache: RenderedCache) -> str:
-    key = hashlib.sha256(f"{record.digest}:{renderer_fingerprint()}".encode()).hexdigest()
-    cached = cache.get(key)
+def rendered_notebook(record_path: Path, record: Record, cache: RecordCache) -> str:
+    cached = cache.get(record.digest, "html")
     if cached is not None:
         return cached
     try:
@@ -167,7 +115,7 @@ def rendered_notebook(record_path: Path, record: Record, cache: RenderedCache) -
     except OSError as exc:
         return f"<p>This record cannot be read: {html.escape(exc.strerror or type(exc).__name__)}.</p>"
     rendered = render_notebook(data)
-    cache.put(key, rendered)
+    cache.put(record.digest, "html", rendered)
     return rendered
 
 
@@ -176,7 +124,7 @@ def title(record: Record) -> str:
 
 
 def _fact(label: str, value: object) -> str:
-    return f"<tr><th>{html.escape(label)}</th><td>{html.escape(str(value))}</td></tr>"
+    return f"<tr><th>{html_text(label)}</th><td>{html_text(str(value))}</td></tr>"
 
 
 def header(record: Record, runbook_href: str | None) -> str:
@@ -184,20 +132,20 @@ def header(record: Record, runbook_href: str | None) -> str:
     kind, outcome = OUTCOMES.get(record.outcome or "", ("note", record.outcome or "Outcome not recorded"))
     summary = []
     if record.why:
-        summary.append(f"<p><strong>Why:</strong> {html.escape(record.why)}</p>")
+        summary.append(f"<p><strong>Why:</strong> {html_text(record.why)}</p>")
     if record.left_in_place is not None:
-        summary.append(f"<p><strong>Left in place:</strong> {html.escape(record.left_in_place)}</p>")
+        summary.append(f"<p><strong>Left in place:</strong> {html_text(record.left_in_place)}</p>")
     elif record.outcome not in ("completed", None):
         summary.append("<p><strong>Left in place:</strong> the record does not say; check the cluster.</p>")
-    parts = [f'<div class="admonition {kind}"><p class="admonition-title">{html.escape(outcome)}</p>'
+    parts = [f'<div class="admonition {kind}"><p class="admonition-title">{html_text(outcome)}</p>'
              + "".join(summary) + "</div>"]
     if record.twin:
         parts.append('<p><strong>A rehearsal</strong> against the digital twin: nothing was done to the cluster.</p>')
     elif record.mode == "plan":
         parts.append("<p><strong>A plan run</strong>: it read the cluster and changed nothing.</p>")
-    runbook = html.escape(record.runbook or MISSING)
+    runbook = html_text(record.runbook or MISSING)
     if runbook_href and record.runbook:
-        runbook = f'<a href="{html.escape(runbook_href)}">{runbook}</a>'
+        runbook = f'<a href="{html_text(runbook_href)}">{runbook}</a>'
     facts = [
         f"<tr><th>Runbook</th><td>{runbook}</td></tr>",
         _fact("Mode", record.mode_label),
@@ -218,7 +166,7 @@ STYLE = """<style>
 </style>"""
 
 
-def record_page_content(record_path: Path, record: Record, cache: RenderedCache, runbook_href: str | None) -> str:
+def record_page_content(record_path: Path, record: Record, cache: RecordCache, runbook_href: str | None) -> str:
     return "\n".join([
         STYLE,
         header(record, runbook_href),

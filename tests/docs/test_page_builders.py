@@ -288,23 +288,28 @@ def test_runbook_pages_are_added_to_the_operations_section_of_the_nav(tmp_path):
 
 # --- maintenance log -------------------------------------------------------------------------------
 
-LOG_PAGE = "operations/maintenance-log.md"
+LOG_URL = "operations/maintenance-log/"
 
 
 def log_sections(directory) -> dict[str, list[list[str]]]:
-    """Each `## ` section of the log: the rows of its table."""
-    sections: dict[str, list[list[str]]] = {}
-    for line in maintenance_log.maintenance_log(directory, LOG_PAGE).splitlines():
-        if line.startswith("## "):
-            current = sections.setdefault(line[3:], [])
-        elif line.startswith("| ") and not line.startswith(("| Started", "| ---")):
-            current.append(cells(line))
+    """Each `## ` section of the log: the rows of its table, as a reader sees them."""
+    from tests.docs.html_text import article_tables
+
+    sections = {}
+    for chunk in maintenance_log.maintenance_log(directory, LOG_URL).split("## ")[1:]:
+        title, _, body = chunk.partition("\n")
+        tables = article_tables(f"<article>{body}</article>")
+        sections[title] = tables[0][1:] if tables else []
     return sections
+
+
+def log_links(directory) -> list[str]:
+    return re.findall(r'<a href="([^"]*)">', maintenance_log.maintenance_log(directory, LOG_URL))
 
 
 def test_maintenance_log_says_so_when_nothing_was_recorded(tmp_path):
     for directory in (tmp_path / "absent", tmp_path):
-        log = maintenance_log.maintenance_log(directory, LOG_PAGE)
+        log = maintenance_log.maintenance_log(directory, LOG_URL)
         assert log_sections(directory) == {"Maintenance": [], "Plans and rehearsals": []}
         assert "No maintenance recorded yet." in log and "No plan run or rehearsal is kept." in log
 
@@ -315,12 +320,21 @@ def test_maintenance_log_lists_records_newest_first_each_linked_to_its_page(tmp_
     write_record(tmp_path, "c.ipynb", None)
     (tmp_path / "d.ipynb").write_text("{not json")
     rows = log_sections(tmp_path)["Maintenance"]
-    assert rows[0] == ["2026-04-01 08:00 UTC", "flux-reconcile", "—", "—", "—", "", "[b.ipynb](maintenance-log/b/index.html)"]
-    assert rows[1] == ["2026-03-14 09:26 UTC", "worker-upgrade", "apply", "stopped", "1",
-                       "worker-2: drain refused by a PodDisruptionBudget; worker-2 uncordoned",
-                       "[a.ipynb](maintenance-log/a/index.html)"]
-    assert rows[2] == ["—", "—", "—", "—", "—", "", "[c.ipynb](maintenance-log/c/index.html)"]
-    assert rows[3] == ["—", "—", "—", "unreadable record", "—", "", "[d.ipynb](maintenance-log/d/index.html)"]
+    assert rows == [
+        ["2026-04-01 08:00 UTC", "flux-reconcile", "—", "—", "—", "", "b.ipynb"],
+        ["2026-03-14 09:26 UTC", "worker-upgrade", "apply", "stopped", "1",
+         "worker-2: drain refused by a PodDisruptionBudget; worker-2 uncordoned", "a.ipynb"],
+        ["—", "—", "—", "—", "—", "", "c.ipynb"],
+        ["—", "—", "—", "unreadable record", "—", "", "d.ipynb"],
+    ]
+    assert log_links(tmp_path) == ["b/", "a/", "c/", "d/"]
+
+
+def test_links_to_record_pages_follow_the_site_url_style():
+    record = maintenance_log.Record("r.ipynb", "r", "0", *[None] * 4, False, *[None] * 4)
+    assert maintenance_log.record_href("operations/maintenance-log/", record) == "r/"
+    assert maintenance_log.record_href("", record) == "operations/maintenance-log/r/"
+    assert maintenance_log.record_href("operations/maintenance-log.html", record) == "maintenance-log/r/index.html"
 
 
 def test_plan_runs_and_rehearsals_are_listed_apart_from_maintenance(tmp_path):
@@ -328,7 +342,7 @@ def test_plan_runs_and_rehearsals_are_listed_apart_from_maintenance(tmp_path):
     write_record(tmp_path, "plan.ipynb", {**PLANTED_RECORD, "mode": "plan"})
     write_record(tmp_path, "rehearsal.ipynb", {**PLANTED_RECORD, "twin": True})
     sections = log_sections(tmp_path)
-    assert [row[-1].split("]")[0] for row in sections["Maintenance"]] == ["[apply.ipynb"]
+    assert [row[-1] for row in sections["Maintenance"]] == ["apply.ipynb"]
     assert sorted(row[2] for row in sections["Plans and rehearsals"]) == ["apply (rehearsal, twin)", "plan"]
 
 
@@ -354,8 +368,8 @@ def test_maintenance_log_never_shows_a_secret_in_a_reason(tmp_path):
     token = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJmbHV4In0.c2lnbmF0dXJlLXZhbHVl"
     write_record(tmp_path, "r.ipynb", {"runbook": "flux-reconcile", "mode": "apply", "twin": True,
                                        "reason": f"flux: 401 with Authorization: Bearer {token}"})
-    log = maintenance_log.maintenance_log(tmp_path, LOG_PAGE)
-    assert "| apply (rehearsal, twin) |" in log
+    log = maintenance_log.maintenance_log(tmp_path, LOG_URL)
+    assert "<td>apply (rehearsal, twin)</td>" in log
     assert token not in log and "eyJ" not in log
 
 
@@ -384,3 +398,17 @@ def test_a_record_page_renders_outputs_as_text_and_strips_markup_written_into_th
     assert "line one &lt;b&gt;\nline two" in body, "one block of text per stream, escaped"
     assert "&lt;the plain form&gt;" in body
     assert "<h2" in body and "<h1" not in body, "the runbook's title sits under the page's own"
+
+
+def test_a_record_summary_is_read_from_the_cache_while_its_bytes_are_unchanged(tmp_path):
+    from homeops.site.record_cache import RecordCache
+
+    path = write_record(tmp_path, "r.ipynb", PLANTED_RECORD)
+    cache = RecordCache(tmp_path)
+    assert maintenance_log.read_record(path, cache).outcome == "stopped"
+    (entry,) = (tmp_path / ".cache").glob("*.json")
+    entry.write_text(entry.read_text().replace('"stopped"', '"from the cache"'))
+    assert maintenance_log.read_record(path, cache).outcome == "from the cache"
+    write_record(tmp_path, "r.ipynb", {**PLANTED_RECORD, "outcome": "completed"})
+    assert maintenance_log.read_record(path, cache).outcome == "completed"
+    assert oct((tmp_path / ".cache").stat().st_mode & 0o777) == "0o700"
