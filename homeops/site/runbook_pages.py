@@ -142,10 +142,11 @@ def runbook_index(runbooks: list[Runbook], from_page: str) -> str:
     if not runbooks:
         return "_No runbook notebooks in `runbooks/` yet._"
     rows = [
-        (f"[{cell(rb.title)}]({link_from(from_page, rb.name)})", code(rb.name), cell(rb.purpose))
+        (f"[{cell(rb.title)}]({link_from(from_page, rb.name)})", code(rb.name),
+         "read-only: just run it" if rb.read_only else "changes the cluster: plan first", cell(rb.purpose))
         for rb in runbooks
     ]
-    return table(("Runbook", "Name", "What it is for"), rows)
+    return table(("Runbook", "Name", "Kind", "What it is for"), rows)
 
 
 def runbook_link(runbook: Runbook | None, name: str, from_page: str, text: str | None = None) -> str:

@@ -191,3 +191,10 @@ def test_helm_template_braces_render_literally_in_code(site: Path):
     code_blocks = [html.unescape(re.sub(r"<[^>]+>", "", block))
                    for block in re.findall(r"<code>(.*?)</code>", page, re.DOTALL)]
     assert any("tag: {{ .Values.image.tag }}" in block and "{% raw %}" not in block for block in code_blocks)
+
+
+def test_the_runbook_index_says_which_runbooks_only_read(site: Path):
+    index = next(t for t in article_tables(page_html(site, "operations")) if t[0][:3] == ["Runbook", "Name", "Kind"])
+    kinds = {row[1]: row[2] for row in index[1:]}
+    assert kinds == {rb.name: "read-only: just run it" if rb.read_only else "changes the cluster: plan first"
+                     for rb in RUNBOOKS}
