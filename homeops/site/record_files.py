@@ -1,7 +1,8 @@
 """The record pages as files of a MkDocs build: declared with the other files, filled once the theme exists.
 
-`add` runs in `on_files`, so the log's links to the record pages are checked like any other link;
-`fill` runs in `on_env`, after the navigation is known and before MkDocs copies static files.
+`add` runs in `on_files`, so the pages are files of the build like any other (written to the site,
+served by `mkdocs serve`); `fill` runs in `on_env`, once the navigation is known and before MkDocs
+copies static files.
 """
 
 from __future__ import annotations

@@ -11,7 +11,6 @@ neither the sitemap nor the search index: the log page is what readers and searc
 
 from __future__ import annotations
 
-import html
 import posixpath
 from dataclasses import dataclass
 
@@ -21,6 +20,8 @@ from mkdocs.structure.files import File, Files
 from mkdocs.structure.nav import Navigation
 from mkdocs.structure.pages import Page
 from mkdocs.structure.toc import get_toc
+
+from homeops.site.markdown import html_text
 
 TITLE, NAME, CONTENT = "HomeopsShellTitle", "homeops-shell-name", "HomeopsShellContent"
 
@@ -37,7 +38,7 @@ class Shell:
     def fill(self, name: str, title: str, content: str) -> str:
         # The markers are replaced in the theme's text only, never in the content put in.
         def place(text: str) -> str:
-            return text.replace(NAME, name).replace(TITLE, html.escape(title))
+            return text.replace(NAME, name).replace(TITLE, html_text(title))
 
         return place(self.before) + content + place(self.after)
 
@@ -50,7 +51,7 @@ def _active(nav: Navigation, src_uri: str | None, value: bool) -> None:
 
 def render_shell(config: MkDocsConfig, env, nav: Navigation, files: Files, directory: str,
                  section_page: str | None = None) -> Shell:
-    """The theme around a page at `directory/<name>/`; `section_page` is shown as the current page in the nav."""
+    """The theme around a page at `directory/<name>/`; the nav opens at `section_page`'s section."""
     stand_in = File.generated(config, posixpath.join(directory, NAME, "index.md"), content="")
     page = Page(TITLE, stand_in, config)
     page.markdown, page.content, page.toc, page.meta = "", CONTENT, get_toc([]), {}
