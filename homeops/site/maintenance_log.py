@@ -111,7 +111,7 @@ def _left_in_place(meta: dict, reason: str | None) -> str | None:
 
 def slug_for(stem: str) -> str:
     """A page name that is safe in a URL and a path: the record's own name whenever it is."""
-    if _SAFE_SLUG.fullmatch(stem):
+    if _SAFE_SLUG.fullmatch(stem) and stem != "all":  # all.html lists every record
         return stem
     cleaned = re.sub(r"[^A-Za-z0-9._-]+", "-", stem).strip("-.")[:80] or "record"
     return f"{cleaned}-{hashlib.sha256(stem.encode('utf-8', 'surrogateescape')).hexdigest()[:8]}"
@@ -209,8 +209,11 @@ def _read_all(directory: Path, fingerprint: tuple) -> tuple[Record, ...]:
 
 
 def page_path(record: Record) -> str:
-    """Where the record's page lives in the docs tree (a generated file, not on disk)."""
-    return f"{PAGES_DIR}/{record.slug}/index.html"
+    """Where the record's page lives in the docs tree (a generated file, not on disk).
+
+    A file, not a directory of its own: a thousand directories make every rebuild's clean-up slow.
+    """
+    return f"{PAGES_DIR}/{record.slug}.html"
 
 
 def when(moment: datetime | None) -> str:
@@ -219,10 +222,8 @@ def when(moment: datetime | None) -> str:
 
 def record_href(from_url: str, record: Record) -> str:
     """The link from a page (its site URL) to a record's page; raw HTML, so MkDocs does not rewrite it."""
-    directory_urls = from_url == "" or from_url.endswith("/")
-    base = from_url if directory_urls else posixpath.dirname(from_url)
-    target = posixpath.relpath(f"{PAGES_DIR}/{record.slug}", base or ".") + "/"
-    return target if directory_urls else target + "index.html"
+    base = from_url if from_url == "" or from_url.endswith("/") else posixpath.dirname(from_url)
+    return posixpath.relpath(page_path(record), base or ".")
 
 
 def _rows(records: list[Record], from_url: str) -> list[tuple]:
@@ -241,17 +242,44 @@ def _rows(records: list[Record], from_url: str) -> list[tuple]:
 
 
 HEADERS = ("Started", "Runbook", "Mode", "Outcome", "Exit code", "Reason", "Record")
+# The log page shows the newest entries of each list; all of them are on one more page (ALL_RECORDS),
+# so the log page, which Markdown and the search index read, stays the same size however many are kept.
+NEWEST = 50
+ALL_RECORDS = f"{PAGES_DIR}/all.html"
 
 
-def maintenance_log(directory: Path, from_url: str) -> str:
+def _section(records: list[Record], from_url: str, empty: str, limit: int | None) -> str:
+    if not records:
+        return empty
+    shown = records if limit is None else records[:limit]
+    rendered = html_table(HEADERS, _rows(shown, from_url))
+    if len(shown) < len(records):
+        base = from_url if from_url == "" or from_url.endswith("/") else posixpath.dirname(from_url)
+        rendered += (f"\n\n<p>The newest {len(shown)} of {len(records)}: "
+                     f"{html_link('all records', posixpath.relpath(ALL_RECORDS, base or '.'))}.</p>")
+    return rendered
+
+
+def maintenance_log(directory: Path, from_url: str, limit: int | None = NEWEST) -> str:
     """Maintenance (apply runs on the cluster) first, then plan runs and rehearsals, each newest first."""
     records = read_records(directory)
     maintenance = [r for r in records if r.is_maintenance]
     others = [r for r in records if not r.is_maintenance]
     return "\n\n".join([
         "## Maintenance",
-        html_table(HEADERS, _rows(maintenance, from_url)) if maintenance else NO_RECORDS,
+        _section(maintenance, from_url, NO_RECORDS, limit),
         "## Plans and rehearsals",
         "Plan runs change nothing, and rehearsals ran against the digital twin, not the cluster.",
-        html_table(HEADERS, _rows(others, from_url)) if others else NO_REHEARSALS,
+        _section(others, from_url, NO_REHEARSALS, limit),
     ])
+
+
+def all_records(directory: Path, from_url: str) -> str:
+    """Every record, as HTML (the page is not Markdown): both lists in full."""
+    records = read_records(directory)
+    parts = []
+    for title, chosen, empty in (("Maintenance", [r for r in records if r.is_maintenance], NO_RECORDS),
+                                 ("Plans and rehearsals", [r for r in records if not r.is_maintenance], NO_REHEARSALS)):
+        parts.append(f"<h2>{html_text(title)}</h2>")
+        parts.append(html_table(HEADERS, _rows(chosen, from_url)) if chosen else f"<p>{html_text(empty)}</p>")
+    return "\n".join(parts)

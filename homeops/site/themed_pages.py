@@ -2,7 +2,7 @@
 
 MkDocs renders Material's templates for every page, a few milliseconds each; a thousand run records
 would add seconds to every build. Record pages are therefore all rendered from one shell: the
-theme's `main.html` for a stand-in page at the same depth as the record pages (so every relative
+theme's `main.html` for a stand-in page in the same directory as the record pages (so every relative
 link of the theme is right for all of them), with markers where the title, the page's own name
 and the content go. Filling the shell is string concatenation; the values put in are escaped
 by the caller (the content) or here (the title). They are copied as static files, so they are in
@@ -51,8 +51,9 @@ def _active(nav: Navigation, src_uri: str | None, value: bool) -> None:
 
 def render_shell(config: MkDocsConfig, env, nav: Navigation, files: Files, directory: str,
                  section_page: str | None = None) -> Shell:
-    """The theme around a page at `directory/<name>/`; the nav opens at `section_page`'s section."""
-    stand_in = File.generated(config, posixpath.join(directory, NAME, "index.md"), content="")
+    """The theme around a page at `directory/<name>.html`; the nav opens at `section_page`'s section."""
+    stand_in = File.generated(config, posixpath.join(directory, f"{NAME}.md"), content="")
+    stand_in.url = stand_in.dest_uri = posixpath.join(directory, f"{NAME}.html")
     page = Page(TITLE, stand_in, config)
     page.markdown, page.content, page.toc, page.meta = "", CONTENT, get_toc([]), {}
     _active(nav, section_page, True)

@@ -327,14 +327,26 @@ def test_maintenance_log_lists_records_newest_first_each_linked_to_its_page(tmp_
         ["—", "—", "—", "—", "—", "", "c.ipynb"],
         ["—", "—", "—", "unreadable record", "—", "", "d.ipynb"],
     ]
-    assert log_links(tmp_path) == ["b/", "a/", "c/", "d/"]
+    assert log_links(tmp_path) == ["b.html", "a.html", "c.html", "d.html"]
 
 
 def test_links_to_record_pages_follow_the_site_url_style():
     record = maintenance_log.Record("r.ipynb", "r", "0", *[None] * 4, False, *[None] * 4)
-    assert maintenance_log.record_href("operations/maintenance-log/", record) == "r/"
-    assert maintenance_log.record_href("", record) == "operations/maintenance-log/r/"
-    assert maintenance_log.record_href("operations/maintenance-log.html", record) == "maintenance-log/r/index.html"
+    assert maintenance_log.record_href("operations/maintenance-log/", record) == "r.html"
+    assert maintenance_log.record_href("", record) == "operations/maintenance-log/r.html"
+    assert maintenance_log.record_href("operations/maintenance-log.html", record) == "maintenance-log/r.html"
+
+
+def test_the_log_page_shows_the_newest_entries_and_links_to_all_of_them(tmp_path):
+    for minute in range(maintenance_log.NEWEST + 5):
+        write_record(tmp_path, f"r{minute:02d}.ipynb", {**PLANTED_RECORD, "started": f"2026-03-14T09:{minute:02d}:00Z"})
+    rows = log_sections(tmp_path)["Maintenance"]
+    assert len(rows) == maintenance_log.NEWEST and rows[0][-1] == f"r{maintenance_log.NEWEST + 4:02d}.ipynb"
+    assert log_links(tmp_path)[-1] == "all.html"
+    everything = maintenance_log.all_records(tmp_path, "operations/maintenance-log/all.html")
+    from tests.docs.html_text import article_tables
+
+    assert len(article_tables(f"<article>{everything}</article>")[0]) == maintenance_log.NEWEST + 5 + 1
 
 
 def test_plan_runs_and_rehearsals_are_listed_apart_from_maintenance(tmp_path):

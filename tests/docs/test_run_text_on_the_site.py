@@ -62,6 +62,10 @@ def live_markup(html: str) -> list[str]:
     return live
 
 
+def record_page(site: Path, record: Path) -> str:
+    return (site / "operations" / "maintenance-log" / f"{record.stem}.html").read_text(encoding="utf-8")
+
+
 def hostile_record(work: Path) -> Path:
     """A real run of worker-upgrade against a twin whose worker-2 reports a hostile OS image."""
     twin_dir, records = work / "twin", work / "records"
@@ -118,26 +122,26 @@ def test_the_log_shows_the_hostile_reason_as_text(built):
 
 
 def test_the_record_page_shows_the_hostile_reason_as_text(built):
-    page = page_html(built["site"], f"operations/maintenance-log/{built['record'].stem}")
+    page = record_page(built["site"], built["record"])
     text = article_text(page)
     assert "Stopped" in text and f"does not report a Talos version (OS image 'Talos ({HOSTILE})')" in text
     assert live_markup(page) == []
 
 
 def test_the_record_page_shows_the_outcome_first_then_the_run(built):
-    page = page_html(built["site"], f"operations/maintenance-log/{built['record'].stem}")
+    page = record_page(built["site"], built["record"])
     text = article_text(page)
     assert text.index("Stopped") < text.index("Why:") < text.index("Left in place: nothing (nothing was changed)") \
         < text.index("The run") < text.index("Step 2: Preflight gates") < text.index("Flux Ready")
-    assert 'href="../../../runbooks/worker-upgrade/"' in page
+    assert 'href="../../runbooks/worker-upgrade/"' in page
     assert "<h1" in page and f"worker-upgrade, " in article_text(page)[:80]
 
 
 def test_the_log_links_each_record_to_its_page(built):
     page = page_html(built["site"], "operations/maintenance-log")
     for record in (built["record"], built["copy"]):
-        assert f'href="{record.stem}/"' in page
-        assert (built["site"] / "operations" / "maintenance-log" / record.stem / "index.html").is_file()
+        assert f'href="{record.stem}.html"' in page
+        assert (built["site"] / "operations" / "maintenance-log" / f"{record.stem}.html").is_file()
 
 
 def test_a_record_copied_in_with_secrets_shows_none_of_them(built):
@@ -146,7 +150,7 @@ def test_a_record_copied_in_with_secrets_shows_none_of_them(built):
     for secret in built["secrets"]:
         assert secret not in published
     assert scan(built["site"]) == []
-    assert "[REDACTED" in page_html(built["site"], f"operations/maintenance-log/{built['copy'].stem}")
+    assert "[REDACTED" in record_page(built["site"], built["copy"])
 
 
 def test_rendered_records_are_cached_by_their_content(built):
@@ -156,15 +160,15 @@ def test_rendered_records_are_cached_by_their_content(built):
     for entry in cached:
         entry.write_text(entry.read_text() + "<p>from the cache</p>")
     assert build_site(built["project"], site, HOMEOPS_RECORDS=str(records)).returncode == 0
-    assert "from the cache" in page_html(site, f"operations/maintenance-log/{built['record'].stem}")
+    assert "from the cache" in record_page(site, built["record"])
 
     notebook = json.loads(built["record"].read_text())
     notebook["metadata"]["homeops"]["outcome"] = "interrupted"
     built["record"].write_text(json.dumps(notebook))
     assert build_site(built["project"], site, HOMEOPS_RECORDS=str(records)).returncode == 0
-    changed = page_html(site, f"operations/maintenance-log/{built['record'].stem}")
+    changed = record_page(site, built["record"])
     assert "from the cache" not in changed and "Interrupted" in article_text(changed)
-    assert "from the cache" in page_html(site, f"operations/maintenance-log/{built['copy'].stem}")
+    assert "from the cache" in record_page(site, built["copy"])
 
 
 @pytest.mark.browser
@@ -180,7 +184,7 @@ def test_no_script_fires_in_a_browser(built):
             page = browser.new_page()
             page.add_init_script("window.alert = () => { window.hostileRan = (window.hostileRan || 0) + 1; };")
             page.route("**/*", lambda route: route.continue_() if route.request.url.startswith(url) else route.abort())
-            for path in ("operations/maintenance-log/", f"operations/maintenance-log/{built['record'].stem}/"):
+            for path in ("operations/maintenance-log/", f"operations/maintenance-log/{built['record'].stem}.html"):
                 page.goto(url + path)
                 page.wait_for_load_state("load")
                 page.wait_for_timeout(300)  # an <img onerror> would have fired by now
