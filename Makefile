@@ -24,6 +24,7 @@ serve: setup
 bench: setup
 	$(BIN)/python bench/validate_scale.py
 	$(BIN)/python bench/docs_build.py
+	$(BIN)/python bench/maintenance_log.py
 	$(BIN)/python bench/runbook_overhead.py
 
 # Mutation testing of the safety modules ([tool.mutmut] in pyproject.toml); not part of `make test`.
@@ -66,4 +67,4 @@ vendor: setup
 	$(BIN)/python requirements/vendor.py
 
 clean:
-	rm -rf $(VENV) site records test-artifacts mutants
+	rm -rf $(VENV) site test-artifacts mutants  # never records/: the committed maintenance log

@@ -8,7 +8,9 @@ Conventions a runbook follows:
 - one code cell tagged `parameters` holds `name: type = default  # help` lines, the form
   papermill's own inspection (`papermill --help-notebook`) reads: one `=` per line (the help
   says "empty: every node", never "empty = ..."), the type that of the default;
-- each later markdown cell that starts with `## ` names a step.
+- each later markdown cell that starts with `## ` names a step;
+- a runbook that never changes the cluster says so in its notebook metadata:
+  `"homeops": {"read_only": true}` (a drill proves it against the twin).
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ class Runbook:
     purpose: str
     parameters: tuple[Parameter, ...]
     steps: tuple[str, ...]
+    read_only: bool = False
 
     def parameter(self, name: str) -> Parameter:
         for p in self.parameters:
@@ -81,7 +84,9 @@ def read_runbook(path: str | Path) -> Runbook:
         for c in cells[1:]
         if c.get("cell_type") == "markdown" and _source(c).lstrip().startswith("## ")
     )
-    return Runbook(path.stem, path, title, purpose, parameters, steps)
+    declared = nb.get("metadata", {}).get("homeops", {})
+    read_only = isinstance(declared, dict) and declared.get("read_only") is True
+    return Runbook(path.stem, path, title, purpose, parameters, steps, read_only)
 
 
 def _first_paragraph(lines: list[str]) -> list[str]:

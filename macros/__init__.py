@@ -41,6 +41,7 @@ def define_env(env) -> None:
     _report_page_errors(project_dir)
 
     env.variables["cluster"] = cluster
+    branch = cluster.repository.branch if cluster.repository else "main"
 
     def current_page() -> str:
         return env.page.file.src_path
@@ -57,7 +58,9 @@ def define_env(env) -> None:
     env.macro(lambda: runbook_pages.runbook_index(runbooks, current_page()), "runbook_index")
     env.macro(lambda name, text=None: runbook_pages.runbook_link(known_runbooks.get(name), name, current_page(), text),
               "runbook_link")
-    env.macro(lambda: maintenance_log.maintenance_log(sources.records_dir(project_dir)), "maintenance_log")
+    env.macro(lambda: runbook_pages.runbook_drills(runbooks, env.conf.get("repo_url") or "", branch), "runbook_drills")
+    env.macro(lambda: maintenance_log.maintenance_log(sources.records_dir(project_dir), env.page.url),
+              "maintenance_log")
     env.macro(excerpt.RenderedFiles(project_dir, sources.cluster_path(project_dir), cluster).code_block, "rendered_file")
 
 

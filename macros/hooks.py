@@ -5,6 +5,7 @@ after every page rendered, every link resolved and no warning was logged (so `mk
 --strict` is safe by itself). Under `mkdocs serve`, a failed rebuild shows its errors in the
 browser instead (`homeops.site.preview`). Runbook pages are generated in `on_files`, so
 mkdocs-macros renders them like every other page.
+Record pages are declared in `on_files` too and filled in `on_env`, once the theme and nav exist.
 """
 
 from __future__ import annotations
@@ -18,13 +19,15 @@ from mkdocs.plugins import event_priority
 from mkdocs.structure.files import File, Files
 
 from homeops.catalog import Runbook, RunbookMalformed
-from homeops.site import build_log, preview, publishing, runbook_pages, sources
+from homeops.site import build_log, preview, publishing, record_files, runbook_pages, sources
 from homeops.site.staging import StagedSite
 
 _runbooks: list[Runbook] = []  # read once per build, in on_config
 _staged: StagedSite | None = None  # the directory this build writes to
 _problems: build_log.Problems | None = None  # what this build logged at WARNING and above
 _dirty = False
+_records: list = []  # the record pages of this build, declared in on_files
+_nav = None
 
 
 def _project_dir(config: MkDocsConfig) -> Path:
@@ -69,6 +72,8 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
         notebook = runbook.path.resolve().relative_to(project_dir).as_posix()
         page.edit_uri = posixpath.relpath(notebook, docs_in_repo)
         files.append(page)
+    global _records
+    _records = record_files.add(files, config, sources.records_dir(project_dir))
     return files
 
 
@@ -106,3 +111,14 @@ def _end_build() -> None:
         _staged.discard()
     build_log.stop_collecting(_problems)
     _staged = _problems = None
+
+
+def on_nav(nav, config: MkDocsConfig, files: Files):
+    global _nav
+    _nav = nav
+    return nav
+
+
+def on_env(env, config: MkDocsConfig, files: Files):
+    record_files.fill(_records, sources.records_dir(_project_dir(config)), config, env, _nav, files)
+    return env

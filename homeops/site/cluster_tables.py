@@ -34,7 +34,7 @@ def network_table(cluster: Cluster) -> str:
         ("Node network", code(net.node_cidr), "Machines, the control-plane VIP and the load-balancer addresses"),
         ("Pod network", code(net.pod_cidr), "One address per pod, routed by Cilium"),
         ("Service network", code(net.service_cidr), f"ClusterIP Services; cluster DNS at {code(net.cluster_dns)}"),
-        ("Control-plane VIP", code(net.control_plane_vip), "Kubernetes API, shared by the control-plane nodes"),
+        ("Control-plane VIP", code(net.control_plane_vip), "Kubernetes API: one address, held by one control-plane node at a time"),
     ]
     return table(("Network", "Value", "Used for"), rows)
 

@@ -1,7 +1,7 @@
 """The technology stack the overview lists: what each piece is for and which release is pinned.
 
 Versions come from cluster.yaml's `versions`; a piece whose version key is optional and unset
-shows "not pinned" rather than a made-up number.
+shows "not pinned" rather than a made-up number, and only then does the table explain the words.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from homeops.cluster.model import Cluster
-from homeops.site.markdown import cell, code, table
+from homeops.site.markdown import cell, code, link, table
 
 Category = Literal["core", "storage", "networking", "security"]
 
@@ -66,7 +66,13 @@ def technology_table(cluster: Cluster, category: Category) -> str:
     if not chosen:
         raise ValueError(f"no technology in category {category!r}; categories: core, storage, networking, security")
     rows = []
+    unpinned = []
     for t in chosen:
         version = version_of(cluster, t)
-        rows.append((f"[{cell(t.name)}]({t.homepage})", cell(t.purpose), code(version) if version else NOT_PINNED))
-    return table(("Component", "Purpose", "Version"), rows)
+        rows.append((link(t.name, t.homepage), cell(t.purpose), code(version) if version else NOT_PINNED))
+        if not version:
+            unpinned.append(f"`versions.{t.version_key}`")
+    rendered = table(("Component", "Purpose", "Version"), rows)
+    if unpinned:
+        rendered += f"\n\n{NOT_PINNED.capitalize()}: cluster.yaml sets no {', '.join(unpinned)}."
+    return rendered

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import json
 import re
 
 import pytest
@@ -82,9 +84,60 @@ def test_an_unknown_technology_category_is_refused_with_the_known_ones():
         technology.technology_table(cluster_with(), "compute")
 
 
-def test_a_pipe_or_newline_in_a_value_stays_inside_its_cell():
-    line = markdown.table(("a", "b"), [(markdown.cell("x | y\nz"), "w")]).splitlines()[2]
-    assert cells(line) == ["x \\| y z", "w"]
+HOSTILE = [
+    "<img src=x onerror=alert(1)>",
+    "x | y",
+    "`kubectl` ``drain``",
+    "{{ cluster.network.control_plane_vip }} {% raw %}",
+    "[link](javascript:alert(2))",
+    "**bold** _under_ ~~gone~~ \\| &amp; &#60;",
+    "worker-2 {: onclick=alert(3) }",
+    "<script>alert(4)</script>",
+]
+
+
+def rendered(markdown_text: str) -> str:
+    """Markdown as this site renders it (the extensions of mkdocs.yml that read inline text)."""
+    import markdown as python_markdown
+
+    return python_markdown.markdown(markdown_text, extensions=["tables", "attr_list", "md_in_html", "admonition",
+                                                                 "def_list", "pymdownx.inlinehilite"])
+
+
+def elements(html_text: str) -> list[tuple[str, list]]:
+    from html.parser import HTMLParser
+
+    found = []
+
+    class Collect(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            found.append((tag, attrs))
+
+    Collect().feed(html_text)
+    return found
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+def test_a_value_in_a_table_cell_is_text_never_markup(value):
+    from tests.docs.html_text import article_tables
+
+    page = "<article>" + rendered(markdown.table(("a", "b"), [(markdown.cell(value), "w")])) + "</article>"
+    assert article_tables(page) == [[["a", "b"], [" ".join(value.split()), "w"]]]
+    assert {tag for tag, _ in elements(page)} == {"article", "table", "thead", "tbody", "tr", "th", "td"}
+    assert all(attrs == [] for _, attrs in elements(page))
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+def test_a_value_as_inline_code_is_shown_exactly(value):
+    page = rendered(f"In {markdown.code(value)} here")
+    assert [tag for tag, _ in elements(page)] == ["p", "code"]
+    code_text = re.search(r"<code>(.*)</code>", page, re.DOTALL).group(1)
+    assert html.unescape(code_text) == value
+
+
+def test_a_line_break_in_a_value_stays_inside_its_cell():
+    line = markdown.table(("a", "b"), [(markdown.cell("x\ny\r\nz"), "w")]).splitlines()[2]
+    assert cells(line) == ["x y z", "w"]
 
 
 def test_node_table_lists_every_node_with_role_address_and_osds():
@@ -99,15 +152,46 @@ def test_node_table_lists_every_node_with_role_address_and_osds():
     ]
 
 
+def edges(mermaid: str) -> set[tuple[str, str]]:
+    """(from, to) of every link of a Mermaid flowchart, whatever its style or label."""
+    link = re.compile(r"^\s*(\w+)\s+(?:-->|---|-\.->|-\.-|-- \"[^\"]*\" -->|-- \"[^\"]*\" ---"
+                      r"|-\. \"[^\"]*\" \.->|-\. \"[^\"]*\" \.-)\s+(\w+)\s*$")
+    return {(m.group(1), m.group(2)) for m in map(link.match, mermaid.splitlines()) if m}
+
+
 def test_network_diagram_has_every_node_the_vip_and_every_load_balancer():
     cluster = cluster_with()
     source = network_diagram.network_mermaid(cluster)
-    assert source.startswith("flowchart TB")
+    assert "\nflowchart TB\n" in source
     for address, _owner, _kind in cluster.addresses():
         assert address in source
-    for node in cluster.control_planes:
-        assert f"vip --> node_{node.name.replace('-', '_')}" in source
     assert network_diagram.network_diagram(cluster).startswith("```mermaid\n")
+
+
+def test_the_vip_is_held_by_the_control_plane_not_fanned_out_to_each_node():
+    links = edges(network_diagram.network_mermaid(cluster_with()))
+    assert ("operator", "vip") in links
+    assert [dst for src, dst in links if src == "vip"] == ["control_plane"]
+    assert not any(dst.startswith("node_") for src, dst in links if src in ("vip", "operator"))
+
+
+def test_the_diagram_draws_both_ways_in():
+    links = edges(network_diagram.network_mermaid(cluster_with()))
+    outside = ["internet", "cloudflare", "tunnel", "lb_external_gateway", "pods"]
+    home = ["home", "router", "lb_k8s_gateway", "lb_internal_gateway", "pods"]
+    for path in (outside, home):
+        assert set(zip(path, path[1:])) <= links, path
+
+
+def test_a_hostile_load_balancer_purpose_is_a_label_not_markup():
+    balancers = [{"name": "internal-gateway", "address": "10.0.50.101",
+                  "purpose": 'x"] --> evil[<img src=x onerror=alert(1)> #quot; `md`'}]
+    network = {**yaml.safe_load((ROOT / "cluster.yaml").read_text())["network"], "load_balancers": balancers}
+    source = network_diagram.network_mermaid(cluster_with(network=network))
+    label = next(line for line in source.splitlines() if line.strip().startswith("lb_internal_gateway["))
+    purpose = label.rsplit("<br/>", 1)[1]
+    assert purpose == 'x#34;] --#62; evil[#60;img src=x onerror=alert(1)#62; #35;quot; #96;md#96;"]'
+    assert label.count('"') == 2, "the label's own quotes only"
 
 
 def test_reference_walks_nested_models_and_lists():
@@ -136,21 +220,46 @@ def test_reference_covers_every_key_written_in_cluster_yaml():
 
 # --- runbook pages ---------------------------------------------------------------------------------
 
-def test_runbook_page_has_parameters_steps_how_to_run_and_drills(tmp_path):
+def test_a_changing_runbook_page_says_plan_then_apply_first_then_steps_and_parameters(tmp_path):
     notebook = make_notebook(
         tmp_path / "drain-node.ipynb",
         'config = "cluster.yaml"  # cluster file\napply = False  # plan or apply\nnode = "worker-1"  # node to drain',
         [("Step 1: Check", "Ceph must agree."), ("Step 2: Drain", "With `kubectl drain`.")],
     )
     page = runbook_pages.runbook_page(read_runbook(notebook), "https://github.com/acme/home-ops")
-    assert page.startswith("# Drain a node\n\nMoves the pods off a node.")
+    assert page.startswith("# Drain a node\n\nMoves the pods off a node.\n\n## What to do\n\n1. **Plan**")
+    plan, rehearse, apply = (page.index(c) for c in ("homeops run drain-node\n", "homeops rehearse drain-node --scenario FILE",
+                                                      "homeops run drain-node --apply"))
+    assert plan < rehearse < apply < page.index("## Steps") < page.index("## Parameters")
     assert '| `node` | str | `"worker-1"` | node to drain |' in page
+    assert '| `apply` | bool | `False` | plan or apply |' in page
     assert "### Step 1: Check\n\nCeph must agree." in page
     assert page.index("### Step 1: Check") < page.index("### Step 2: Drain")
-    for command in ("homeops run drain-node", "homeops run drain-node --apply",
-                    "homeops rehearse drain-node --scenario FILE"):
-        assert command in page
-    assert "(https://github.com/acme/home-ops/blob/main/tests/runbooks/test_drain_node.py)" in page
+    assert "(https://github.com/acme/home-ops/blob/main/runbooks/drain-node.ipynb)" in page
+    assert "tests/" not in page, "test files are for developers, not on a reader's page"
+
+
+def test_a_read_only_runbook_page_says_run_it_with_no_plan_or_apply(tmp_path):
+    notebook = make_notebook(tmp_path / "look.ipynb",
+                             'config = "cluster.yaml"  # cluster file\napply = False  # plan or apply',
+                             [("Step 1: Look", "Reads everything.")], title="Look around", purpose="Reads the cluster.")
+    data = json.loads(notebook.read_text())
+    data["metadata"]["homeops"] = {"read_only": True}
+    notebook.write_text(json.dumps(data))
+    runbook = read_runbook(notebook)
+    assert runbook.read_only
+    page = runbook_pages.runbook_page(runbook, "")
+    what_to_do = page[page.index("## What to do"):page.index("## Steps")]
+    assert "homeops run look\n" in what_to_do and "changes nothing" in what_to_do
+    for boilerplate in ("--apply", "Plan", "plan or apply", "maintenance lock", "makes the changes"):
+        assert boilerplate not in page, boilerplate
+    assert "`apply`" not in page
+
+
+def test_drills_are_listed_for_developers_with_links_to_the_test_files(tmp_path):
+    runbook = read_runbook(make_notebook(tmp_path / "drain-node.ipynb", "x = 1  # x", []))
+    table = runbook_pages.runbook_drills([runbook], "https://github.com/acme/home-ops")
+    assert "[`tests/runbooks/test_drain_node.py`](https://github.com/acme/home-ops/blob/main/tests/runbooks/test_drain_node.py)" in table
 
 
 def test_runbook_parameter_defaults_are_kept_away_from_jinja(tmp_path):
@@ -179,28 +288,139 @@ def test_runbook_pages_are_added_to_the_operations_section_of_the_nav(tmp_path):
 
 # --- maintenance log -------------------------------------------------------------------------------
 
+LOG_URL = "operations/maintenance-log/"
+
+
+def log_sections(directory) -> dict[str, list[list[str]]]:
+    """Each `## ` section of the log: the rows of its table, as a reader sees them."""
+    from tests.docs.html_text import article_tables
+
+    sections = {}
+    for chunk in maintenance_log.maintenance_log(directory, LOG_URL).split("## ")[1:]:
+        title, _, body = chunk.partition("\n")
+        tables = article_tables(f"<article>{body}</article>")
+        sections[title] = tables[0][1:] if tables else []
+    return sections
+
+
+def log_links(directory) -> list[str]:
+    return re.findall(r'<a href="([^"]*)">', maintenance_log.maintenance_log(directory, LOG_URL))
+
+
 def test_maintenance_log_says_so_when_nothing_was_recorded(tmp_path):
-    assert maintenance_log.maintenance_log(tmp_path / "absent") == "No maintenance recorded yet."
-    assert maintenance_log.maintenance_log(tmp_path) == "No maintenance recorded yet."
+    for directory in (tmp_path / "absent", tmp_path):
+        log = maintenance_log.maintenance_log(directory, LOG_URL)
+        assert log_sections(directory) == {"Maintenance": [], "Plans and rehearsals": []}
+        assert "No maintenance recorded yet." in log and "No plan run or rehearsal is kept." in log
 
 
-def test_maintenance_log_lists_records_newest_first_and_tolerates_missing_keys(tmp_path):
+def test_maintenance_log_lists_records_newest_first_each_linked_to_its_page(tmp_path):
     write_record(tmp_path, "a.ipynb", PLANTED_RECORD)
     write_record(tmp_path, "b.ipynb", {"runbook": "flux-reconcile", "started": "2026-04-01T08:00:00Z"})
     write_record(tmp_path, "c.ipynb", None)
     (tmp_path / "d.ipynb").write_text("{not json")
-    rows = [cells(line) for line in maintenance_log.maintenance_log(tmp_path).splitlines()[2:]]
-    assert rows[0] == ["2026-04-01 08:00 UTC", "flux-reconcile", "—", "—", "—", "", "`b.ipynb`"]
-    assert rows[1] == ["2026-03-14 09:26 UTC", "worker-upgrade", "apply", "stopped", "1",
-                       "worker-2: drain refused by a PodDisruptionBudget; worker-2 uncordoned", "`a.ipynb`"]
-    assert rows[2] == ["—", "—", "—", "—", "—", "", "`c.ipynb`"]
-    assert rows[3] == ["—", "—", "—", "unreadable record", "—", "", "`d.ipynb`"]
+    rows = log_sections(tmp_path)["Maintenance"]
+    assert rows == [
+        ["2026-04-01 08:00 UTC", "flux-reconcile", "—", "—", "—", "", "b.ipynb"],
+        ["2026-03-14 09:26 UTC", "worker-upgrade", "apply", "stopped", "1",
+         "worker-2: drain refused by a PodDisruptionBudget; worker-2 uncordoned", "a.ipynb"],
+        ["—", "—", "—", "—", "—", "", "c.ipynb"],
+        ["—", "—", "—", "unreadable record", "—", "", "d.ipynb"],
+    ]
+    assert log_links(tmp_path) == ["b.html", "a.html", "c.html", "d.html"]
 
 
-def test_maintenance_log_marks_twin_runs_and_never_shows_a_secret_in_a_reason(tmp_path):
+def test_links_to_record_pages_follow_the_site_url_style():
+    record = maintenance_log.Record("r.ipynb", "r", "0", *[None] * 4, False, *[None] * 4)
+    assert maintenance_log.record_href("operations/maintenance-log/", record) == "r.html"
+    assert maintenance_log.record_href("", record) == "operations/maintenance-log/r.html"
+    assert maintenance_log.record_href("operations/maintenance-log.html", record) == "maintenance-log/r.html"
+
+
+def test_the_log_page_shows_the_newest_entries_and_links_to_all_of_them(tmp_path):
+    for minute in range(maintenance_log.NEWEST + 5):
+        write_record(tmp_path, f"r{minute:02d}.ipynb", {**PLANTED_RECORD, "started": f"2026-03-14T09:{minute:02d}:00Z"})
+    rows = log_sections(tmp_path)["Maintenance"]
+    assert len(rows) == maintenance_log.NEWEST and rows[0][-1] == f"r{maintenance_log.NEWEST + 4:02d}.ipynb"
+    assert log_links(tmp_path)[-1] == "all.html"
+    everything = maintenance_log.all_records(tmp_path, "operations/maintenance-log/all.html")
+    from tests.docs.html_text import article_tables
+
+    assert len(article_tables(f"<article>{everything}</article>")[0]) == maintenance_log.NEWEST + 5 + 1
+
+
+def test_plan_runs_and_rehearsals_are_listed_apart_from_maintenance(tmp_path):
+    write_record(tmp_path, "apply.ipynb", {**PLANTED_RECORD, "twin": False})
+    write_record(tmp_path, "plan.ipynb", {**PLANTED_RECORD, "mode": "plan"})
+    write_record(tmp_path, "rehearsal.ipynb", {**PLANTED_RECORD, "twin": True})
+    sections = log_sections(tmp_path)
+    assert [row[-1] for row in sections["Maintenance"]] == ["apply.ipynb"]
+    assert sorted(row[2] for row in sections["Plans and rehearsals"]) == ["apply (rehearsal, twin)", "plan"]
+
+
+def test_a_record_says_what_was_left_in_place_apart_from_why_it_stopped(tmp_path):
+    reason = "worker-2: stopped at step 'wait Ready': not Ready after 900 s; left in place: worker-2 cordoned, noout set"
+    record = maintenance_log.read_record(write_record(tmp_path, "r.ipynb", {**PLANTED_RECORD, "reason": reason}))
+    assert record.why == "worker-2: stopped at step 'wait Ready': not Ready after 900 s"
+    assert record.left_in_place == "worker-2 cordoned, noout set"
+    refused = maintenance_log.read_record(write_record(tmp_path, "n.ipynb", {"reason": "Ceph is HEALTH_WARN; nothing changed"}))
+    assert (refused.why, refused.left_in_place) == ("Ceph is HEALTH_WARN", "nothing (nothing was changed)")
+    declared = maintenance_log.read_record(write_record(tmp_path, "d.ipynb", {"reason": "lost", "left_in_place": ["noout"]}))
+    assert (declared.why, declared.left_in_place) == ("lost", "noout")
+
+
+def test_a_record_name_that_is_not_safe_in_a_url_gets_a_safe_page_name(tmp_path):
+    record = maintenance_log.read_record(write_record(tmp_path, "<img src=x>.ipynb", PLANTED_RECORD))
+    assert re.fullmatch(r"img-src-x-[0-9a-f]{8}", record.slug)
+    assert maintenance_log.read_record(write_record(tmp_path, "20260314T092653Z-worker-upgrade.ipynb", None)).slug == \
+        "20260314T092653Z-worker-upgrade"
+
+
+def test_maintenance_log_never_shows_a_secret_in_a_reason(tmp_path):
     token = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJmbHV4In0.c2lnbmF0dXJlLXZhbHVl"
     write_record(tmp_path, "r.ipynb", {"runbook": "flux-reconcile", "mode": "apply", "twin": True,
                                        "reason": f"flux: 401 with Authorization: Bearer {token}"})
-    log = maintenance_log.maintenance_log(tmp_path)
-    assert "| apply (twin) |" in log
+    log = maintenance_log.maintenance_log(tmp_path, LOG_URL)
+    assert "<td>apply (rehearsal, twin)</td>" in log
     assert token not in log and "eyJ" not in log
+
+
+def test_a_record_page_renders_outputs_as_text_and_strips_markup_written_into_the_record():
+    from homeops.site import record_pages
+    from tests.docs.test_run_text_on_the_site import live_markup
+
+    notebook = {"nbformat": 4, "nbformat_minor": 5, "metadata": {"homeops": PLANTED_RECORD}, "cells": [
+        {"cell_type": "markdown", "metadata": {"tags": ["papermill-error-cell-tag"]}, "id": "a",
+         "source": '<span style="color:red">An Exception was encountered</span>'},
+        {"cell_type": "markdown", "metadata": {}, "id": "b",
+         "source": "# Drain\n\n<script>alert(1)</script> [x](javascript:alert(2)) <img src=x onerror=alert(3)>"},
+        {"cell_type": "code", "metadata": {}, "id": "c", "execution_count": 1, "source": "show()", "outputs": [
+            {"output_type": "stream", "name": "stdout", "text": "line one <b>\n"},
+            {"output_type": "stream", "name": "stdout", "text": "line two\n"},
+            {"output_type": "display_data", "metadata": {}, "data": {
+                "text/html": "<img src=x onerror=alert(4)>", "application/javascript": "alert(5)",
+                "text/plain": "<the plain form>"}},
+            {"output_type": "display_data", "metadata": {}, "data": {"image/svg+xml": "<svg onload=alert(6)>"}},
+        ]},
+    ]}
+    body = record_pages.render_notebook(json.dumps(notebook).encode())
+    assert live_markup(f"<article>{body}</article>") == []
+    assert "An Exception was encountered" not in body
+    assert "alert(4)" not in body and "alert(5)" not in body and "alert(6)" not in body
+    assert "line one &lt;b&gt;\nline two" in body, "one block of text per stream, escaped"
+    assert "&lt;the plain form&gt;" in body
+    assert "<h2" in body and "<h1" not in body, "the runbook's title sits under the page's own"
+
+
+def test_a_record_summary_is_read_from_the_cache_while_its_bytes_are_unchanged(tmp_path):
+    from homeops.site.record_cache import RecordCache
+
+    path = write_record(tmp_path, "r.ipynb", PLANTED_RECORD)
+    cache = RecordCache(tmp_path)
+    assert maintenance_log.read_record(path, cache).outcome == "stopped"
+    (entry,) = (tmp_path / ".cache").glob("*.json")
+    entry.write_text(entry.read_text().replace('"stopped"', '"from the cache"'))
+    assert maintenance_log.read_record(path, cache).outcome == "from the cache"
+    write_record(tmp_path, "r.ipynb", {**PLANTED_RECORD, "outcome": "completed"})
+    assert maintenance_log.read_record(path, cache).outcome == "completed"
+    assert oct((tmp_path / ".cache").stat().st_mode & 0o777) == "0o700"

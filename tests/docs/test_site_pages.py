@@ -56,16 +56,35 @@ def test_home_page_technology_tables_show_each_component_with_its_pinned_version
         assert rows[tech.name][1:] == [tech.purpose, version]
 
 
-def test_home_page_network_architecture(site: Path):
+def test_home_page_shows_every_component_table_at_once_without_tabs(site: Path):
+    page = page_html(site, "")
+    tables = [t for t in article_tables(page) if t[0] == ["Component", "Purpose", "Version"]]
+    assert sum(len(t) - 1 for t in tables) == len(TECHNOLOGIES)
+    assert 'class="tabbed-set' not in page
+    text = article_text(page)
+    for heading in ("Core", "Storage", "Networking", "Security"):
+        assert f"{heading}¶" in text
+    if all(getattr(CLUSTER.versions, t.version_key) for t in TECHNOLOGIES):
+        assert "not pinned" not in text.lower(), "a note about unpinned versions with nothing unpinned"
+
+
+def test_home_page_has_every_part_of_the_overview(site: Path):
     page = page_html(site, "")
     text = article_text(page)
-    for value in (CLUSTER.network.node_cidr, CLUSTER.network.pod_cidr, CLUSTER.network.service_cidr):
-        assert str(value) in text
-    lb_table = next(t for t in article_tables(page) if t[0] == ["Service", "Address", "Purpose"])
-    assert lb_table[1:] == [[lb.name, str(lb.address), lb.purpose] for lb in CLUSTER.network.load_balancers]
-    for heading in ("GitOps First", "Immutable Infrastructure", "High Availability", "Template-Driven",
-                    "internal gateway", "external gateway", "Next steps"):
-        assert heading in text
+    assert "Already have a running cluster?" in text
+    for target in ("runbooks/cluster-health/", "operations/", "operations/worker-upgrade-procedure/",
+                   "operations/maintenance-log/", "storage/rook-ceph-setup/", "getting-started/prerequisites/",
+                   "getting-started/initial-setup/", "networking/"):
+        assert f'href="{target}"' in page, target
+    assert "Gateway API (not Ingress)" in text
+
+
+def test_no_page_says_the_api_is_served_by_every_control_plane_node(site: Path):
+    wrong = re.compile(r"shared address by every control-plane node|shared by the control-plane nodes"
+                       r"|served by (?:every|each|all) control-plane", re.IGNORECASE)
+    said = {p.relative_to(site).as_posix() for p in site.rglob("*.html") if wrong.search(article_text(p.read_text()))}
+    assert said == set()
+    assert "held by one control-plane node at a time" in article_text(page_html(site, ""))
 
 
 def test_initial_setup_applies_the_config_to_every_node_with_the_installer_image(site: Path):
@@ -102,7 +121,7 @@ def test_networking_page_has_every_address_and_a_generated_mermaid_diagram(site:
     diagram = re.search(r'<pre class="mermaid"><code>(.*?)</code></pre>', page, re.DOTALL)
     assert diagram, "no Mermaid block on the networking page"
     source = html.unescape(diagram.group(1))
-    assert source.startswith("flowchart TB")
+    assert "\nflowchart TB\n" in source
     for address, _owner, _kind in CLUSTER.addresses():
         assert address in source
 
@@ -124,25 +143,52 @@ def test_operations_index_links_to_every_runbook_page(site: Path):
 
 
 @pytest.mark.parametrize("runbook", RUNBOOKS, ids=[rb.name for rb in RUNBOOKS])
-def test_runbook_page_shows_parameters_steps_how_to_run_and_drills(site: Path, runbook):
+def test_runbook_page_starts_with_what_to_do_then_steps_and_parameters(site: Path, runbook):
     page = page_html(site, f"runbooks/{runbook.name}")
     text = article_text(page)
     params = next(t for t in article_tables(page) if t[0] == ["Parameter", "Type", "Default", "Help"])
-    assert [row[0] for row in params[1:]] == [p.name for p in runbook.parameters]
-    assert [row[2] for row in params[1:]] == [" ".join(p.source.split()) for p in runbook.parameters]
+    shown = [p for p in runbook.parameters if not (runbook.read_only and p.name == "apply")]
+    assert [row[0] for row in params[1:]] == [p.name for p in shown]
+    assert [row[2] for row in params[1:]] == [" ".join(p.source.split()) for p in shown]
+    assert text.index("What to do") < text.index("Steps") < text.index("Parameters")
     for step in runbook.steps:
         assert step in text
-    for command in (f"homeops run {runbook.name}", f"homeops run {runbook.name} --apply",
-                    f"homeops rehearse {runbook.name} --scenario FILE"):
-        assert command in text
-    drills = f"tests/runbooks/test_{runbook.name.replace('-', '_')}.py"
-    assert drills in text
+    what_to_do = text[text.index("What to do"):text.index("Steps¶")]
+    assert f"homeops run {runbook.name}" in what_to_do
+    if runbook.read_only:
+        assert f"homeops run {runbook.name} --apply" not in text
+    else:
+        assert what_to_do.index(f"homeops run {runbook.name}") < what_to_do.index(f"homeops run {runbook.name} --apply")
+    assert "/tests/" not in page, "test files are for developers (the contributing page)"
     repository = CLUSTER.repository
     if repository is None:  # no link to a guessed repository (tests/docs/test_publishing.py builds with one)
         assert "/blob/" not in page and "/edit/" not in page
     else:
-        assert f'href="{repository.url}/blob/{repository.branch}/{drills}"' in page
         assert f'href="{repository.url}/edit/{repository.branch}/runbooks/{runbook.name}.ipynb"' in page
+
+
+def test_cluster_health_is_declared_read_only_and_its_page_says_so(site: Path):
+    (health,) = [rb for rb in RUNBOOKS if rb.name == "cluster-health"]
+    assert health.read_only and not any(rb.read_only for rb in RUNBOOKS if rb is not health)
+    text = article_text(page_html(site, "runbooks/cluster-health"))
+    for misfit in ("--apply", "prints every change", "makes the changes", "maintenance lock"):
+        assert misfit not in text, misfit
+
+
+def test_the_kubernetes_upgrade_page_does_not_mention_kube_proxy_which_cilium_replaces(site: Path):
+    assert "kube-proxy" not in article_text(page_html(site, "runbooks/kubernetes-upgrade"))
+
+
+def test_the_contributing_page_links_each_runbook_to_its_drills(site: Path):
+    page = page_html(site, "contributing")
+    for runbook in RUNBOOKS:
+        drills = f"tests/runbooks/test_{runbook.name.replace('-', '_')}.py"
+        assert (ROOT / drills).is_file(), f"{runbook.name} has no drills file {drills}"
+        repository = CLUSTER.repository
+        if repository is None:  # the drills are named, not linked to a guessed repository
+            assert drills in article_text(page) and "/blob/" not in page
+        else:
+            assert f'href="{repository.url}/blob/{repository.branch}/{drills}"' in page
 
 
 def test_maintenance_log_lists_the_saved_record(site: Path):
@@ -156,3 +202,10 @@ def test_helm_template_braces_render_literally_in_code(site: Path):
     code_blocks = [html.unescape(re.sub(r"<[^>]+>", "", block))
                    for block in re.findall(r"<code>(.*?)</code>", page, re.DOTALL)]
     assert any("tag: {{ .Values.image.tag }}" in block and "{% raw %}" not in block for block in code_blocks)
+
+
+def test_the_runbook_index_says_which_runbooks_only_read(site: Path):
+    index = next(t for t in article_tables(page_html(site, "operations")) if t[0][:3] == ["Runbook", "Name", "Kind"])
+    kinds = {row[1]: row[2] for row in index[1:]}
+    assert kinds == {rb.name: "read-only: just run it" if rb.read_only else "changes the cluster: plan first"
+                     for rb in RUNBOOKS}
