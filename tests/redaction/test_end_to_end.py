@@ -98,4 +98,7 @@ def test_the_parameter_and_the_twins_planted_key_are_gone_everywhere(leaked_run,
     body = Case("parameter and twin", "", "", (PARAMETER_SECRET[4:], planted[len("AGE-SECRET-KEY-1"):]))
     assert _survivors(body, {"stdout": result.stdout, "stderr": result.stderr, "record": record, **published}) == []
     saved = json.loads(record)
-    assert saved["metadata"]["papermill"]["parameters"]["token"].startswith("[REDACTED ")
+    # The kernel writes the record (no papermill metadata); the injected parameter is kept, as a marker.
+    assert "papermill" not in saved["metadata"]
+    sources = ["".join(cell["source"]) for cell in saved["cells"]]
+    assert any("token = " in source and "[REDACTED " in source for source in sources), sources[:3]

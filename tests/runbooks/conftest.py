@@ -304,6 +304,11 @@ class Drill:
     # The twin's final state, read from its state directory by twin_state.py: neither through the
     # fake tools nor through the parsers the runbooks use, so a parser bug cannot blind a drill.
     def state(self) -> TwinState:
+        # The twin's controllers (Rook's disruption controller) reconcile at each tool call, as the
+        # real ones do on their own between calls: one harmless call lets them catch up first.
+        subprocess.run([str(Path(self.twin) / "bin" / "kubectl"), "-n", "rook-ceph", "exec", "deploy/rook-ceph-tools",
+                        "--", "ceph", "osd", "dump", "-f", "json"],
+                       capture_output=True, text=True, timeout=60, check=False)
         return read_twin_state(self.twin)
 
     def nodes(self) -> dict[str, NodeState]:

@@ -13,7 +13,7 @@ def test_a_healthy_twin_passes_every_check_and_nothing_changes(make_drill):
     result = drill.run("cluster-health")
     assert result.code == 0, result.stdout + result.stderr
     assert result.last_line.startswith("completed: cluster-health (plan)")
-    assert "all 13 checks passed (1 warning(s))" in result.stdout
+    assert "all 14 checks passed (1 warning(s))" in result.stdout
     table = [line.split() for line in result.stdout.splitlines()]
     statuses = {row[0]: row[1] for row in table if len(row) > 1 and row[1] in ("ok", "warn", "FAIL")}
     assert "FAIL" not in statuses.values()
@@ -26,7 +26,7 @@ def test_version_drift_is_named_node_by_node_with_both_versions(make_drill):
     before = drill.state()
     result = drill.run("cluster-health")
     assert result.code == 1, result.stdout + result.stderr
-    assert result.last_line.startswith("stopped: 2 of 13 checks failed: Talos versions: cp-1 runs Talos v1.11.0, "
+    assert result.last_line.startswith("stopped: 2 of 14 checks failed: Talos versions: cp-1 runs Talos v1.11.0, "
                                        "cluster.yaml says v1.11.1; cp-2 runs Talos v1.11.0")
     assert "Kubernetes versions: cp-1 runs kubelet v1.34.0, cluster.yaml says v1.34.1" in result.last_line
     assert drill.state() == before  # reported, not fixed

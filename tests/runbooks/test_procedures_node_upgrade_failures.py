@@ -26,6 +26,7 @@ def test_a_node_that_went_down_and_stayed_down_when_talosctl_gave_up_stays_out_o
     assert "context deadline exceeded" in message
     assert message.endswith("; now Ready=Unknown, Talos v1.11.0, boot ID boot-2"
                             " (the node went down and did not come back: it stays out of service)"
+                            "; run the same runbook again to finish worker-1"
                             "; left in place: worker-1 cordoned, noout set for host worker-1")
     assert fake_cluster.nodes["worker-1"].unschedulable
     assert fake_cluster.host_flags["worker-1"] == {"noout"}

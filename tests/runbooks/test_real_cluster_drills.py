@@ -42,11 +42,11 @@ def test_pgs_trimming_snapshots_are_healthy_and_a_worker_upgrade_goes_through(ma
 def test_a_kustomization_ready_for_an_older_generation_is_named_in_progress(make_drill):
     drill = make_drill({})
     with state.change(str(drill.twin)) as live:
-        live["flux"]["lagging"] = ["Kustomization/cluster-apps"]
+        live["flux"]["lagging"] = ["Kustomization/cilium"]
     result = drill.run("cluster-health")
     assert result.code == 1
     assert result.checks["Flux Ready"] == ("FAIL", (
-        "Kustomization flux-system/cluster-apps is in progress: generation 2 not yet observed (observedGeneration 1)"))
+        "Kustomization flux-system/cilium is in progress: generation 2 not yet observed (observedGeneration 1)"))
 
 
 def test_without_the_rook_toolbox_every_ceph_check_says_so_in_one_line(make_drill):

@@ -27,9 +27,21 @@ class FakeTime:
 
 @pytest.fixture
 def clock(monkeypatch) -> FakeTime:
+    """Fake time, and looks at a steady poll_interval (no short first pauses) so deadlines are round."""
     fake = FakeTime()
     monkeypatch.setattr(waits, "time", fake)
+    monkeypatch.setattr(waits, "FIRST_PAUSE", 1e9)
     return fake
+
+
+def test_the_first_looks_come_quickly_then_back_off_to_poll_interval(monkeypatch):
+    fake = FakeTime()
+    monkeypatch.setattr(waits, "time", fake)
+    looks: list[float] = []
+
+    wait_until(true_on_look(7, fake, looks), timeout=60, poll_interval=0.5, what="x")
+
+    assert fake.sleeps == pytest.approx([0.1, 0.15, 0.225, 0.3375, 0.5, 0.5])
 
 
 def true_on_look(n: int, clock: FakeTime, looks: list[float]):

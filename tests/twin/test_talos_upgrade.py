@@ -3,6 +3,8 @@ cordoned; it refuses bad images and control-plane upgrades that could cost etcd 
 
 from __future__ import annotations
 
+import time
+
 import json
 
 import pytest
@@ -110,7 +112,13 @@ def test_control_plane_of_a_two_member_etcd_is_refused_unless_forced(twin, clust
     assert "unschedulable" not in twin.node(cluster.control_planes[0].name)["spec"]
     forced = twin.talosctl("-n", address, "upgrade", "-i", twin.image("v1.11.2"), "--force")
     assert forced.returncode == 0, forced.stderr
-    assert twin.node(cluster.control_planes[0].name)["status"]["nodeInfo"]["osImage"] == "Talos (v1.11.2)"
+    # The forced reboot took etcd's quorum and the API with it: the API answers again once the
+    # member has rejoined, so wait for that state (bounded) before reading the node through it.
+    deadline = time.monotonic() + 60
+    while (answer := twin.kubectl("get", "node", cluster.control_planes[0].name, "-o", "json")).returncode != 0:
+        assert "was refused" in answer.stderr and time.monotonic() < deadline, answer.stderr
+        time.sleep(0.2)
+    assert json.loads(answer.stdout)["status"]["nodeInfo"]["osImage"] == "Talos (v1.11.2)"
 
 
 def test_control_plane_of_a_healthy_three_member_etcd_upgrades(make_twin, three_cp_cluster):
