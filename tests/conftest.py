@@ -10,6 +10,17 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.fixture(autouse=True)
+def fresh_redaction_memo() -> None:
+    """Redaction remembers what it redacted (records are saved again after every cell); a test must see
+    it computed afresh, or it would pass on an answer an earlier test (or mutmut's unmutated run,
+    whose process the mutants' test runs fork from) left in the memo."""
+    from homeops.redaction import notebook, text
+
+    text._remembered.cache_clear()
+    notebook._cell_text.cache_clear()
+
+
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return ROOT

@@ -120,12 +120,7 @@ def test_a_worker_that_never_comes_back_stays_cordoned_with_noout_and_the_next_i
 
 @pytest.mark.parametrize("fault, step", [
     ("drain-blocked", "drain"),
-    # Not strict: whether the twin's Rook controller still holds its own noout on the host when the
-    # run ends depends on how far the PGs' recovery got on the wall clock (it passes on a quiet
-    # machine, fails under load). To be made deterministic in homeops/twin/rook.py (issue 13).
-    pytest.param("upgrade-error", "talosctl upgrade", marks=pytest.mark.xfail(
-        strict=False, reason="the twin's Rook controller may still hold its noout on a host whose drain was "
-                             "undone, depending on wall-clock PG recovery")),
+    ("upgrade-error", "talosctl upgrade"),
 ])
 def test_a_node_that_was_not_disrupted_is_given_back(make_drill, fault, step):
     drill = make_drill(scenario({"fault": fault, "node": "worker-1"}))
