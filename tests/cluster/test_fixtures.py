@@ -1,7 +1,9 @@
 """One valid and one invalid file per check, under fixtures/<code>/.
 
 An invalid file says what it must produce in `# expect: LINE: message fragment` header lines;
-the test holds the loader to exactly that: the check's code, the line, the words.
+the test holds the loader to exactly that: the check's code, the line, the words. Beside it,
+expected.txt holds every line the validator prints for it, word for word (severity, column and
+path included), as a reviewer read them: what an operator is told is part of the rule.
 """
 
 from __future__ import annotations
@@ -54,3 +56,11 @@ def test_valid_fixture_has_no_problem(code: str):
 
     assert [str(p) for p in checked.problems] == []
     assert checked.cluster is not None
+
+
+@pytest.mark.parametrize("code", CODES)
+def test_invalid_fixture_prints_exactly_its_expected_lines(code: str):
+    path = FIXTURES / code / "invalid.yaml"
+    expected = (FIXTURES / code / "expected.txt").read_text()
+    printed = [str(p).replace(str(path), "invalid.yaml", 1) for p in check_cluster(path).problems]
+    assert "".join(f"{line}\n" for line in printed) == expected

@@ -38,8 +38,7 @@ def test_supported_kubernetes_refuses_an_unknown_talos_minor():
 def test_an_unknown_talos_minor_is_a_warning_not_a_guess():
     [problem] = rules.kubernetes_unsupported(facts(talos_version="v1.12.0", kubernetes_version="v1.34.1"))
 
-    assert problem.severity == "warning"
-    assert problem.path == "versions.talos"
+    assert (problem.code, problem.severity, problem.path) == ("kubernetes-unsupported", "warning", "versions.talos")
     assert "cannot check versions.kubernetes" in problem.message
 
 
@@ -49,6 +48,15 @@ def test_kubernetes_outside_the_window_warns(kubernetes: str):
 
     assert problem.severity == "warning"
     assert f"Kubernetes {kubernetes} is outside what Talos 1.11 supports (Kubernetes 1.29 to 1.34" in problem.message
+
+
+def test_the_kubernetes_warning_points_back_at_the_line_of_the_talos_version():
+    lines = {("versions", "talos"): 7, ("versions", "kubernetes"): 8}
+    located = Facts(file="c.yaml", locate=lambda path: (lines[path], 3),
+                    talos_version="v1.11.1", kubernetes_version="v1.35.0")
+    [problem] = rules.kubernetes_unsupported(located)
+    assert (problem.code, problem.line, problem.path) == ("kubernetes-unsupported", 8, "versions.kubernetes")
+    assert problem.message.endswith("(Kubernetes 1.29 to 1.34, line 7)")
 
 
 def test_four_control_planes_warn_that_they_tolerate_no_more_than_three():
@@ -151,3 +159,56 @@ def test_every_reuse_of_an_address_is_reported_against_its_first_use():
 
     assert len(problems) == 5_000
     assert problems[0].message.startswith("10.0.0.0 (node n5000) is already used by node n0")
+
+
+def test_a_slash_31_node_network_has_no_reserved_address_but_a_slash_30_has_two():
+    # RFC 3021: both addresses of a /31 belong to machines; a /30 keeps its first and last.
+    machines = (NodeFacts(0, "a", "control-plane", ipaddress.IPv4Address("10.0.0.0"), 0),
+                NodeFacts(1, "b", "worker", ipaddress.IPv4Address("10.0.0.1"), 1))
+    assert rules.address_reserved(facts(node_cidr=ipaddress.IPv4Network("10.0.0.0/31"), nodes=machines)) == []
+    ends = (NodeFacts(0, "a", "control-plane", ipaddress.IPv4Address("10.0.0.0"), 0),
+            NodeFacts(1, "b", "worker", ipaddress.IPv4Address("10.0.0.3"), 1))
+    problems = rules.address_reserved(facts(node_cidr=ipaddress.IPv4Network("10.0.0.0/30"), nodes=ends))
+    assert [p.message for p in problems] == [
+        "10.0.0.0 (node a) is the network address of network.node_cidr 10.0.0.0/30",
+        "10.0.0.3 (node b) is the broadcast address of network.node_cidr 10.0.0.0/30",
+    ]
+
+
+def test_a_node_whose_name_did_not_parse_does_not_hide_a_later_duplicate():
+    named = (NodeFacts(0, None, "control-plane", None, 0), NodeFacts(1, "w", "worker", None, 1),
+             NodeFacts(2, "w", "worker", None, 1))
+    [problem] = rules.duplicate_node_name(facts(nodes=named))
+    assert (problem.path, problem.message) == ("nodes[2].name", "node name 'w' is already used at nodes[1].name (line 3)")
+
+
+def test_a_cluster_with_no_osd_at_all_is_told_it_has_no_ceph_host():
+    [problem] = rules.too_few_ceph_hosts(facts(nodes=nodes("control-plane", "control-plane", "control-plane")))
+    assert (problem.severity, problem.message) == (
+        "warning", "0 Ceph host(s) with OSDs: a replicated Ceph pool of size 3 needs 3 hosts, or it stays degraded")
+
+
+def test_a_schematic_id_with_no_extension_listed_is_compared_with_the_plain_schematic():
+    [problem] = rules.schematic_stale(facts(schematic_id="0" * 64, extensions=()))
+    assert problem.severity == "warning"
+    assert problem.message.startswith("this is not the Image Factory ID of the schematic with no extension (that is ")
+
+
+def test_a_stale_schematic_id_names_every_extension_it_was_compared_with():
+    [problem] = rules.schematic_stale(facts(schematic_id="0" * 64, extensions=("siderolabs/zfs", "siderolabs/iscsi-tools")))
+    assert "the schematic with siderolabs/zfs, siderolabs/iscsi-tools (that is " in problem.message
+
+
+def test_a_component_release_open_upwards_that_nothing_fits_says_so():
+    [problem] = rules.component_unsupported(facts(kubernetes_version="v1.20.0", component_versions=(("flux", "v2.7.0"),)))
+    assert problem.severity == "warning"
+    assert problem.message.startswith("Flux v2.7.0 supports Kubernetes 1.32 and later, not v1.20.0 (line 2); "
+                                      "no known Flux release supports it (source: ")
+
+
+def test_every_problem_carries_the_position_of_its_key():
+    located = Facts(file="c.yaml", locate=lambda path: (7, 3))
+    problem = located.problem("some-code", ("network", "pod_cidr"), "words", "warning")
+    assert (problem.line, problem.column, problem.path, problem.severity, problem.file, problem.code) == (
+        7, 3, "network.pod_cidr", "warning", "c.yaml", "some-code")
+    assert located.problem("other", ("nodes",), "words").severity == "error"
