@@ -5,11 +5,16 @@ session's parameters (`apply = True`, one node) and outputs into them, and every
 take those as its defaults. The copy lives under records/ (`lab-<UTC time>/`, private), where the
 runbooks find the project's cluster.yaml by walking up, and their records go to records/ beside
 it. With `--twin DIR` the kernels get the twin's tools first on PATH; without it, the real ones.
+
+JupyterLab runs with two of its defaults changed (an operator's own settings still win): a
+notebook run at once after it opened starts its kernel instead of asking which one, and the lab
+never offers to fetch news from the Internet. They live in the copy's hidden `.jupyter-config/`.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import secrets
 import shutil
@@ -23,6 +28,29 @@ from homeops.cli import EXIT_USAGE
 from homeops.commands.run import DEFAULT_RECORDS, DEFAULT_RUNBOOKS
 
 HOST = "127.0.0.1"
+
+# Default values of JupyterLab settings for this lab: `default_setting_overrides.json` in the
+# `labconfig` directory of a Jupyter config path (jupyterlab_server's settings_utils._get_overrides;
+# LabConfig directories in JupyterLab's docs/source/user/directories.rst). The user's own settings
+# still take precedence.
+#
+# autoStartDefaultKernel: a notebook asks for its kernel by the name in its metadata (python3) once
+# its file has loaded. Until then its kernel preference holds neither a name nor a language, and a
+# Run > Run All Cells (or Shift+Enter) in that first moment finds "No Kernel": JupyterLab's runCell
+# calls SessionContext.startKernel, whose Private.getDefaultKernel picks the server's default kernel
+# only when `autoStartDefault` is true (packages/apputils/src/sessioncontext.tsx), and otherwise
+# opens the "Select Kernel" dialog over the notebook, which takes the operator's next keys. This
+# notebook-extension setting makes `autoStartDefault` true for every notebook. The server's default
+# kernel is python3, this interpreter's own (jupyter_client's native kernel): the one the runbooks
+# name anyway. (The cells of so early a Run All may still not run; the kernel is then up for the next.)
+#
+# fetchNews "false" (and no update check, which needs it): JupyterLab's first start otherwise asks,
+# over the notebook, whether to fetch the Jupyter news feed from the Internet (its announcements
+# plugin asks while the setting is "none", its default); this lab is local-only.
+LAB_SETTINGS = {
+    "@jupyterlab/notebook-extension:tracker": {"autoStartDefaultKernel": True},
+    "@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": False},
+}
 
 
 def register(sub) -> None:
@@ -58,6 +86,8 @@ def handle(args) -> int:
     copy = private_directory(args.records / f"lab-{stamp}").resolve()
     for name in names:
         shutil.copyfile(args.runbooks / f"{name}.ipynb", copy / f"{name}.ipynb")
+    env["JUPYTER_CONFIG_PATH"] = os.pathsep.join(
+        filter(None, [str(_lab_config(copy)), env.get("JUPYTER_CONFIG_PATH", "")]))
     port = args.port or _free_port()
     token = secrets.token_hex(16)
     page = f"lab/tree/{names[0]}.ipynb" if args.name else "lab"
@@ -72,6 +102,14 @@ def handle(args) -> int:
         return subprocess.call(argv, env=env)
     except KeyboardInterrupt:  # Jupyter stops on the same Ctrl-C
         return 130
+
+
+def _lab_config(copy: Path) -> Path:
+    """A Jupyter config directory of this session only, holding LAB_SETTINGS; hidden, so the lab does not list it."""
+    config = copy / ".jupyter-config"
+    (config / "labconfig").mkdir(parents=True)
+    (config / "labconfig" / "default_setting_overrides.json").write_text(json.dumps(LAB_SETTINGS, indent=1) + "\n")
+    return config
 
 
 def _free_port() -> int:

@@ -11,11 +11,11 @@ final state read back from the twin's state directory (twin_state.py), not throu
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import pytest
 import yaml
@@ -260,12 +260,13 @@ class RunResult:
 class Drill:
     """One twin and the cluster.yaml it was made from."""
 
-    def __init__(self, directory: Path, scenario: dict):
+    def __init__(self, directory: Path, scenario: dict, edit: Callable[[str], str] | None = None):
         self.directory = directory
         self.config = directory / "cluster.yaml"
         self.twin = directory / "twin"
         self.records = directory / "records"
-        shutil.copy(ROOT / "cluster.yaml", self.config)
+        text = (ROOT / "cluster.yaml").read_text()
+        self.config.write_text(edit(text) if edit else text)  # the twin is made from the edited file
         scenario_file = directory / "scenario.yaml"
         scenario_file.write_text(yaml.safe_dump(scenario))
         created = self.homeops("twin", "create", str(self.twin), "--scenario", str(scenario_file))
@@ -357,9 +358,10 @@ class Drill:
 def make_drill(tmp_path):
     count = iter(range(100))
 
-    def make(scenario: dict | None = None) -> Drill:
+    def make(scenario: dict | None = None, edit: Callable[[str], str] | None = None) -> Drill:
+        """A twin of cluster.yaml, or of `edit(cluster.yaml's text)`, in `scenario`."""
         directory = tmp_path / f"drill-{next(count)}"
         directory.mkdir()
-        return Drill(directory, scenario or {})
+        return Drill(directory, scenario or {}, edit)
 
     return make
