@@ -38,7 +38,7 @@ class Gate:
         argv = [str(a) for a in argv]
         shown = shlex.join(argv)
         if not self.apply:
-            self.say(f"PLAN: {shown}" + (f"  # {why}" if why else ""))
+            self._plan(shown, why)
             return None
         if self._before_change is not None:
             self._before_change(shown)
@@ -47,4 +47,13 @@ class Gate:
 
     def would_wait(self, what: str, timeout: float) -> None:
         """In plan mode a wait that depends on a change cannot be observed: describe it instead."""
-        self.say(f"PLAN: would wait for {what} (up to {timeout:g}s)")
+        self._plan(f"would wait for {what} (up to {timeout:g}s)", "")
+
+    def _plan(self, step: str, why: str) -> None:
+        plain = f"PLAN: {step}" + (f"  # {why}" if why else "")
+        if self._out is not None:
+            self.say(plain)
+            return
+        from homeops.runner.display import plan_line_html, show
+
+        show(plain, plan_line_html(step, why))

@@ -41,6 +41,14 @@ def status_table_html(header: Sequence[str], rows: Sequence[Sequence[str]], stat
             f"<tbody>{''.join(body)}</tbody></table>")
 
 
+def plan_line_html(step: str, why: str) -> str:
+    """One planned change: the command as code, the reason beside it; its text is the plain line's."""
+    note = f"<span class=\"homeops-plan-why\" style=\"color:#57606a\">  # {html.escape(why)}</span>" if why else ""
+    return ("<div class=\"homeops-plan\" style=\"font-family:var(--jp-code-font-family,monospace);"
+            "white-space:pre-wrap\"><span class=\"homeops-plan-mark\" style=\"color:#8250df;font-weight:bold\">"
+            f"PLAN:</span> <code>{html.escape(step)}</code>{note}</div>")
+
+
 def _in_jupyter_front_end() -> bool:
     from homeops.runner.guard import STARTER_ENV
 

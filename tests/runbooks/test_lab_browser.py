@@ -260,10 +260,12 @@ def test_worker_upgrade_plan_shows_its_gates_and_every_change_and_changes_nothin
     gates = notebook.status_table()
     assert gates and {row["status"] for row in gates} == {"ok"}, gates
     assert all(row["rowClass"] == "homeops-status-ok" for row in gates)
-    printed = "\n".join(o["text"] for cell in notebook.outputs() for o in cell
-                        if o["mime"] == "application/vnd.jupyter.stdout")
-    plan = [line.split("PLAN: ", 1)[1].split("  # ", 1)[0]  # the command, without the note on why
-            for line in printed.splitlines() if line.startswith("PLAN: ")]
+    outputs = [o for cell in notebook.outputs() for o in cell]
+    printed = "\n".join(o["text"] for o in outputs if o["mime"] == "application/vnd.jupyter.stdout")
+    # The plan is HTML (the command as code, the reason beside it), its text the CLI's line.
+    assert not [line for line in printed.splitlines() if line.startswith("PLAN: ")], "plan lines printed as text"
+    plan = [o["text"].split("PLAN: ", 1)[1].split("  # ", 1)[0]  # the command, without the note on why
+            for o in outputs if o["mime"] == "text/html" and o["text"].startswith("PLAN: ")]
     # Every change for every worker of cluster.yaml, one worker after the other in its order.
     changes = [line for line in plan if not line.startswith("would wait for ")]
     image = cluster.installer_image(NEW)
@@ -276,10 +278,11 @@ def test_worker_upgrade_plan_shows_its_gates_and_every_change_and_changes_nothin
     assert len(changes) == len(expected) and all(c.startswith(e) for c, e in zip(changes, expected)), changes
     names = ", ".join(w.name for w in workers)
     assert f"would upgrade {names} to Talos {NEW}" in printed
-    shown = notebook.page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stdout']",
+    shown = notebook.page.locator(".jp-OutputArea-output[data-mime-type='text/html'] .homeops-plan",
                                   has_text=f"PLAN: kubectl cordon {workers[-1].name}")
     shown.scroll_into_view_if_needed()
     assert shown.is_visible()
+    assert shown.locator("code").inner_text() == f"kubectl cordon {workers[-1].name}"
 
     notebook.assert_no_traceback()
     notebook.assert_local_only()
