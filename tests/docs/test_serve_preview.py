@@ -23,7 +23,8 @@ from pathlib import Path
 import pytest
 
 from homeops import ClusterInvalid, load_cluster
-from tests.docs.site_build import SITE_ENV, copy_project
+from tests.docs.records import PLANTED_RECORD, write_record
+from tests.docs.site_build import ROOT, SITE_ENV, copy_project
 
 REQUEST_TIMEOUT_SECONDS = 10  # a request that hangs (as it did) fails the test instead of the run
 WAIT_SECONDS = 120  # how long a rebuild may take on a loaded 2-core machine
@@ -155,3 +156,28 @@ def test_serve_started_with_an_invalid_cluster_yaml_keeps_running_shows_its_line
         assert status == 200 and "The site does not build" not in networking
         assert server.poll() is None
 
+
+def test_a_record_saved_while_serving_appears_in_the_maintenance_log(served):
+    project, url = served
+    log_url = url + "operations/maintenance-log/"
+    status, page = wait_for(lambda: (answer if (answer := fetch(log_url))[0] == 200 else None), "the first build")
+    assert "No maintenance recorded yet." in page
+
+    write_record(project / "records", "20260314-092653-worker-upgrade.ipynb", PLANTED_RECORD)
+    listed = lambda: (answer if 'href="20260314-092653-worker-upgrade.html"' in (answer := fetch(log_url))[1] else None)
+    wait_for(listed, "the record in the log")
+    status, record = fetch(url + "operations/maintenance-log/20260314-092653-worker-upgrade.html")
+    assert status == 200 and "drain refused by a PodDisruptionBudget" in record
+
+
+def test_mkdocs_yml_watches_the_records_directory_the_log_is_built_from(monkeypatch):
+    from mkdocs.utils.yaml import yaml_load
+
+    from homeops.site.sources import records_dir
+
+    monkeypatch.delenv("HOMEOPS_RECORDS", raising=False)
+    with (ROOT / "mkdocs.yml").open(encoding="utf-8") as f:
+        watched = {(ROOT / path).resolve() for path in yaml_load(f)["watch"]}
+    assert records_dir(ROOT).resolve() in watched
+    # MkDocs refuses a watched path that does not exist: the directory is in the repository.
+    assert (ROOT / "records").is_dir()
