@@ -144,6 +144,8 @@ def copy_project(dest: Path) -> Path:
             shutil.copytree(source, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
         elif source.exists():
             shutil.copy2(source, dest / name)
+    # The records the build lists come from HOMEOPS_RECORDS; mkdocs.yml watches records/, so it must exist.
+    (dest / "records").mkdir(exist_ok=True)
     (dest / "homeops").symlink_to(ROOT / "homeops", target_is_directory=True)
     return dest
 

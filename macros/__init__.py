@@ -66,7 +66,7 @@ def define_env(env) -> None:
 
 def _publish_at(config, project_dir: Path, cluster) -> None:
     address = publishing.site_address(cluster.repository, sources.docs_in_project(config.docs_dir, project_dir))
-    if config.site_url is None:  # HOMEOPS_SITE_URL and `mkdocs serve` set their own
+    if not config.site_url:  # HOMEOPS_SITE_URL (empty: unset) and `mkdocs serve` set their own
         config.site_url = address.site_url
     if address.repo_url is not None:
         config.repo_url, config.repo_name, config.edit_uri = address.repo_url, address.repo_name, address.edit_uri

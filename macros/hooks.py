@@ -3,7 +3,8 @@
 The build writes into a staging directory (`homeops.site.staging`) that replaces the site only
 after every page rendered, every link resolved and no warning was logged (so `mkdocs build
 --strict` is safe by itself). Under `mkdocs serve`, a failed rebuild shows its errors in the
-browser instead (`homeops.site.preview`). Runbook pages are generated in `on_files`, so
+browser instead (`homeops.site.preview`), and so does a failed first build, which would
+otherwise end `mkdocs serve`. Runbook pages are generated in `on_files`, so
 mkdocs-macros renders them like every other page.
 Record pages are declared in `on_files` too and filled in `on_env`, once the theme and nav exist.
 """
@@ -37,6 +38,7 @@ def _project_dir(config: MkDocsConfig) -> Path:
 def on_startup(command: str, dirty: bool) -> None:
     global _dirty
     _dirty = dirty
+    preview.serve_first_build_showing_errors()
 
 
 @event_priority(100)  # first, so that every plugin writes into the staging directory
@@ -102,6 +104,9 @@ def on_shutdown() -> None:
 
 def on_serve(server, config: MkDocsConfig, builder):
     server.builder = preview.showing_errors(builder, Path(server.root))
+    records = sources.records_dir(_project_dir(config))
+    if records.is_dir():  # mkdocs.yml watches records/; HOMEOPS_RECORDS may name another directory
+        server.watch(str(records))
     return server
 
 

@@ -31,6 +31,8 @@ def copy_project(dest: Path) -> Path:
         elif source.exists():
             shutil.copy2(source, dest / name)
     (dest / "runbooks").mkdir(exist_ok=True)
+    # Empty: a test gives its records with HOMEOPS_RECORDS. mkdocs.yml watches records/, so it must exist.
+    (dest / "records").mkdir(exist_ok=True)
     (dest / "homeops").symlink_to(ROOT / "homeops", target_is_directory=True)
     return dest
 

@@ -176,33 +176,59 @@ def test_runbook_page_shows_its_parameters_table(visit: Visit, runbook_site: tup
     visit.assert_clean()
 
 
-# What the reader reads as one token: IPv4 addresses and CIDRs, versions, image references and
-# cluster.yaml key paths (`network.load_balancers[].address`).
+# What the reader reads as one token in a table's plain text: IPv4 addresses and CIDRs, versions,
+# image references and cluster.yaml key paths (`network.load_balancers[].address`). Every code
+# element of a table is one token too (the pages write addresses, versions, keys and paths as code),
+# whatever it holds, and so is the first cell of a row (the row's name: a node, a component, a key).
 TOKENS = r"""\d{1,3}(?:\.\d{1,3}){3}(?:\/\d{1,2})?|v\d+\.\d+\.\d+|[a-z0-9.-]+\/[a-z0-9._\/-]+:[\w.-]+|[a-z_]+(?:\[\])?(?:\.[a-z_]+(?:\[\])?)+"""
 # Runs in the page: every way a token or a line can be broken, cut or covered, as text.
 MEASURE = """(tokenPattern) => {
   const problems = [];
   const article = document.querySelector(".md-content article");
   const rects = (range) => [...range.getClientRects()].filter(r => r.width > 0 && r.height > 0);
+  // The lines a text spans: boxes that overlap vertically sit on one line (code and prose differ in
+  // height on the same line); a box below all of them starts another.
+  const lines = (boxes) => {
+    let count = 0, bottom = -Infinity;
+    for (const r of [...boxes].sort((a, b) => a.top - b.top)) {
+      if (r.top >= bottom - 1) { count += 1; bottom = r.bottom; } else { bottom = Math.max(bottom, r.bottom); }
+    }
+    return count;
+  };
   const textNodes = (root) => {
     const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
     const nodes = [];
     for (let n = walker.nextNode(); n; n = walker.nextNode()) nodes.push(n);
     return nodes;
   };
-  let tokens = 0, addresses = 0;
+  let tokens = 0, addresses = 0, codes = 0, names = 0;
   for (const cell of article.querySelectorAll("table td, table th")) {
     for (const node of textNodes(cell)) {
       for (const m of node.data.matchAll(new RegExp(tokenPattern, "g"))) {
         const range = document.createRange();
         range.setStart(node, m.index);
         range.setEnd(node, m.index + m[0].length);
-        const lines = new Set(rects(range).map(r => Math.round(r.top)));
+        const spans = lines(rects(range));
         tokens += 1;
         if (/^\\d{1,3}(\\.\\d{1,3}){3}/.test(m[0])) addresses += 1;
-        if (lines.size > 1) problems.push(`"${m[0]}" in a table breaks over ${lines.size} lines`);
+        if (spans > 1) problems.push(`"${m[0]}" in a table breaks over ${spans} lines`);
       }
     }
+    // An inline box broken over lines has one client rect per line.
+    for (const code of cell.querySelectorAll("code")) {
+      const boxes = [...code.getClientRects()].filter(r => r.width > 0 && r.height > 0);
+      if (!boxes.length) continue;  // not shown (a closed details block)
+      codes += 1;
+      if (lines(boxes) > 1) problems.push(`\\`${code.textContent}\\` in a table breaks over ${lines(boxes)} lines`);
+    }
+  }
+  for (const cell of article.querySelectorAll("table tr > td:first-child")) {
+    const range = document.createRange();
+    range.selectNodeContents(cell);
+    const boxes = rects(range);
+    if (!boxes.length || !cell.textContent.trim()) continue;
+    names += 1;
+    if (lines(boxes) > 1) problems.push(`the row name "${cell.textContent.trim().slice(0, 40)}" breaks over ${lines(boxes)} lines`);
   }
   const page = document.documentElement;
   if (page.scrollWidth > window.innerWidth + 1) {
@@ -253,15 +279,22 @@ MEASURE = """(tokenPattern) => {
       problems.push(`the shell highlighter colours "${number.textContent}" apart from its line`);
     }
   }
-  return {problems, tokens, addresses};
+  return {problems, tokens, addresses, codes, names};
 }"""
 WIDTHS = {"desktop": 1400, "phone": 390}
 
 
 def site_pages(site_dir: Path) -> list[str]:
-    """Every page of the built site, as the path after the base URL ("" for the home page)."""
-    pages = [p.parent.relative_to(site_dir).as_posix() for p in site_dir.rglob("index.html")]
-    return sorted("" if p == "." else p + "/" for p in pages)
+    """Every page of the built site, record pages included, as the path after the base URL ("" for the
+    home page). Not the 404 page: the theme's own."""
+    pages = []
+    for path in site_dir.rglob("*.html"):
+        relative = path.relative_to(site_dir)
+        if relative.name == "index.html":
+            pages.append("" if relative.parent == Path(".") else relative.parent.as_posix() + "/")
+        elif relative != Path("404.html"):
+            pages.append(relative.as_posix())
+    return sorted(pages)
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
@@ -274,21 +307,28 @@ def test_every_page_keeps_tokens_whole_cuts_nothing_and_is_kept_as_screenshots(
     page = context.new_page()
     page.add_init_script(OPEN_SHADOW_ROOTS)
     problems: dict[str, list[str]] = {}
-    addresses = 0
+    addresses = codes = names = 0
+    pages = site_pages(site_dir)
+    assert [p for p in pages if p.startswith("operations/maintenance-log/") and p.endswith(".html")], \
+        "the planted record's page is swept too"
     try:
-        for path in site_pages(site_dir):
+        for path in pages:
             page.goto(url + path)
             if page.locator("div.mermaid").count():
                 page.locator("div.mermaid svg").first.wait_for()
             found = page.evaluate(MEASURE, TOKENS)
             addresses += found["addresses"]
+            codes += found["codes"]
+            names += found["names"]
             if found["problems"]:
                 problems[path or "home"] = found["problems"]
-            name = (path.strip("/").replace("/", "-") or "home") + f"-{WIDTHS[device]}-{scheme}"
+            name = (path.removesuffix(".html").strip("/").replace("/", "-") or "home") + f"-{WIDTHS[device]}-{scheme}"
             SCREENSHOTS.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
     finally:
         context.close()
-    # The measurement saw the address tables (node, load-balancer and address plan) of the site.
+    # The measurement saw the address tables (node, load-balancer and address plan) of the site, the
+    # code of every table (the address plan writes each address as code) and the rows' names.
     assert addresses >= 2 * len(CLUSTER.addresses())
+    assert codes >= len(CLUSTER.addresses()) and names >= len(CLUSTER.nodes)
     assert problems == {}

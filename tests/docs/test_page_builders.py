@@ -415,12 +415,16 @@ def test_a_record_page_renders_outputs_as_text_and_strips_markup_written_into_th
 def test_a_record_summary_is_read_from_the_cache_while_its_bytes_are_unchanged(tmp_path):
     from homeops.site.record_cache import RecordCache
 
-    path = write_record(tmp_path, "r.ipynb", PLANTED_RECORD)
-    cache = RecordCache(tmp_path)
+    records = tmp_path / "records"
+    records.mkdir()
+    path = write_record(records, "r.ipynb", PLANTED_RECORD)
+    cache = RecordCache(records)
     assert maintenance_log.read_record(path, cache).outcome == "stopped"
-    (entry,) = (tmp_path / ".cache").glob("*.json")
+    # Beside the records, not among them: `mkdocs serve` watches records/.
+    assert [p.name for p in records.iterdir()] == ["r.ipynb"]
+    (entry,) = (tmp_path / ".records-cache").glob("*.json")
     entry.write_text(entry.read_text().replace('"stopped"', '"from the cache"'))
     assert maintenance_log.read_record(path, cache).outcome == "from the cache"
-    write_record(tmp_path, "r.ipynb", {**PLANTED_RECORD, "outcome": "completed"})
+    write_record(records, "r.ipynb", {**PLANTED_RECORD, "outcome": "completed"})
     assert maintenance_log.read_record(path, cache).outcome == "completed"
-    assert oct((tmp_path / ".cache").stat().st_mode & 0o777) == "0o700"
+    assert oct((tmp_path / ".records-cache").stat().st_mode & 0o777) == "0o700"

@@ -9,6 +9,7 @@ import pytest
 from homeops import ClusterInvalid, load_cluster
 from homeops.cluster.model import Repository
 from homeops.site.publishing import branch_of, site_address
+from tests.docs.html_text import article_text
 from tests.docs.site_build import ROOT, build_site, copy_project, page_html
 
 REPOSITORY = "repository:\n  owner: Lab-Owner\n  name: lab-cluster\n  branch: live\n"
@@ -74,7 +75,8 @@ def test_a_site_built_with_a_repository_links_to_it(tmp_path):
     project = copy_project(tmp_path / "project")
     with_repository(project)
 
-    build = build_site(project, tmp_path / "site")
+    # As the Pages workflow builds a pull request: configure-pages does not run, its output is empty.
+    build = build_site(project, tmp_path / "site", HOMEOPS_SITE_URL="")
 
     assert build.returncode == 0, build.output
     home = page_html(tmp_path / "site", "")
@@ -86,6 +88,9 @@ def test_a_site_built_with_a_repository_links_to_it(tmp_path):
     runbook = page_html(tmp_path / "site", "runbooks/worker-upgrade")
     assert 'href="https://github.com/Lab-Owner/lab-cluster/blob/live/runbooks/worker-upgrade.ipynb"' in runbook
     assert 'href="https://github.com/Lab-Owner/lab-cluster/edit/live/runbooks/worker-upgrade.ipynb"' in runbook
+    # The same key gives the Flux bootstrap command.
+    setup = article_text(page_html(tmp_path / "site", "getting-started/initial-setup"))
+    assert "--owner=Lab-Owner --repository=lab-cluster" in setup and "--branch=live" in setup
 
 
 def test_a_site_built_without_a_repository_points_at_no_repository(site):
@@ -95,3 +100,16 @@ def test_a_site_built_without_a_repository_points_at_no_repository(site):
         assert "github.com/example" not in html
         assert not re.search(r'href="https://github\.com/[^"]*/(edit|blob)/', html)
         assert 'class="md-source"' not in html
+
+
+def test_without_a_repository_the_pages_workflow_still_gives_the_site_its_address(tmp_path):
+    assert load_cluster(ROOT / "cluster.yaml").repository is None
+    # configure-pages' base_url has no trailing slash ("https://octocat.github.io/my-repo").
+    build = build_site(copy_project(tmp_path / "project"), tmp_path / "site",
+                       HOMEOPS_SITE_URL="https://lab-owner.github.io/home-ops")
+
+    assert build.returncode == 0, build.output
+    home = page_html(tmp_path / "site", "")
+    assert '<link rel="canonical" href="https://lab-owner.github.io/home-ops/">' in home
+    assert "<loc>https://lab-owner.github.io/home-ops/networking/</loc>" in (tmp_path / "site" / "sitemap.xml").read_text()
+    assert 'class="md-source"' not in home, "an address is not a repository: still no repository link"

@@ -49,6 +49,22 @@ def test_docs_workflow_builds_strictly_and_deploys_pages_only_from_main():
     assert "refs/heads/main" in deploy["if"] and deploy["permissions"] == {"pages": "write", "id-token": "write"}
 
 
+def test_the_published_build_is_made_for_the_address_github_pages_gives_it():
+    build = yaml.safe_load((ROOT / ".github/workflows/docs.yaml").read_text())["jobs"]["build"]
+    steps = build["steps"]
+    (pages,) = [s for s in steps if s.get("uses", "").startswith("actions/configure-pages@")]
+    (make,) = [s for s in steps if s.get("run") == "make build"]
+    (upload,) = [s for s in steps if s.get("uses", "").startswith("actions/upload-pages-artifact@")]
+    assert steps.index(pages) < steps.index(make)
+    # The macros read HOMEOPS_SITE_URL (mkdocs.yml `site_url: !ENV HOMEOPS_SITE_URL`).
+    assert make["env"] == {"HOMEOPS_SITE_URL": "${{ steps.%s.outputs.base_url }}" % pages["id"]}
+    assert "!ENV HOMEOPS_SITE_URL" in (ROOT / "mkdocs.yml").read_text()
+    # It runs for the build that is published, and reads the Pages site with the job's token.
+    assert pages["if"] == upload["if"]
+    assert build["permissions"] == {"contents": "read", "pages": "read"}
+    assert "enablement" not in pages.get("with", {}), "the job's token cannot enable Pages"
+
+
 def test_test_workflow_runs_make_test_on_pull_requests():
     workflow = yaml.safe_load((ROOT / ".github/workflows/test.yaml").read_text())
     assert "pull_request" in workflow[True]  # YAML 1.1 reads the key `on` as True

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from homeops import load_cluster
+from homeops.site.record_cache import cache_dir
 from homeops.twin import create as create_twin
 from homeops.twin import state as twin_state
 from tests.docs.html_text import article_tables, article_text
@@ -155,10 +156,14 @@ def test_a_record_copied_in_with_secrets_shows_none_of_them(built):
 
 def test_rendered_records_are_cached_by_their_content(built):
     records, site = built["record"].parent, built["site"]
-    cached = sorted((records / ".cache").glob("*.html"))
+    cached = sorted(cache_dir(records).glob("*.html"))
     assert len(cached) == 2
     for entry in cached:
         entry.write_text(entry.read_text() + "<p>from the cache</p>")
+    # The finished pages (the theme around each record) are gone, as after a change to the navigation:
+    # the pages are made again from the rendered records, not from the records.
+    for finished in (cache_dir(records) / "pages").glob("*.html"):
+        finished.unlink()
     assert build_site(built["project"], site, HOMEOPS_RECORDS=str(records)).returncode == 0
     assert "from the cache" in record_page(site, built["record"])
 
@@ -169,6 +174,34 @@ def test_rendered_records_are_cached_by_their_content(built):
     changed = record_page(site, built["record"])
     assert "from the cache" not in changed and "Interrupted" in article_text(changed)
     assert "from the cache" in record_page(site, built["copy"])
+
+
+def test_an_unchanged_record_page_is_linked_from_the_cache_and_the_cache_keeps_only_live_pages(built, tmp_path):
+    records = built["record"].parent
+    site = tmp_path / "site"
+    assert build_site(built["project"], site, HOMEOPS_RECORDS=str(records)).returncode == 0
+    page = site / "operations" / "maintenance-log" / f"{built['copy'].stem}.html"
+    (finished,) = [p for p in (cache_dir(records) / "pages").glob("*.html") if p.samefile(page)]
+    assert finished.stat().st_mode & 0o044 == 0o044, "the site's files are readable by a web server"
+    before = page.read_text(encoding="utf-8")
+
+    # Built again for another address: another theme around the same records, so new finished pages;
+    # the old ones stay while the first site links to them.
+    other = tmp_path / "other-site"
+    assert build_site(built["project"], other, HOMEOPS_RECORDS=str(records),
+                      HOMEOPS_SITE_URL="https://lab.example/docs/").returncode == 0
+    relinked = other / "operations" / "maintenance-log" / f"{built['copy'].stem}.html"
+    assert not relinked.samefile(page) and finished.exists()
+    assert "https://lab.example/docs/" in relinked.read_text(encoding="utf-8")
+
+    # Once no site links to them, the next build removes them, and the page reads as it did.
+    for directory in (site, other):
+        for path in sorted(directory.rglob("*"), reverse=True):
+            path.rmdir() if path.is_dir() else path.unlink()
+    assert build_site(built["project"], site, HOMEOPS_RECORDS=str(records)).returncode == 0
+    assert page.read_text(encoding="utf-8") == before
+    live = {p.stat().st_ino for p in site.rglob("*.html")}
+    assert {p.stat().st_ino for p in (cache_dir(records) / "pages").glob("*.html")} <= live
 
 
 @pytest.mark.browser
