@@ -15,9 +15,10 @@ from homeops.errors import RunbookStopped
 from homeops.procedures import node_maintenance
 from homeops.procedures.node_maintenance import InPlace
 from homeops.tools import process
-from homeops.tools.process import ToolTimeout
 
-from tests.runbooks.conftest import API_REFUSED, PDB_REFUSAL, TOOLBOX, FakeCluster, FakeNode
+from tests.runbooks import fake_faults
+from tests.runbooks.conftest import API_REFUSED, PDB_REFUSAL, TOOLBOX
+from tests.runbooks.fake_faults import FaultyCluster
 
 CEPH = " ".join(TOOLBOX)
 RADOS_TIMEOUT = "[errno 110] RADOS timed out (error connecting to the cluster)\n"
@@ -30,45 +31,23 @@ PROGRESS = re.compile(r"^\d\d:\d\d:\d\d waiting for every Ceph PG active\+clean:
 
 
 @dataclass
-class AwayCluster(FakeCluster):
-    """The in-memory cluster, plus a node whose OSDs are down while it is away, Rook's disruption
-    controller, and faults: commands that fail, hang past their timeout or are interrupted.
-
-    Commands are named as shown without the toolbox (`ceph osd unset-group noout`, `kubectl uncordon`)
-    and match every command line that starts so.
-    """
+class AwayCluster(FaultyCluster):
+    """The in-memory cluster with faults, plus a node whose OSDs are down while it is away, the pods
+    that say where Rook runs each OSD, and Rook's disruption controller."""
 
     down: set[int] = field(default_factory=set)  # OSDs `ceph osd tree` reports down
     unclean_looks: int = 0  # `ceph status` reads that still see degraded PGs (the node's OSDs down)
     rook_lets_go: bool = False  # osdMaintenanceTimeout has passed: Rook clears noout on a host whose OSDs are down
-    failing: dict[str, str] = field(default_factory=dict)  # command -> what it prints on stderr, exiting 1
-    hung: set[str] = field(default_factory=set)
-    interrupted: set[str] = field(default_factory=set)
 
     def away(self, name: str, *, looks: int) -> None:
         """`name` went down (a reboot): its OSDs are down and PGs degraded for `looks` reads of the status."""
         self.down = set(self.osds[name])
         self.unclean_looks = looks
 
-    def run(self, argv, *, timeout, input=None, check=True):
-        argv = [a for a in map(str, argv) if not a.startswith("--request-timeout=")]
-        shown = self._shown(argv)
-        if any(shown.startswith(c) for c in self.interrupted):
-            self.calls.append(argv)
-            raise KeyboardInterrupt
-        if any(shown.startswith(c) for c in self.hung):
-            self.calls.append(argv)
-            raise ToolTimeout(argv, timeout)
-        return super().run(argv, timeout=timeout, input=input, check=check)
-
-    def _answer(self, argv: list[str]) -> tuple[int, str, str]:
-        shown = self._shown(argv)
-        failure = next((err for command, err in self.failing.items() if shown.startswith(command)), None)
-        if failure is not None:
-            return 1, "", failure
-        if argv[1:6] == ["-n", "rook-ceph", "get", "pods", "-l"]:
+    def _kubectl(self, args: list[str]) -> tuple[int, str, str]:
+        if args[:5] == ["-n", "rook-ceph", "get", "pods", "-l"]:
             return 0, json.dumps({"items": self._osd_pods()}), ""
-        return super()._answer(argv)
+        return super()._kubectl(args)
 
     def _osd_pods(self) -> list[dict]:
         """Rook's `rook-ceph-osd` pods: each OSD pinned to its node, which here names its CRUSH host."""
@@ -95,17 +74,10 @@ class AwayCluster(FakeCluster):
                     self.host_flags.get(host, set()).discard("noout")
         return super()._ceph(args)
 
-    @staticmethod
-    def _shown(argv: list[str]) -> str:
-        return " ".join(["ceph", *argv[len(TOOLBOX):]] if argv[:len(TOOLBOX)] == TOOLBOX else argv)
-
 
 @pytest.fixture
 def fake(monkeypatch, cluster_model) -> AwayCluster:
-    cluster = AwayCluster(
-        nodes={n.name: FakeNode(n.name, n.role, str(n.address), "v1.11.0", "v1.34.1") for n in cluster_model.nodes},
-        osds={n.name: [i] for i, n in enumerate(cluster_model.workers)},
-    )
+    cluster = fake_faults.make(AwayCluster, cluster_model)
     monkeypatch.setattr(process, "run", cluster.run)
     return cluster
 
@@ -117,10 +89,6 @@ def node(session, name="worker-1"):
 def gate_lines(out: str) -> list[str]:
     """What the gate ran or showed, each with its `# why`, in order."""
     return [line for line in out.splitlines() if line.startswith(("RUN: ", "PLAN: "))]
-
-
-def changes(fake: AwayCluster) -> list[str]:
-    return [AwayCluster._shown(c) for c in fake.changes()]
 
 
 def stopped(call, *args, **kwargs) -> str:
@@ -160,7 +128,7 @@ def test_a_node_without_osds_is_cordoned_and_drained_with_no_ceph_flag(fake, ses
     state = node_maintenance.take_out_of_service(session, node(session, "cp-1"), purpose="maintenance")
 
     assert "cp-1 holds no OSD: no Ceph flag needed" in capsys.readouterr().out.splitlines()
-    assert changes(fake) == ["kubectl cordon cp-1",
+    assert fake.changed() == ["kubectl cordon cp-1",
                              "kubectl drain cp-1 --ignore-daemonsets --delete-emptydir-data --timeout=0.5s"]
     assert not any("ok-to-stop" in c for c in fake.calls)
     assert (state.osds, state.cordoned, state.noout) == ((), True, False)
@@ -178,7 +146,7 @@ def test_a_node_whose_osds_ceph_says_are_not_ok_to_stop_is_left_untouched_and_th
                        "Error EBUSY: unsafe to stop osd(s) at this time (12 PGs are or would become offline); "
                        "left in place: nothing")
     assert "ceph osd ok-to-stop 0 3: no" in capsys.readouterr().out.splitlines()
-    assert changes(fake) == []
+    assert fake.changed() == []
 
 
 def test_an_ok_to_stop_that_hangs_stops_before_any_change(fake, session_for):
@@ -189,7 +157,7 @@ def test_an_ok_to_stop_that_hangs_stops_before_any_change(fake, session_for):
 
     assert message == (f"worker-1: stopped at step 'ceph osd ok-to-stop': `{CEPH} osd ok-to-stop 0 -f json` "
                        "did not finish within 30s; left in place: nothing")
-    assert changes(fake) == []
+    assert fake.changed() == []
 
 
 def test_osds_that_cannot_be_read_stop_before_any_change(fake, session_for):
@@ -200,7 +168,7 @@ def test_osds_that_cannot_be_read_stop_before_any_change(fake, session_for):
 
     assert message == (f"worker-1: stopped at step 'read the OSDs of the host': `{CEPH} osd tree -f json` "
                        "did not finish within 30s; left in place: nothing")
-    assert changes(fake) == []
+    assert fake.changed() == []
 
 
 def test_a_host_flag_ceph_refuses_stops_before_the_cordon(fake, session_for):
@@ -211,7 +179,7 @@ def test_a_host_flag_ceph_refuses_stops_before_the_cordon(fake, session_for):
 
     assert message == (f"worker-1: stopped at step 'set noout for the host': `{CEPH} osd set-group noout worker-1` "
                        f"exited 1: {RADOS_TIMEOUT.strip()}; left in place: nothing")
-    assert changes(fake) == ["ceph osd set-group noout worker-1"]
+    assert fake.changed() == ["ceph osd set-group noout worker-1"]
     assert not fake.nodes["worker-1"].unschedulable
 
 
@@ -225,7 +193,7 @@ def test_a_refused_cordon_clears_the_host_flag_again_and_says_so(fake, session_f
                        f"{API_REFUSED.strip()}; undone: noout cleared for host worker-1; left in place: nothing")
     assert gate_lines(capsys.readouterr().out)[-1] == (
         f"RUN: {CEPH} osd unset-group noout worker-1  # the node was not disrupted")
-    assert changes(fake)[-1] == "ceph osd unset-group noout worker-1"
+    assert fake.changed()[-1] == "ceph osd unset-group noout worker-1"
     assert fake.host_flags["worker-1"] == set()
 
 
@@ -267,7 +235,7 @@ def test_restore_gives_a_node_that_was_not_disrupted_back_and_records_what_it_un
 
     assert state == InPlace("worker-1", osds=(0,), crush_hosts=("worker-1",), cordoned=False, noout=False, step="drain",
                             notes=["undone: worker-1 uncordoned", "undone: noout cleared for host worker-1"])
-    assert changes(fake) == ["kubectl uncordon worker-1", "ceph osd unset-group noout worker-1"]
+    assert fake.changed() == ["kubectl uncordon worker-1", "ceph osd unset-group noout worker-1"]
 
 
 # Back in service: uncordon, PGs active+clean, clear the flag.
@@ -300,7 +268,7 @@ def test_a_node_without_osds_still_waits_for_clean_pgs_and_asks_nothing_about_it
 
     node_maintenance.return_to_service(session, node(session, "cp-1"), state)
 
-    assert changes(fake) == ["kubectl uncordon cp-1"]
+    assert fake.changed() == ["kubectl uncordon cp-1"]
     assert [c for c in fake.calls if c[len(TOOLBOX):len(TOOLBOX) + 1] == ["status"]]
     assert not any(c[len(TOOLBOX):len(TOOLBOX) + 2] in (["osd", "dump"], ["osd", "tree"]) for c in fake.calls)
     assert not fake.unclean_looks
@@ -332,7 +300,7 @@ def test_an_uncordon_that_fails_on_the_way_back_leaves_the_node_out_and_the_flag
     assert message == ("worker-1: stopped at step 'uncordon': `kubectl uncordon worker-1` exited 1: "
                        f"{API_REFUSED.strip()}"
                        f"{AGAIN}; left in place: worker-1 cordoned, noout set for host worker-1")
-    assert changes(fake) == ["kubectl uncordon worker-1"]  # no wait, no flag cleared
+    assert fake.changed() == ["kubectl uncordon worker-1"]  # no wait, no flag cleared
     assert fake.host_flags["worker-1"] == {"noout"}
 
 
@@ -448,7 +416,7 @@ def test_down_osds_that_a_noout_still_covers_get_no_second_flag(fake, session_fo
     node_maintenance.keep_protected(session_for(apply=True), state)
 
     assert state == before
-    assert changes(fake) == [] and "warning" not in capsys.readouterr().out
+    assert fake.changed() == [] and "warning" not in capsys.readouterr().out
 
 
 def test_osds_that_are_up_again_need_no_flag_once_rook_cleared_its_own(fake, session_for, capsys):
@@ -457,7 +425,7 @@ def test_osds_that_are_up_again_need_no_flag_once_rook_cleared_its_own(fake, ses
     node_maintenance.keep_protected(session_for(apply=True), state)  # no flag anywhere, OSD 0 up
 
     assert state == away_state()
-    assert changes(fake) == [] and "warning" not in capsys.readouterr().out
+    assert fake.changed() == [] and "warning" not in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("state, apply", [
