@@ -137,7 +137,6 @@ def return_to_service(session: Session, node: Node, state: InPlace) -> None:
 
 def _return(session: Session, node: Node, state: InPlace) -> None:
     gate = session.gate
-    state.step = "uncordon"
     _do(state, "uncordon", lambda: kubectl.uncordon(gate, node.name, why="the node is back"))
     state.cordoned = False
     # Also for a node without OSDs: its reboot can still take a Ceph monitor or manager away and
@@ -236,6 +235,8 @@ def _ok_to_stop(state: InPlace) -> OkToStop:
 
 
 def _do(state: InPlace, step: str, change: Callable[[], None]) -> None:
+    """One change of the return: a failure is a stop at `step`, and so is an interrupt during it."""
+    state.step = step
     try:
         change()
     except ToolError as exc:
