@@ -12,7 +12,7 @@ def observe(twin_dir: str) -> tuple[dict, float]:
     """Read-only view: settles finished reboots and runs Rook's reconcile in memory (the next change saves the same)."""
     current = state.read(twin_dir)
     now = clock.twin_now(current)
-    _advance(current, now)
+    catch_up(current, now)
     return current, now
 
 
@@ -20,12 +20,13 @@ def observe(twin_dir: str) -> tuple[dict, float]:
 def changing(twin_dir: str) -> Iterator[tuple[dict, float]]:
     with state.change(twin_dir) as current:
         now = clock.twin_now(current)
-        _advance(current, now)
+        catch_up(current, now)
         yield current, now
         # What the change did (a flag set, a node cordoned) meets Rook's next reconcile at once.
         rook.reconcile(current, now)
 
 
-def _advance(current: dict, now: float) -> None:
+def catch_up(current: dict, now: float) -> None:
+    """What the cluster's controllers have done by `now`: finished reboots settled, Rook reconciled."""
     nodes.settle(current, now)
     rook.reconcile(current, now)

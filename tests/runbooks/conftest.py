@@ -25,6 +25,7 @@ from homeops.gate import Gate
 from homeops.procedures.session import Session
 from homeops.tools import process
 from homeops.tools.process import Completed, ToolError
+from homeops.twin import clock
 
 from tests.runbooks.twin_state import CephFlags, CephState, NodeState, TwinState, read_twin_state
 
@@ -305,11 +306,9 @@ class Drill:
     # The twin's final state, read from its state directory by twin_state.py: neither through the
     # fake tools nor through the parsers the runbooks use, so a parser bug cannot blind a drill.
     def state(self) -> TwinState:
-        # The twin's controllers (Rook's disruption controller) reconcile at each tool call, as the
-        # real ones do on their own between calls: one harmless call lets them catch up first.
-        subprocess.run([str(Path(self.twin) / "bin" / "kubectl"), "-n", "rook-ceph", "exec", "deploy/rook-ceph-tools",
-                        "--", "ceph", "osd", "dump", "-f", "json"],
-                       capture_output=True, text=True, timeout=60, check=False)
+        # The real controllers (Rook's disruption controller) act on their own between calls; the
+        # twin's act at each call and a read-only call saves nothing: let them catch up and save.
+        clock.advance(str(self.twin), 0)
         return read_twin_state(self.twin)
 
     def nodes(self) -> dict[str, NodeState]:
