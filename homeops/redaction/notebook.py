@@ -18,13 +18,19 @@ _NOT_TEXT = ("image/",)  # base64 pictures: not text anyone reads, and no label 
 
 
 def redact_tree(value: Any) -> Any:
-    """A copy of a JSON value with every secret removed, judged with the keys around it."""
+    """A copy of a JSON value with every secret removed, judged with the keys around it.
+
+    A string that its JSON text escapes (a YAML document, a token wrapped over lines) is judged
+    alone first, as the text it is: inside the JSON text its line breaks are `\\n`, and a format
+    that spans lines would see only the first of them.
+    """
+    value = _each_string(value, escaped_only=True)
     text = json.dumps(value, ensure_ascii=False, indent=1)
     redacted = redact(text)
     if redacted == text:
-        return _each_string(value, escaped_only=True)
+        return value
     try:
-        return _each_string(json.loads(redacted), escaped_only=True)
+        return json.loads(redacted)
     except ValueError:
         # A marker swallowed JSON punctuation (a private key cut off mid-string runs to the end):
         # judge each string alone instead, which never breaks the structure.
@@ -32,11 +38,10 @@ def redact_tree(value: Any) -> Any:
 
 
 def _each_string(value: Any, escaped_only: bool = False) -> Any:
-    """Every string redacted on its own; with `escaped_only`, only those the JSON text showed escaped.
+    """Every string redacted on its own; with `escaped_only`, only those the JSON text shows escaped.
 
     A string with no line break, quote or backslash reads the same inside the JSON text, where it
-    was judged already with its key; one with them (a YAML document in a string) is judged again
-    as the text it is.
+    is judged with its key; one with them (a YAML document in a string) is judged alone as well.
     """
     if isinstance(value, str):
         return redact(value) if not escaped_only or _escaped(value) else value

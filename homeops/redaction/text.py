@@ -73,10 +73,8 @@ def _widened(text: str, span: Span) -> Span:
     return start, end, kind
 
 
-def _line_length(text: str, end: int) -> int | None:
-    """The length of the line that ends at `end`, or None when `end` is not the end of a line."""
-    if end < len(text) and text[end] not in "\r\n":
-        return None
+def _line_length(text: str, end: int) -> int:
+    """The length of the line `end` is in, up to `end` (the caller goes on only where a line break follows)."""
     return end - (text.rfind("\n", 0, end) + 1)
 
 

@@ -215,6 +215,23 @@ def _cases() -> list[Case]:
     add("a Secret value printed alone (kubectl get secret -o jsonpath)",
         "kubectl reference: jsonpath output of .data.<key> (base64, no label)", raw_age, raw_age[20:])
 
+    # Flux's guide stores the whole age-keygen file in the Secret, comments first: the identity starts
+    # 109 bytes in, where base64 spells it differently than at the start of a value.
+    keys_file = (f"# created: 2026-03-14T09:26:53Z\n# public key: age1{chars(BECH32.lower(), 58)}\n"
+                 f"AGE-SECRET-KEY-1{chars(BECH32, 58)}\n")
+    keys_blob = b64(keys_file.encode())
+    add("Flux sops-age key file printed alone (kubectl get secret sops-age -o jsonpath)",
+        "fluxcd/flux2 docs guides/mozilla-sops.md (age-keygen -o age.agekey; --from-file=age.agekey=/dev/stdin)",
+        keys_blob, keys_blob[keys_file.index("AGE-SECRET-KEY-1") // 3 * 4 + 24:])
+
+    certificate, _ = pem("CERTIFICATE", 301)
+    combined_key, _ = pem("EC PRIVATE KEY", 121)
+    combined = f"{certificate}\n{combined_key}\n"
+    combined_blob = b64(combined.encode())
+    add("certificate and key in one PEM, base64 (a Secret value printed alone)",
+        "HAProxy configuration manual, bind option crt (one PEM file: certificates, then the private key)",
+        combined_blob, combined_blob[combined.index("-----BEGIN EC") // 3 * 4 + 40:])
+
     bearer = chars(ALNUM + "-._~", 40)
     add("Bearer authorization header", "RFC 6750 section 2.1",
         f"curl -H 'Authorization: Bearer {bearer}' https://api.example.com/", bearer)
