@@ -67,11 +67,11 @@ def redact_notebook(notebook: dict) -> dict:
     `application/json` data with its keys, exception texts (ename, evalue, traceback) and all
     metadata (papermill's parameters, the run's own `homeops` status and reason).
     """
-    cells = [_cached_cell(cell) if isinstance(cell, dict) else _each_string(cell) for cell in notebook.get("cells", [])]
-    cleaned = {key: redact_tree(value) for key, value in notebook.items() if key != "cells"}
-    if "cells" in notebook:
-        cleaned["cells"] = cells
-    return cleaned
+    return {key: _cells(value) if key == "cells" else redact_tree(value) for key, value in notebook.items()}
+
+
+def _cells(cells: list) -> list:
+    return [_cached_cell(cell) if isinstance(cell, dict) else _each_string(cell) for cell in cells]
 
 
 def _cached_cell(cell: dict) -> dict:
@@ -86,58 +86,57 @@ def _cell_text(cell: str) -> str:
 
 
 def _cell(cell: dict) -> dict:
-    cleaned = {key: redact_tree(value) for key, value in cell.items() if key not in ("source", "outputs")}
-    if "source" in cell:
-        cleaned["source"] = _text(cell["source"])
-    if isinstance(cell.get("outputs"), list):
-        cleaned["outputs"] = _outputs(cell["outputs"])
-    return {key: cleaned[key] for key in cell}
+    return {key: _cell_part(key, value) for key, value in cell.items()}
+
+
+def _cell_part(key: str, value: Any) -> Any:
+    if key == "source":
+        return _text(value)
+    if key == "outputs" and isinstance(value, list):
+        return _outputs(value)
+    return redact_tree(value)
 
 
 def _outputs(outputs: list) -> list:
     """Each output redacted; the outputs of one stream joined into the first of them."""
-    result: list = []
-    streams: dict[str, dict] = {}
+    kept: list = []
+    streams: dict[Any, dict] = {}
     for output in outputs:
-        if not isinstance(output, dict):
-            result.append(_each_string(output))
-        elif output.get("output_type") == "stream":
+        if isinstance(output, dict) and output.get("output_type") == "stream":
             name = output.get("name")
             if name in streams:
                 streams[name]["text"] += _joined(output.get("text", ""))
-            else:
-                streams[name] = dict(output, text=_joined(output.get("text", "")))
-                result.append(streams[name])
-        elif output.get("output_type") == "error":
-            result.append(_error(output))
-        else:
-            result.append(_rich(output))
-    for stream in streams.values():
-        stream["text"] = redact(stream["text"]).splitlines(keepends=True)
-        for key in set(stream) - {"text"}:
-            stream[key] = redact_tree(stream[key])
-    return result
+                continue
+            output = streams[name] = dict(output, text=_joined(output.get("text", "")))
+        kept.append(output)
+    return [_output(output) for output in kept]
 
 
-def _error(output: dict) -> dict:
-    cleaned = redact_tree({key: value for key, value in output.items() if key != "traceback"})
-    if isinstance(output.get("traceback"), list):
-        # Frames are shown one below the other: a secret may continue from one into the next.
-        joined = "\n".join(str(line) for line in output["traceback"])
-        redacted = redact(joined)
-        cleaned["traceback"] = output["traceback"] if redacted == joined else redacted.split("\n")
-        cleaned["traceback"] = [redact(line) for line in cleaned["traceback"]]
-    return {key: cleaned[key] for key in output}
+def _output(output: Any) -> Any:
+    if not isinstance(output, dict):
+        return _each_string(output)
+    if output.get("output_type") == "stream":
+        return {key: redact(value).splitlines(keepends=True) if key == "text" else redact_tree(value)
+                for key, value in output.items()}
+    if output.get("output_type") == "error" and isinstance(output.get("traceback"), list):
+        # The traceback is judged as frames first, then the whole error with its keys (ename, evalue).
+        return redact_tree(dict(output, traceback=_frames(output["traceback"])))
+    return {key: _data(value) if key == "data" and isinstance(value, dict) else redact_tree(value)
+            for key, value in output.items()}
 
 
-def _rich(output: dict) -> dict:
-    cleaned = {key: redact_tree(value) for key, value in output.items() if key != "data"}
-    if isinstance(output.get("data"), dict):
-        cleaned["data"] = {mime: _data(mime, value) for mime, value in output["data"].items()}
-    return {key: cleaned[key] for key in output}
+def _frames(frames: list) -> list:
+    # Frames are shown one below the other: a secret may continue from one into the next.
+    joined = "\n".join(str(frame) for frame in frames)
+    redacted = redact(joined)
+    return [redact(line) for line in (frames if redacted == joined else redacted.split("\n"))]
 
 
-def _data(mime: str, value: Any) -> Any:
+def _data(data: dict) -> dict:
+    return {mime: _datum(mime, value) for mime, value in data.items()}
+
+
+def _datum(mime: str, value: Any) -> Any:
     if mime.startswith(_NOT_TEXT):
         return value
     if mime == "application/json" or mime.endswith("+json"):
