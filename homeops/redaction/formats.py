@@ -8,7 +8,6 @@ PEM blocks, `PublicKey =` of WireGuard) is left alone: only what grants access i
 from __future__ import annotations
 
 import base64
-import binascii
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -37,10 +36,17 @@ class Pattern:
 
     def spans(self, text: str) -> Iterator[Span]:
         group = "secret" if "secret" in self.regex.groupindex else 0
-        for match in self.regex.finditer(text):
+        position = 0
+        while (match := self.regex.search(text, position)) is not None:
             start, end = match.span(group)
             if start < end and (self.valid is None or self.valid(match.group(group))):
                 yield start, end, self.kind
+                position = match.end()
+            else:
+                # What the validator refuses may hold the start of what it accepts: in
+                # `Bearer Bearer <token>` (a client that added the prefix twice) the refused
+                # `Bearer Bearer` must not swallow the header that follows.
+                position = match.start() + 1
 
 
 # -- values beside a label ---------------------------------------------------------------------
@@ -156,11 +162,12 @@ _BASE64_TOKEN = r"(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{40,}={0,2}"
 
 
 def _decoded(token: str) -> str:
-    """What a base64 token says, as far as its whole 4-character groups go ('' if it is not base64)."""
-    try:
-        return base64.b64decode(token[: len(token) // 4 * 4], validate=True).decode("latin-1")
-    except (binascii.Error, ValueError):
-        return ""
+    """What a base64 token says, as far as its whole 4-character groups go (a value cut short too).
+
+    Every such prefix of a `_BASE64_TOKEN` decodes; what it says may be binary, which only has to
+    be searchable for the shapes of a key.
+    """
+    return base64.b64decode(token[: len(token) // 4 * 4]).decode(errors="replace")
 
 
 def _says_private_key(token: str) -> bool:

@@ -93,6 +93,27 @@ def _cases() -> list[Case]:
     add("Secret stringData (a manifest)", "kubernetes/api core/v1 types.go Secret.StringData",
         f"apiVersion: v1\nkind: Secret\nmetadata:\n  name: webhook\nstringData:\n  url: {plain}\n", plain)
 
+    first, second = b64(random_bytes(33)), b64(random_bytes(24))
+    add("two Secrets in a List (kubectl get secrets -o yaml)", "kubernetes/api core/v1 types.go SecretList",
+        "apiVersion: v1\nitems:\n- apiVersion: v1\n  data:\n    ca.crt: LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0t\n"
+        f"    token: {first}\n  kind: Secret\n  metadata:\n    name: flux-token\n- apiVersion: v1\n  data:\n"
+        f"    password: {second}\n  kind: Secret\n  metadata:\n    name: db\nkind: List\n", first, second)
+
+    webhook = chars(ALNUM + "_-", 68)
+    agekey_plain = chars(BECH32, 58)
+    add("Secret stringData with a webhook URL and an age key (a manifest)",
+        "kubernetes/api core/v1 types.go Secret.StringData; Alertmanager discord_configs webhook_url",
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: alertmanager\nstringData:\n"
+        f"  age.agekey: AGE-SECRET-KEY-1{agekey_plain}\n\n"
+        f"  discord-url: https://discord.com/api/webhooks/1234567890/{webhook}\ntype: Opaque\n", webhook, agekey_plain)
+
+    json_webhook, json_agekey = chars(ALNUM + "_-", 68), chars(BECH32, 58)
+    add("Secret stringData in a JSON manifest", "kubernetes/api core/v1 types.go Secret.StringData",
+        json.dumps({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "alertmanager"},
+                    "stringData": {"discord-url": f"https://discord.com/api/webhooks/1234567890/{json_webhook}",
+                                   "age.agekey": f"AGE-SECRET-KEY-1{json_agekey}"}}, indent=2),
+        json_webhook, json_agekey)
+
     cluster_secret, cluster_id = b64(random_bytes(32)), b64(random_bytes(32))
     bootstrap = f"{chars(LOWER_ALNUM, 6)}.{chars(LOWER_ALNUM, 16)}"
     secretbox, trustd = b64(random_bytes(32)), f"{chars(LOWER_ALNUM, 6)}.{chars(LOWER_ALNUM, 16)}"
@@ -224,12 +245,13 @@ def _cases() -> list[Case]:
         "fluxcd/flux2 docs guides/mozilla-sops.md (age-keygen -o age.agekey; --from-file=age.agekey=/dev/stdin)",
         keys_blob, keys_blob[keys_file.index("AGE-SECRET-KEY-1") // 3 * 4 + 24:])
 
-    certificate, _ = pem("CERTIFICATE", 301)
+    leaf, _ = pem("CERTIFICATE", 700)
+    intermediate, _ = pem("CERTIFICATE", 900)
     combined_key, _ = pem("EC PRIVATE KEY", 121)
-    combined = f"{certificate}\n{combined_key}\n"
+    combined = f"{leaf}\n{intermediate}\n{combined_key}\n"
     combined_blob = b64(combined.encode())
     add("certificate and key in one PEM, base64 (a Secret value printed alone)",
-        "HAProxy configuration manual, bind option crt (one PEM file: certificates, then the private key)",
+        "HAProxy configuration manual, bind option crt (one PEM file: the certificate chain, then the key)",
         combined_blob, combined_blob[combined.index("-----BEGIN EC") // 3 * 4 + 40:])
 
     bearer = chars(ALNUM + "-._~", 40)
