@@ -9,12 +9,19 @@ its key (`{"password": "..."}`) and a Secret's `data` beside its name.
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
 from homeops.redaction.text import redact
 
 _NOT_TEXT = ("image/",)  # base64 pictures: not text anyone reads, and no label to judge
+# The JSON text a tree is judged as: its own characters (not `\uXXXX` escapes, which would glue text
+# beside a secret to its marker), one item a line.
+_JSON_TEXT = json.JSONEncoder(ensure_ascii=False, indent=1)
+# What a JSON encoder escapes inside a string (with ensure_ascii=False): quotes, backslashes, controls.
+_ESCAPED = re.compile(r'["\\\x00-\x1f]')
 
 
 def redact_tree(value: Any) -> Any:
@@ -24,8 +31,8 @@ def redact_tree(value: Any) -> Any:
     alone first, as the text it is: inside the JSON text its line breaks are `\\n`, and a format
     that spans lines would see only the first of them.
     """
-    value = _each_string(value, escaped_only=True)
-    text = json.dumps(value, ensure_ascii=False, indent=1)
+    value = _each_string(value, _if_escaped)
+    text = _JSON_TEXT.encode(value)
     redacted = redact(text)
     if redacted == text:
         return value
@@ -34,30 +41,27 @@ def redact_tree(value: Any) -> Any:
     except ValueError:
         # A marker swallowed JSON punctuation (a private key cut off mid-string runs to the end):
         # judge each string alone instead, which never breaks the structure.
-        return _each_string(value)
+        return _each_string(value, redact)
 
 
-def _each_string(value: Any, escaped_only: bool = False) -> Any:
-    """Every string redacted on its own; with `escaped_only`, only those the JSON text shows escaped.
-
-    A string with no line break, quote or backslash reads the same inside the JSON text, where it
-    is judged with its key; one with them (a YAML document in a string) is judged alone as well.
-    """
+def _each_string(value: Any, judge: Callable[[str], str]) -> Any:
+    """Every string of `value` judged on its own by `judge`; the lines of one text judged together."""
     if isinstance(value, str):
-        return redact(value) if not escaped_only or _escaped(value) else value
+        return judge(value)
     if isinstance(value, list):
         if _is_lines(value):
             # nbformat stores a multi-line string as its lines: a PEM key spans several of them.
             return _lines(value)
-        return [_each_string(item, escaped_only) for item in value]
+        return [_each_string(item, judge) for item in value]
     if isinstance(value, dict):
-        return {key: _each_string(item, escaped_only) for key, item in value.items()}
+        return {key: _each_string(item, judge) for key, item in value.items()}
     return value
 
 
-def _escaped(text: str) -> bool:
-    return json.dumps(text, ensure_ascii=False) != f'"{text}"'
-
+def _if_escaped(text: str) -> str:
+    """`text` redacted alone if its JSON text escapes it; a string without escapes reads the same
+    inside the JSON text, where it is judged with its key, and is left for that."""
+    return redact(text) if _ESCAPED.search(text) is not None else text
 
 
 def redact_notebook(notebook: dict) -> dict:
@@ -71,13 +75,13 @@ def redact_notebook(notebook: dict) -> dict:
 
 
 def _cells(cells: list) -> list:
-    return [_cached_cell(cell) if isinstance(cell, dict) else _each_string(cell) for cell in cells]
+    return [_cached_cell(cell) if isinstance(cell, dict) else _each_string(cell, redact) for cell in cells]
 
 
 def _cached_cell(cell: dict) -> dict:
     # papermill saves the whole notebook after every cell: the cells already judged come back
     # unchanged, so each is redacted once, not once per save.
-    return json.loads(_cell_text(json.dumps(cell, ensure_ascii=False)))
+    return json.loads(_cell_text(json.dumps(cell)))
 
 
 @lru_cache(maxsize=512)
@@ -92,8 +96,8 @@ def _cell(cell: dict) -> dict:
 def _cell_part(key: str, value: Any) -> Any:
     if key == "source":
         return _text(value)
-    if key == "outputs" and isinstance(value, list):
-        return _outputs(value)
+    if key == "outputs":
+        return _outputs(value) if isinstance(value, list) else redact_tree(value)
     return redact_tree(value)
 
 
@@ -114,7 +118,7 @@ def _outputs(outputs: list) -> list:
 
 def _output(output: Any) -> Any:
     if not isinstance(output, dict):
-        return _each_string(output)
+        return _each_string(output, redact)
     if output.get("output_type") == "stream":
         return {key: redact(value).splitlines(keepends=True) if key == "text" else redact_tree(value)
                 for key, value in output.items()}
@@ -150,11 +154,12 @@ def _text(value: Any) -> Any:
         return redact(value)
     if isinstance(value, list) and all(isinstance(item, str) for item in value):
         return _lines(value)
-    return _each_string(value)
+    return _each_string(value, redact)
 
 
-def _joined(text: Any) -> str:
-    return "".join(text) if isinstance(text, list) else str(text)
+def _joined(text: str | list[str]) -> str:
+    # nbformat keeps a stream's text as a string or as its lines.
+    return "".join(text)
 
 
 def _lines(lines: list[str]) -> list[str]:

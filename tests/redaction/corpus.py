@@ -96,8 +96,8 @@ def _cases() -> list[Case]:
     first, second = b64(random_bytes(33)), b64(random_bytes(24))
     add("two Secrets in a List (kubectl get secrets -o yaml)", "kubernetes/api core/v1 types.go SecretList",
         "apiVersion: v1\nitems:\n- apiVersion: v1\n  data:\n    ca.crt: LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0t\n"
-        f"    token: {first}\n  kind: Secret\n  metadata:\n    name: flux-token\n- apiVersion: v1\n  data:\n"
-        f"    password: {second}\n  kind: Secret\n  metadata:\n    name: db\nkind: List\n", first, second)
+        f"    settings.conf: {first}\n  kind: Secret\n  metadata:\n    name: app\n- apiVersion: v1\n  data:\n"
+        f"    values.yaml: {second}\n  kind: Secret\n  metadata:\n    name: db\nkind: List\n", first, second)
 
     webhook = chars(ALNUM + "_-", 68)
     agekey_plain = chars(BECH32, 58)
@@ -214,6 +214,17 @@ def _cases() -> list[Case]:
                         b64url(random_bytes(48))))
     add("JWT wrapped at 76 columns", "RFC 7519 section 3; RFC 2045 section 6.8 (76-column lines)",
         "id_token:\n" + wrap(wrapped, 76) + "\nend of token", wrapped.split(".", 1)[1])
+
+    claims = {"aud": ["https://kubernetes.default.svc"], "exp": 1773480413, "iat": 1773476813,
+              "iss": "https://kubernetes.default.svc", "kubernetes.io": {
+                  "namespace": "flux-system", "serviceaccount": {"name": "kustomize-controller",
+                                                                 "uid": str(uuid.UUID(bytes=random_bytes(16)))}},
+              "sub": "system:serviceaccount:flux-system:kustomize-controller"}
+    projected = ".".join((b64url(b'{"alg":"RS256","kid":"3Yq1"}'), b64url(json.dumps(claims).encode()),
+                          b64url(random_bytes(256))))
+    add("service-account token wrapped at 76 columns (kubectl create token | fold -w 76)",
+        "kubernetes/api authentication/v1 TokenRequest; RFC 7519 section 3", wrap(projected, 76) + "\ndone",
+        projected.split(".", 1)[1])
 
     basic = b64(f"flux:{chars(ALNUM, 20)}".encode())
     add("Basic authorization header", "RFC 7617 section 2",

@@ -131,17 +131,47 @@ def test_a_stream_written_as_lines_over_several_outputs_is_joined_as_one_text():
     assert outputs == [{"output_type": "stream", "name": "stdout", "text": ["[REDACTED private-key]\n"]}]
 
 
-def test_a_stream_output_without_text_comes_back_with_an_empty_text():
+def test_a_stream_output_without_text_adds_nothing_to_its_stream():
     nb = record(code_cell({"output_type": "stream", "name": "stdout"}))
     assert redact_notebook(nb)["cells"][0]["outputs"] == [{"output_type": "stream", "name": "stdout", "text": []}]
+    nb = record(code_cell({"output_type": "stream", "name": "stdout", "text": "drained\n"},
+                          {"output_type": "stream", "name": "stdout"}))
+    assert redact_notebook(nb)["cells"][0]["outputs"] == [
+        {"output_type": "stream", "name": "stdout", "text": ["drained\n"]}]
+
+
+def test_lines_keep_their_own_split_when_nothing_in_them_is_secret():
+    # A list item may hold several lines, and the last line may be cut: nothing is re-split.
+    plain = ["NAME       STATUS\nworker-2   Ready\n", "cp-1       Ready"]
+    output = {"output_type": "execute_result", "execution_count": 1, "metadata": {}, "data": {"text/plain": plain}}
+    assert redact_notebook(record(code_cell(output)))["cells"][0]["outputs"][0] == output
+    assert redact_tree({"text": plain}) == {"text": plain}
+
+
+def test_a_list_that_is_not_the_lines_of_one_text_is_redacted_item_by_item():
+    # One item with line breaks inside stays one item; items that do not end lines are not joined.
+    assert redact_tree([f"line one\n{GITHUB_TOKEN}\nline two"]) == ["line one\n[REDACTED github-token]\nline two"]
+    assert redact_tree(["header\n", "name", f"token {GITHUB_TOKEN}"]) == [
+        "header\n", "name", "token [REDACTED github-token]"]
+
+
+def test_a_text_stored_as_neither_a_string_nor_lines_is_still_redacted():
+    # A hand-edited record: markdown data kept as a map, a cell source kept as null.
+    output = {"output_type": "display_data", "metadata": {}, "data": {"text/markdown": {"note": f"use {GITHUB_TOKEN}"}}}
+    cell = code_cell(output, source=None)
+    cleaned = redact_notebook(record(cell))["cells"][0]
+    assert cleaned["outputs"][0]["data"] == {"text/markdown": {"note": "use [REDACTED github-token]"}}
+    assert cleaned["source"] is None
 
 
 def test_what_nbformat_does_not_define_is_kept_and_still_redacted():
     # A hand-edited or truncated record: a cell or an output that is a bare string.
-    nb = record(code_cell(f"GITHUB_TOKEN={GITHUB_TOKEN}", "plain output"), f"token {GITHUB_TOKEN}")
+    odd_outputs = dict(code_cell(), outputs={"stdout": f"token {GITHUB_TOKEN}"})
+    nb = record(code_cell(f"GITHUB_TOKEN={GITHUB_TOKEN}", "plain output"), f"token {GITHUB_TOKEN}", odd_outputs)
     cleaned = redact_notebook(nb)
     assert cleaned["cells"][0]["outputs"] == ["GITHUB_TOKEN=[REDACTED credential]", "plain output"]
     assert cleaned["cells"][1] == "token [REDACTED github-token]"
+    assert cleaned["cells"][2]["outputs"] == {"stdout": "token [REDACTED github-token]"}
 
 
 def test_a_notebook_without_cells_has_its_metadata_redacted():
