@@ -38,10 +38,15 @@ def test_an_escaped_line_break_before_a_token_stays_an_escape():
     assert _widened(text, (start, start + 10, "jwt"))[:2] == (start, text.index('"}'))
 
 
-def test_a_wrapped_token_after_a_blank_first_line_is_redacted_to_its_last_line():
+def test_a_wrapped_token_is_followed_to_its_last_line_wherever_its_first_line_starts():
     token = JWT_CASE.text.split("\n", 1)[1].rsplit("\nend of token", 1)[0].replace("\n", "")
-    cleaned = redact("\n" + wrap(token, 76) + "\nend of token")
-    assert cleaned == "\n[REDACTED base64-json]\nend of token"
+    # On its own lines, after a blank first line of the text:
+    assert redact("\n" + wrap(token, 76) + "\nend of token") == "\n[REDACTED base64-json]\nend of token"
+    # `fold -w 76` counting the label on the token's first line, first after a blank line, then after output:
+    labelled = wrap(f"id_token: {token}", 76)
+    assert redact("\n" + labelled + "\nend of token") == "\nid_token: [REDACTED base64-json]\nend of token"
+    assert redact("login ok\n" + labelled + "\nend of token") == (
+        "login ok\nid_token: [REDACTED base64-json]\nend of token")
 
 
 def test_a_text_longer_than_the_memo_holds_is_redacted_too():
