@@ -346,5 +346,8 @@ def _yaml_data_open(text: str) -> bool:
 
 
 def _wrapped_token_open(text: str) -> bool:
+    # As `text._fills_its_line` counts it: the whole line (`fold -w 76` counts a label before the
+    # token) or the token alone (`print("token:", token)` of a token wrapped on its own).
     line = text[text.rfind("\n") + 1:]
-    return len(line) in WRAP_WIDTHS and _TRAILING_TOKEN.search(line) is not None
+    token = _TRAILING_TOKEN.search(line)
+    return token is not None and (len(line) in WRAP_WIDTHS or len(token.group()) in WRAP_WIDTHS)

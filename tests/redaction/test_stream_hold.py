@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from homeops.redaction import LineRedactor
 from homeops.redaction.stream import HOLD_LIMIT
-from tests.redaction.corpus import BASE64, chars
+from tests.redaction.corpus import BASE64, CASES, chars
 
 BEGIN = "-----BEGIN PRIVATE KEY-----"
 
@@ -32,3 +32,14 @@ def test_an_unfinished_key_is_held_up_to_the_limit_and_let_go_redacted_past_it()
     assert printed == ["[REDACTED private-key]"]
     stream.flush()
     assert printed == ["[REDACTED private-key]", "[REDACTED private-key]"]
+
+
+def test_a_token_wrapped_on_its_own_after_a_label_is_held_to_its_last_line():
+    # `print("token:", token)` of a token that `fold -w 76` wrapped: the first line is longer than 76.
+    case = next(c for c in CASES if c.name.startswith("service-account token wrapped"))
+    printed: list[str] = []
+    stream = LineRedactor(printed.append)
+    for line in f"token: {case.text}\n".splitlines(keepends=True):
+        stream.write(line)
+    assert printed == ["token: [REDACTED base64-json]", "done"]
+    assert [piece for piece in case.pieces if piece in "\n".join(printed)] == []
