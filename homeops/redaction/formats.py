@@ -8,10 +8,10 @@ PEM blocks, `PublicKey =` of WireGuard) is left alone: only what grants access i
 from __future__ import annotations
 
 import base64
-import binascii
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import cached_property
 
 Span = tuple[int, int, str]
 
@@ -24,20 +24,29 @@ class Pattern:
     """A format told by a regular expression: the secret is its group `secret`, or the whole match."""
 
     kind: str
-    regex: re.Pattern[str]
+    expression: str
     source: str
+    flags: int = 0
     valid: Callable[[str], bool] | None = None
+
+    @cached_property
+    def regex(self) -> re.Pattern[str]:
+        # Compiled on first use, not at import: a site build that never redacts does not pay for it.
+        return re.compile(self.expression, self.flags)
 
     def spans(self, text: str) -> Iterator[Span]:
         group = "secret" if "secret" in self.regex.groupindex else 0
-        for match in self.regex.finditer(text):
+        position = 0
+        while (match := self.regex.search(text, position)) is not None:
             start, end = match.span(group)
             if start < end and (self.valid is None or self.valid(match.group(group))):
                 yield start, end, self.kind
-
-
-def _pattern(kind: str, regex: str, source: str, flags: int = 0, valid: Callable[[str], bool] | None = None):
-    return Pattern(kind, re.compile(regex, flags), source, valid)
+                position = match.end()
+            else:
+                # What the validator refuses may hold the start of what it accepts: in
+                # `Bearer Bearer <token>` (a client that added the prefix twice) the refused
+                # `Bearer Bearer` must not swallow the header that follows.
+                position = match.start() + 1
 
 
 # -- values beside a label ---------------------------------------------------------------------
@@ -98,13 +107,13 @@ _LABELLED_FORMS = tuple(re.compile(form, re.IGNORECASE) for form in (
 ))
 LABELLED = Labelled()
 
-KUBECONFIG = _pattern(
+KUBECONFIG = Pattern(
     "kubeconfig-credential",
     r"""(?<![\w-])(?:\\?["'])?(?:client-key-data|client-certificate-data|id-token|refresh-token|access-token"""
     r"""|client-secret)(?:\\?["'])?[ \t]*[:=][ \t]*(?:\\?["'])?(?!\[REDACTED)(?P<secret>[^\s"'\\,}\]]+)""",
     "kubeconfig users[].user and auth-provider config (kubernetes/client-go tools/clientcmd/api/v1/types.go)",
 )
-CREDENTIAL_FLAG = _pattern(
+CREDENTIAL_FLAG = Pattern(
     "credential-flag",
     r"""(?<![\w-])--(?:[a-z0-9]+-)*(?:token|password|passphrase|secret)(?:=|[ \t]+)["']?(?!\[REDACTED)"""
     r"""(?P<secret>[^\s"']+)""",
@@ -113,7 +122,7 @@ CREDENTIAL_FLAG = _pattern(
 
 # -- formats told by their own shape -----------------------------------------------------------
 
-PRIVATE_KEY = _pattern(
+PRIVATE_KEY = Pattern(
     "private-key",
     # PEM, OpenSSH, PGP (`PRIVATE KEY BLOCK`) and SSH2 (`---- BEGIN SSH2 ENCRYPTED PRIVATE KEY ----`);
     # also with newlines escaped inside a JSON string, and a block cut off before its END line
@@ -123,61 +132,79 @@ PRIVATE_KEY = _pattern(
     "RFC 7468 (PEM), openssh PROTOCOL.key, RFC 4880 section 6.2 (PGP armor), RFC 4716 (SSH2)",
     re.DOTALL,
 )
-PUTTY_PRIVATE_LINES = _pattern(
+PUTTY_PRIVATE_LINES = Pattern(
     "putty-private-key",
     rf"Private-Lines:[ \t]*\d+[ \t]*{_BREAK}(?P<secret>(?:[A-Za-z0-9+/=]+{_BREAK})*[A-Za-z0-9+/=]+)",
     "PuTTY's key format (putty/doc/ppk.but: Private-Lines, Private-MAC)",
 )
-PUTTY_MAC = _pattern("putty-private-key", r"Private-MAC:[ \t]*(?P<secret>[0-9A-Fa-f]{16,})",
+PUTTY_MAC = Pattern("putty-private-key", r"Private-MAC:[ \t]*(?P<secret>[0-9A-Fa-f]{16,})",
                      "PuTTY's key format (putty/doc/ppk.but)")
-AGE_SECRET_KEY = _pattern(
+AGE_SECRET_KEY = Pattern(
     "age-secret-key", r"AGE-(?:PLUGIN-[A-Z0-9-]+-|SECRET-KEY-)1[0-9A-Z]+",
     "age's identity encoding (C2SP age.md: Bech32 HRP AGE-SECRET-KEY-)",
 )
-JWT = _pattern(
+JWT = Pattern(
     "jwt", r"\beyJ[A-Za-z0-9_-]+\.eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*", "RFC 7519 compact serialization",
 )
 # base64 of a JSON object (`{"` is `eyJ`): Cloudflare tunnel tokens ({"a","t","s"}), dockerconfigjson.
 # 32 characters at least: a lone JWT header such as `eyJhbGciOiJIUzI1NiJ9` is not a secret.
-BASE64_JSON = _pattern(
+BASE64_JSON = Pattern(
     "base64-json", r"(?<![A-Za-z0-9+/_-])eyJ[A-Za-z0-9+/_-]{29,}={0,2}",
     "cloudflared connection.TunnelToken (JSON a/t/s, base64); Kubernetes .dockerconfigjson",
 )
 
 
-def _decodes_to_private_key(blob: str) -> bool:
-    try:
-        head = base64.b64decode(blob[: len(blob) // 4 * 4] or "", validate=False)[:80]
-    except (binascii.Error, ValueError):
-        return False
-    return b"PRIVATE KEY" in head
+# A base64 token long enough to carry a key. What it says is judged as a whole: the secret may sit
+# anywhere in it, at any of the three byte offsets base64 writes differently (age-keygen's file
+# puts its `# created` and `# public key` lines before the identity, a combined PEM its
+# certificates before the key).
+_BASE64_TOKEN = r"(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{40,}={0,2}"
 
 
-BASE64_PRIVATE_KEY = _pattern(
-    "base64-private-key", r"LS0tLS1CRUdJTi[A-Za-z0-9+/]*={0,2}",
+def _decoded(token: str) -> str:
+    """What a base64 token says, as far as its whole 4-character groups go (a value cut short too).
+
+    Every such prefix of a `_BASE64_TOKEN` decodes; what it says may be binary, which only has to
+    be searchable for the shapes of a key.
+    """
+    return base64.b64decode(token[: len(token) // 4 * 4]).decode(errors="replace")
+
+
+def _says_private_key(token: str) -> bool:
+    return _PEM_BEGIN.search(_decoded(token)) is not None
+
+
+def _says_age_identity(token: str) -> bool:
+    return AGE_SECRET_KEY.regex.search(_decoded(token)) is not None
+
+
+BASE64_PRIVATE_KEY = Pattern(
+    "base64-private-key", _BASE64_TOKEN,
     "a PEM private key base64-encoded, as kubeconfig client-key-data and Secret tls.key carry it",
-    valid=_decodes_to_private_key,
+    valid=_says_private_key,
 )
-BASE64_AGE_SECRET_KEY = _pattern(
-    "base64-age-secret-key", r"QUdFLVNFQ1JFVC1LRVktM[A-Za-z0-9+/]*={0,2}",
-    "an age identity base64-encoded, as `kubectl get secret sops-age -o jsonpath='{.data.age\\.agekey}'` prints it",
+BASE64_AGE_SECRET_KEY = Pattern(
+    "base64-age-secret-key", _BASE64_TOKEN,
+    "an age identity base64-encoded, as `kubectl get secret sops-age -o jsonpath='{.data.age\\.agekey}'` prints "
+    "it (fluxcd/flux2 docs guides/mozilla-sops.md: the Secret holds the whole age-keygen file)",
+    valid=_says_age_identity,
 )
 # talosconfig `ca:`, `crt:`, `key:` and machine config CA `key:` hold base64 PEM ("LS0t" is "---").
-TALOSCONFIG = _pattern(
+TALOSCONFIG = Pattern(
     "talosconfig-key-data",
     r"""(?<![\w-])(?:\\?")?(?:ca|crt|key)(?:\\?")?[ \t]*:[ \t]*(?:\\?")?(?P<secret>LS0t[A-Za-z0-9+/]*={0,2})""",
     "talosconfig contexts.*.{ca,crt,key}; machine config machine.ca.key (siderolabs/talos pkg/machinery/config)",
 )
-CEPH_KEY = _pattern(
+CEPH_KEY = Pattern(
     "ceph-key", r"(?<![A-Za-z0-9+/])AQ[A-Za-z0-9+/]{36}==",
     "Ceph CryptoKey encoding (ceph src/auth/Crypto.cc: type, created, length, 16-byte secret; base64)",
 )
-BOOTSTRAP_TOKEN = _pattern(
+BOOTSTRAP_TOKEN = Pattern(
     "bootstrap-token", r"(?<![\w.-])[a-z0-9]{6}\.[a-z0-9]{16}(?![\w.-])",
     "Kubernetes bootstrap token [a-z0-9]{6}.[a-z0-9]{16}; Talos machine.token and trustdinfo.token "
     "(siderolabs/talos pkg/machinery/config/generate/secrets/bundle.go genToken(6, 16))",
 )
-GITHUB_FINE_GRAINED = _pattern(
+GITHUB_FINE_GRAINED = Pattern(
     "github-token", r"\bgithub_pat_[A-Za-z0-9_]{22,}",
     "GitHub fine-grained personal access tokens (github_pat_); detect-secrets knows only ghp_/gho_/...",
 )
@@ -188,11 +215,11 @@ def _looks_like_a_credential(token: str) -> bool:
     return len(token) >= 8 and bool(re.search(r"[0-9+/=]|.[A-Z]", token))
 
 
-BEARER = _pattern(
+BEARER = Pattern(
     "bearer-token", r"(?i)\bbearer\s+(?P<secret>[A-Za-z0-9._~+/-]+=*)",
     "RFC 6750 section 2.1 (Authorization: Bearer)", valid=_looks_like_a_credential,
 )
-BASIC = _pattern(
+BASIC = Pattern(
     "basic-auth", r"(?i)\bbasic\s+(?P<secret>[A-Za-z0-9+/]+={0,2})",
     "RFC 7617 (Authorization: Basic base64(user:password))", valid=_looks_like_a_credential,
 )
@@ -201,13 +228,9 @@ BASIC = _pattern(
 # -- Secret data (any key) ---------------------------------------------------------------------
 
 def _is_base64(value: str) -> bool:
-    if len(value) % 4 or not re.fullmatch(r"[A-Za-z0-9+/]+={0,2}", value):
-        return False
-    try:
-        base64.b64decode(value, validate=True)
-    except (binascii.Error, ValueError):
-        return False
-    return True
+    # Whole 4-character groups of the alphabet, padded at most twice at the end: Python decodes
+    # every such value, so the shape is the whole test.
+    return len(value) % 4 == 0 and re.fullmatch(r"[A-Za-z0-9+/]+={0,2}", value) is not None
 
 
 _YAML_DATA = re.compile(r"(?m)^(?P<indent>[ \t]*)(?P<name>data|stringData|binaryData):[ \t]*$")
@@ -323,5 +346,8 @@ def _yaml_data_open(text: str) -> bool:
 
 
 def _wrapped_token_open(text: str) -> bool:
-    line = text.rsplit("\n", 1)[-1]
-    return len(line) in WRAP_WIDTHS and _TRAILING_TOKEN.search(line) is not None
+    # As `text._fills_its_line` counts it: the whole line (`fold -w 76` counts a label before the
+    # token) or the token alone (`print("token:", token)` of a token wrapped on its own).
+    line = text[text.rfind("\n") + 1:]
+    token = _TRAILING_TOKEN.search(line)
+    return token is not None and (len(line) in WRAP_WIDTHS or len(token.group()) in WRAP_WIDTHS)

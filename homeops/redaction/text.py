@@ -45,8 +45,7 @@ def _redact(text: str) -> str:
         found = find(plain)
         if found:
             return _replace(plain, found)
-    found = find(text)
-    return _replace(text, found) if found else text
+    return _replace(text, find(text))
 
 
 def find(text: str) -> list[Span]:
@@ -68,16 +67,19 @@ def _widened(text: str, span: Span) -> Span:
         else:
             break
     end = _TOKEN_RIGHT.match(text, end).end()
-    while _line_length(text, end) in WRAP_WIDTHS and (more := _CONTINUATION.match(text, end)):
+    while _fills_its_line(text, start, end) and (more := _CONTINUATION.match(text, end)):
         end = more.end()
     return start, end, kind
 
 
-def _line_length(text: str, end: int) -> int | None:
-    """The length of the line that ends at `end`, or None when `end` is not the end of a line."""
-    if end < len(text) and text[end] not in "\r\n":
-        return None
-    return end - (text.rfind("\n", 0, end) + 1)
+def _fills_its_line(text: str, start: int, end: int) -> bool:
+    """Whether the token ending at `end` fills its line to a wrap width, so it may go on in the next.
+
+    The line is counted whole (`fold -w 76` counts a label before the token) or from where the
+    token starts on it (`<pre>` before a token wrapped on its own).
+    """
+    line_start = text.rfind("\n", 0, end) + 1
+    return end - line_start in WRAP_WIDTHS or end - max(start, line_start) in WRAP_WIDTHS
 
 
 def _merged(spans: list[Span]) -> list[Span]:

@@ -93,6 +93,27 @@ def _cases() -> list[Case]:
     add("Secret stringData (a manifest)", "kubernetes/api core/v1 types.go Secret.StringData",
         f"apiVersion: v1\nkind: Secret\nmetadata:\n  name: webhook\nstringData:\n  url: {plain}\n", plain)
 
+    first, second = b64(random_bytes(33)), b64(random_bytes(24))
+    add("two Secrets in a List (kubectl get secrets -o yaml)", "kubernetes/api core/v1 types.go SecretList",
+        "apiVersion: v1\nitems:\n- apiVersion: v1\n  data:\n    ca.crt: LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0t\n"
+        f"    settings.conf: {first}\n  kind: Secret\n  metadata:\n    name: app\n- apiVersion: v1\n  data:\n"
+        f"    values.yaml: {second}\n  kind: Secret\n  metadata:\n    name: db\nkind: List\n", first, second)
+
+    webhook = chars(ALNUM + "_-", 68)
+    agekey_plain = chars(BECH32, 58)
+    add("Secret stringData with a webhook URL and an age key (a manifest)",
+        "kubernetes/api core/v1 types.go Secret.StringData; Alertmanager discord_configs webhook_url",
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: alertmanager\nstringData:\n"
+        f"  age.agekey: AGE-SECRET-KEY-1{agekey_plain}\n\n"
+        f"  discord-url: https://discord.com/api/webhooks/1234567890/{webhook}\ntype: Opaque\n", webhook, agekey_plain)
+
+    json_webhook, json_agekey = chars(ALNUM + "_-", 68), chars(BECH32, 58)
+    add("Secret stringData in a JSON manifest", "kubernetes/api core/v1 types.go Secret.StringData",
+        json.dumps({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "alertmanager"},
+                    "stringData": {"discord-url": f"https://discord.com/api/webhooks/1234567890/{json_webhook}",
+                                   "age.agekey": f"AGE-SECRET-KEY-1{json_agekey}"}}, indent=2),
+        json_webhook, json_agekey)
+
     cluster_secret, cluster_id = b64(random_bytes(32)), b64(random_bytes(32))
     bootstrap = f"{chars(LOWER_ALNUM, 6)}.{chars(LOWER_ALNUM, 16)}"
     secretbox, trustd = b64(random_bytes(32)), f"{chars(LOWER_ALNUM, 6)}.{chars(LOWER_ALNUM, 16)}"
@@ -194,6 +215,17 @@ def _cases() -> list[Case]:
     add("JWT wrapped at 76 columns", "RFC 7519 section 3; RFC 2045 section 6.8 (76-column lines)",
         "id_token:\n" + wrap(wrapped, 76) + "\nend of token", wrapped.split(".", 1)[1])
 
+    claims = {"aud": ["https://kubernetes.default.svc"], "exp": 1773480413, "iat": 1773476813,
+              "iss": "https://kubernetes.default.svc", "kubernetes.io": {
+                  "namespace": "flux-system", "serviceaccount": {"name": "kustomize-controller",
+                                                                 "uid": str(uuid.UUID(bytes=random_bytes(16)))}},
+              "sub": "system:serviceaccount:flux-system:kustomize-controller"}
+    projected = ".".join((b64url(b'{"alg":"RS256","kid":"3Yq1"}'), b64url(json.dumps(claims).encode()),
+                          b64url(random_bytes(256))))
+    add("service-account token wrapped at 76 columns (kubectl create token | fold -w 76)",
+        "kubernetes/api authentication/v1 TokenRequest; RFC 7519 section 3", wrap(projected, 76) + "\ndone",
+        projected.split(".", 1)[1])
+
     basic = b64(f"flux:{chars(ALNUM, 20)}".encode())
     add("Basic authorization header", "RFC 7617 section 2",
         f"GET /api HTTP/1.1\nAuthorization: Basic {basic}\n", basic)
@@ -214,6 +246,24 @@ def _cases() -> list[Case]:
     raw_age = b64(f"AGE-SECRET-KEY-1{chars(BECH32, 58)}".encode())
     add("a Secret value printed alone (kubectl get secret -o jsonpath)",
         "kubectl reference: jsonpath output of .data.<key> (base64, no label)", raw_age, raw_age[20:])
+
+    # Flux's guide stores the whole age-keygen file in the Secret, comments first: the identity starts
+    # 109 bytes in, where base64 spells it differently than at the start of a value.
+    keys_file = (f"# created: 2026-03-14T09:26:53Z\n# public key: age1{chars(BECH32.lower(), 58)}\n"
+                 f"AGE-SECRET-KEY-1{chars(BECH32, 58)}\n")
+    keys_blob = b64(keys_file.encode())
+    add("Flux sops-age key file printed alone (kubectl get secret sops-age -o jsonpath)",
+        "fluxcd/flux2 docs guides/mozilla-sops.md (age-keygen -o age.agekey; --from-file=age.agekey=/dev/stdin)",
+        keys_blob, keys_blob[keys_file.index("AGE-SECRET-KEY-1") // 3 * 4 + 24:])
+
+    leaf, _ = pem("CERTIFICATE", 700)
+    intermediate, _ = pem("CERTIFICATE", 900)
+    combined_key, _ = pem("EC PRIVATE KEY", 121)
+    combined = f"{leaf}\n{intermediate}\n{combined_key}\n"
+    combined_blob = b64(combined.encode())
+    add("certificate and key in one PEM, base64 (a Secret value printed alone)",
+        "HAProxy configuration manual, bind option crt (one PEM file: the certificate chain, then the key)",
+        combined_blob, combined_blob[combined.index("-----BEGIN EC") // 3 * 4 + 40:])
 
     bearer = chars(ALNUM + "-._~", 40)
     add("Bearer authorization header", "RFC 6750 section 2.1",

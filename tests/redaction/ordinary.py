@@ -80,6 +80,15 @@ ORDINARY = {
         "Cilium:                  Ok   1.18.2 (v1.18.2-5bc0a3f1)\nIPAM:                    IPv4: 7/254 allocated from "
         "10.244.1.0/24\n"
     ),
+    # A ConfigMap's data shares the Secret's name: plain settings, not base64, stay.
+    "kubectl get configmap -o json": json.dumps({
+        "apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "rook-config-override", "namespace": "rook-ceph"},
+        "data": {"config": "[global]\nosd_pool_default_size = 3\nmon_host = 10.0.10.11:6789", "mode": "active"},
+    }, indent=4),
+    "kubectl get configmap -o yaml": (
+        "apiVersion: v1\ndata:\n  mode: active\n  osd_pool_default_size: \"3\"\nkind: ConfigMap\nmetadata:\n"
+        "  name: rook-config-override\n  namespace: rook-ceph\n"
+    ),
     "Lease JSON": json.dumps({"kind": "Lease", "metadata": {"name": "homeops-maintenance", "resourceVersion": "42"},
                               "spec": {"holderIdentity": "homeops-host-4242", "leaseDurationSeconds": 60,
                                        "renewTime": "2026-03-14T09:26:53.000000Z"}}),
