@@ -8,7 +8,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import sync_playwright
+from tests.chromium import chromium
 
 from homeops import load_cluster
 from homeops.catalog import list_runbooks, read_runbook
@@ -19,9 +19,6 @@ from tests.docs.site_build import ROOT, build_site, copy_project
 pytestmark = pytest.mark.browser
 
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 TIMEOUT_MS = 15_000
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 CLUSTER = load_cluster(ROOT / "cluster.yaml")
@@ -58,11 +55,8 @@ def runbook_site(site: Path, base_url: str, tmp_path_factory: pytest.TempPathFac
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS,
-                                              timeout=TIMEOUT_MS * 4)
-        yield chromium
-        chromium.close()
+    with chromium(TIMEOUT_MS * 4) as launched:
+        yield launched
 
 
 @dataclass

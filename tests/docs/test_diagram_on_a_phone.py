@@ -9,7 +9,8 @@ from playwright.sync_api import sync_playwright
 
 from homeops import load_cluster
 from tests.docs.site_build import ROOT
-from tests.docs.test_browser import CHROMIUM, CHROMIUM_ARGS, OPEN_SHADOW_ROOTS, TIMEOUT_MS
+from tests.chromium import CHROMIUM, CHROMIUM_ARGS
+from tests.docs.test_browser import OPEN_SHADOW_ROOTS, TIMEOUT_MS
 
 pytestmark = pytest.mark.browser
 

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import sync_playwright
+from tests.chromium import chromium
 
 from homeops import load_cluster
 from tests.runbooks.lab_server import Lab, running_lab
@@ -32,9 +32,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 # How tests/docs/test_browser.py launches Debian's Chromium.
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 TIMEOUT_MS = 30_000  # one page action (a click, a menu) in a JupyterLab under load
 KERNEL_TIMEOUT_MS = 180_000  # the notebook's kernel started and Idle
 RUN_TIMEOUT_MS = 300_000  # every cell run: the runbook reads the twin through its fake tools
@@ -54,11 +51,8 @@ def drill(make_drill):
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS,
-                                              timeout=TIMEOUT_MS * 4)
-        yield chromium
-        chromium.close()
+    with chromium(TIMEOUT_MS * 4) as launched:
+        yield launched
 
 
 @dataclass
