@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 from dataclasses import dataclass
 from typing import Sequence
@@ -15,9 +16,20 @@ class ToolError(Exception):
         self.returncode = returncode
         self.stderr = stderr
         self.stdout = stdout
-        detail = (stderr or stdout).strip().splitlines()
-        last = detail[-1] if detail else "no output"
-        super().__init__(f"`{' '.join(self.argv)}` exited {returncode}: {last}")
+        super().__init__(f"`{' '.join(self.argv)}` exited {returncode}: {_what_went_wrong(stderr or stdout)}")
+
+
+# `kubectl exec` ends with its own line after the remote command's message (client-go
+# tools/remotecommand/v4.go, errorDecoderV4: "command terminated with exit code %d"); the message
+# an operator needs (Ceph's "Error EBUSY: ...") is the line before it.
+_KUBECTL_EXEC_EXIT = re.compile(r"command terminated with exit code \d+")
+
+
+def _what_went_wrong(output: str) -> str:
+    """The last line of the tool's output that says why, or "no output"."""
+    lines = [line.strip() for line in output.strip().splitlines() if line.strip()]
+    reasons = [line for line in lines if not _KUBECTL_EXEC_EXIT.fullmatch(line)]
+    return (reasons or lines or ["no output"])[-1]
 
 
 class ToolTimeout(ToolError):
