@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from engine_support import COMMAND_TIMEOUT, NOTEBOOKS, SpiedTwin, homeops_argv, run_args
-from homeops.runner.records import judged_outcome
+from homeops.runner.records import judged_outcome, read_record
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
@@ -131,8 +131,9 @@ class PapermillRun:
         pytest.fail(f"{what} did not happen within {COMMAND_TIMEOUT}s")
 
     def record(self) -> dict | None:
+        # The run claims its record's name with an empty file before its first (atomic) write.
         found = list(self.records.glob("*-slow.ipynb"))
-        return json.loads(found[0].read_text()) if found else None
+        return read_record(found[0]) if found else None
 
     def sleeping(self) -> dict | None:
         record = self.record()
