@@ -127,9 +127,7 @@ def _upgrade_and_wait(session: Session, node: Node, version: str, image: str, be
         if _undisturbed(node.name, before):
             restore(session, state)
             raise stop(state, "talosctl upgrade", f"{exc} (the node did not reboot)") from None
-        raise stop(state, "talosctl upgrade",
-                   f"{exc}{_node_detail(node.name)} (the node went down and did not come back: it stays out of service)"
-                   ) from None
+        raise stop(state, "talosctl upgrade", f"{exc}{_node_detail(node.name)} ({_why_out(node.name)})") from None
     what = f"{node.name} Ready with a new boot ID and Talos {version}"
     state.step = "wait for Ready"
     if not session.apply:
@@ -192,6 +190,17 @@ def _undisturbed(name: str, before: NodeStatus) -> bool:
     except ToolError:
         return False
     return now.is_ready and now.boot_id == before.boot_id
+
+
+def _why_out(name: str) -> str:
+    """Why a node the failed upgrade disturbed stays out of service: Ready again on a new boot (talosctl
+    gave up while it rebooted) is not the same as gone, and the stop must not say it is."""
+    try:
+        back = kubectl.node(name).is_ready
+    except ToolError:
+        back = False
+    gone = "the node rebooted and is Ready again" if back else "the node went down and did not come back"
+    return f"{gone}: it stays out of service"
 
 
 def _node_detail(name: str) -> str:
