@@ -3,15 +3,25 @@
 In plan mode (the default) a change is printed as the exact command it would run, and nothing
 runs; in apply mode it is printed and run. Read-only commands do not go through the gate: they
 run in both modes, so that a plan shows what the cluster really looks like.
+
+Every line the gate says starts with the time it was said (what ran, what a wait saw), so a run
+can be matched to the cluster's own logs afterwards. PLAN lines do not: nothing happens when one is
+printed, and two plans of the same cluster stay comparable line by line.
 """
 
 from __future__ import annotations
 
 import shlex
 import sys
+import time
 from typing import Callable, Sequence, TextIO
 
 from homeops.tools import process
+
+
+def stamped(line: str, moment: float | None = None) -> str:
+    """`line` as the gate says it: after the local time of day, to the second (`14:03:27 RUN: ...`)."""
+    return f"{time.strftime('%H:%M:%S', time.localtime(moment))} {line}"
 
 
 class Gate:
@@ -28,8 +38,10 @@ class Gate:
         return "apply" if self.apply else "plan"
 
     def say(self, line: str) -> None:
-        out = self._out or sys.stdout
-        print(line, file=out, flush=True)
+        self._print(stamped(line))
+
+    def _print(self, line: str) -> None:
+        print(line, file=self._out or sys.stdout, flush=True)
 
     def change(
         self, argv: Sequence[str], *, timeout: float, input: str | None = None, why: str = ""
@@ -52,7 +64,7 @@ class Gate:
     def _plan(self, step: str, why: str) -> None:
         plain = f"PLAN: {step}" + (f"  # {why}" if why else "")
         if self._out is not None:
-            self.say(plain)
+            self._print(plain)
             return
         from homeops.runner.display import plan_line_html, show
 

@@ -13,7 +13,7 @@ from typing import Callable, Iterator
 
 from homeops.cluster.model import Cluster
 from homeops.errors import RunbookStopped
-from homeops.gate import Gate
+from homeops.gate import Gate, stamped
 
 # A wait that sees no change still says so this often: a quiet screen looks like a hung run.
 PROGRESS_EVERY_SECONDS = 30.0
@@ -42,7 +42,7 @@ class WaitProgress:
                 and moment - self._last_said < self.every):
             return
         self._last_said, self._last_seen = moment, now_seen
-        self.say(f"{time.strftime('%H:%M:%S')} waiting for {self.what}: {now_seen} "
+        self.say(f"waiting for {self.what}: {now_seen} "
                  f"({moment - self.started:.0f}s of {self.timeout:g}s)")
 
 
@@ -120,10 +120,10 @@ def _start_guard(runbook: str, apply: bool, project: Path):
     from homeops.runner import guard, kernel_hooks
 
     def warn(line: str) -> None:
-        print(line, file=sys.stderr, flush=True)
+        print(stamped(line), file=sys.stderr, flush=True)
 
     def say(line: str) -> None:
-        print(line, flush=True)
+        print(stamped(line), flush=True)
 
     kernel_hooks.install()
     started = guard.start(runbook, apply=apply, project=project, warn=warn, say=say)

@@ -1,6 +1,6 @@
 """What a person sees while a runbook runs: one line per step, and the notebook's own output.
 
-Everything goes through the redactor first. The notebook's printed lines are indented under the
+Everything goes through the redactor first. A step's line carries the time it started. The notebook's printed lines are indented under the
 step they belong to, so the plan lines of a plan run read as a list under their step.
 """
 
@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 from typing import TextIO
 
+from homeops.gate import stamped
 from homeops.runner.redact import LineRedactor, redact
 
 OUTPUT_INDENT = "    "
@@ -36,7 +37,7 @@ class Progress:
         source = "".join(source) if isinstance(source, list) else source
         if cell.get("cell_type") == "markdown" and source.lstrip().startswith("## "):
             self.step = source.strip().splitlines()[0][3:].strip()
-            self.say(f"▸ {self.step}")
+            self.say(stamped(f"▸ {self.step}"))
         elif cell.get("cell_type") == "code":
             self.code_cell += 1
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import re
 
+from homeops.gate import Gate
 from homeops.procedures.session import WaitProgress
 
 
@@ -16,8 +18,8 @@ class Clock:
 
 
 def test_a_wait_reports_each_change_at_once_and_an_unchanged_state_every_30_seconds():
-    clock, lines = Clock(), []
-    progress = WaitProgress("worker-2 Ready", 900, lines.append, clock=clock)
+    clock, out = Clock(), io.StringIO()
+    progress = WaitProgress("worker-2 Ready", 900, Gate(apply=True, out=out).say, clock=clock)
     progress.saw("NotReady, boot 1a2b")
     clock.now += 10
     progress.saw("NotReady, boot 1a2b")  # unchanged, 10 s later: quiet
@@ -25,6 +27,7 @@ def test_a_wait_reports_each_change_at_once_and_an_unchanged_state_every_30_seco
     progress.saw("NotReady, boot 1a2b")  # unchanged, 31 s after the last line: said again
     clock.now += 1
     progress.saw("Ready, boot 9f8e")  # changed: said at once
+    lines = out.getvalue().splitlines()
     assert [re.sub(r"^\d\d:\d\d:\d\d ", "", line) for line in lines] == [
         "waiting for worker-2 Ready: NotReady, boot 1a2b (0s of 900s)",
         "waiting for worker-2 Ready: NotReady, boot 1a2b (31s of 900s)",

@@ -28,6 +28,7 @@ from homeops.tools.process import Completed, ToolError
 from homeops.twin import clock
 
 from tests.runbooks.twin_state import CephFlags, CephState, NodeState, TwinState, read_twin_state
+from tests.said import gate_lines
 
 ROOT = Path(__file__).resolve().parents[2]
 TOOLBOX = ["kubectl", "-n", "rook-ceph", "exec", "deploy/rook-ceph-tools", "--", "ceph"]
@@ -235,12 +236,8 @@ class RunResult:
     @property
     def changes(self) -> list[str]:
         """The changes the gate ran (apply) or showed (plan), in order, without the `# why` note."""
-        found = []
-        for line in self.stdout.splitlines():
-            line = line.strip()
-            if line.startswith(("RUN: ", "PLAN: ")) and not line.startswith("PLAN: would wait"):
-                found.append(line.split(": ", 1)[1].split("  # ", 1)[0])
-        return found
+        return [line.split(": ", 1)[1].split("  # ", 1)[0] for line in gate_lines(self.stdout)
+                if not line.startswith("PLAN: would wait")]
 
     @property
     def checks(self) -> dict[str, tuple[str, str]]:

@@ -19,6 +19,7 @@ from homeops.tools import process
 from tests.runbooks import fake_faults
 from tests.runbooks.conftest import API_REFUSED, PDB_REFUSAL, TOOLBOX
 from tests.runbooks.fake_faults import FaultyCluster
+from tests.said import gate_lines, said
 
 CEPH = " ".join(TOOLBOX)
 RADOS_TIMEOUT = "[errno 110] RADOS timed out (error connecting to the cluster)\n"
@@ -27,7 +28,7 @@ AGAIN = "; run the same runbook again to finish worker-1"
 DRAIN = "kubectl drain worker-1 --ignore-daemonsets --delete-emptydir-data --timeout=0.5s"
 ROOK_LET_GO = ("warning: Rook's disruption controller cleared noout on host worker-1 while its OSDs are down "
                "(its osdMaintenanceTimeout passed); setting the cluster-wide noout until the node is back")
-PROGRESS = re.compile(r"^\d\d:\d\d:\d\d waiting for every Ceph PG active\+clean: not yet \(\d+s of 0\.5s\)$")
+PROGRESS = re.compile(r"^waiting for every Ceph PG active\+clean: not yet \(\d+s of 0\.5s\)$")
 
 
 @dataclass
@@ -86,11 +87,6 @@ def node(session, name="worker-1"):
     return session.cluster.node(name)
 
 
-def gate_lines(out: str) -> list[str]:
-    """What the gate ran or showed, each with its `# why`, in order."""
-    return [line for line in out.splitlines() if line.startswith(("RUN: ", "PLAN: "))]
-
-
 def stopped(call, *args, **kwargs) -> str:
     with pytest.raises(RunbookStopped) as caught:
         call(*args, **kwargs)
@@ -112,7 +108,7 @@ def test_a_node_goes_out_with_its_host_flagged_then_cordoned_then_drained_each_s
     state = node_maintenance.take_out_of_service(session, node(session), purpose="a new disk")
 
     out = capsys.readouterr().out
-    assert "ceph osd ok-to-stop 0 3: yes" in out.splitlines()
+    assert "ceph osd ok-to-stop 0 3: yes" in said(out)
     assert gate_lines(out) == [
         f"RUN: {CEPH} osd set-group noout worker-1  # keep Ceph from rebalancing while worker-1 is away",
         "RUN: kubectl cordon worker-1  # no new pods on worker-1 (a new disk)",
@@ -127,7 +123,7 @@ def test_a_node_without_osds_is_cordoned_and_drained_with_no_ceph_flag(fake, ses
 
     state = node_maintenance.take_out_of_service(session, node(session, "cp-1"), purpose="maintenance")
 
-    assert "cp-1 holds no OSD: no Ceph flag needed" in capsys.readouterr().out.splitlines()
+    assert "cp-1 holds no OSD: no Ceph flag needed" in said(capsys.readouterr().out)
     assert fake.changed() == ["kubectl cordon cp-1",
                              "kubectl drain cp-1 --ignore-daemonsets --delete-emptydir-data --timeout=0.5s"]
     assert not any("ok-to-stop" in c for c in fake.calls)
@@ -145,7 +141,7 @@ def test_a_node_whose_osds_ceph_says_are_not_ok_to_stop_is_left_untouched_and_th
     assert message == ("worker-1: stopped at step 'ceph osd ok-to-stop': Ceph says stopping OSD(s) 0, 3 is not safe: "
                        "Error EBUSY: unsafe to stop osd(s) at this time (12 PGs are or would become offline); "
                        "left in place: nothing")
-    assert "ceph osd ok-to-stop 0 3: no" in capsys.readouterr().out.splitlines()
+    assert "ceph osd ok-to-stop 0 3: no" in said(capsys.readouterr().out)
     assert fake.changed() == []
 
 
@@ -253,8 +249,8 @@ def test_a_node_comes_back_uncordoned_then_waits_for_clean_pgs_then_clears_its_h
         "RUN: kubectl uncordon worker-1  # the node is back",
         f"RUN: {CEPH} osd unset-group noout worker-1  # Ceph is clean again",
     ]
-    assert "waiting for every Ceph PG active+clean (up to 0.5s)" in out.splitlines()
-    assert any(PROGRESS.match(line) for line in out.splitlines()), out
+    assert "waiting for every Ceph PG active+clean (up to 0.5s)" in said(out)
+    assert any(PROGRESS.match(line) for line in said(out)), out
     assert state == InPlace("worker-1", osds=(0,), crush_hosts=("worker-1",), step="clear noout for the host")
     assert not fake.nodes["worker-1"].unschedulable
     assert fake.host_flags["worker-1"] == set() and fake.flags == set()
@@ -357,7 +353,7 @@ def test_when_rook_clears_its_noout_while_the_osds_are_down_the_cluster_wide_fla
     node_maintenance.return_to_service(session, node(session), state)
 
     out = capsys.readouterr().out
-    assert ROOK_LET_GO in out.splitlines()
+    assert ROOK_LET_GO in said(out)
     assert gate_lines(out) == [
         "RUN: kubectl uncordon worker-1  # the node is back",
         f"RUN: {CEPH} osd set noout  # keep Ceph from marking worker-1's OSDs out",
@@ -381,7 +377,7 @@ def test_pgs_that_stay_degraded_after_rook_let_go_leave_the_cluster_wide_flag_an
                        "within 0.5s; PGs now: 64 active+undersized+degraded"
                        f"{AGAIN}; left in place: noout set for the whole cluster")
     assert fake.flags == {"noout"} and fake.host_flags["worker-1"] == set()
-    assert ROOK_LET_GO in capsys.readouterr().out.splitlines()
+    assert ROOK_LET_GO in said(capsys.readouterr().out)
 
 
 def test_a_cluster_wide_flag_that_cannot_be_cleared_at_the_end_is_named(fake, session_for):

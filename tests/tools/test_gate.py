@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import io
+import re
+import time
 
 import pytest
 
-from homeops.gate import Gate
+from homeops.gate import Gate, stamped
 from homeops.tools import kubectl
 from homeops.tools.process import ToolError
 
@@ -25,7 +27,7 @@ def test_apply_prints_and_runs_the_command(fake_tools):
     out = io.StringIO()
     done = Gate(apply=True, out=out).change(["kubectl", "cordon", "worker-1"], timeout=5)
     assert done.stdout == "node/worker-1 cordoned\n"
-    assert out.getvalue() == "RUN: kubectl cordon worker-1\n"
+    assert re.fullmatch(r"\d\d:\d\d:\d\d RUN: kubectl cordon worker-1\n", out.getvalue())
     assert fake_tools.calls() == [["kubectl", "cordon", "worker-1"]]
 
 
@@ -54,3 +56,23 @@ def test_would_wait_describes_a_wait_instead_of_waiting():
     out = io.StringIO()
     Gate(apply=False, out=out).would_wait("worker-1 Ready", 900)
     assert out.getvalue() == "PLAN: would wait for worker-1 Ready (up to 900s)\n"
+
+
+def test_a_said_line_starts_with_the_local_time_of_day_to_the_second(monkeypatch):
+    monkeypatch.setenv("TZ", "Europe/Berlin")
+    time.tzset()
+    try:
+        assert stamped("RUN: kubectl cordon worker-1", 1796220207.9) == "15:03:27 RUN: kubectl cordon worker-1"
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+
+
+def test_every_line_the_gate_says_carries_its_time_and_a_plan_line_none(fake_tools):
+    out = io.StringIO()
+    gate = Gate(apply=False, out=out)
+    gate.say("mode: plan")
+    gate.change(["kubectl", "cordon", "worker-1"], timeout=5)
+    said, planned = out.getvalue().splitlines()
+    assert re.fullmatch(r"\d\d:\d\d:\d\d mode: plan", said)
+    assert planned == "PLAN: kubectl cordon worker-1"  # two plans of one cluster compare line by line

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 
 from homeops import gate as gate_module
 from homeops.gate import Gate
@@ -32,7 +33,7 @@ def test_apply_shows_the_why_note_on_the_run_line(fake_tools):
 
     Gate(apply=True, out=out).change(["kubectl", "cordon", "worker-1"], timeout=5, why="keep new pods off")
 
-    assert out.getvalue() == "RUN: kubectl cordon worker-1  # keep new pods off\n"
+    assert re.fullmatch(r"\d\d:\d\d:\d\d RUN: kubectl cordon worker-1  # keep new pods off\n", out.getvalue())
 
 
 def test_apply_passes_the_input_to_the_command(fake_tools):
