@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import signal
 import subprocess
 import time
@@ -10,6 +12,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+
+from homeops.commands.lab import LAB_STOP_SECONDS
 
 from engine_support import COMMAND_TIMEOUT, SpiedTwin, homeops_argv
 
@@ -22,7 +26,8 @@ def test_lab_serves_a_working_copy_on_localhost_and_saving_it_leaves_runbooks_un
     committed = (ROOT / "runbooks" / "worker-upgrade.ipynb").read_bytes()
     process = subprocess.Popen(homeops_argv(cluster_file, "lab", "worker-upgrade", "--twin", str(cluster.directory),
                                             "--runbooks", str(ROOT / "runbooks"), "--records", "records"),
-                               cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               start_new_session=True)
     try:
         copy = Path(process.stdout.readline().split("working copy: ")[1].split(" (")[0])
         url = process.stdout.readline().split("JupyterLab: ")[1].strip()
@@ -43,7 +48,8 @@ def test_lab_serves_a_working_copy_on_localhost_and_saving_it_leaves_runbooks_un
                 notebook = api("contents/worker-upgrade.ipynb")
                 break
             except OSError:
-                assert time.monotonic() < deadline and process.poll() is None, process.stderr.read()
+                assert process.poll() is None, f"homeops lab exited {process.returncode} before JupyterLab answered"
+                assert time.monotonic() < deadline, f"JupyterLab did not answer within {COMMAND_TIMEOUT}s"
                 time.sleep(0.2)
         # What Jupyter's autosave does after a session changed the parameters:
         cells = notebook["content"]["cells"]
@@ -51,11 +57,25 @@ def test_lab_serves_a_working_copy_on_localhost_and_saving_it_leaves_runbooks_un
         parameters["source"] = parameters["source"].replace("apply: bool = False", "apply: bool = True")
         api("contents/worker-upgrade.ipynb", {"type": "notebook", "format": "json", "content": notebook["content"]})
     finally:
-        process.send_signal(signal.SIGINT)
+        process.send_signal(signal.SIGINT)  # Ctrl-C
         try:
-            process.communicate(timeout=30)
+            stopped = process.wait(timeout=LAB_STOP_SECONDS + 10)
         except subprocess.TimeoutExpired:
-            process.kill()
-            process.communicate()
+            stopped = None
+        left_running = _group_has_members(process.pid)
+        # Whatever of its group is left (a JupyterLab it failed to stop) must not hold the pipes open.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.communicate(timeout=COMMAND_TIMEOUT)
+    assert stopped == 130 and not left_running, "Ctrl-C stops homeops lab, and JupyterLab with it"
     assert "apply: bool = True" in (copy / "worker-upgrade.ipynb").read_text()
     assert (ROOT / "runbooks" / "worker-upgrade.ipynb").read_bytes() == committed
+
+
+def _group_has_members(group: int) -> bool:
+    """Whether a process of the group still runs: the lab's JupyterLab (its kernels have sessions of their own)."""
+    try:
+        os.killpg(group, 0)
+    except ProcessLookupError:
+        return False
+    return True
