@@ -52,9 +52,6 @@ LAB_SETTINGS = {
     "@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": False},
 }
 
-# How long JupyterLab may take to shut its kernels down after Ctrl-C before it is killed.
-LAB_STOP_SECONDS = 20.0
-
 
 def register(sub) -> None:
     p = sub.add_parser("lab", help="open the runbooks in JupyterLab (127.0.0.1), on a working copy under records/",
@@ -101,19 +98,9 @@ def handle(args) -> int:
             f"--IdentityProvider.token={token}", f"--ServerApp.default_url=/{page}"]
     if os.geteuid() == 0:  # containers and CI run as root; Jupyter refuses that unless told
         argv.append("--ServerApp.allow_root=True")
-    lab = subprocess.Popen(argv, env=env)
     try:
-        return lab.wait()
-    except KeyboardInterrupt:
-        # Stop JupyterLab the way it stops itself (jupyter_server shuts its kernels down on SIGTERM),
-        # and never exit while it runs: an orphaned server would keep the port, the kernels and
-        # whatever reads this command's output.
-        lab.terminate()
-        try:
-            lab.wait(timeout=LAB_STOP_SECONDS)
-        except subprocess.TimeoutExpired:
-            lab.kill()
-            lab.wait()
+        return subprocess.call(argv, env=env)
+    except KeyboardInterrupt:  # Jupyter stops on the same Ctrl-C
         return 130
 
 
