@@ -80,6 +80,7 @@ class FluxOrder:
     applies: dict[str, list[Ref]] = field(default_factory=dict)  # every object each Kustomization applies
     needs: list[Need] = field(default_factory=list)
     cycles: list[list[str]] = field(default_factory=list)
+    unapplied: list[str] = field(default_factory=list)  # rendered files no Flux Kustomization points at
 
     @property
     def problems(self) -> list[Need]:
@@ -105,6 +106,7 @@ class FluxOrder:
         lines.append("bootstrap steps: " + ("; ".join(self.bootstrap_steps) or "none"))
         lines += [f"cycle: {' -> '.join(cycle + cycle[:1])}" for cycle in self.cycles]
         lines += [f"problem: {need}" for need in self.problems]
+        lines += [f"not applied (no Flux Kustomization points at it): {path}" for path in self.unapplied]
         if not self.cycles and not self.problems:
             lines.append("every need resolves; no cycle")
         return "\n".join(lines)
@@ -159,8 +161,9 @@ _CLUSTER_SCOPED = {"Namespace", "ClusterIssuer", "ClusterSecretStore", "StorageC
 
 
 def _owner(path: str, kustomizations: dict[str, dict]) -> str:
-    """The Flux Kustomization that applies the file: the one whose path holds it (the longest), else the bootstrap's."""
-    best, length = BOOTSTRAP, -1
+    """The Flux Kustomization that applies the file: the one whose path holds it (the longest), the bootstrap's
+    for kubernetes/flux, or "" when none does (a file no Kustomization points at is never applied)."""
+    best, length = (BOOTSTRAP if path == FLUX_ROOT or path.startswith(FLUX_ROOT + "/") else ""), -1
     for name, spec in kustomizations.items():
         if spec["sourceRef"]["name"] != BOOTSTRAP:
             continue
@@ -328,6 +331,8 @@ def flux_order(project: Path) -> FluxOrder:
     order, cycles = _topological(names, {n: depends_on.get(n, ()) for n in names})
 
     owner = {o.ref: _owner(o.path, specs) for o in objects}
+    unapplied = sorted({o.path for o in objects if not owner[o.ref]})
+    objects = [o for o in objects if owner[o.ref]]
     # a Kustomization object is applied by the bootstrap's (it lives in kubernetes/flux) but stands for its own path
     ancestors: dict[str, set[str]] = {}
 
@@ -359,7 +364,7 @@ def flux_order(project: Path) -> FluxOrder:
     applies: dict[str, list[Ref]] = {}
     for o in objects:
         applies.setdefault(owner[o.ref], []).append(o.ref)
-    return FluxOrder(order, {n: depends_on.get(n, ()) for n in order}, releases, applies, needs, cycles)
+    return FluxOrder(order, {n: depends_on.get(n, ()) for n in order}, releases, applies, needs, cycles, unapplied)
 
 
 def _resolve(o: _Object, what: Ref, why: str, applier: str, made: dict[Ref, _Object], owner: dict[Ref, str],

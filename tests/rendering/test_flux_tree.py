@@ -112,6 +112,7 @@ ORDER = flux_order.flux_order(ROOT)
 def test_on_an_empty_cluster_every_need_resolves_and_nothing_waits_on_a_cycle():
     assert ORDER.cycles == []
     assert ORDER.problems == [], "\n".join(map(str, ORDER.problems))
+    assert ORDER.unapplied == []
     assert ORDER.kustomizations[0] == "flux-system" and set(ORDER.kustomizations) == {"flux-system", *FLUX_KUSTOMIZATIONS}
 
 
@@ -200,3 +201,13 @@ def test_an_object_applied_before_what_it_needs_is_reported_unordered(tree_copy:
     assert problem.by == "unordered"
     assert problem.detail == ("cluster-secrets applies it, and external-dns (which applies "
                               "ExternalSecret/network/external-dns-cloudflare) does not depend on it")
+
+
+def test_a_rendered_file_no_flux_kustomization_points_at_is_named_as_never_applied(tree_copy: Path):
+    edit(tree_copy / "kubernetes/flux/apps.yaml", "  path: ./kubernetes/apps/openebs-system/zfs-localpv\n",
+         "  path: ./kubernetes/apps/openebs-system/zfs\n")
+    order = flux_order.flux_order(tree_copy)
+    assert order.unapplied == ["kubernetes/apps/openebs-system/zfs-localpv/helmrelease.yaml",
+                               "kubernetes/apps/openebs-system/zfs-localpv/storageclass.yaml"]
+    assert ("not applied (no Flux Kustomization points at it): "
+            "kubernetes/apps/openebs-system/zfs-localpv/storageclass.yaml") in order.report()
