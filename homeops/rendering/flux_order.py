@@ -115,6 +115,13 @@ class FluxOrder:
 # --- reading the tree ------------------------------------------------------------------------------------
 
 
+# Kinds without a namespace: a kustomization's `namespace:` does not apply to them here (kustomize itself
+# knows only the built-in ones, which is why no kustomization of this tree sets a namespace over a custom one).
+_CLUSTER_SCOPED = {"Namespace", "ClusterIssuer", "ClusterSecretStore", "StorageClass", "ClusterRole",
+                   "ClusterRoleBinding", "CiliumLoadBalancerIPPool", "CiliumL2AnnouncementPolicy",
+                   "CustomResourceDefinition", "GatewayClass"}
+
+
 @dataclass(frozen=True)
 class _Object:
     ref: Ref
@@ -153,11 +160,6 @@ def _objects(project: Path) -> list[_Object]:
                 secret_namespace, name, _ = tree.USER_SECRETS[path]
                 found.append(_Object(Ref("Secret", secret_namespace, name), path, {"kind": "Secret", "user": True}))
     return found
-
-
-_CLUSTER_SCOPED = {"Namespace", "ClusterIssuer", "ClusterSecretStore", "StorageClass", "ClusterRole",
-                   "ClusterRoleBinding", "CiliumLoadBalancerIPPool", "CiliumL2AnnouncementPolicy",
-                   "CustomResourceDefinition", "GatewayClass"}
 
 
 def _owner(path: str, kustomizations: dict[str, dict]) -> str:
@@ -247,7 +249,7 @@ def _needs_of(obj: _Object) -> list[tuple[Ref, str]]:
             if token:
                 needs.append((Ref("Secret", "cert-manager", token["name"]), "Secret"))
         needs.append((Ref("HelmRelease", "cert-manager", "cert-manager"), "issuer controller"))
-    elif kind in ("Certificate",):
+    elif kind == "Certificate":
         issuer = spec["issuerRef"]
         needs.append((Ref(issuer.get("kind", "Issuer"), "" if issuer.get("kind") == "ClusterIssuer" else ns,
                           issuer["name"]), "issuer"))
@@ -387,9 +389,7 @@ def _resolve(o: _Object, what: Ref, why: str, applier: str, made: dict[Ref, _Obj
         return _ordered(o, what, why, applier, owner.get(provider.ref, BOOTSTRAP), ancestors_of, "bootstrap", step)
     source_applier = owner.get(provider.ref, BOOTSTRAP)
     if provider.ref.kind == "Kustomization" and what.kind == "CustomResourceDefinition":
-        source_applier = provider.ref.name  # a Kustomization applying CRDs from another source
-    elif provider.ref.kind == "HelmRelease" and what.kind == "CustomResourceDefinition":
-        source_applier = owner[provider.ref]
+        source_applier = provider.ref.name  # CRDs a Kustomization applies from another source, not its own object
     return _ordered(o, what, why, applier, source_applier, ancestors_of, "tree", f"applied by {source_applier}")
 
 

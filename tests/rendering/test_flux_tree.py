@@ -173,10 +173,13 @@ def edit(path: Path, old: str, new: str) -> None:
     path.write_text(text.replace(old, new))
 
 
-def test_a_missing_store_and_a_missing_dependency_are_named(tree_copy: Path):
+def test_a_missing_store_chart_source_and_dependency_are_named(tree_copy: Path):
     shutil.rmtree(tree_copy / "kubernetes/apps/external-secrets/store")
     edit(tree_copy / "kubernetes/flux/apps.yaml", "    - name: rook-ceph\n", "    - name: rook-operator\n")
+    edit(tree_copy / "kubernetes/flux/repositories/k8s-gateway.yaml", "  name: k8s-gateway\n", "  name: k8s-gw\n")
     problems = {str(n) for n in flux_order.flux_order(tree_copy).problems}
+    assert ("HelmRelease/network/k8s-gateway needs OCIRepository/flux-system/k8s-gateway (chart source): "
+            "missing: nothing in the tree or the bootstrap makes it") in problems
     assert ("ExternalSecret/network/cloudflared-tunnel needs ClusterSecretStore/cluster-secrets (secret store): "
             "missing: nothing in the tree or the bootstrap makes it") in problems
     assert any(p.startswith("Kustomization/flux-system/rook-ceph-cluster needs Kustomization/flux-system/rook-operator "
