@@ -12,6 +12,7 @@ from homeops import load_cluster
 from homeops.cluster import component_support
 from homeops.cluster.loader import check_cluster, check_text
 from homeops.rendering import inventory, tree
+from tests.rendering import schemas
 from tests.rendering.conftest import ROOT, render
 
 CLUSTER = load_cluster(ROOT / "cluster.yaml")
@@ -115,6 +116,19 @@ def test_flux_is_pinned_to_a_release_that_supports_the_kubernetes_minor_and_vali
     # and validate would say so of the previous pin
     older = (ROOT / "cluster.yaml").read_text().replace(f"flux: {CLUSTER.versions.flux}", "flux: v2.6.4")
     assert [p.path for p in check_text(older).problems if p.code == "component-unsupported"] == ["versions.flux"]
+
+
+# The controllers each Flux release ships (fluxcd/flux2 manifests/bases/*/kustomization.yaml at the tag).
+FLUX_CONTROLLERS = {"v2.7.5": {"fluxcd/source-controller": "v1.7.4", "fluxcd/kustomize-controller": "v1.7.3",
+                               "fluxcd/helm-controller": "v1.4.5"}}
+
+
+def test_the_flux_kinds_rendered_are_validated_against_the_crds_of_the_pinned_flux():
+    shipped = FLUX_CONTROLLERS[CLUSTER.versions.flux]
+    flux_schemas = [e for e in schemas.sources().values() if e["repository"].startswith("fluxcd/")]
+    assert {e["kind"] for e in flux_schemas} >= {"Kustomization", "HelmRelease", "HelmRepository", "GitRepository",
+                                                "OCIRepository"}
+    assert {(e["kind"], e["tag"]) for e in flux_schemas} == {(e["kind"], shipped[e["repository"]]) for e in flux_schemas}
 
 
 # 7. sops v3.10.2 README: creation rules match the input file name; stdout needs --filename-override.
