@@ -25,6 +25,7 @@ _ROOK = "rook/rook Documentation/Getting-Started/Prerequisites/prerequisites.md 
 _CILIUM = "cilium/cilium Documentation/network/kubernetes/compatibility.rst at"
 _CERT_MANAGER = "cert-manager/website content/docs/releases/README.md (supported releases table, PR #2007)"
 _FLUX = "fluxcd/flux2 cmd/flux/check.go kubernetesConstraints at tag"
+_FLUX_RELEASE = "fluxcd/website (6da0f383c334) Supported Versions in content/en/blog/"
 
 SUPPORT: dict[tuple[str, tuple[int, int]], Support] = {
     ("rook_ceph", (1, 16)): Support("Rook", 27, 32, f"{_ROOK} v1.16.3"),
@@ -38,8 +39,11 @@ SUPPORT: dict[tuple[str, tuple[int, int]], Support] = {
     ("cert_manager", (1, 18)): Support("cert-manager", 29, 33, _CERT_MANAGER),
     ("cert_manager", (1, 19)): Support("cert-manager", 31, 35, _CERT_MANAGER),
     ("cert_manager", (1, 20)): Support("cert-manager", 32, 35, _CERT_MANAGER),
-    ("flux", (2, 6)): Support("Flux", 31, None, f"{_FLUX} v2.6.4 (>=1.31.0-0)"),
-    ("flux", (2, 7)): Support("Flux", 32, None, f"{_FLUX} v2.7.0 (>=1.32.0-0)"),
+    # check.go states only a minimum; each minor's release announcement states the window it supports
+    ("flux", (2, 6)): Support("Flux", 31, 33, f"{_FLUX_RELEASE}2025-05-29-announcing-flux-v2.6.0/index.md "
+                                              f"(1.31, 1.32, 1.33; {_FLUX} v2.6.4: >=1.31.0-0)"),
+    ("flux", (2, 7)): Support("Flux", 32, 34, f"{_FLUX_RELEASE}2025-09-29-announcing-flux-v2.7.0/index.md "
+                                              f"(1.32, 1.33, 1.34; {_FLUX} v2.7.0: >=1.32.0-0)"),
 }
 
 COMPONENTS = ("flux", "cilium", "rook_ceph", "cert_manager")

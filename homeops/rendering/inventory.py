@@ -81,10 +81,18 @@ def of_kind(project: Path, kind: str) -> list[RenderedObject]:
 
 def helm_releases(project: Path) -> list[HelmReleaseEntry]:
     entries = []
+    oci = {(o.namespace, o.name): o.document["spec"] for o in of_kind(project, "OCIRepository")}
     for release in of_kind(project, "HelmRelease"):
-        chart = release.document["spec"]["chart"]["spec"]
-        entries.append(HelmReleaseEntry(release.namespace or "default", release.name, chart["chart"],
-                                        str(chart["version"])))
+        namespace = release.namespace or "default"
+        if "chartRef" in release.document["spec"]:
+            # chartRef to an OCIRepository: the chart is the last segment of its URL, the version its tag
+            reference = release.document["spec"]["chartRef"]
+            source = oci[(reference.get("namespace", namespace), reference["name"])]
+            chart, version = source["url"].rstrip("/").rsplit("/", 1)[-1], str(source["ref"]["tag"])
+        else:
+            spec = release.document["spec"]["chart"]["spec"]
+            chart, version = spec["chart"], str(spec["version"])
+        entries.append(HelmReleaseEntry(namespace, release.name, chart, version))
     return entries
 
 

@@ -102,7 +102,11 @@ def differences(project: Path, rendered: dict[str, str]) -> list[Difference]:
     existing = tree.existing_files(project)
     found = []
     for path in sorted(set(existing) | set(rendered)):
-        if path not in rendered:
+        if path in tree.SEEDED:
+            # a placeholder until flux bootstrap writes the real file: only its absence is a difference
+            if not (project / path).is_file():
+                found.append(Difference(path, "missing"))
+        elif path not in rendered:
             found.append(Difference(path, "not rendered"))
         elif path not in existing:
             found.append(Difference(path, "missing"))

@@ -30,16 +30,32 @@ OWNED_FILES = (".sops.yaml",)
 NOT_RENDERED: tuple[tuple[str, str], ...] = (
     ("talos/generated/*", "talosctl gen config / machineconfig patch (secrets: never committed)"),
     ("talos/secrets.yaml", "talosctl gen secrets (the cluster's CAs and tokens: never committed)"),
-    ("kubernetes/flux/flux-system/gotk-components.yaml", "flux bootstrap"),
-    ("kubernetes/flux/flux-system/gotk-sync.yaml", "flux bootstrap"),
+    ("kubernetes/flux/flux-system/gotk-components.yaml", "flux bootstrap (the render seeds a placeholder)"),
+    ("kubernetes/flux/flux-system/gotk-sync.yaml", "flux bootstrap (the render seeds a placeholder)"),
     ("*/*.sops.yaml", "sops --encrypt (an encrypted secret you committed, under talos/ or kubernetes/)"),
 )
 
-# Written by `flux bootstrap` on its first run: the rendered flux-system/kustomization.yaml lists them.
+# Written by `flux bootstrap`; the rendered flux-system/kustomization.yaml lists them. bootstrap applies that
+# kustomization after writing gotk-components.yaml and before writing gotk-sync.yaml (fluxcd/flux2 v2.6.4
+# pkg/bootstrap/bootstrap_plain_git.go, ReconcileComponents then ReconcileSyncConfig; flux2#1741), so both
+# must exist first: the render seeds them as the empty placeholders of Flux's "Flux bootstrap customization"
+# (fluxcd/website content/en/flux/installation/configuration/bootstrap-customization.md) when they are
+# absent, and never touches them once flux bootstrap has written them.
 BOOTSTRAP_WRITES = (
     "kubernetes/flux/flux-system/gotk-components.yaml",
     "kubernetes/flux/flux-system/gotk-sync.yaml",
 )
+SEEDED = BOOTSTRAP_WRITES
+
+# Secrets you write and encrypt with sops yourself (the render never holds a secret value), by path:
+# (namespace, Secret name, what it holds). The rendered kustomization beside each lists it, so Flux reports
+# the file missing by name until it is committed; the bootstrap runbook checks for it first.
+USER_SECRETS: dict[str, tuple[str, str, str]] = {
+    "kubernetes/apps/external-secrets/store/cloudflare.sops.yaml": (
+        "external-secrets", "cloudflare",
+        "keys api-token (Cloudflare API token: Zone:Zone:Read and Zone:DNS:Edit) and tunnel-token "
+        "(`cloudflared tunnel token`), read through the ClusterSecretStore"),
+}
 
 
 def not_rendered(relative: str) -> bool:

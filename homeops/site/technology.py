@@ -45,7 +45,7 @@ TECHNOLOGIES: tuple[Technology, ...] = (
     Technology("external-dns", "networking", "Writes DNS records for the gateways' routes", "external_dns",
                "https://kubernetes-sigs.github.io/external-dns/"),
     Technology("k8s_gateway", "networking", "Answers DNS for the cluster's domain with the gateways' addresses",
-               "k8s_gateway", "https://github.com/ori-edge/k8s_gateway"),
+               "k8s_gateway", "https://github.com/k8s-gateway/k8s_gateway"),
     Technology("cert-manager", "networking", "Issues and renews TLS certificates", "cert_manager",
                "https://cert-manager.io/"),
     Technology("SOPS", "security", "Encrypts secrets before they are committed to Git", "sops",

@@ -54,7 +54,7 @@ def test_strict_turns_the_warning_into_a_failure(repo_root: Path):
 def test_errors_print_one_line_each_and_exit_1(tmp_path: Path):
     broken = tmp_path / "broken.yaml"
     text = (FIXTURES / "even-control-planes" / "valid.yaml").read_text()
-    text = text.replace("pod_cidr: 10.42.0.0/16", "pod_cidr: 10.42.0.1/16").replace("flux: v2.6.4", "flux: latest")
+    text = text.replace("pod_cidr: 10.42.0.0/16", "pod_cidr: 10.42.0.1/16").replace("flux: v2.7.5", "flux: latest")
     broken.write_text(text)
 
     result = homeops("validate", "broken.yaml", cwd=tmp_path)

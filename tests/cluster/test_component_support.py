@@ -27,12 +27,14 @@ def test_the_warning_names_the_lowest_release_that_supports_the_kubernetes_minor
     assert "Rook 1.18 is the lowest release that supports it" in problem.message
     assert component_support.lowest_supporting("rook_ceph", 35) == (1, 19)
     assert component_support.lowest_supporting("cilium", 34) == (1, 19)
-    assert component_support.lowest_supporting("flux", 34) == (2, 6)
+    assert component_support.lowest_supporting("flux", 34) == (2, 7)
 
 
-def test_flux_states_only_a_minimum_so_newer_kubernetes_is_not_judged():
+def test_flux_supports_the_three_kubernetes_minors_its_release_announcement_names():
     flux = component_support.support_of("flux", "v2.6.4")
-    assert component_support.supports(flux, 40) and not component_support.supports(flux, 30)
+    assert [minor for minor in range(28, 38) if component_support.supports(flux, minor)] == [31, 32, 33]
+    flux = component_support.support_of("flux", "v2.7.5")
+    assert [minor for minor in range(28, 38) if component_support.supports(flux, minor)] == [32, 33, 34]
 
 
 def test_a_minor_without_a_row_is_not_judged():

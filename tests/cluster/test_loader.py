@@ -15,7 +15,7 @@ SCHEMATIC = "376567988ad370138ad8b2698212367b8edcb69b5fd68c80be1f2ec7d603b4ba"
 # Exactly the required keys of issue 2, in its own flow style.
 REQUIRED_ONLY = f"""\
 cluster:   {{name: home-ops, domain: example.com}}
-versions:  {{talos: v1.11.1, kubernetes: v1.34.1, flux: v2.6.4, cilium: v1.19.3,
+versions:  {{talos: v1.11.1, kubernetes: v1.34.1, flux: v2.7.5, cilium: v1.19.3,
             rook_ceph: v1.18.3, sops: v3.10.2, age: v1.2.1}}
 talos:     {{installer: factory.talos.dev/installer, schematic_id: {SCHEMATIC}}}
 network:

@@ -199,10 +199,10 @@ def test_a_stale_schematic_id_names_every_extension_it_was_compared_with():
     assert "the schematic with siderolabs/zfs, siderolabs/iscsi-tools (that is " in problem.message
 
 
-def test_a_component_release_open_upwards_that_nothing_fits_says_so():
+def test_a_component_release_that_nothing_fits_says_so():
     [problem] = rules.component_unsupported(facts(kubernetes_version="v1.20.0", component_versions=(("flux", "v2.7.0"),)))
     assert problem.severity == "warning"
-    assert problem.message.startswith("Flux v2.7.0 supports Kubernetes 1.32 and later, not v1.20.0 (line 2); "
+    assert problem.message.startswith("Flux v2.7.0 supports Kubernetes 1.32 to 1.34, not v1.20.0 (line 2); "
                                       "no known Flux release supports it (source: ")
 
 

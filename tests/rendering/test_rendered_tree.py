@@ -98,7 +98,7 @@ def test_every_kustomization_resource_and_generator_file_exists():
         for entry in data.get("resources", []):
             target = path.parent / entry
             relative = target.relative_to(ROOT).as_posix()
-            if relative in tree.BOOTSTRAP_WRITES:
+            if relative in tree.USER_SECRETS:
                 continue
             assert target.is_file() or (target / "kustomization.yaml").is_file(), f"{path}: {entry} does not exist"
         for generator in data.get("configMapGenerator", []):
@@ -142,9 +142,10 @@ def test_every_chart_version_comes_from_versions_in_cluster_yaml():
     }
     releases = {r.name: r.version for r in inventory.helm_releases(ROOT)}
     assert releases == expected
-    repositories = {o.name for o in OBJECTS if o.kind == "HelmRepository"}
-    for release in (o for o in OBJECTS if o.kind == "HelmRelease"):
-        assert release.document["spec"]["chart"]["spec"]["sourceRef"]["name"] in repositories
+    sources = {(o.kind, o.name) for o in OBJECTS if o.kind in ("HelmRepository", "OCIRepository")}
+    for release in (o.document["spec"] for o in OBJECTS if o.kind == "HelmRelease"):
+        reference = release["chartRef"] if "chartRef" in release else release["chart"]["spec"]["sourceRef"]
+        assert (reference["kind"], reference["name"]) in sources
     cloudflared = next(o.document for o in OBJECTS if o.kind == "Deployment" and o.name == "cloudflared")
     assert cloudflared["spec"]["template"]["spec"]["containers"][0]["image"].endswith(
         ":" + versions.cloudflared.lstrip("v"))

@@ -274,7 +274,7 @@ def test_a_helmrelease_missing_behind_or_not_yet_released_is_named_with_both_ver
 
     assert by_check(preflight.chart_versions(cluster_model, None)) == {"chart versions": ("FAIL", "; ".join([
         "HelmRelease kube-system/cilium runs chart cilium 1.19.2, kubernetes/ renders 1.19.3",
-        "HelmRelease network/k8s-gateway runs chart k8s-gateway (none yet), kubernetes/ renders 2.4.0",
+        "HelmRelease network/k8s-gateway runs chart k8s-gateway (none yet), kubernetes/ renders 3.7.2",
         "HelmRelease rook-ceph/rook-ceph is not in the cluster",
     ]))}
 
