@@ -321,11 +321,11 @@ def test_maintenance_log_lists_records_newest_first_each_linked_to_its_page(tmp_
     (tmp_path / "d.ipynb").write_text("{not json")
     rows = log_sections(tmp_path)["Maintenance"]
     assert rows == [
-        ["2026-04-01 08:00 UTC", "flux-reconcile", "—", "—", "—", "", "b.ipynb"],
-        ["2026-03-14 09:26 UTC", "worker-upgrade", "apply", "stopped", "1",
+        ["2026-04-01 08:00 UTC", "flux-reconcile", "—", "—", "", "b.ipynb"],
+        ["2026-03-14 09:26 UTC", "worker-upgrade", "apply", "stopped (exit 1)",
          "worker-2: drain refused by a PodDisruptionBudget; worker-2 uncordoned", "a.ipynb"],
-        ["—", "—", "—", "—", "—", "", "c.ipynb"],
-        ["—", "—", "—", "unreadable record", "—", "", "d.ipynb"],
+        ["—", "—", "—", "—", "", "c.ipynb"],
+        ["—", "—", "—", "unreadable record", "", "d.ipynb"],
     ]
     assert log_links(tmp_path) == ["b.html", "a.html", "c.html", "d.html"]
 
