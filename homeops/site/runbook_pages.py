@@ -149,8 +149,8 @@ def _choices_note(runbook: Runbook) -> str:
     chosen = to_choose(runbook)
     if not chosen:
         return ""
-    return "Give " + ", ".join(f"{code(p.name.upper())} ({cell(p.help)})" for p in chosen) + \
-        ": the run stops at once without it."
+    return " ".join(f"Replace {code(p.name.upper())} with {cell(p.help)}." for p in chosen) + \
+        " The run stops at once without it."
 
 
 def _what_to_do(runbook: Runbook) -> list[str]:
