@@ -70,8 +70,8 @@ def define_env(env) -> None:
     env.macro(lambda arch=boot_media.ARCH: boot_media.pxe_url(cluster, arch), "factory_pxe_url")
     env.macro(boot_media.schematic_post, "factory_schematic_post")
     env.macro(lambda: publishing.flux_bootstrap_command(cluster.repository), "flux_bootstrap_command")
-    env.macro(lambda name: [s.path for s in runbook_pages.scenarios(sources.runbooks_dir(project_dir))
-                            if name in s.runbooks], "rehearsal_scenarios")
+    env.macro(lambda name: [s.command(name) for s in runbook_pages.scenarios(sources.runbooks_dir(project_dir))
+                            if name in s.runbooks], "rehearsal_commands")
 
 
 def _publish_at(config, project_dir: Path, cluster) -> None:

@@ -101,15 +101,23 @@ def _with_choices(runbook: Runbook, command: str) -> str:
 class Scenario:
     path: str  # as typed from the repository's root: runbooks/scenarios/NAME.yaml
     about: str  # the first lines of its leading comment, joined
-    runbooks: tuple[str, ...]  # the runbooks its comment shows it rehearsing (`homeops rehearse NAME`)
+    commands: tuple[tuple[str, str], ...]  # (runbook, the `homeops rehearse` line its comments show for it)
+
+    @property
+    def runbooks(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(name for name, _ in self.commands))
+
+    def command(self, runbook: str) -> str:
+        return next(line for name, line in self.commands if name == runbook)
 
 
-_REHEARSE = re.compile(r"homeops rehearse ([a-z0-9-]+)")
+_REHEARSE = re.compile(r"homeops rehearse ([a-z0-9-]+)\b.*")
 
 
 def scenarios(runbooks_dir: Path) -> list[Scenario]:
-    """The ready-made rehearsal scenarios, read from each file's leading comment (never parsed as YAML:
-    the twin reads them, with its own checks, when a rehearsal starts)."""
+    """The ready-made rehearsal scenarios, read from their comments (never parsed as YAML: the twin
+    reads them, with its own checks, when a rehearsal starts): what the leading comment says, and the
+    `homeops rehearse` lines any comment shows, with the parameters the scenario is meant for."""
     found = []
     for path in sorted((runbooks_dir / SCENARIOS_DIR).glob("*.yaml")):
         try:
@@ -122,8 +130,13 @@ def scenarios(runbooks_dir: Path) -> list[Scenario]:
                 break
             comment.append(line.lstrip("#").strip())
         about = " ".join(line for line in comment if line and "homeops rehearse" not in line)
-        found.append(Scenario(f"runbooks/{SCENARIOS_DIR}/{path.name}", about,
-                              tuple(dict.fromkeys(_REHEARSE.findall("\n".join(comment))))))
+        commands = []
+        for line in lines:
+            if line.lstrip().startswith("#"):
+                match = _REHEARSE.search(line)
+                if match:
+                    commands.append((match.group(1), " ".join(match.group(0).split())))
+        found.append(Scenario(f"runbooks/{SCENARIOS_DIR}/{path.name}", about, tuple(commands)))
     return found
 
 
@@ -133,7 +146,7 @@ def _scenario_list(runbook: Runbook, indent: str = "") -> str:
         return (f"{indent}Any file of `runbooks/scenarios/` will do: each one sets the twin's versions and"
                 " the faults it injects.")
     lines = [f"{indent}Ready-made scenarios for this runbook (any file of `runbooks/scenarios/` works):", ""]
-    lines += [f"{indent}- {code(s.path)}: {cell(s.about)}" for s in chosen]
+    lines += [f"{indent}- {cell(s.about)} {code(s.command(runbook.name))}" for s in chosen]
     return "\n".join(lines)
 
 
