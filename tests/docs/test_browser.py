@@ -385,3 +385,30 @@ def test_every_column_of_the_widest_tables_is_on_screen_at_1400_px(browser, base
     assert tables and any(WIDE_TABLES[path] in [name for name, _ in t["columns"]] for t in tables)
     cut = [(name, round(right), round(t["right"])) for t in tables for name, right in t["columns"] if right > t["right"] + 1]
     assert cut == [], "columns past the visible edge of their table (name, column's right, edge)"
+
+
+@pytest.mark.parametrize("device", list(FIRST_SCREEN))
+def test_start_here_leads_page_by_page_to_the_bootstrap(browser, base_url: str, device: str):
+    """A newcomer clicks the first step, then each page's "Next" link, and arrives at the bootstrap."""
+    width, height = FIRST_SCREEN[device]
+    context = browser.new_context(color_scheme="light", viewport={"width": width, "height": height})
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    titles = []
+    try:
+        page.goto(base_url + "/")
+        title = "() => document.querySelector('.md-content article h1').textContent"
+        # Instant navigation swaps the article in after the URL changes: wait for another title.
+        before = page.evaluate(title)
+        page.locator(".md-content article ol li a", has_text="Make the repository yours").first.click()
+        for _ in range(3):
+            page.wait_for_function(f"old => ({title})() !== old", arg=before)
+            before = page.evaluate(title)
+            titles.append(before.replace("¶", "").strip())
+            if titles[-1] == "Bootstrap the cluster":
+                break
+            page.locator(".md-content article p", has=page.locator("strong", has_text="Next:")).locator("a").click()
+        page.screenshot(path=str(SCREENSHOTS / f"start-here-path-end-{width}.png"), full_page=False)
+    finally:
+        context.close()
+    assert titles == ["Make the repository yours", "Boot the nodes", "Bootstrap the cluster"]
