@@ -146,8 +146,9 @@ def _scenario_list(runbook: Runbook, indent: str = "") -> str:
         return (f"{indent}Any file of `runbooks/scenarios/` will do: each one sets the twin's versions and"
                 " the faults it injects.")
     lines = [f"{indent}Ready-made scenarios for this runbook (any file of `runbooks/scenarios/` works):", ""]
-    lines += [f"{indent}- {cell(s.about)} {code(s.command(runbook.name))}" for s in chosen]
-    return "\n".join(lines)
+    for s in chosen:  # the command on a line of its own: a path must not break at its hyphens
+        lines += [f"{indent}- {cell(s.about)}", "", _command(s.command(runbook.name), indent + "    "), ""]
+    return "\n".join(lines).rstrip("\n")
 
 
 def _lab(runbook: Runbook) -> str:
@@ -180,8 +181,8 @@ def _what_to_do(runbook: Runbook) -> list[str]:
             *([choose] if choose else []),
             f"Exit code 0 means every check passed; 1 means at least one failed, and the last line names"
             f" each failure. The run is saved in the [maintenance log]({log}).",
-            f"To see what it reports when something is broken, run it against the digital twin with a"
-            f" fault: `homeops rehearse {name} --scenario runbooks/scenarios/ceph-degraded.yaml`.",
+            "To see what it reports when something is broken, run it against the digital twin with a fault:",
+            _command(_with_choices(runbook, f"homeops rehearse {name} --scenario runbooks/scenarios/ceph-degraded.yaml")),
             _scenario_list(runbook),
             _lab(runbook),
         ]

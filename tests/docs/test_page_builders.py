@@ -455,8 +455,8 @@ def test_a_runbook_page_lists_the_scenarios_written_for_it_and_the_lab(tmp_path)
                                           "faults: []\n")
     (scenarios / "other.yaml").write_text("# For another runbook.\n#   homeops rehearse worker-upgrade --scenario x\n")
     page = runbook_pages.runbook_page(read_runbook(notebook), "")
-    assert ("- worker-1 never drains: the run gives it back. "
-            "`homeops rehearse drain-node --scenario runbooks/scenarios/stuck.yaml`") in page
+    assert ("    - worker-1 never drains: the run gives it back.\n\n"
+            "        ```sh\n        homeops rehearse drain-node --scenario runbooks/scenarios/stuck.yaml\n        ```") in page
     assert "other.yaml" not in page
     assert "`homeops lab drain-node`" in page and "`--twin DIR`" in page
 
