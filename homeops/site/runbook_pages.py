@@ -164,7 +164,7 @@ def _choices_note(runbook: Runbook) -> str:
     if not chosen:
         return ""
     return " ".join(f"Replace {code(p.name.upper())} with {cell(p.help)}." for p in chosen) + \
-        " The run stops at once without it."
+        (" The run stops at once without it." if len(chosen) == 1 else " The run stops at once without them.")
 
 
 def _what_to_do(runbook: Runbook) -> list[str]:
