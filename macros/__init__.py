@@ -17,7 +17,9 @@ from mkdocs_macros.errors import format_error
 from homeops.catalog import RunbookMalformed
 from homeops.rendering import excerpt
 from homeops.site import (
+    boot_media,
     cluster_tables,
+    folding,
     maintenance_log,
     network_diagram,
     page_errors,
@@ -61,7 +63,15 @@ def define_env(env) -> None:
     env.macro(lambda: runbook_pages.runbook_drills(runbooks, env.conf.get("repo_url") or "", branch), "runbook_drills")
     env.macro(lambda: maintenance_log.maintenance_log(sources.records_dir(project_dir), env.page.url),
               "maintenance_log")
-    env.macro(excerpt.RenderedFiles(project_dir, sources.cluster_path(project_dir), cluster).code_block, "rendered_file")
+    rendered = excerpt.RenderedFiles(project_dir, sources.cluster_path(project_dir), cluster)
+    env.macro(lambda path, language=None: folding.shown_file(path, rendered.text(path), rendered.code_block(path, language)),
+              "rendered_file")
+    env.macro(lambda arch=boot_media.ARCH: boot_media.iso_url(cluster, arch), "factory_iso_url")
+    env.macro(lambda arch=boot_media.ARCH: boot_media.pxe_url(cluster, arch), "factory_pxe_url")
+    env.macro(boot_media.schematic_post, "factory_schematic_post")
+    env.macro(lambda: publishing.flux_bootstrap_command(cluster.repository), "flux_bootstrap_command")
+    env.macro(lambda name: [s.command(name) for s in runbook_pages.scenarios(sources.runbooks_dir(project_dir))
+                            if name in s.runbooks], "rehearsal_commands")
 
 
 def _publish_at(config, project_dir: Path, cluster) -> None:

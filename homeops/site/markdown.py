@@ -27,6 +27,26 @@ def text(value: object) -> str:
     return _MARKUP.sub(lambda m: f"&#{ord(m.group())};", flat)
 
 
+_CODE_SPAN = re.compile(r"(`+)(.+?)\1")
+
+
+def _inert(value: str) -> str:
+    return _MARKUP.sub(lambda m: f"&#{ord(m.group())};", value)
+
+
+def text_with_code(value: object) -> str:
+    """Prose written with `code` spans (a runbook's purpose): the spans stay code, the rest is `text`."""
+    flat = _LINE_BREAKS.sub(" ", "" if value is None else str(value)).strip()
+    parts, end = [], 0
+    for match in _CODE_SPAN.finditer(flat):
+        # a pipe would end a table cell even inside code: such a span stays plain text
+        span = _inert(match.group(0)) if "|" in match.group(2) else code(match.group(2).strip())
+        parts += [_inert(flat[end:match.start()]), span]
+        end = match.end()
+    parts.append(_inert(flat[end:]))
+    return "".join(parts)
+
+
 def cell(value: object) -> str:
     """One table cell: literal text on one line (a pipe or a line break would split the row)."""
     return text(value)

@@ -41,3 +41,21 @@ def site_address(repository: Repository | None, docs_dir: str = "docs") -> SiteA
         repo_name=f"{repository.owner}/{repository.name}",
         edit_uri=_edit_uri(repository.branch, docs_dir),
     )
+
+
+# What the Flux bootstrap command says while cluster.yaml names no repository: words a reader
+# must replace, never a guessed account.
+OWNER_PLACEHOLDER = "YOUR-GITHUB-ACCOUNT"
+NAME_PLACEHOLDER = "YOUR-REPOSITORY"
+BRANCH_PLACEHOLDER = "main"
+
+
+def flux_bootstrap_command(repository: Repository | None) -> str:
+    """`flux bootstrap github` for this repository; with placeholders while `repository` is unset."""
+    if repository is None:
+        owner, name, branch = OWNER_PLACEHOLDER, NAME_PLACEHOLDER, BRANCH_PLACEHOLDER
+    else:
+        owner, name, branch = repository.owner, repository.name, repository.branch
+    return ("flux bootstrap github \\\n"
+            f"  --owner={owner} --repository={name} \\\n"
+            f"  --branch={branch} --path=kubernetes/flux --personal")

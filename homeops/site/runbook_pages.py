@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import json
 import posixpath
+import re
+from dataclasses import dataclass
 from pathlib import Path
 
 from homeops.catalog import Runbook
-from homeops.site.markdown import cell, code, table
+from homeops.site.markdown import cell, code, table, text_with_code
 
 RUNBOOK_PAGES_DIR = "runbooks"  # inside the site's docs tree
 
@@ -78,33 +80,126 @@ def _command(command: str, indent: str = "") -> str:
 
 
 LOG_PAGE = "operations/maintenance-log.md"
+SCENARIOS_DIR = "scenarios"  # beside the notebooks: runbooks/scenarios/
+
+
+def to_choose(runbook: Runbook) -> list:
+    """The parameters a run must be given: an empty text whose help does not say what empty means.
+
+    The catalog's convention is that a parameter with a useful empty default says so in its help
+    ("empty: every worker"); one without that (ceph-maintenance's `node`) names something only the
+    operator can choose, and a command shown without it would stop at once.
+    """
+    return [p for p in runbook.parameters if p.default == "" and "empty:" not in p.help]
+
+
+def _with_choices(runbook: Runbook, command: str) -> str:
+    return command + "".join(f" -p {p.name}={p.name.upper()}" for p in to_choose(runbook))
+
+
+@dataclass(frozen=True)
+class Scenario:
+    path: str  # as typed from the repository's root: runbooks/scenarios/NAME.yaml
+    about: str  # the first lines of its leading comment, joined
+    commands: tuple[tuple[str, str], ...]  # (runbook, the `homeops rehearse` line its comments show for it)
+
+    @property
+    def runbooks(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(name for name, _ in self.commands))
+
+    def command(self, runbook: str) -> str:
+        return next(line for name, line in self.commands if name == runbook)
+
+
+_REHEARSE = re.compile(r"homeops rehearse ([a-z0-9-]+)\b.*")
+
+
+def scenarios(runbooks_dir: Path) -> list[Scenario]:
+    """The ready-made rehearsal scenarios, read from their comments (never parsed as YAML: the twin
+    reads them, with its own checks, when a rehearsal starts): what the leading comment says, and the
+    `homeops rehearse` lines any comment shows, with the parameters the scenario is meant for."""
+    found = []
+    for path in sorted((runbooks_dir / SCENARIOS_DIR).glob("*.yaml")):
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError):
+            continue
+        comment = []
+        for line in lines:
+            if not line.startswith("#"):
+                break
+            comment.append(line.lstrip("#").strip())
+        about = " ".join(line for line in comment if line and "homeops rehearse" not in line)
+        commands = []
+        for line in lines:
+            if line.lstrip().startswith("#"):
+                match = _REHEARSE.search(line)
+                if match:
+                    commands.append((match.group(1), " ".join(match.group(0).split())))
+        found.append(Scenario(f"runbooks/{SCENARIOS_DIR}/{path.name}", about, tuple(commands)))
+    return found
+
+
+def _scenario_list(runbook: Runbook, indent: str = "") -> str:
+    chosen = [s for s in scenarios(runbook.path.parent) if runbook.name in s.runbooks]
+    if not chosen:
+        return (f"{indent}Any file of `runbooks/scenarios/` will do: each one sets the twin's versions and"
+                " the faults it injects.")
+    lines = [f"{indent}Ready-made scenarios for this runbook (any file of `runbooks/scenarios/` works):", ""]
+    for s in chosen:  # the command on a line of its own: a path must not break at its hyphens
+        lines += [f"{indent}- {cell(s.about)}", "", _command(s.command(runbook.name), indent + "    "), ""]
+    return "\n".join(lines).rstrip("\n")
+
+
+def _lab(runbook: Runbook) -> str:
+    kept = "the record and the redaction" if runbook.read_only else "the maintenance lock, the record and the redaction"
+    return (f"To go through it cell by cell, open it in JupyterLab: `homeops lab {runbook.name}` (add"
+            f" `--twin DIR` to run it against a twin made with `homeops twin create DIR`). The lab opens a"
+            f" fresh copy under `records/`, so the committed notebook never changes, and {kept} work there"
+            f" as with `homeops run`.")
+
+
+def _choices_note(runbook: Runbook) -> str:
+    chosen = to_choose(runbook)
+    if not chosen:
+        return ""
+    return " ".join(f"Replace {code(p.name.upper())} with {cell(p.help)}." for p in chosen) + \
+        (" The run stops at once without it." if len(chosen) == 1 else " The run stops at once without them.")
 
 
 def _what_to_do(runbook: Runbook) -> list[str]:
     """The reader's next action, first on the page, in the words that fit what the runbook does."""
     name = runbook.name
     log = posixpath.relpath(LOG_PAGE, posixpath.dirname(page_path(name)))
+    choose = _choices_note(runbook)
     if runbook.read_only:
         return [
             "## What to do",
             "Run it: it only reads the cluster and changes nothing, so there is no plan to check first"
             " and no lock to take. Run it at any time, and after any maintenance.",
-            _command(f"homeops run {name}"),
+            _command(_with_choices(runbook, f"homeops run {name}")),
+            *([choose] if choose else []),
             f"Exit code 0 means every check passed; 1 means at least one failed, and the last line names"
             f" each failure. The run is saved in the [maintenance log]({log}).",
-            f"To see what it reports when something is broken, run it against the digital twin with a"
-            f" fault: `homeops rehearse {name} --scenario runbooks/scenarios/ceph-degraded.yaml`.",
+            "To see what it reports when something is broken, run it against the digital twin with a fault:",
+            _command(_with_choices(runbook, f"homeops rehearse {name} --scenario runbooks/scenarios/ceph-degraded.yaml")),
+            _scenario_list(runbook),
+            _lab(runbook),
         ]
     return [
         "## What to do",
+        *([choose] if choose else []),
         "1. **Plan** (changes nothing): reads the cluster, checks every gate and prints each change the"
-        " runbook would make.\n\n" + _command(f"homeops run {name}", "    "),
+        " runbook would make.\n\n" + _command(_with_choices(runbook, f"homeops run {name}"), "    "),
         "2. **Rehearse** if you want to see it fail safely: the same run against the digital twin, with"
-        " the faults a scenario file injects.\n\n" + _command(f"homeops rehearse {name} --scenario FILE", "    "),
+        " the faults a scenario file injects.\n\n"
+        + _command(_with_choices(runbook, f"homeops rehearse {name} --scenario FILE"), "    ")
+        + "\n\n" + _scenario_list(runbook, "    "),
         "3. **Apply**: makes the changes, holding the maintenance lock so that no other run interferes.\n\n"
-        + _command(f"homeops run {name} --apply", "    "),
+        + _command(_with_choices(runbook, f"homeops run {name}") + " --apply", "    "),
         f"If it stops, its last line says where and what it left in place. Every run is saved in the"
         f" [maintenance log]({log}).",
+        _lab(runbook),
     ]
 
 
@@ -148,7 +243,7 @@ def runbook_index(runbooks: list[Runbook], from_page: str) -> str:
         return "_No runbook notebooks in `runbooks/` yet._"
     rows = [
         (f"[{cell(rb.title)}]({link_from(from_page, rb.name)})", code(rb.name),
-         "read-only: just run it" if rb.read_only else "changes the cluster: plan first", cell(rb.purpose))
+         "read-only: just run it" if rb.read_only else "changes the cluster: plan first", text_with_code(rb.purpose))
         for rb in runbooks
     ]
     return table(("Runbook", "Name", "Kind", "What it is for"), rows)

@@ -15,7 +15,7 @@ from pydantic.fields import FieldInfo
 
 from homeops.cluster import formats
 from homeops.cluster.model import Cluster
-from homeops.site.markdown import cell, code, table
+from homeops.site.markdown import cell, code, table, text_with_code
 
 # How the value formats of `homeops.cluster.formats` read in the reference; an alias missing here shows its name.
 FORMAT_NAMES = {
@@ -28,6 +28,11 @@ FORMAT_NAMES = {
     "GitHubOwner": "GitHub account name",
     "GitHubRepository": "GitHub repository name",
     "GitBranch": "git branch name",
+    "ImageRepository": "image repository",
+    "MacAddress": "MAC address",
+    "DevicePath": "device path (/dev/...)",
+    "AgePublicKey": "age public key (age1...)",
+    "ExtensionName": "extension name",
 }
 
 
@@ -95,7 +100,11 @@ def _default(field: FieldInfo) -> str:
         return "unset"
     if default == ():
         return "empty list"
-    return code(default)
+    if isinstance(default, BaseModel):
+        # A section that may be left out: its keys below say their own defaults (a repr is no value
+        # anyone could type into cluster.yaml).
+        return "each key's own default"
+    return "default " + code(default)
 
 
 def _first_line(doc: str | None) -> str:
@@ -122,7 +131,13 @@ def key_rows(model: type[BaseModel] = Cluster, prefix: str = "") -> list[KeyRow]
 
 def cluster_yaml_reference(model: type[BaseModel] = Cluster) -> str:
     rows = [
-        (code(r.path), r.type, "yes" if r.required else "no", r.default, cell(r.description))
+        (code(r.path), cell(r.type) if "`" not in r.type else r.type, _required(r), text_with_code(r.description))
         for r in key_rows(model)
     ]
-    return table(("Key", "Type", "Required", "Default", "Description"), rows)
+    # Four columns, the description last and free to wrap: with a fifth (Default apart from Required)
+    # the description started past the right edge of a 1400 px window and needed a sideways scroll.
+    return table(("Key", "Type", "Required", "Description"), rows)
+
+
+def _required(row: KeyRow) -> str:
+    return "required" if row.required else f"optional, {row.default}"

@@ -34,7 +34,7 @@ TECHNOLOGIES: tuple[Technology, ...] = (
                "https://fluxcd.io/"),
     Technology("Cilium", "core", "CNI, kube-proxy replacement and load-balancer IP announcements", "cilium",
                "https://cilium.io/"),
-    Technology("Rook-Ceph", "storage", "Replicated block, file and object storage across the workers", "rook_ceph",
+    Technology("Rook-Ceph", "storage", "Replicated block storage across the workers (the ceph-block StorageClass)", "rook_ceph",
                "https://rook.io/"),
     Technology("ZFS provisioner", "storage", "Node-local volumes on ZFS pools (OpenEBS ZFS LocalPV)", "zfs_localpv",
                "https://github.com/openebs/zfs-localpv"),

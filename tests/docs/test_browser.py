@@ -326,3 +326,89 @@ def test_every_page_keeps_tokens_whole_cuts_nothing_and_is_kept_as_screenshots(
     assert addresses >= 2 * len(CLUSTER.addresses())
     assert codes >= len(CLUSTER.addresses()) and names >= len(CLUSTER.nodes)
     assert problems == {}
+
+
+# What a newcomer sees first: the window of a desktop and of a phone (an iPhone 14's CSS viewport).
+FIRST_SCREEN = {"desktop": (1400, 900), "phone": (390, 844)}
+
+
+@pytest.mark.parametrize("device", list(FIRST_SCREEN))
+def test_start_here_is_the_first_thing_on_the_home_page(browser, base_url: str, device: str):
+    width, height = FIRST_SCREEN[device]
+    context = browser.new_context(color_scheme="light", viewport={"width": width, "height": height})
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    try:
+        page.goto(base_url + "/")
+        seen = page.evaluate("""() => {
+          const article = document.querySelector(".md-content article");
+          const heading = article.querySelector("h2");
+          const steps = heading.nextElementSibling.tagName === "OL" ? heading.nextElementSibling
+                      : heading.nextElementSibling.nextElementSibling;
+          const before = [...article.children].filter(e => e.compareDocumentPosition(heading) & Node.DOCUMENT_POSITION_FOLLOWING
+                                                          && !e.matches("a.md-content__button"));
+          return {heading: heading.textContent.replace("¶", "").trim(), top: heading.getBoundingClientRect().top,
+                  steps: steps.tagName, count: steps.children.length,
+                  firstStepBottom: steps.children[0].getBoundingClientRect().bottom,
+                  lastStepTop: steps.children[steps.children.length - 1].getBoundingClientRect().top,
+                  before: before.map(e => e.tagName), window: window.innerHeight};
+        }""")
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / f"start-here-{width}.png"), full_page=False)
+    finally:
+        context.close()
+    assert seen["heading"] == "Start here" and seen["steps"] == "OL" and seen["count"] == 4
+    assert seen["before"] == ["H1", "P"], "only the title and one sentence come before Start here"
+    assert seen["firstStepBottom"] <= seen["window"], "the first step is on the first screen"
+    assert seen["lastStepTop"] < seen["window"], "every step starts on the first screen"
+
+
+# The pages whose tables are widest, and the column a reader must not have to scroll to.
+WIDE_TABLES = {"reference/cluster-yaml/": "Description", "operations/maintenance-log/": "Record"}
+
+
+@pytest.mark.parametrize("path", list(WIDE_TABLES))
+def test_every_column_of_the_widest_tables_is_on_screen_at_1400_px(browser, base_url: str, path: str):
+    context = browser.new_context(color_scheme="light", viewport={"width": 1400, "height": 900})
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    try:
+        page.goto(f"{base_url}/{path}")
+        tables = page.evaluate("""() => [...document.querySelectorAll(".md-content article table")].map(table => {
+          const box = (table.closest(".md-typeset__scrollwrap") || table.parentElement).getBoundingClientRect();
+          return {right: Math.min(box.right, window.innerWidth),
+                  columns: [...table.querySelectorAll("th")].map(th => [th.textContent.trim(), th.getBoundingClientRect().right])};
+        })""")
+        page.screenshot(path=str(SCREENSHOTS / f"columns-{path.strip('/').replace('/', '-')}-1400.png"), full_page=False)
+    finally:
+        context.close()
+    assert tables and any(WIDE_TABLES[path] in [name for name, _ in t["columns"]] for t in tables)
+    cut = [(name, round(right), round(t["right"])) for t in tables for name, right in t["columns"] if right > t["right"] + 1]
+    assert cut == [], "columns past the visible edge of their table (name, column's right, edge)"
+
+
+@pytest.mark.parametrize("device", list(FIRST_SCREEN))
+def test_start_here_leads_page_by_page_to_the_bootstrap(browser, base_url: str, device: str):
+    """A newcomer clicks the first step, then each page's "Next" link, and arrives at the bootstrap."""
+    width, height = FIRST_SCREEN[device]
+    context = browser.new_context(color_scheme="light", viewport={"width": width, "height": height})
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    titles = []
+    try:
+        page.goto(base_url + "/")
+        title = "() => document.querySelector('.md-content article h1').textContent"
+        # Instant navigation swaps the article in after the URL changes: wait for another title.
+        before = page.evaluate(title)
+        page.locator(".md-content article ol li a", has_text="Make the repository yours").first.click()
+        for _ in range(3):
+            page.wait_for_function(f"old => ({title})() !== old", arg=before)
+            before = page.evaluate(title)
+            titles.append(before.replace("¶", "").strip())
+            if titles[-1] == "Bootstrap the cluster":
+                break
+            page.locator(".md-content article p", has=page.locator("strong", has_text="Next:")).locator("a").click()
+        page.screenshot(path=str(SCREENSHOTS / f"start-here-path-end-{width}.png"), full_page=False)
+    finally:
+        context.close()
+    assert titles == ["Make the repository yours", "Boot the nodes", "Bootstrap the cluster"]

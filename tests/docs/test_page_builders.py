@@ -321,11 +321,11 @@ def test_maintenance_log_lists_records_newest_first_each_linked_to_its_page(tmp_
     (tmp_path / "d.ipynb").write_text("{not json")
     rows = log_sections(tmp_path)["Maintenance"]
     assert rows == [
-        ["2026-04-01 08:00 UTC", "flux-reconcile", "—", "—", "—", "", "b.ipynb"],
-        ["2026-03-14 09:26 UTC", "worker-upgrade", "apply", "stopped", "1",
+        ["2026-04-01 08:00 UTC", "flux-reconcile", "—", "—", "", "b.ipynb"],
+        ["2026-03-14 09:26 UTC", "worker-upgrade", "apply", "stopped (exit 1)",
          "worker-2: drain refused by a PodDisruptionBudget; worker-2 uncordoned", "a.ipynb"],
-        ["—", "—", "—", "—", "—", "", "c.ipynb"],
-        ["—", "—", "—", "unreadable record", "—", "", "d.ipynb"],
+        ["—", "—", "—", "—", "", "c.ipynb"],
+        ["—", "—", "—", "unreadable record", "", "d.ipynb"],
     ]
     assert log_links(tmp_path) == ["b.html", "a.html", "c.html", "d.html"]
 
@@ -428,3 +428,75 @@ def test_a_record_summary_is_read_from_the_cache_while_its_bytes_are_unchanged(t
     write_record(records, "r.ipynb", {**PLANTED_RECORD, "outcome": "completed"})
     assert maintenance_log.read_record(path, cache).outcome == "completed"
     assert oct((tmp_path / ".records-cache").stat().st_mode & 0o777) == "0o700"
+
+
+# --- what a newcomer reads ----------------------------------------------------------------------------
+
+def test_a_runbook_page_gives_the_values_a_run_cannot_do_without_in_every_command(tmp_path):
+    notebook = make_notebook(
+        tmp_path / "ceph-work.ipynb",
+        'apply = False  # plan or apply\nnode = ""  # the node to work on\nnodes = ""  # names; empty: every worker',
+        [("Step 1: Enter", "Sets noout.")])
+    runbook = read_runbook(notebook)
+    assert [p.name for p in runbook_pages.to_choose(runbook)] == ["node"], "an empty default explained as 'empty:' is fine"
+    page = runbook_pages.runbook_page(runbook, "")
+    assert "homeops run ceph-work -p node=NODE\n" in page
+    assert "homeops rehearse ceph-work --scenario FILE -p node=NODE\n" in page
+    assert "homeops run ceph-work -p node=NODE --apply\n" in page
+    assert "Replace `NODE` with the node to work on. The run stops at once without it." in page
+
+
+def test_a_runbook_page_lists_the_scenarios_written_for_it_and_the_lab(tmp_path):
+    notebook = make_notebook(tmp_path / "drain-node.ipynb", 'apply = False  # plan or apply', [])
+    scenarios = tmp_path / "scenarios"
+    scenarios.mkdir()
+    (scenarios / "stuck.yaml").write_text("# worker-1 never drains: the run gives it back.\n"
+                                          "#   homeops rehearse drain-node --scenario runbooks/scenarios/stuck.yaml\n"
+                                          "faults: []\n")
+    (scenarios / "other.yaml").write_text("# For another runbook.\n#   homeops rehearse worker-upgrade --scenario x\n")
+    page = runbook_pages.runbook_page(read_runbook(notebook), "")
+    assert ("    - worker-1 never drains: the run gives it back.\n\n"
+            "        ```sh\n        homeops rehearse drain-node --scenario runbooks/scenarios/stuck.yaml\n        ```") in page
+    assert "other.yaml" not in page
+    assert "`homeops lab drain-node`" in page and "`--twin DIR`" in page
+
+
+def test_a_runbook_page_without_scenarios_for_it_still_says_where_they_are(tmp_path):
+    page = runbook_pages.runbook_page(read_runbook(make_notebook(tmp_path / "x.ipynb", 'apply = False  # a', [])), "")
+    assert "Any file of `runbooks/scenarios/` will do" in page
+
+
+def test_prose_keeps_its_code_spans_and_nothing_else_is_markup(tmp_path):
+    assert markdown.text_with_code("Sets `noout` for the *host* <b>") == "Sets `noout` for the &#42;host&#42; &#60;b&#62;"
+    assert markdown.text_with_code("a `x|y` b") == "a &#96;x&#124;y&#96; b", "a pipe would split a table row"
+    index = runbook_pages.runbook_index(
+        [read_runbook(make_notebook(tmp_path / "n.ipynb", "x = 1  # x", [], purpose="Sets `noout`."))],
+        "operations/index.md")
+    assert "Sets `noout`." in index
+
+
+def test_long_rendered_files_fold_under_their_path_and_short_ones_do_not():
+    from homeops.site.folding import FOLD_AFTER_LINES, shown_file
+
+    short = "a: 1\n" * FOLD_AFTER_LINES
+    block = '```yaml title="x.yaml"\n' + short + "```"
+    assert shown_file("x.yaml", short, block) == block
+    long = short + "b: 2\n"
+    folded = shown_file("x.yaml", long, '```yaml title="x.yaml"\n' + long + "```")
+    assert folded.startswith(f'??? abstract "x.yaml ({FOLD_AFTER_LINES + 1} lines, rendered from cluster.yaml)"\n\n    ```yaml')
+    assert all(line.startswith("    ") or not line for line in folded.splitlines()[2:])
+
+
+def test_the_flux_bootstrap_command_has_placeholders_until_the_repository_is_known():
+    from homeops.cluster.model import Repository
+    from homeops.site.publishing import flux_bootstrap_command
+
+    assert "--owner=YOUR-GITHUB-ACCOUNT --repository=YOUR-REPOSITORY" in flux_bootstrap_command(None)
+    command = flux_bootstrap_command(Repository(owner="lab", name="ops", branch="live"))
+    assert "--owner=lab --repository=ops" in command and "--branch=live --path=kubernetes/flux" in command
+
+
+def test_the_reference_says_optional_sections_default_key_by_key():
+    rows = {row.path: row for row in key_rows()}
+    assert rows["secrets"].default == "each key's own default"
+    assert rows["secrets.store"].default == "default `cluster-secrets`"

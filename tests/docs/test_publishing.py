@@ -91,6 +91,7 @@ def test_a_site_built_with_a_repository_links_to_it(tmp_path):
     # The same key gives the Flux bootstrap command.
     setup = article_text(page_html(tmp_path / "site", "getting-started/initial-setup"))
     assert "--owner=Lab-Owner --repository=lab-cluster" in setup and "--branch=live" in setup
+    assert "YOUR-GITHUB-ACCOUNT" not in setup and "is not set in cluster.yaml" not in setup
 
 
 def test_a_site_built_without_a_repository_points_at_no_repository(site):

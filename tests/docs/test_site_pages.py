@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
+import yaml
 
 from homeops import load_cluster
 from homeops.catalog import list_runbooks
@@ -19,7 +20,8 @@ CLUSTER = load_cluster(ROOT / "cluster.yaml")
 RUNBOOKS = list_runbooks(ROOT / "runbooks")
 
 PAGES = [
-    "", "getting-started/prerequisites", "getting-started/initial-setup", "operations",
+    "", "getting-started/prerequisites", "getting-started/repository", "getting-started/boot-nodes",
+    "getting-started/initial-setup", "getting-started/troubleshooting", "operations",
     "operations/worker-upgrade-procedure", "operations/maintenance-log", "storage/rook-ceph-setup",
     "storage/zfs-provisioner", "networking", "security/secrets", "reference/cluster-yaml", "contributing",
 ]
@@ -54,6 +56,15 @@ def test_home_page_technology_tables_show_each_component_with_its_pinned_version
     for tech in TECHNOLOGIES:
         version = getattr(CLUSTER.versions, tech.version_key) or "not pinned"
         assert rows[tech.name][1:] == [tech.purpose, version]
+
+
+def test_home_page_promises_only_the_storage_the_rendered_ceph_cluster_provides(site: Path):
+    values = yaml.safe_load((ROOT / "kubernetes/apps/rook-ceph/cluster/helmrelease.yaml").read_text())["spec"]["values"]
+    rows = {row[0]: row for table in article_tables(page_html(site, "")) for row in table[1:] if len(row) == 3}
+    purpose = rows["Rook-Ceph"][1].lower()
+    assert values["cephBlockPools"] and "block" in purpose
+    for kind, key in (("file", "cephFileSystems"), ("object", "cephObjectStores")):
+        assert (kind in purpose) == bool(values.get(key)), f"{kind} storage: {key} is {values.get(key)!r}"
 
 
 def test_home_page_shows_every_component_table_at_once_without_tabs(site: Path):
@@ -97,7 +108,7 @@ def test_initial_setup_applies_the_config_to_every_node_with_the_installer_image
     assert f"--install-image {CLUSTER.installer_image()}" in text
     assert f"talosctl bootstrap --nodes {CLUSTER.control_planes[0].address}" in text
     for step in ("talosctl gen secrets", "talosctl gen config", "talosctl kubeconfig", "flux bootstrap github",
-                 "age-keygen", "cilium status", "flux check"):
+                 "sops-age", "cilium status", "flux check"):
         assert step in text
 
 
@@ -130,9 +141,22 @@ def test_cluster_yaml_reference_lists_keys_with_type_and_description(site: Path)
     reference = next(t for t in article_tables(page_html(site, "reference/cluster-yaml")) if t[0][0] == "Key")
     rows = {row[0]: row for row in reference[1:]}
     assert rows["network.control_plane_vip"] == [
-        "network.control_plane_vip", "IPv4 address", "yes", "",
+        "network.control_plane_vip", "IPv4 address", "required",
         "Shared virtual IP of the Kubernetes API, inside node_cidr."]
-    assert rows["versions.cloudflared"][2:4] == ["no", "unset"]
+    assert rows["versions.cloudflared"][2] == "optional, unset"
+    assert rows["secrets.store"][2] == "optional, default cluster-secrets"
+
+
+def test_the_reference_shows_no_python_repr_as_a_default_and_keeps_code_in_descriptions(site: Path):
+    page = page_html(site, "reference/cluster-yaml")
+    reference = next(t for t in article_tables(page) if t[0][0] == "Key")
+    rows = {row[0]: row for row in reference[1:]}
+    # `secrets` may be left out; its default was shown as the model's repr, `age_public_key=None store=...`
+    assert rows["secrets"][2] == "optional, each key's own default"
+    assert not [row for row in reference[1:] if re.search(r"\w+=(None|'|\(|\[)", row[2])]
+    # a description's `code` is code, not backticks shown as text
+    assert not [row[0] for row in reference[1:] if "`" in row[3]]
+    assert "<code>.sops.yaml</code>" in page
 
 
 def test_operations_index_links_to_every_runbook_page(site: Path):
@@ -158,7 +182,9 @@ def test_runbook_page_starts_with_what_to_do_then_steps_and_parameters(site: Pat
     if runbook.read_only:
         assert f"homeops run {runbook.name} --apply" not in text
     else:
-        assert what_to_do.index(f"homeops run {runbook.name}") < what_to_do.index(f"homeops run {runbook.name} --apply")
+        # with the values a run must be given (`-p node=NODE`) between the name and --apply
+        apply = re.search(rf"homeops run {runbook.name}(?: -p \S+)* --apply", what_to_do)
+        assert apply and what_to_do.index(f"homeops run {runbook.name}") < apply.start()
     assert "/tests/" not in page, "test files are for developers (the contributing page)"
     repository = CLUSTER.repository
     if repository is None:  # no link to a guessed repository (tests/docs/test_publishing.py builds with one)
@@ -193,7 +219,7 @@ def test_the_contributing_page_links_each_runbook_to_its_drills(site: Path):
 
 def test_maintenance_log_lists_the_saved_record(site: Path):
     log = next(t for t in article_tables(page_html(site, "operations/maintenance-log")) if t[0][0] == "Started")
-    assert log[1] == ["2026-03-14 09:26 UTC", "worker-upgrade", "apply", "stopped", "1", PLANTED_RECORD["reason"],
+    assert log[1] == ["2026-03-14 09:26 UTC", "worker-upgrade", "apply", "stopped (exit 1)", PLANTED_RECORD["reason"],
                       "20260314-092653-worker-upgrade.ipynb"]
 
 
@@ -202,6 +228,14 @@ def test_helm_template_braces_render_literally_in_code(site: Path):
     code_blocks = [html.unescape(re.sub(r"<[^>]+>", "", block))
                    for block in re.findall(r"<code>(.*?)</code>", page, re.DOTALL)]
     assert any("tag: {{ .Values.image.tag }}" in block and "{% raw %}" not in block for block in code_blocks)
+
+
+def test_the_runbook_index_shows_code_as_code_not_backticks(site: Path):
+    page = page_html(site, "operations")
+    index = next(t for t in article_tables(page) if t[0][:3] == ["Runbook", "Name", "Kind"])
+    assert [row[0] for row in index[1:] if "`" in row[3]] == []
+    if any("`noout`" in rb.purpose for rb in RUNBOOKS):
+        assert "<code>noout</code>" in page
 
 
 def test_the_runbook_index_says_which_runbooks_only_read(site: Path):
