@@ -1,11 +1,13 @@
-"""The formats at their edges: where a Secret's map ends, a value cut short, a refused match, a shortest token."""
+"""The formats at their edges: where a Secret's map ends, a value cut short, a refused match, a shortest token,
+what of a PuTTY key is secret, a wrapped base64 key, an escaped webhook."""
 
 from __future__ import annotations
 
 import base64
+import json
 
 from homeops.redaction import LineRedactor, redact
-from tests.redaction.corpus import CASES
+from tests.redaction.corpus import CASES, putty_key, wrap
 
 FLUX_KEY_FILE = next(c for c in CASES if c.name.startswith("Flux sops-age key file"))
 AGE_IDENTITY = "AGE-SECRET-KEY-1QYQSZQGPQYQSZQGPQYQSZQGPQYQSZQGPQYQSZQGPQYQSZQGPQYQS3MF9TZ"
@@ -75,3 +77,45 @@ def test_a_value_another_format_already_named_keeps_its_name():
 def test_json_string_data_is_hidden_even_when_it_is_not_base64():
     manifest = '{"kind": "Secret", "stringData": {"url": "https://alerts.example.com/hook/Zq8wPr3vLx5t"}}'
     assert redact(manifest) == '{"kind": "Secret", "stringData": {"url": "[REDACTED secret-data]"}}'
+
+
+def test_a_putty_key_loses_its_private_lines_only_and_keeps_its_mac_and_headers():
+    # Private-MAC is an HMAC over the file keyed by the passphrase (PuTTY doc, appendix C): no secret.
+    private = "nCXJ/fPPxqofirRPEjY0OnnTM9Vqwaqc/0XK8ww3YJEubR4sbIddRWGOTSNSSwvc\ndn+OS3AfVmuKZudEPDq3ZctwmUN1nP1Y"
+    cleaned = redact(putty_key(private, mac="0123456789abcdef" * 4))
+    assert cleaned == putty_key("[REDACTED putty-private-key]", mac="0123456789abcdef" * 4).replace(
+        "Private-Lines: 1", "Private-Lines: 2")
+    assert streamed(putty_key(private)) == redact(putty_key(private)).splitlines()
+
+
+def test_a_putty_key_takes_as_many_lines_as_counted_and_no_more():
+    text = "Private-Lines: 1\nnCXJ/fPPxqofirRPEjY0OnnTM9Vqwaqc\nAAAAB3NzaC1yc2EAAAADAQAB\n"
+    assert redact(text) == "Private-Lines: 1\n[REDACTED putty-private-key]\nAAAAB3NzaC1yc2EAAAADAQAB\n"
+    # Cut short before its count: the lines there are still go.
+    assert redact("Private-Lines: 9\nnCXJ/fPPxqofirRPEjY0OnnTM9Vqwaqc") == "Private-Lines: 9\n[REDACTED putty-private-key]"
+
+
+def test_a_slack_webhook_is_hidden_whole_with_or_without_escaped_slashes():
+    url = "https://hooks.slack.com/services/T01ABCDEF/B02GHIJKL/Zq8wPr3vLx5tNy2KLm4pQ9rS"
+    assert redact(f"api_url: {url}") == "api_url: [REDACTED slack-webhook]"
+    escaped = '{"api_url": "' + url.replace("/", "\\/") + '"}'
+    assert redact(escaped) == '{"api_url": "[REDACTED slack-webhook]"}'
+
+
+def test_a_wrapped_base64_key_is_judged_whole_in_any_width_and_streamed_in_any_pieces():
+    blob = FLUX_KEY_FILE.text
+    for width in (64, 76):
+        wrapped = wrap(blob, width)
+        assert redact(f"{wrapped}\nnext") == "[REDACTED base64-age-secret-key]\nnext"
+        assert redact(json.dumps({"value": wrapped})) == '{"value": "[REDACTED base64-age-secret-key]"}'
+        printed: list[str] = []
+        stream = LineRedactor(printed.append)
+        for start in range(0, len(wrapped), 50):
+            stream.write(wrapped[start:start + 50])
+        stream.write("\nnext\n")
+        assert printed == ["[REDACTED base64-age-secret-key]", "next"]
+
+
+def test_a_wrapped_base64_value_that_is_not_a_key_is_left_alone():
+    certificate = wrap(base64.b64encode(b"-----BEGIN CERTIFICATE-----\n" + b"MIIBszCCAVmgAwIBAgIUXYZ" * 20).decode(), 76)
+    assert redact(certificate) == certificate
