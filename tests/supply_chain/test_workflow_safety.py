@@ -6,6 +6,7 @@ checked. `on:` reads as True in YAML 1.1, hence `triggers()`.
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -77,6 +78,12 @@ def test_only_the_push_job_gets_a_token_that_writes_and_it_runs_no_code_of_the_b
     # What it applies is limited to what `homeops render` owns.
     assert "talos/*|kubernetes/*|.sops.yaml) ;;" in scripts(push)
     assert "--force" not in scripts(push), "a fast-forward push: a branch that moved meanwhile renders itself"
+
+
+def test_renovate_keeps_updating_a_branch_the_render_committed_to():
+    # Renovate stops rebasing a branch someone else committed to, unless it ignores that author.
+    (email,) = re.findall(r'user\.email="([^"]+)"', scripts(jobs(RENDER)["push"]))
+    assert email in json.loads((ROOT / "renovate.json").read_text())["gitIgnoredAuthors"]
 
 
 def test_the_render_job_reads_the_branch_with_no_stored_credentials_and_hands_over_a_patch():
