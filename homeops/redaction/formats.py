@@ -230,9 +230,11 @@ def _line_width(text: str, end: int) -> int | None:
 
     Looked for within that width only: a long unbroken line holding many tokens stays linear.
     """
-    reach = max(0, end - max(WRAP_WIDTHS))
-    line_start = text.rfind("\n", reach, end) + 1
-    return end - line_start if line_start or reach == 0 else None
+    widest = max(WRAP_WIDTHS)
+    line_start = text.rfind("\n", max(0, end - widest - 1), end) + 1
+    if line_start == 0 and end > widest:
+        return None  # no line break within reach: the line is longer than any wrap
+    return end - line_start
 
 
 def _decoded(token: str) -> str:
