@@ -138,7 +138,8 @@ def test_a_line_longer_than_any_wrap_does_not_continue_into_the_next():
     head = "x" * 100 + " " + blob[:61]
     assert redact(f"{head}\n{blob[61:]}") == f"{head}\n{blob[61:]}"
     # The same first line at a wrap width does go on, the widest (80) included, wherever the line starts.
-    for label in ("x" * 15, "before\n" + "x" * 15, "before\n" + "x" * 19):
+    for label in ("x" * 15, "before\n" + "x" * 15, "before\n" + "x" * 19, "\n" + "x" * 15, "\n" + "x" * 19,
+                  "a\nb\n" + "x" * 15):
         assert redact(f"{label} {blob[:60]}\n{blob[60:]}") == f"{label} [REDACTED base64-age-secret-key]", label
 
 
