@@ -26,6 +26,7 @@ bench: setup
 	$(BIN)/python bench/docs_build.py
 	$(BIN)/python bench/maintenance_log.py
 	$(BIN)/python bench/runbook_overhead.py
+	$(BIN)/python bench/stream_hold.py
 
 # Mutation testing of the safety modules ([tool.mutmut] in pyproject.toml); not part of `make test`.
 # Fails on a surviving mutant that tests/mutation/accepted.txt does not list with its reason.

@@ -6,7 +6,7 @@ not pay for pydantic and PyYAML.
 
 from __future__ import annotations
 
-import importlib
+from homeops.lazy import exports
 
 _EXPORTS = {
     "load_cluster": "homeops.cluster.loader",
@@ -14,14 +14,10 @@ _EXPORTS = {
     "Cluster": "homeops.cluster.model",
     "LoadBalancer": "homeops.cluster.model",
     "Node": "homeops.cluster.model",
-    "ClusterInvalid": "homeops.cluster.problems",
-    "Problem": "homeops.cluster.problems",
+    "ClusterInvalid": "homeops.cluster.loader",
+    "Problem": "homeops.safe_yaml.problems",
 }
 
 __all__ = list(_EXPORTS)
 
-
-def __getattr__(name: str):
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'homeops' has no attribute {name!r}")
+__getattr__ = exports(__name__, _EXPORTS)

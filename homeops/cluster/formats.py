@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Callable
 from typing import Annotated
 
 from pydantic import AfterValidator, BeforeValidator, PlainSerializer
@@ -70,22 +71,6 @@ def _version(value: str) -> str:
     return value
 
 
-def _dns_label(value: str) -> str:
-    if not _DNS_LABEL.fullmatch(value):
-        raise _fail(
-            "dns-label",
-            f"{value!r} is not a DNS-1123 label{_whitespace(value)} (lowercase letters, digits and '-', "
-            "starting and ending with a letter or digit, at most 63 characters)",
-        )
-    return value
-
-
-def _domain(value: str) -> str:
-    if not _DOMAIN.fullmatch(value):
-        raise _fail("domain", f"{value!r} is not a DNS domain name such as example.com{_whitespace(value)}")
-    return value
-
-
 def _schematic(value: str) -> str:
     if not _SCHEMATIC.fullmatch(value):
         detail = f", got {len(value)} characters" if re.fullmatch(r"[0-9a-f]*", value) else _whitespace(value)
@@ -110,24 +95,31 @@ def _image_repository(value: str) -> str:
     return value
 
 
-def _github_owner(value: str) -> str:
-    if not _GITHUB_OWNER.fullmatch(value):
-        raise _fail("github-owner", f"{value!r} is not a GitHub account name (letters, digits and single '-', "
-                    "at most 39 characters)")
-    return value
+# The formats told by one expression alone: code -> (expression, what a value must be). A value that
+# fails reads "'VALUE' is not WHAT"; {hint} is where a hint about whitespace around it goes.
+_SHAPES: dict[str, tuple[re.Pattern[str], str]] = {
+    "dns-label": (_DNS_LABEL, "a DNS-1123 label{hint} (lowercase letters, digits and '-', starting and ending "
+                              "with a letter or digit, at most 63 characters)"),
+    "domain": (_DOMAIN, "a DNS domain name such as example.com{hint}"),
+    "github-owner": (_GITHUB_OWNER, "a GitHub account name{hint} (letters, digits and single '-', at most 39 characters)"),
+    "github-repository": (_GITHUB_REPOSITORY, "a GitHub repository name{hint} (letters, digits, '.', '_' and '-', "
+                                              "at most 100 characters)"),
+    "git-branch": (_GIT_BRANCH, "a git branch name such as main{hint}"),
+    "mac-address": (_MAC, "a MAC address of the form 00:1a:2b:3c:4d:5e (lowercase hex){hint}"),
+    "device-path": (_DEVICE_PATH, "a disk device path such as /dev/nvme0n1 or /dev/disk/by-id/...{hint}"),
+    "extension-name": (_EXTENSION, "a Talos system extension name such as siderolabs/zfs{hint}"),
+}
 
 
-def _github_repository(value: str) -> str:
-    if not _GITHUB_REPOSITORY.fullmatch(value):
-        raise _fail("github-repository", f"{value!r} is not a GitHub repository name (letters, digits, '.', '_' "
-                    "and '-', at most 100 characters)")
-    return value
+def _shaped(code: str) -> Callable[[str], str]:
+    expression, what = _SHAPES[code]
 
+    def check(value: str) -> str:
+        if not expression.fullmatch(value):
+            raise _fail(code, f"{value!r} is not " + what.format(hint=_whitespace(value)))
+        return value
 
-def _git_branch(value: str) -> str:
-    if not _GIT_BRANCH.fullmatch(value):
-        raise _fail("git-branch", f"{value!r} is not a git branch name such as main")
-    return value
+    return check
 
 
 def _ipv4(value: object) -> ipaddress.IPv4Address:
@@ -159,18 +151,6 @@ def _ipv4_network(value: object) -> ipaddress.IPv4Network:
     return network
 
 
-def _mac(value: str) -> str:
-    if not _MAC.fullmatch(value):
-        raise _fail("mac-address", f"{value!r} is not a MAC address of the form 00:1a:2b:3c:4d:5e (lowercase hex)")
-    return value
-
-
-def _device_path(value: str) -> str:
-    if not _DEVICE_PATH.fullmatch(value):
-        raise _fail("device-path", f"{value!r} is not a disk device path such as /dev/nvme0n1 or /dev/disk/by-id/...")
-    return value
-
-
 def _age_recipient(value: str) -> str:
     if value.startswith("AGE-SECRET-KEY-"):
         # a private key pasted here would be committed and published: refuse it without echoing it
@@ -182,25 +162,25 @@ def _age_recipient(value: str) -> str:
     return value
 
 
-def _extension(value: str) -> str:
-    if not _EXTENSION.fullmatch(value):
-        raise _fail("extension-name", f"{value!r} is not a Talos system extension name such as siderolabs/zfs")
-    return value
-
-
 _as_text = PlainSerializer(str, return_type=str)
 
-Version = Annotated[str, BeforeValidator(_must_be_str), AfterValidator(_version)]
-DnsLabel = Annotated[str, BeforeValidator(_must_be_str), AfterValidator(_dns_label)]
-DomainName = Annotated[str, BeforeValidator(_must_be_str), AfterValidator(_domain)]
-SchematicId = Annotated[str, BeforeValidator(_must_be_str), AfterValidator(_schematic)]
-ImageRepository = Annotated[str, BeforeValidator(_must_be_str), AfterValidator(_image_repository)]
-GitHubOwner = Annotated[str, BeforeValidator(_must_be_str), AfterValidator(_github_owner)]
-GitHubRepository = Annotated[str, BeforeValidator(_must_be_str), AfterValidator(_github_repository)]
-GitBranch = Annotated[str, BeforeValidator(_must_be_str), AfterValidator(_git_branch)]
+
+def _text(check: Callable[[str], str]) -> object:
+    # YAML's numbers and booleans are refused before the format is checked (`_must_be_str`).
+    return Annotated[str, BeforeValidator(_must_be_str), AfterValidator(check)]
+
+
+Version = _text(_version)
+DnsLabel = _text(_shaped("dns-label"))
+DomainName = _text(_shaped("domain"))
+SchematicId = _text(_schematic)
+ImageRepository = _text(_image_repository)
+GitHubOwner = _text(_shaped("github-owner"))
+GitHubRepository = _text(_shaped("github-repository"))
+GitBranch = _text(_shaped("git-branch"))
 IPv4 = Annotated[ipaddress.IPv4Address, BeforeValidator(_ipv4), _as_text]
 IPv4Network = Annotated[ipaddress.IPv4Network, BeforeValidator(_ipv4_network), _as_text]
-MacAddress = Annotated[str, BeforeValidator(_must_be_str), AfterValidator(_mac)]
-DevicePath = Annotated[str, BeforeValidator(_must_be_str), AfterValidator(_device_path)]
-AgePublicKey = Annotated[str, BeforeValidator(_must_be_str), AfterValidator(_age_recipient)]
-ExtensionName = Annotated[str, BeforeValidator(_must_be_str), AfterValidator(_extension)]
+MacAddress = _text(_shaped("mac-address"))
+DevicePath = _text(_shaped("device-path"))
+AgePublicKey = _text(_age_recipient)
+ExtensionName = _text(_shaped("extension-name"))

@@ -19,10 +19,17 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from homeops.cluster import rules
 from homeops.cluster import component_support
 from homeops.cluster.model import Cluster, LoadBalancer, Network, Node, Talos, Versions
-from homeops.cluster.problems import ClusterInvalid, DataPath, Problem, dotted
 from homeops import collector
-from homeops.safe_yaml.problems import found
+from homeops.safe_yaml.problems import DataPath, Problem, dotted, found
 from homeops.safe_yaml.source import Source, read_file, read_source
+
+class ClusterInvalid(Exception):
+    """cluster.yaml cannot be used; `problems` holds every reason at once."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = sorted(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
 
 # What the top level of cluster.yaml holds, for the message when it is not a mapping.
 TOP_KEYS = tuple(Cluster.model_fields)

@@ -15,10 +15,10 @@ import ipaddress
 from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator
 
-from homeops.cluster.problems import DataPath, Problem, Severity, dotted
 from homeops.cluster import component_support, talos_schematic
 from homeops.cluster.talos_support import UnknownTalosVersion, supported_kubernetes
 from homeops.cluster.talos_support import minor_of as _minor_of
+from homeops.safe_yaml.problems import DataPath, Problem, Severity, dotted
 
 Position = tuple[int, int]
 

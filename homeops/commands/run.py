@@ -181,7 +181,7 @@ def _remove_made(made: tuple[Path, ...]) -> None:
 
 
 def _usage(command: str, message: str) -> int:
-    from homeops.runner.redact import redact
+    from homeops.redaction import redact
 
     # A message may quote a -p value, and a secret pasted there must not reach a CI log.
     print(redact(f"homeops {command}: {message}"), file=sys.stderr)

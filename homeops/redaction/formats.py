@@ -132,13 +132,39 @@ PRIVATE_KEY = Pattern(
     "RFC 7468 (PEM), openssh PROTOCOL.key, RFC 4880 section 6.2 (PGP armor), RFC 4716 (SSH2)",
     re.DOTALL,
 )
-PUTTY_PRIVATE_LINES = Pattern(
-    "putty-private-key",
-    rf"Private-Lines:[ \t]*\d+[ \t]*{_BREAK}(?P<secret>(?:[A-Za-z0-9+/=]+{_BREAK})*[A-Za-z0-9+/=]+)",
-    "PuTTY's key format (putty/doc/ppk.but: Private-Lines, Private-MAC)",
-)
-PUTTY_MAC = Pattern("putty-private-key", r"Private-MAC:[ \t]*(?P<secret>[0-9A-Fa-f]{16,})",
-                     "PuTTY's key format (putty/doc/ppk.but)")
+
+
+@dataclass(frozen=True)
+class PuttyPrivateLines:
+    """The private lines of a PuTTY key file: as many lines as its `Private-Lines:` header counts.
+
+    Only those lines grant access. `Private-MAC:` is an HMAC of the file (the private part in clear
+    among it) keyed by the passphrase, or by an empty key when the file is not encrypted: without
+    the private lines it tells nothing of the key or the passphrase, and it stays with its label, as
+    the headers and the public lines do.
+    """
+
+    kind: str = "putty-private-key"
+    source: str = ("PuTTY's key format (putty doc/pubkeyfmt.but, appendix C 'PPK file format': Private-Lines, "
+                   "Private-MAC, an HMAC over the private plaintext)")
+
+    def spans(self, text: str) -> Iterator[Span]:
+        for header in _PUTTY_PRIVATE_HEADER.finditer(text):
+            end = position = header.end()
+            for _ in range(int(header.group("count"))):
+                line = _PUTTY_LINE.match(text, position)
+                if line is None:
+                    break  # fewer lines than counted (a file cut short): those there are go
+                end, position = line.end("line"), line.end()
+            if end > header.end():
+                yield header.end(), end, self.kind
+
+
+_PUTTY_PRIVATE_HEADER = re.compile(rf"Private-Lines:[ \t]*(?P<count>\d{{1,6}})[ \t]*{_BREAK}")
+# One line of base64, whole: the header after the last line (`Private-MAC: ...`) is never one.
+_PUTTY_LINE = re.compile(rf"(?P<line>[A-Za-z0-9+/=]+)(?:{_BREAK}|\Z)")
+PUTTY_PRIVATE_LINES = PuttyPrivateLines()
+
 AGE_SECRET_KEY = Pattern(
     "age-secret-key", r"AGE-(?:PLUGIN-[A-Z0-9-]+-|SECRET-KEY-)1[0-9A-Z]+",
     "age's identity encoding (C2SP age.md: Bech32 HRP AGE-SECRET-KEY-)",
@@ -154,41 +180,74 @@ BASE64_JSON = Pattern(
 )
 
 
-# A base64 token long enough to carry a key. What it says is judged as a whole: the secret may sit
-# anywhere in it, at any of the three byte offsets base64 writes differently (age-keygen's file
-# puts its `# created` and `# public key` lines before the identity, a combined PEM its
-# certificates before the key).
-_BASE64_TOKEN = r"(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{40,}={0,2}"
+# A base64 token long enough to carry a key, on one line or wrapped (`base64` wraps at 76, PEM
+# writers at 64). What it says is judged as a whole: the secret may sit anywhere in it, at any of
+# the three byte offsets base64 writes differently, and on any of its lines (age-keygen's file puts
+# its `# created` and `# public key` lines before the identity, a combined PEM its certificates
+# before the key), cut across two lines at any character.
+_BASE64_START = re.compile(r"(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{16,}={0,2}")
+_BASE64_NEXT_LINE = re.compile(rf"(?:{_BREAK})(?P<line>[A-Za-z0-9+/]+={{0,2}})(?![A-Za-z0-9+/=])")
+_BASE64_MIN = 40
+_BREAKS = re.compile(_BREAK)
+
+
+@dataclass(frozen=True)
+class EncodedKey:
+    """A private key (PEM) or an age identity, base64-encoded: a Secret value printed alone.
+
+    kubeconfig client-key-data and a Secret's tls.key carry a PEM key this way; `kubectl get secret
+    sops-age -o jsonpath='{.data.age\\.agekey}'` prints the whole age-keygen file this way (fluxcd/flux2
+    docs guides/mozilla-sops.md), and `| base64` prints it again wrapped at 76 columns.
+    """
+
+    source: str = ("a PEM private key or an age identity base64-encoded (kubeconfig client-key-data, Secret "
+                   "tls.key, Flux's sops-age age.agekey), on one line or wrapped at 64/76/80 columns")
+
+    def spans(self, text: str) -> Iterator[Span]:
+        for start, end in _base64_tokens(text):
+            said = _decoded(text[start:end])
+            if _PEM_BEGIN.search(said):
+                yield start, end, "base64-private-key"
+            elif AGE_SECRET_KEY.regex.search(said):
+                yield start, end, "base64-age-secret-key"
+
+
+def _base64_tokens(text: str) -> Iterator[tuple[int, int]]:
+    """Each base64 token of `_BASE64_MIN` characters or more, with the lines it goes on in when wrapped."""
+    position = 0
+    while (first := _BASE64_START.search(text, position)) is not None:
+        start, end = first.span()
+        filled = end - start in WRAP_WIDTHS or _line_width(text, end) in WRAP_WIDTHS
+        while filled and text[end - 1] != "=" and (line := _BASE64_NEXT_LINE.match(text, end)) is not None:
+            end, filled = line.end(), len(line.group("line")) in WRAP_WIDTHS
+        if len(_BREAKS.sub("", text[start:end])) >= _BASE64_MIN:
+            yield start, end
+        position = end
+
+
+def _line_width(text: str, end: int) -> int | None:
+    """How long the line ending at `end` is, when it is no longer than a wrap width (None otherwise).
+
+    Looked for within that width only: a long unbroken line holding many tokens stays linear.
+    """
+    widest = max(WRAP_WIDTHS)
+    line_start = text.rfind("\n", max(0, end - widest - 1), end) + 1
+    if line_start == 0 and end > widest:
+        return None  # no line break within reach: the line is longer than any wrap
+    return end - line_start
 
 
 def _decoded(token: str) -> str:
-    """What a base64 token says, as far as its whole 4-character groups go (a value cut short too).
+    """What a base64 token says, its line breaks left out, as far as its whole 4-character groups go.
 
-    Every such prefix of a `_BASE64_TOKEN` decodes; what it says may be binary, which only has to
-    be searchable for the shapes of a key.
+    Every such prefix decodes (a value cut short too); what it says may be binary, which only has
+    to be searchable for the shapes of a key.
     """
+    token = _BREAKS.sub("", token)
     return base64.b64decode(token[: len(token) // 4 * 4]).decode(errors="replace")
 
 
-def _says_private_key(token: str) -> bool:
-    return _PEM_BEGIN.search(_decoded(token)) is not None
-
-
-def _says_age_identity(token: str) -> bool:
-    return AGE_SECRET_KEY.regex.search(_decoded(token)) is not None
-
-
-BASE64_PRIVATE_KEY = Pattern(
-    "base64-private-key", _BASE64_TOKEN,
-    "a PEM private key base64-encoded, as kubeconfig client-key-data and Secret tls.key carry it",
-    valid=_says_private_key,
-)
-BASE64_AGE_SECRET_KEY = Pattern(
-    "base64-age-secret-key", _BASE64_TOKEN,
-    "an age identity base64-encoded, as `kubectl get secret sops-age -o jsonpath='{.data.age\\.agekey}'` prints "
-    "it (fluxcd/flux2 docs guides/mozilla-sops.md: the Secret holds the whole age-keygen file)",
-    valid=_says_age_identity,
-)
+ENCODED_KEY = EncodedKey()
 # talosconfig `ca:`, `crt:`, `key:` and machine config CA `key:` hold base64 PEM ("LS0t" is "---").
 TALOSCONFIG = Pattern(
     "talosconfig-key-data",
@@ -203,6 +262,13 @@ BOOTSTRAP_TOKEN = Pattern(
     "bootstrap-token", r"(?<![\w.-])[a-z0-9]{6}\.[a-z0-9]{16}(?![\w.-])",
     "Kubernetes bootstrap token [a-z0-9]{6}.[a-z0-9]{16}; Talos machine.token and trustdinfo.token "
     "(siderolabs/talos pkg/machinery/config/generate/secrets/bundle.go genToken(6, 16))",
+)
+# The whole URL is the credential (whoever has it can post); a JSON encoder may write each `/` as `\/`.
+SLACK_WEBHOOK = Pattern(
+    "slack-webhook",
+    r"https?:(?:\\?/){2}hooks\.slack\.com(?:\\?/)services(?:\\?/)T[A-Za-z0-9_]+(?:\\?/)B[A-Za-z0-9_]+(?:\\?/)[A-Za-z0-9_]+",
+    "Slack incoming webhooks (docs.slack.dev messaging/sending-messages-using-incoming-webhooks; Alertmanager "
+    "slack_configs api_url), as detect-secrets' SlackDetector matches them, and with `\\/` escapes",
 )
 GITHUB_FINE_GRAINED = Pattern(
     "github-token", r"\bgithub_pat_[A-Za-z0-9_]{22,}",
@@ -293,10 +359,10 @@ SECRET_DATA = SecretData()
 
 # In this order a marker is named when two formats find the same span: by the file it is in
 # (kubeconfig, talosconfig), then by its own shape (a JWT after `Bearer` is a JWT), then by its label.
-FORMATS: tuple[Pattern | SecretData | Labelled, ...] = (
-    PRIVATE_KEY, PUTTY_PRIVATE_LINES, PUTTY_MAC, AGE_SECRET_KEY, TALOSCONFIG, KUBECONFIG, CREDENTIAL_FLAG,
-    JWT, BEARER, BASIC, BASE64_JSON, BASE64_PRIVATE_KEY, BASE64_AGE_SECRET_KEY, CEPH_KEY, BOOTSTRAP_TOKEN,
-    GITHUB_FINE_GRAINED, SECRET_DATA, LABELLED,
+FORMATS: tuple[Pattern | PuttyPrivateLines | EncodedKey | SecretData | Labelled, ...] = (
+    PRIVATE_KEY, PUTTY_PRIVATE_LINES, AGE_SECRET_KEY, TALOSCONFIG, KUBECONFIG, CREDENTIAL_FLAG,
+    JWT, BEARER, BASIC, BASE64_JSON, ENCODED_KEY, CEPH_KEY, BOOTSTRAP_TOKEN,
+    GITHUB_FINE_GRAINED, SLACK_WEBHOOK, SECRET_DATA, LABELLED,
 )
 
 # -- formats that span lines -------------------------------------------------------------------
@@ -309,45 +375,74 @@ _PEM_BEGIN = re.compile(r"-{4,5} ?BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)? ?-{4,5}
 _PEM_END = re.compile(r"-{4,5} ?END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)? ?-{4,5}")
 _PUTTY_BEGIN = re.compile(r"PuTTY-User-Key-File-\d+:")
 _PUTTY_END = re.compile(r"Private-MAC:")
-_JSON_DATA_OPEN = re.compile(r"(?P<q>\\?\")(?:data|stringData|binaryData)(?P=q)\s*:\s*\{[^{}]*\Z")
+# The opening of a JSON `data` map (as `kubectl -o json` and `json.dumps(indent=...)` write it, on one line).
+_JSON_DATA_OPENER = re.compile(r"(?P<q>\\?\")(?:data|stringData|binaryData)(?P=q)\s*:\s*\{")
+_BRACE = re.compile(r"[{}]")
+_YAML_DATA_LINE = re.compile(r"(?P<indent>[ \t]*)(?:data|stringData|binaryData):[ \t]*")
+_INDENT = re.compile(r"[ \t]*")
 _TRAILING_TOKEN = re.compile(r"[A-Za-z0-9+/_.=-]{16,}\Z")
 
 
-def unfinished(text: str) -> bool:
-    """Whether `text` ends inside a format that spans lines, so what follows may still belong to it.
+class OpenFormats:
+    """Whether the lines read so far end inside a format that spans lines, told one line at a time.
 
-    A streaming redactor holds lines back while this is true: the body of a private key, the
-    entries of a Secret's `data:`, the next line of a wrapped token.
+    A streaming redactor holds lines back while `feed` says so: the body of a private key, the
+    entries of a Secret's `data:`, the next line of a wrapped token. Each line is read once, so
+    holding n lines costs n, not n squared (a 256 KiB key, 4,000 lines, took 7 s rejoined and
+    rescanned at every line).
     """
-    return (
-        _opened(text, _PEM_BEGIN, _PEM_END)
-        or _opened(text, _PUTTY_BEGIN, _PUTTY_END)
-        or _JSON_DATA_OPEN.search(text) is not None
-        or _yaml_data_open(text)
-        or _wrapped_token_open(text)
-    )
+
+    def __init__(self) -> None:
+        self._pem = self._putty = self._json_data = False
+        self._yaml_depth: int | None = None  # the indent of an open `data:` map's header
+
+    def feed(self, line: str) -> bool:
+        """Reads the next line (without its line break); whether what was read is still unfinished."""
+        self._pem = _still_open(line, self._pem, _PEM_BEGIN, _PEM_END)
+        self._putty = _still_open(line, self._putty, _PUTTY_BEGIN, _PUTTY_END)
+        self._json_data = _json_data_open(line, self._json_data)
+        self._yaml_depth = _yaml_depth(line, self._yaml_depth)
+        return (self._pem or self._putty or self._json_data or self._yaml_depth is not None
+                or _wrapped_token_open(line))
 
 
-def _opened(text: str, begin: re.Pattern[str], end: re.Pattern[str]) -> bool:
-    last = None
-    for last in begin.finditer(text):
+def unfinished(text: str) -> bool:
+    """Whether `text` ends inside a format that spans lines, so what follows may still belong to it."""
+    formats = OpenFormats()
+    for line in text.split("\n"):
+        still_open = formats.feed(line)
+    return still_open
+
+
+def _still_open(line: str, was_open: bool, begin: re.Pattern[str], end: re.Pattern[str]) -> bool:
+    # The last marker of the line decides; a line without one changes nothing.
+    marks = [(m.start(), True) for m in begin.finditer(line)] + [(m.start(), False) for m in end.finditer(line)]
+    return max(marks)[1] if marks else was_open
+
+
+def _json_data_open(line: str, was_open: bool) -> bool:
+    # Open from `"data": {` until the next brace, either way: a nested object is no Secret's map.
+    opener = None
+    for opener in _JSON_DATA_OPENER.finditer(line):
         pass
-    return last is not None and end.search(text, last.end()) is None
+    if opener is not None:
+        return _BRACE.search(line, opener.end()) is None
+    return was_open and _BRACE.search(line) is None
 
 
-def _yaml_data_open(text: str) -> bool:
-    last = None
-    for last in _YAML_DATA.finditer(text):
-        pass
-    if last is None:
-        return False
-    depth = len(last.group("indent"))
-    return all(len(line.group("indent")) > depth for line in _lines(text, last.end() + 1) if line.group().strip())
+def _yaml_depth(line: str, depth: int | None) -> int | None:
+    # Open from a `data:` header until a line that is not blank and not indented deeper than it.
+    if (header := _YAML_DATA_LINE.fullmatch(line)) is not None:
+        return len(header.group("indent"))
+    if depth is not None and line.strip() and len(_INDENT.match(line).group()) <= depth:
+        return None
+    return depth
 
 
-def _wrapped_token_open(text: str) -> bool:
+def _wrapped_token_open(line: str) -> bool:
     # As `text._fills_its_line` counts it: the whole line (`fold -w 76` counts a label before the
-    # token) or the token alone (`print("token:", token)` of a token wrapped on its own).
-    line = text[text.rfind("\n") + 1:]
-    token = _TRAILING_TOKEN.search(line)
+    # token) or the token alone (`print("token:", token)` of a token wrapped on its own). Only the
+    # widest wrap and one character more can matter: a longer token or line fills none, and
+    # searching a whole long line for a token at its end took time squared in its length.
+    token = _TRAILING_TOKEN.search(line, max(0, len(line) - max(WRAP_WIDTHS) - 1))
     return token is not None and (len(line) in WRAP_WIDTHS or len(token.group()) in WRAP_WIDTHS)

@@ -20,7 +20,7 @@ import threading
 
 from homeops.errors import RunbookStopped
 from homeops.runner import guard as guards
-from homeops.runner.redact import LineRedactor, redact, redact_tree
+from homeops.redaction import LineRedactor, redact, redact_tree
 
 RED, RESET = "\x1b[1;31m", "\x1b[0m"
 

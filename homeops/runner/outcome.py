@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from homeops.runner.redact import redact
+from homeops.redaction import redact
 
 EXIT_COMPLETED, EXIT_STOPPED, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 1, 130
 

@@ -10,7 +10,7 @@ import sys
 from typing import TextIO
 
 from homeops.gate import stamped
-from homeops.runner.redact import LineRedactor, redact
+from homeops.redaction import LineRedactor, redact
 
 OUTPUT_INDENT = "    "
 

@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from homeops.runner.redact import redact_notebook
+from homeops.redaction import redact_notebook
 
 HEARTBEAT_SECONDS = 30.0
 # A record whose heartbeat is older than this was left by a run that no longer writes it.

@@ -13,7 +13,7 @@ duplicate and non-text keys, and finds the position of any value.
 
 from __future__ import annotations
 
-import importlib
+from homeops.lazy import exports
 
 # Lazy, so that importing `Problem` (the cluster's modules do) never loads PyYAML.
 _EXPORTS = {
@@ -27,8 +27,4 @@ _EXPORTS = {
 
 __all__ = list(_EXPORTS)
 
-
-def __getattr__(name: str):
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'homeops.safe_yaml' has no attribute {name!r}")
+__getattr__ = exports(__name__, _EXPORTS)

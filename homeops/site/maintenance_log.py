@@ -89,7 +89,7 @@ def _text(value: object) -> str | None:
 
 def _redacted(text: str) -> str:
     # Imported here: its patterns are compiled at import, and most builds have no record to redact.
-    from homeops.runner.redact import redact
+    from homeops.redaction import redact
 
     return redact(text)
 

@@ -38,10 +38,7 @@ _DERIVING = ("maintenance_log.py", "record_pages.py", "markdown.py")
 
 
 def _source_files() -> list[Path]:
-    from homeops.runner import redact
-
-    redaction = _SITE.parent / "redaction"  # the redaction package, once it exists
-    return [_SITE / name for name in _DERIVING] + [Path(redact.__file__)] + sorted(redaction.rglob("*.py"))
+    return [_SITE / name for name in _DERIVING] + sorted((_SITE.parent / "redaction").rglob("*.py"))
 
 
 @lru_cache(maxsize=1)

@@ -95,7 +95,7 @@ def render_notebook(data: bytes) -> str:
     """The record's notebook as sanitized HTML (nbconvert's basic template, no page around it)."""
     import nbformat
 
-    from homeops.runner.redact import redact_tree
+    from homeops.redaction import redact_tree
 
     exporter, cleaner = _converters()
     try:

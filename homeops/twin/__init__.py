@@ -68,8 +68,10 @@ reset (state and bin/ rewritten, other files kept); any other non-empty director
 
 from __future__ import annotations
 
-import importlib
+from homeops.lazy import exports
 
+# Lazy, so that the fake tools (which import homeops.twin.kubectl and friends) never load
+# PyYAML or pydantic through this package.
 _EXPORTS = {
     "create": "homeops.twin.directory",
     "TwinDirRefused": "homeops.twin.directory",
@@ -82,10 +84,4 @@ _EXPORTS = {
 
 __all__ = list(_EXPORTS)
 
-
-def __getattr__(name: str):
-    # Lazy, so that the fake tools (which import homeops.twin.kubectl and friends) never load
-    # PyYAML or pydantic through this package.
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'homeops.twin' has no attribute {name!r}")
+__getattr__ = exports(__name__, _EXPORTS)

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from homeops.runner.redact import LineRedactor, redact, redact_tree
+from homeops.redaction import LineRedactor, redact, redact_tree
 
 AGE_SECRET = "AGE-SECRET-KEY-1QYQSZQGPQYQSZQGPQYQSZQGPQYQSZQGPQYQSZQGPQYQSZQGPQYQS3MF9TZ"
 AGE_PUBLIC = "age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from homeops.runner.redact import LineRedactor, redact_tree
+from homeops.redaction import LineRedactor, redact_tree
 
 KEY_BODY = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC"
 

@@ -42,6 +42,18 @@ def wrap(text: str, width: int) -> str:
     return "\n".join(text[i:i + width] for i in range(0, len(text), width))
 
 
+def putty_key(private_lines: str, mac: str = "5fae3c85e9cd737a7c92b1b3bbb838de6264cc6ef88b4cfa21a4ba6a7729627a") -> str:
+    """A .ppk v3 file of an unencrypted ed25519 key, as puttygen writes it (public lines: a fixed public key)."""
+    return (f"PuTTY-User-Key-File-3: ssh-ed25519\nEncryption: none\nComment: eddsa-key-20260314\nPublic-Lines: 2\n"
+            f"AAAAC3NzaC1lZDI1NTE5AAAAIDkT7\nZXhhbXBsZQ==\nPrivate-Lines: {private_lines.count(chr(10)) + 1}\n"
+            f"{private_lines}\nPrivate-MAC: {mac}\n")
+
+
+def wrapped_from(text: str, width: int, offset: int) -> str:
+    """`wrap(text, width)` from what was `text[offset]` on."""
+    return wrap(text, width)[offset + offset // width:]
+
+
 def pem(label: str, body_bytes: int = 120) -> tuple[str, str]:
     body = wrap(b64(random_bytes(body_bytes)), 64)
     return f"-----BEGIN {label}-----\n{body}\n-----END {label}-----", body
@@ -183,12 +195,11 @@ def _cases() -> list[Case]:
     add("PGP private key (gpg --armor --export-secret-keys)", "RFC 4880 section 6.2 (ASCII armor)",
         pgp.replace("-----\n", "-----\n\n", 1), pgp_body)
 
+    # Only the private lines grant access: Private-MAC is an HMAC over the file keyed by the
+    # passphrase (empty when unencrypted), which tells nothing without them (tests/redaction/test_format_edges.py).
     putty_private = wrap(b64(random_bytes(120)), 64)
-    mac = random_bytes(32).hex()
     add("PuTTY private key (.ppk v3)", "PuTTY documentation, appendix C 'PPK file format' (Private-Lines, Private-MAC)",
-        f"PuTTY-User-Key-File-3: ssh-ed25519\nEncryption: none\nComment: eddsa-key-20260314\nPublic-Lines: 2\n"
-        f"AAAAC3NzaC1lZDI1NTE5AAAAIDkT7\nZXhhbXBsZQ==\nPrivate-Lines: {putty_private.count(chr(10)) + 1}\n"
-        f"{putty_private}\nPrivate-MAC: {mac}\n", putty_private, mac)
+        putty_key(putty_private), putty_private)
 
     wg_private, wg_public = b64(random_bytes(32)), b64(random_bytes(32))
     add("WireGuard configuration (wg-quick)", "wireguard-tools src/man/wg.8 (PrivateKey, PublicKey: base64, 32 bytes)",
@@ -256,6 +267,14 @@ def _cases() -> list[Case]:
         "fluxcd/flux2 docs guides/mozilla-sops.md (age-keygen -o age.agekey; --from-file=age.agekey=/dev/stdin)",
         keys_blob, keys_blob[keys_file.index("AGE-SECRET-KEY-1") // 3 * 4 + 24:])
 
+    # The same file through `base64` (76 columns): the identity starts on the third line, and its
+    # 74 characters never fit on one line of 57 bytes, so no line alone says it.
+    wrapped_keys = wrap(keys_blob, 76)
+    identity_at = keys_file.index("AGE-SECRET-KEY-1") // 3 * 4 + 24
+    add("Flux sops-age key file wrapped at 76 columns (kubectl get secret ... | base64 -d | base64)",
+        "fluxcd/flux2 docs guides/mozilla-sops.md; coreutils base64 (--wrap default 76)",
+        f"{wrapped_keys}\n", wrapped_from(keys_blob, 76, identity_at))
+
     leaf, _ = pem("CERTIFICATE", 700)
     intermediate, _ = pem("CERTIFICATE", 900)
     combined_key, _ = pem("EC PRIVATE KEY", 121)
@@ -264,6 +283,27 @@ def _cases() -> list[Case]:
     add("certificate and key in one PEM, base64 (a Secret value printed alone)",
         "HAProxy configuration manual, bind option crt (one PEM file: the certificate chain, then the key)",
         combined_blob, combined_blob[combined.index("-----BEGIN EC") // 3 * 4 + 40:])
+
+    # `openssl pkcs12 -nodes` output: the key's BEGIN line starts 5 bytes before the end of a line's
+    # 57 bytes (its friendlyName is as long as that takes), so it is cut across two lines of base64.
+    chain, _ = pem("CERTIFICATE", 702)
+    chain_key, _ = pem("PRIVATE KEY", 90)
+    head = f"{chain}\nBag Attributes\n    friendlyName: "
+    name = "gateway-" + "x" * ((52 - len(head) - len("gateway-\n")) % 57)
+    chain_pem = f"{head}{name}\n{chain_key}\n"
+    assert chain_pem.index("-----BEGIN PRIVATE") % 57 == 52
+    chain_blob = b64(chain_pem.encode())
+    add("certificate and key in one PEM, base64 wrapped at 76 columns (tls.pem | base64)",
+        "HAProxy configuration manual, bind option crt; coreutils base64 (--wrap default 76)",
+        wrap(chain_blob, 76) + "\n", wrapped_from(chain_blob, 76, chain_pem.index("-----BEGIN PRIVATE") // 3 * 4 + 40))
+
+    slack_token = chars(ALNUM, 24)
+    slack_json = json.dumps({"receivers": [{"name": "slack", "slack_configs": [
+        {"api_url": f"https://hooks.slack.com/services/T0{chars(ALNUM, 8)}/B0{chars(ALNUM, 8)}/{slack_token}",
+         "channel": "#alerts"}]}]})
+    add("Slack incoming webhook in JSON with escaped slashes (Alertmanager config, as PHP and others encode it)",
+        "Prometheus Alertmanager configuration slack_config api_url; RFC 8259 section 7 (`\\/` escapes)",
+        slack_json.replace("/", "\\/"), slack_token)
 
     bearer = chars(ALNUM + "-._~", 40)
     add("Bearer authorization header", "RFC 6750 section 2.1",

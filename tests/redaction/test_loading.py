@@ -7,7 +7,7 @@ import sys
 
 PROBE = (
     "import sys\n"
-    "import homeops.runner.outcome, homeops.runner.redact, homeops.runner.records, homeops.runner.progress\n"
+    "import homeops.runner.outcome, homeops.redaction, homeops.runner.records, homeops.runner.progress\n"
     "print('on import:', 'detect_secrets' in sys.modules)\n"
     "from homeops.redaction import redact\n"
     "print(redact('GITHUB_TOKEN ghp_' + 'a1B2c3D4e5F6g7H8i9J0' * 2)[:40])\n"

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from homeops.redaction import LineRedactor
+import pytest
+
+from homeops.redaction import LineRedactor, redact
+from homeops.redaction.formats import unfinished
 from homeops.redaction.stream import HOLD_LIMIT
-from tests.redaction.corpus import BASE64, CASES, chars
+from tests.redaction.corpus import BASE64, CASES, chars, putty_key, wrap
 
 BEGIN = "-----BEGIN PRIVATE KEY-----"
 
@@ -43,3 +46,39 @@ def test_a_token_wrapped_on_its_own_after_a_label_is_held_to_its_last_line():
         stream.write(line)
     assert printed == ["token: [REDACTED base64-json]", "done"]
     assert [piece for piece in case.pieces if piece in "\n".join(printed)] == []
+
+
+ENDED_FORMATS = {
+    "private key": "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----",
+    # A v2 MAC (40 hex digits): a v3 one fills 64 columns like a wrapped token, and holds one line more.
+    "PuTTY key": putty_key("nCXJ/fPPxqofirRPEjY0OnnTM9Vqwaqc/0XK8ww3YJEubR4sbIddRWGOTSNSSwvc",
+                           mac="0123456789abcdef0123456789abcdef01234567").rstrip("\n"),
+    "JSON data map": '  "data": {\n    "ca.key": "c2VjcmV0LXZhbHVlLW9mLWEta2V5",\n    "x": "eA=="\n  },',
+    "YAML data map": "data:\n  ca.key: c2VjcmV0LXZhbHVlLW9mLWEta2V5\n\n  x: eA==\nkind: Secret",
+    "wrapped token": wrap(CASES[0].text.split("\n")[-1] * 3, 76),
+}
+
+
+@pytest.mark.parametrize("name", ENDED_FORMATS)
+def test_lines_are_held_while_a_format_is_open_and_let_go_at_the_line_that_ends_it(name: str):
+    text = ENDED_FORMATS[name]
+    *inside, last = text.split("\n")
+    printed: list[str] = []
+    stream = LineRedactor(printed.append)
+    stream.write("before\n")
+    for line in inside:
+        stream.write(line + "\n")
+    assert printed == ["before"], "nothing of an open format is printed"
+    stream.write(last + "\n")
+    if name == "wrapped token":  # a short last line ends a wrapped token: it is part of it
+        assert printed == ["before", redact(text)]
+    else:
+        assert printed == ["before", *redact(text).split("\n")], "the line that ends it lets everything go"
+    stream.write("after\n")
+    assert printed[-1] == "after", "and what follows comes out at once"
+
+
+def test_a_whole_text_is_unfinished_exactly_where_the_stream_holds():
+    for text in ENDED_FORMATS.values():
+        lines = text.split("\n")
+        assert [unfinished("\n".join(lines[:n])) for n in range(2, len(lines) + 1)] == [True] * (len(lines) - 2) + [False]
