@@ -15,13 +15,14 @@ from mkdocs.exceptions import PluginError
 from mkdocs_macros.errors import format_error
 
 from homeops.catalog import RunbookMalformed
-from homeops.rendering import excerpt
+from homeops.rendering import excerpt, render, tree
 from homeops.site import (
     cluster_tables,
     maintenance_log,
     network_diagram,
     page_errors,
     publishing,
+    render_cache,
     runbook_pages,
     schema_reference,
     sources,
@@ -61,7 +62,9 @@ def define_env(env) -> None:
     env.macro(lambda: runbook_pages.runbook_drills(runbooks, env.conf.get("repo_url") or "", branch), "runbook_drills")
     env.macro(lambda: maintenance_log.maintenance_log(sources.records_dir(project_dir), env.page.url),
               "maintenance_log")
-    env.macro(excerpt.RenderedFiles(project_dir, sources.cluster_path(project_dir), cluster).code_block, "rendered_file")
+    rendered = excerpt.RenderedFiles(project_dir, sources.cluster_path(project_dir), cluster,
+                                     render=render_cache.cached_render(render.render, tree.TEMPLATES))
+    env.macro(rendered.code_block, "rendered_file")
 
 
 def _publish_at(config, project_dir: Path, cluster) -> None:
