@@ -30,6 +30,7 @@ from homeops.site import (
     publishing,
     record_files,
     runbook_pages,
+    serving,
     sources,
 )
 from homeops.site.staging import StagedSite
@@ -51,6 +52,7 @@ def on_startup(command: str, dirty: bool) -> None:
     global _dirty
     _dirty = dirty
     preview.serve_first_build_showing_errors()
+    serving.poll_often()
 
 
 @event_priority(100)  # first, so that every plugin writes into the staging directory
@@ -130,6 +132,7 @@ def on_shutdown() -> None:
 
 def on_serve(server, config: MkDocsConfig, builder):
     server.builder = preview.showing_errors(builder, Path(server.root))
+    serving.import_render()
     records = sources.records_dir(_project_dir(config))
     if records.is_dir():  # mkdocs.yml watches records/; HOMEOPS_RECORDS may name another directory
         server.watch(str(records))
