@@ -24,7 +24,7 @@ from pathlib import Path
 
 import jinja2
 from jinja2 import Environment
-from jinja2.bccache import FileSystemBytecodeCache
+from jinja2.bccache import Bucket, FileSystemBytecodeCache
 
 from homeops.site.cache_files import private_directory
 
@@ -74,11 +74,17 @@ class CompiledPages:
         if name is not None or filename is not None or raw or defer_init or not isinstance(source, str):
             return self._compile(source, name, filename, raw, defer_init)
         key = hashlib.sha256(f"{self._settings}\0{source}".encode("utf-8", "surrogateescape")).hexdigest()
-        bucket = self._cache.get_bucket(self._env, key, None, source)
+        try:
+            bucket = self._cache.get_bucket(self._env, key, None, source)
+        except Exception:  # an entry that cannot be read back (Jinja unpickles its header): compiled again
+            bucket = Bucket(self._env, self._cache.get_cache_key(key), self._cache.get_source_checksum(source))
         self.used.add(PATTERN % bucket.key)
         if bucket.code is None:
             bucket.code = self._compile(source)  # raises for a page that does not compile: nothing kept
-            self._cache.set_bucket(bucket)
+            try:
+                self._cache.set_bucket(bucket)
+            except OSError:
+                pass  # not kept: the next build compiles it again
         return bucket.code
 
 

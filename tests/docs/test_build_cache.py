@@ -140,3 +140,30 @@ def test_mkdocs_serve_polls_its_watched_paths_every_tenth_of_a_second(tmp_path, 
         assert server.observer.timeout == serving.POLLING_SECONDS
     finally:
         server.server_close()
+
+
+def test_a_damaged_or_unwritable_compiled_page_is_compiled_again(tmp_path, monkeypatch):
+    from jinja2.bccache import FileSystemBytecodeCache, bc_magic
+
+    from homeops.site import page_templates
+
+    pages = tmp_path / ".site-cache" / "pages"
+    env = jinja2.Environment()
+    compiled = page_templates.keep_compiled(env, pages)
+    assert env.from_string("{{ 1 + 1 }} pages").render() == "2 pages"
+    (entry,) = pages.iterdir()
+    assert compiled is not None and compiled.used == {entry.name}
+    entry.write_bytes(bc_magic + b"\x80\x04not a pickle")  # Jinja's header, then a damaged checksum
+
+    again = jinja2.Environment()
+    page_templates.keep_compiled(again, pages)
+    assert again.from_string("{{ 1 + 1 }} pages").render() == "2 pages"
+
+    def full_disk(self, bucket):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(FileSystemBytecodeCache, "dump_bytecode", full_disk)
+    third = jinja2.Environment()
+    page_templates.keep_compiled(third, pages)
+    assert third.from_string("{{ 2 + 2 }} other").render() == "4 other"
+    assert len(list(pages.iterdir())) == 1
