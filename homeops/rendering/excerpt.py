@@ -3,8 +3,8 @@
 
 The tree is rendered once per build, on first use, from the same cluster.yaml the pages read, so a
 page can never show a value the rest of the site no longer has (the site passes a `render` that
-answers from a cache keyed by all the render's inputs: `homeops.site.render_cache`). Only files the render writes may
-be shown: a typo, or a secret such as talos/secrets.yaml, fails the build.
+answers from a cache keyed by all the render's inputs: `homeops.site.render_cache`). Only files
+the render writes may be shown: a typo, or a secret such as talos/secrets.yaml, fails the build.
 """
 
 from __future__ import annotations
