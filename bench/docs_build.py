@@ -7,13 +7,17 @@ untimed build of each; the script prints the median wall time of each and their 
 most 1.25), the same for CPU time (the build and the processes it starts, such as git), which a
 busy shared machine disturbs less, and where the difference goes.
 
+It then serves a copy of the project with `mkdocs serve --strict` (127.0.0.1, a random port in
+18000-18999), edits its cluster.yaml several times, and prints how long each edit took to show on
+the served page: from the file's write until a request answers with the new value (goal: 1 s).
+
 Python code runs from cached bytecode in both builds, as it does on a developer's machine: MkDocs and
 Material were compiled when pip installed them, so the home-ops sources get a bytecode cache too (in
 the bench's temporary directory, not in the tree), even when the environment sets
 PYTHONDONTWRITEBYTECODE. `--no-bytecode-cache` keeps the environment's setting instead, so with
 PYTHONDONTWRITEBYTECODE=1 every home-ops build compiles homeops/ and macros/ again.
 
-    .venv/bin/python bench/docs_build.py [--runs N] [--no-bytecode-cache]
+    .venv/bin/python bench/docs_build.py [--runs N] [--edits N] [--no-bytecode-cache]
 """
 
 from __future__ import annotations
@@ -21,13 +25,18 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import resource
+import signal
+import socket
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import yaml
@@ -36,6 +45,8 @@ from mkdocs.utils.yaml import yaml_load
 ROOT = Path(__file__).resolve().parent.parent
 BUILD_TIMEOUT_SECONDS = 300
 GOAL = 1.25
+SERVE_GOAL_SECONDS = 1.0
+SERVE_WAIT_SECONDS = 120  # for the first build, and for any edit to show, before the bench gives up
 SOURCES = ("mkdocs.yml", "docs", "macros", "cluster.yaml", "runbooks", "templates")
 
 CAPTURE_HOOK = '''
@@ -81,13 +92,15 @@ def mkdocs_build(config: Path, site_dir: Path, env: dict[str, str]) -> tuple[flo
 STARTUP_STEPS = (  # what a real build does once on top of plain MkDocs + Material, in order
     ("plain MkDocs + Material", "import mkdocs.commands.build, material.plugins.search.plugin"),
     ("mkdocs-macros", "import mkdocs_macros.plugin"),
-    # mkdocs-macros runs 12 git commands for its `git` variable on every build; it has no option to skip them.
-    ("mkdocs-macros' git variable", "from mkdocs_macros.context import get_git_info; get_git_info()"),
+    # mkdocs-macros' `git` variable (12 git commands) is only read when a page uses it (homeops.site.git_variable).
     ("the cluster model (pydantic)", "import homeops.cluster.model"),
     ("the validator", "import homeops.cluster.loader"),
     ("macros/ and homeops.site", "import macros"),
     ("validating cluster.yaml", "homeops.cluster.loader.load_cluster('cluster.yaml')"),
     ("reading the runbooks", "import homeops.catalog; homeops.catalog.list_runbooks('runbooks')"),
+    # A build reads the rendered tree from .site-cache/ when nothing it is made of changed; this is its key.
+    ("the render cache's key", "from pathlib import Path; import homeops.site.render_cache as r; "
+                               "r.render_key(Path('.'), Path('cluster.yaml'), Path('templates'))"),
 )
 TIME_STEPS = """
 import json, sys, time
@@ -175,6 +188,76 @@ def plain_project(work: Path, env: dict[str, str]) -> Path:
     return plain
 
 
+# The value edited in cluster.yaml, and the page that shows it (the load balancers' table).
+EDITED = "purpose: Internal DNS"
+EDITED_PAGE = "networking/"
+
+
+def free_port() -> int:
+    """A free port in 18000-18999 on 127.0.0.1 (random, so that two benches on one machine do not meet)."""
+    for port in random.sample(range(18000, 19000), 1000):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port in 18000-18999")
+
+
+def fetch(url: str) -> str | None:
+    try:
+        with urllib.request.urlopen(url, timeout=SERVE_WAIT_SECONDS) as response:
+            return response.read().decode("utf-8")
+    except (urllib.error.URLError, ConnectionError, TimeoutError):
+        return None  # not listening yet
+
+
+def wait_for_text(url: str, text: str, deadline: float) -> float | None:
+    """perf_counter() when a page at `url` first showed `text`; None at the deadline."""
+    while time.perf_counter() < deadline:
+        page = fetch(url)
+        if page is not None and text in page:
+            return time.perf_counter()
+        time.sleep(0.01)
+    return None
+
+
+def serve_edits(work: Path, edits: int, env: dict[str, str]) -> list[float | None]:
+    """Seconds from each write of cluster.yaml until the served page showed the new value (None: never)."""
+    project = copy_project(work / "serve")
+    cluster = project / "cluster.yaml"
+    original = cluster.read_text(encoding="utf-8")
+    if EDITED not in original:
+        raise SystemExit(f"bench: cluster.yaml no longer has {EDITED!r}; pick another value to edit")
+    url = f"http://127.0.0.1:{free_port()}/"
+    log = (work / "serve.log").open("w")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "mkdocs", "serve", "--strict", "-f", str(project / "mkdocs.yml"),
+         "--dev-addr", url.removeprefix("http://").rstrip("/")],
+        cwd=project, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    shown: list[float | None] = []
+    try:
+        if wait_for_text(url + EDITED_PAGE, "Internal DNS", time.perf_counter() + SERVE_WAIT_SECONDS) is None:
+            raise SystemExit(f"bench: mkdocs serve did not serve the site:\n{(work / 'serve.log').read_text()}")
+        for edit in range(1, edits + 1):
+            time.sleep(1.0)  # the watcher settles; an edit is never made during a rebuild
+            value = f"Internal DNS edited {edit}"
+            start = time.perf_counter()
+            cluster.write_text(original.replace(EDITED, f"purpose: {value}", 1), encoding="utf-8")
+            seen = wait_for_text(url + EDITED_PAGE, value, start + SERVE_WAIT_SECONDS)
+            shown.append(None if seen is None else seen - start)
+    finally:
+        os.killpg(server.pid, signal.SIGINT)  # as Ctrl-C: mkdocs removes its temporary site
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+        log.close()
+    return shown
+
+
 def summary(label: str, seconds: list[float]) -> str:
     return f"{label:<31} median {statistics.median(seconds):.3f} s  ({', '.join(f'{t:.2f}' for t in seconds)})"
 
@@ -182,6 +265,7 @@ def summary(label: str, seconds: list[float]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7, help="builds of each kind (default 7)")
+    parser.add_argument("--edits", type=int, default=5, help="cluster.yaml edits under mkdocs serve (default 5)")
     parser.add_argument("--no-bytecode-cache", action="store_true",
                         help="keep the environment's bytecode setting (PYTHONDONTWRITEBYTECODE) for every process")
     args = parser.parse_args(argv)
@@ -203,12 +287,14 @@ def main(argv: list[str] | None = None) -> int:
         warm_plain = warm_build(plain, work / "warm-plain", args.runs, env)
         warm_real = warm_build(ROOT / "mkdocs.yml", work / "warm-real", args.runs, env)
         steps = startup_costs(args.runs, env)
+        edits = serve_edits(work, args.edits, env) if args.edits else []
     real, base = statistics.median(w for w, _ in real_runs), statistics.median(w for w, _ in plain_runs)
     real_cpu, base_cpu = statistics.median(c for _, c in real_runs), statistics.median(c for _, c in plain_runs)
     ratio = real / base
     bytecode = ("as the environment sets it" if args.no_bytecode_cache
                 else "cached for both builds (in the bench's temporary directory)")
     print(f"pages: {pages}, runs: {args.runs} of each, alternating; Python bytecode: {bytecode}")
+    print("home-ops builds find .site-cache/ as the untimed first build left it (a developer's next build does too)")
     print(summary("plain MkDocs + Material:", [w for w, _ in plain_runs]))
     print(summary("home-ops site (macros + hooks):", [w for w, _ in real_runs]))
     print(f"ratio: {ratio:.2f}  (goal <= {GOAL}: {'met' if ratio <= GOAL else 'NOT met'})")
@@ -219,6 +305,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"difference: {real - base:.3f} s a build; start-up steps (median, fresh process, each after the ones above):")
     for label, seconds in steps:
         print(f"  {label:<30} {seconds:.3f} s")
+    if edits:
+        seen = [t for t in edits if t is not None]
+        median = f"median {statistics.median(seen):.2f} s" if seen else "never shown"
+        print(f"mkdocs serve, cluster.yaml edit until the page shows it: {median}  "
+              f"({', '.join('never' if t is None else f'{t:.2f}' for t in edits)}; goal <= {SERVE_GOAL_SECONDS:.0f} s)")
     return 0
 
 

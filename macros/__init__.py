@@ -15,7 +15,7 @@ from mkdocs.exceptions import PluginError
 from mkdocs_macros.errors import format_error
 
 from homeops.catalog import RunbookMalformed
-from homeops.rendering import excerpt
+from homeops.rendering import excerpt, render, tree
 from homeops.site import (
     boot_media,
     cluster_tables,
@@ -24,6 +24,7 @@ from homeops.site import (
     network_diagram,
     page_errors,
     publishing,
+    render_cache,
     runbook_pages,
     schema_reference,
     sources,
@@ -63,7 +64,8 @@ def define_env(env) -> None:
     env.macro(lambda: runbook_pages.runbook_drills(runbooks, env.conf.get("repo_url") or "", branch), "runbook_drills")
     env.macro(lambda: maintenance_log.maintenance_log(sources.records_dir(project_dir), env.page.url),
               "maintenance_log")
-    rendered = excerpt.RenderedFiles(project_dir, sources.cluster_path(project_dir), cluster)
+    rendered = excerpt.RenderedFiles(project_dir, sources.cluster_path(project_dir), cluster,
+                                     render=render_cache.cached_render(render.render, tree.TEMPLATES))
     env.macro(lambda path, language=None: folding.shown_file(path, rendered.text(path), rendered.code_block(path, language)),
               "rendered_file")
     env.macro(lambda arch=boot_media.ARCH: boot_media.iso_url(cluster, arch), "factory_iso_url")

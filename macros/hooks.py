@@ -7,6 +7,8 @@ browser instead (`homeops.site.preview`), and so does a failed first build, whic
 otherwise end `mkdocs serve`. Runbook pages are generated in `on_files`, so
 mkdocs-macros renders them like every other page.
 Record pages are declared in `on_files` too and filled in `on_env`, once the theme and nav exist.
+What does not change between builds is kept in `.site-cache/`: the pages' compiled Jinja
+(`homeops.site.page_templates`) and the rendered tree (`homeops.site.render_cache`).
 """
 
 from __future__ import annotations
@@ -20,7 +22,17 @@ from mkdocs.plugins import event_priority
 from mkdocs.structure.files import File, Files
 
 from homeops.catalog import Runbook, RunbookMalformed
-from homeops.site import build_log, preview, publishing, record_files, runbook_pages, sources
+from homeops.site import (
+    build_log,
+    git_variable,
+    page_templates,
+    preview,
+    publishing,
+    record_files,
+    runbook_pages,
+    serving,
+    sources,
+)
 from homeops.site.staging import StagedSite
 
 _runbooks: list[Runbook] = []  # read once per build, in on_config
@@ -29,6 +41,7 @@ _problems: build_log.Problems | None = None  # what this build logged at WARNING
 _dirty = False
 _records: list = []  # the record pages of this build, declared in on_files
 _nav = None
+_compiled: page_templates.CompiledPages | None = None  # the pages' Jinja, compiled by this build or before
 
 
 def _project_dir(config: MkDocsConfig) -> Path:
@@ -39,12 +52,14 @@ def on_startup(command: str, dirty: bool) -> None:
     global _dirty
     _dirty = dirty
     preview.serve_first_build_showing_errors()
+    serving.poll_often()
 
 
 @event_priority(100)  # first, so that every plugin writes into the staging directory
 def on_config(config: MkDocsConfig) -> MkDocsConfig:
     global _runbooks, _staged, _problems
     _end_build()
+    git_variable.defer()  # before mkdocs-macros' on_config, which reads it
     try:
         _runbooks = sources.site_runbooks(_project_dir(config))
     except RunbookMalformed as exc:
@@ -61,6 +76,17 @@ def on_config(config: MkDocsConfig) -> MkDocsConfig:
                           f"{exc.strerror or exc}") from None
     config.site_dir = str(_staged.directory)
     return config
+
+
+def on_pre_build(config: MkDocsConfig) -> None:
+    # mkdocs-macros made its Jinja environment in its on_config; this build's pages are compiled in it.
+    global _compiled
+    _compiled = None
+    try:
+        environment = config.plugins["macros"].env
+    except (KeyError, AttributeError):
+        return  # no mkdocs-macros, or its environment does not exist yet
+    _compiled = page_templates.keep_compiled(environment, sources.site_cache_dir(_project_dir(config)) / "pages")
 
 
 def on_files(files: Files, config: MkDocsConfig) -> Files:
@@ -89,6 +115,8 @@ def on_post_build(config: MkDocsConfig) -> None:
     target, warnings = _staged.target, len(_problems.messages)
     if warnings == 0:
         _staged.publish()
+        if _compiled is not None:
+            page_templates.remove_unused(_compiled.directory, _compiled.used)
     _end_build()  # removes the staging directory when it was not published
     if warnings and not config.strict:
         raise PluginError(f"{warnings} warnings: the site in {target} was left as it was")
@@ -104,6 +132,7 @@ def on_shutdown() -> None:
 
 def on_serve(server, config: MkDocsConfig, builder):
     server.builder = preview.showing_errors(builder, Path(server.root))
+    serving.import_render()
     records = sources.records_dir(_project_dir(config))
     if records.is_dir():  # mkdocs.yml watches records/; HOMEOPS_RECORDS may name another directory
         server.watch(str(records))

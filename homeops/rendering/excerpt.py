@@ -2,8 +2,9 @@
 `homeops render --check` keeps identical), never a hand copy, in a code block titled by its path.
 
 The tree is rendered once per build, on first use, from the same cluster.yaml the pages read, so a
-page can never show a value the rest of the site no longer has. Only files the render writes may
-be shown: a typo, or a secret such as talos/secrets.yaml, fails the build.
+page can never show a value the rest of the site no longer has (the site passes a `render` that
+answers from a cache keyed by all the render's inputs: `homeops.site.render_cache`). Only files
+the render writes may be shown: a typo, or a secret such as talos/secrets.yaml, fails the build.
 """
 
 from __future__ import annotations
@@ -21,13 +22,14 @@ class NotRendered(LookupError):
 
 
 class RenderedFiles:
-    def __init__(self, project: Path, config: Path, cluster: Cluster):
+    def __init__(self, project: Path, config: Path, cluster: Cluster, render=render):
         self._project, self._config, self._cluster = project, config, cluster
+        self._render = render
         self._files: dict[str, str] | None = None
 
     def text(self, path: str) -> str:
         if self._files is None:
-            self._files = render(self._project, self._config, self._cluster)
+            self._files = self._render(self._project, self._config, self._cluster)
         if path not in self._files:
             known = "talos/, kubernetes/, .sops.yaml" if not tree.owned(path) else "run `homeops render`?"
             raise NotRendered(f"rendered_file({path!r}): not a file cluster.yaml renders ({known})")

@@ -21,14 +21,14 @@ navigation the site ever had.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import importlib.metadata
 import os
-import tempfile
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
+
+from homeops.site.cache_files import private_directory, write_whole
 
 CACHE_DIR = ".records-cache"
 PAGES_DIR = "pages"
@@ -71,8 +71,8 @@ class RecordCache:
 
     def put(self, content_digest: str, kind: str, text: str) -> None:
         try:
-            self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-            _write(self.directory, self._path(content_digest, kind), text, mode=0o600)
+            private_directory(self.directory)
+            write_whole(self.directory, self._path(content_digest, kind), text, mode=0o600)
         except OSError:
             pass
 
@@ -91,9 +91,9 @@ class RecordCache:
         """Stores a finished page (mode as for any new file of the site); its path, or None."""
         pages = self.directory / PAGES_DIR
         try:
-            pages.mkdir(mode=0o700, parents=True, exist_ok=True)
+            private_directory(pages)
             path = pages / f"{key}.html"
-            _write(pages, path, text, mode=_new_file_mode())
+            write_whole(pages, path, text, mode=_new_file_mode())
             return path
         except OSError:
             return None
@@ -120,16 +120,3 @@ def _new_file_mode() -> int:
     os.umask(umask)
     return 0o666 & ~umask
 
-
-def _write(directory: Path, path: Path, text: str, mode: int) -> None:
-    """Written whole or not at all: a build that reads it meanwhile sees the old file or none."""
-    descriptor, temporary = tempfile.mkstemp(dir=directory, suffix=".tmp")  # 0600
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.chmod(temporary, mode)
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise

@@ -14,6 +14,7 @@ from homeops.catalog import Runbook, list_runbooks
 from homeops.cluster.model import Cluster
 
 CONFIG_ENV = "HOMEOPS_CONFIG"
+SITE_CACHE = ".site-cache"  # what builds keep for the next one: private, ignored by git, never watched
 RECORDS_ENV = "HOMEOPS_RECORDS"
 
 
@@ -29,6 +30,10 @@ def cluster_path(project_dir: Path) -> Path:
 def records_dir(project_dir: Path) -> Path:
     override = os.environ.get(RECORDS_ENV)
     return Path(override).resolve() if override else project_dir / "records"
+
+
+def site_cache_dir(project_dir: Path) -> Path:
+    return project_dir / SITE_CACHE
 
 
 def docs_in_project(docs_dir: str | Path, project_dir: Path) -> str:
