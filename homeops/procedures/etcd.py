@@ -6,6 +6,7 @@ import os
 import time
 from pathlib import Path
 
+from homeops.procedures import waits
 from homeops.errors import RunbookStopped
 from homeops.cluster.model import Node
 from homeops.procedures.checks import CheckResult
@@ -73,7 +74,7 @@ def wait_healthy(session: Session, after: Node) -> None:
     session.say(f"waiting for {what} (up to {session.wait_timeout:g}s)")
     try:
         wait_until(lambda: _healthy(etcd(session.cluster)), session.wait_timeout, session.poll_interval, what,
-                   progress=session.waiting(what).saw)
+                   progress=waits.progress(session, what))
     except WaitTimedOut as exc:
         failures = "; ".join(f"{r.check}: {r.detail}" for r in etcd(session.cluster) if r.failed)
         raise RunbookStopped(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from homeops.procedures import waits
 from homeops.errors import RunbookStopped
 from homeops.procedures.preflight import flux_objects
 from homeops.procedures.session import Session
@@ -38,7 +39,7 @@ def reconcile(session: Session) -> str:
     session.say(f"waiting for {what} (up to {session.wait_timeout:g}s)")
     try:
         wait_until(lambda: not not_ready(), session.wait_timeout, session.poll_interval, what,
-                   progress=session.waiting(what).saw)
+                   progress=waits.progress(session, what))
     except WaitTimedOut as exc:
         pending = _not_ready_or_error()
         raise RunbookStopped(f"Flux: stopped at step 'wait for Ready': {exc}; not Ready: {pending}") from None

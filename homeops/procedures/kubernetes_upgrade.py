@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from homeops.procedures import waits
 from homeops.errors import RunbookStopped
 from homeops.procedures.session import Session
 from homeops.procedures.versions import in_range, kubernetes_minors, minor, parse_version, tag
@@ -72,7 +73,7 @@ def upgrade(session: Session, to: str, nodes: list[NodeStatus]) -> str:
         return f"would upgrade Kubernetes to {to} on {', '.join(behind)}"
     try:
         wait_until(lambda: all(n.kubelet_version == to and n.is_ready for n in kubectl.nodes()),
-                   session.wait_timeout, session.poll_interval, what, progress=session.waiting(what).saw)
+                   session.wait_timeout, session.poll_interval, what, progress=waits.progress(session, what))
     except WaitTimedOut as exc:
         lagging = _lagging(to)
         raise RunbookStopped(f"Kubernetes upgrade: stopped at step 'verify kubelets': {exc}{lagging}; "

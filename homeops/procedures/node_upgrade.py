@@ -5,6 +5,7 @@ from __future__ import annotations
 from contextlib import nullcontext
 from typing import Callable, Sequence
 
+from homeops.procedures import waits
 from homeops.errors import RunbookStopped
 from homeops.cluster.model import Node
 from homeops.procedures.node_maintenance import (
@@ -122,26 +123,63 @@ def _upgrade_and_wait(session: Session, node: Node, version: str, image: str, be
     state.step = "talosctl upgrade"
     try:
         talosctl.upgrade(session.gate, str(node.address), image, timeout=session.wait_timeout, force=force,
-                         why="install the new version to the other slot and reboot into it")
+                         why="install the new version to the other slot and reboot into it", node=node.name,
+                         watch=lambda elapsed: node_seen(node.name, before))
     except ToolError as exc:
         if _undisturbed(node.name, before):
             restore(session, state)
             raise stop(state, "talosctl upgrade", f"{exc} (the node did not reboot)") from None
-        raise stop(state, "talosctl upgrade", f"{exc}{_node_detail(node.name)} ({_why_out(node.name)})") from None
+        why_out = _why_out(node.name)
+        if not why_out.startswith(BACK):
+            state.notes.append(may_be_rebooting(node))
+        raise stop(state, "talosctl upgrade", f"{exc}{_node_detail(node.name)} ({why_out})") from None
+    except (KeyboardInterrupt, RunbookStopped):
+        state.notes.append(may_be_rebooting(node))
+        raise
     what = f"{node.name} Ready with a new boot ID and Talos {version}"
     state.step = "wait for Ready"
     if not session.apply:
         session.gate.would_wait(what, session.wait_timeout)
     else:
         session.say(f"waiting for {what} (up to {session.wait_timeout:g}s)")
-        def back() -> bool:
+        def back() -> bool | str:
             keep_protected(session, state)
-            return _upgraded(kubectl.node(node.name), before, version)
+            now = kubectl.node(node.name)
+            return _upgraded(now, before, version) or node_seen(node.name, before, now)
 
         try:
-            wait_until(back, session.wait_timeout, session.poll_interval, what, progress=session.waiting(what).saw)
+            wait_until(back, session.wait_timeout, session.poll_interval, what, progress=waits.progress(session, what))
         except WaitTimedOut as exc:
+            state.notes.append(may_be_rebooting(node))
             raise stop(state, "wait for Ready", f"{exc}{_node_detail(node.name)}") from None
+        except KeyboardInterrupt:
+            state.notes.append(may_be_rebooting(node))
+            raise
+
+
+# A look of the watch while talosctl is silent answers well within the gate's rhythm (QUIET_SECONDS).
+WATCH_TIMEOUT = 5.0
+
+
+def node_seen(name: str, before: NodeStatus, now: NodeStatus | None = None) -> str:
+    """The node as Kubernetes sees it during its upgrade: still up on its old boot, NotReady, back."""
+    if now is None:
+        try:
+            now = kubectl.node(name, timeout=WATCH_TIMEOUT)
+        except ToolError as exc:
+            return f"{name}: the Kubernetes API does not answer ({str(exc).splitlines()[0]})"
+    if not now.is_ready:
+        return f"{name} NotReady (Ready={now.ready}): rebooting"
+    if now.boot_id == before.boot_id:
+        return f"{name} Ready on its old boot, Talos {now.talos_version}: installing, not rebooted yet"
+    return f"{name} Ready on a new boot, Talos {now.talos_version}"
+
+
+def may_be_rebooting(node: Node) -> str:
+    """What a stop during an upgrade tells the operator: the node may not be done, and what to look at."""
+    return (f"warning: {node.name} may still be rebooting: wait until `kubectl get node {node.name}` shows it Ready "
+            f"before anything else; check by hand: `talosctl -n {node.address} get machinestatus`, "
+            f"`kubectl get node {node.name}`, `kubectl -n rook-ceph exec deploy/rook-ceph-tools -- ceph status`")
 
 
 def upgrade_nodes(session: Session, nodes: Sequence[Node], version: str, *, force: bool = False,
@@ -192,6 +230,9 @@ def _undisturbed(name: str, before: NodeStatus) -> bool:
     return now.is_ready and now.boot_id == before.boot_id
 
 
+BACK = "the node rebooted and is Ready again"
+
+
 def _why_out(name: str) -> str:
     """Why a node the failed upgrade disturbed stays out of service: Ready again on a new boot (talosctl
     gave up while it rebooted) is not the same as gone, and the stop must not say it is."""
@@ -199,7 +240,7 @@ def _why_out(name: str) -> str:
         back = kubectl.node(name).is_ready
     except ToolError:
         back = False
-    gone = "the node rebooted and is Ready again" if back else "the node went down and did not come back"
+    gone = BACK if back else "the node went down and did not come back"
     return f"{gone}: it stays out of service"
 
 
