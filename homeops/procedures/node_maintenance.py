@@ -113,22 +113,30 @@ def _changing(state: InPlace, flag: str, done: bool, change: Callable[[], None])
     setattr(state, flag, done)
 
 
-def take_out_of_service(session: Session, node: Node, *, purpose: str) -> InPlace:
-    """ok-to-stop, noout for the host, cordon, drain. On a failure, undo and raise RunbookStopped."""
+def take_out_of_service(session: Session, node: Node, *, purpose: str, behind: str | None = None) -> InPlace:
+    """ok-to-stop, noout for the host, cordon, drain. On a failure, undo and raise RunbookStopped.
+
+    `behind`: in a plan, the node an earlier run left out, which this plan returns to service
+    first. Ceph cannot yet say what it will say once that node is back, so its "no" now is shown,
+    not a stop: the apply run asks again when it gets here.
+    """
     state = InPlace(node.name)
     with interruptible(state):
         _place(state)
-        _take_out(session, node, state, purpose)
+        _take_out(session, node, state, purpose, behind)
     return state
 
 
-def _take_out(session: Session, node: Node, state: InPlace, purpose: str) -> None:
+def _take_out(session: Session, node: Node, state: InPlace, purpose: str, behind: str | None) -> None:
     gate = session.gate
     if state.osds:
         state.step = "ceph osd ok-to-stop"
         answer = _ok_to_stop(state)
         session.say(f"ceph osd ok-to-stop {' '.join(map(str, state.osds))}: {'yes' if answer.ok else 'no'}")
-        if not answer.ok:
+        if not answer.ok and behind and not session.apply:
+            session.say(f"{node.name}: Ceph says no while {behind} is still out of service ({answer.reason}); "
+                        f"the apply run asks again once {behind} is back")
+        elif not answer.ok:
             reason = f"Ceph says stopping OSD(s) {_ids(state.osds)} is not safe: {answer.reason}"
             raise stop(state, "ceph osd ok-to-stop", reason)
     else:

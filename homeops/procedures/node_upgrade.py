@@ -87,8 +87,11 @@ def check_upgrade_path(session: Session, nodes: Sequence[Node], version: str) ->
                     f"at most one minor up, kubelets within Kubernetes 1.{lowest} to 1.{highest}")
 
 
-def upgrade_node(session: Session, node: Node, version: str, *, force: bool = False) -> bool:
-    """Upgrade one node to Talos `version`; False when it already runs it (nothing is touched)."""
+def upgrade_node(session: Session, node: Node, version: str, *, force: bool = False, behind: str | None = None) -> bool:
+    """Upgrade one node to Talos `version`; False when it already runs it (nothing is touched).
+
+    `behind`: in a plan, the node an earlier run left out that this plan returns to service first.
+    """
     try:
         before = kubectl.node(node.name)
     except ToolError as exc:
@@ -100,12 +103,13 @@ def upgrade_node(session: Session, node: Node, version: str, *, force: bool = Fa
             return False
         # An earlier run stopped after the reboot: finish its job instead of leaving the node out.
         session.say(f"{node.name}: already runs Talos {version} but is still out of service "
-                    f"({left.describe().removeprefix('left in place: ')}): returning it to service")
+                    f"({left.describe().removeprefix('left in place: ')}): "
+                    + ("returning it to service" if session.apply else f"would return {node.name} to service first"))
         return_to_service(session, node, left)
         session.say(f"{node.name}: back in service" if session.apply else f"{node.name}: planned")
         return False
     session.say(f"{node.name}: Talos {before.talos_version} -> {version}")
-    state = take_out_of_service(session, node, purpose=f"Talos upgrade to {version}")
+    state = take_out_of_service(session, node, purpose=f"Talos upgrade to {version}", behind=behind)
     image = session.cluster.installer_image(version)
     # With --force on a 2-member etcd the reboot takes etcd's quorum and with it the Kubernetes API:
     # the lock is made to last through the reboot and the wait after it, which ride the API out.
@@ -190,22 +194,26 @@ def upgrade_nodes(session: Session, nodes: Sequence[Node], version: str, *, forc
     """
     check_upgrade_path(session, nodes, version)
     upgraded = []
-    for node in _left_out_first(nodes):
-        if upgrade_node(session, node, version, force=force):
+    ordered, cordoned = _left_out_first(nodes)
+    behind = None  # in a plan: the node left out by an earlier run, once this plan has returned it
+    for node in ordered:
+        if upgrade_node(session, node, version, force=force, behind=behind):
             upgraded.append(node.name)
             if between is not None:
                 between(node)
+        if not session.apply and node.name in cordoned:
+            behind = node.name
     return upgraded
 
 
-def _left_out_first(nodes: Sequence[Node]) -> list[Node]:
+def _left_out_first(nodes: Sequence[Node]) -> tuple[list[Node], set[str]]:
     """A node an earlier run left cordoned is finished before any other is touched: two hosts away
-    at once is what the one-node-at-a-time rule forbids."""
+    at once is what the one-node-at-a-time rule forbids. Also the names of the cordoned nodes."""
     try:
         cordoned = {n.name for n in kubectl.nodes() if n.unschedulable}
     except ToolError:
-        return list(nodes)  # the first node's own read will say what is wrong
-    return sorted(nodes, key=lambda n: n.name not in cordoned)
+        return list(nodes), set()  # the first node's own read will say what is wrong
+    return sorted(nodes, key=lambda n: n.name not in cordoned), cordoned
 
 
 def summary(upgraded: list[str], nodes: Sequence[Node], version: str, *, apply: bool) -> str:
