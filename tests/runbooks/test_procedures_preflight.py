@@ -302,3 +302,42 @@ def test_a_node_an_earlier_run_of_the_runbook_left_out_turns_its_failures_into_w
     assert results["nodes Ready"] == ("warn", earlier + "worker-1 cordoned")
     assert results["Ceph flags"] == ("warn", earlier + "set: noout on host worker-1")
     assert not [name for name, (status, _) in results.items() if status == "FAIL"]
+
+
+def earlier_record(directory, reason: str, outcome: str = "interrupted") -> None:
+    """The record of an earlier run of worker-upgrade beside this run's, ended with `reason`."""
+    record = {"cells": [], "metadata": {"homeops": {"outcome": outcome, "reason": reason}}, "nbformat": 4,
+              "nbformat_minor": 5}
+    (directory / "20261201T100000Z-worker-upgrade.ipynb").write_text(json.dumps(record))
+
+
+def test_noout_on_the_node_an_interrupted_run_names_is_finished_first_though_nothing_is_cordoned(
+        fake, cluster_model, monkeypatch, tmp_path):
+    """Ctrl-C while `set-group noout` had not answered: the flag is set, the cordon never came."""
+    monkeypatch.setenv("HOMEOPS_RECORD", str(tmp_path / "20261201T101500Z-worker-upgrade.ipynb"))
+    earlier_record(tmp_path, "worker-1: stopped at step 'set noout for the host': interrupted (Ctrl-C, Kernel > "
+                             "Interrupt or a signal) before `ceph osd set-group noout worker-1` answered; "
+                             "left in place: noout for host worker-1 may be set")
+    fake.host_flags["worker-1"] = {"noout"}
+
+    results = by_check(preflight.maintenance_gates(cluster_model))
+
+    assert results["Ceph flags"] == ("warn", "left by an earlier run of worker-upgrade on worker-1, finished first: "
+                                             "set: noout on host worker-1")
+    assert not [name for name, (status, _) in results.items() if status == "FAIL"]
+
+
+@pytest.mark.parametrize("named, flagged", [
+    (None, "worker-1"),  # no record names a node: a flag without a cordon is nobody's known leftover
+    ("worker-2", "worker-1"),  # the record names another node
+])
+def test_noout_without_a_cordon_stops_unless_the_last_record_names_its_node(
+        fake, cluster_model, monkeypatch, tmp_path, named, flagged):
+    monkeypatch.setenv("HOMEOPS_RECORD", str(tmp_path / "20261201T101500Z-worker-upgrade.ipynb"))
+    if named:
+        earlier_record(tmp_path, f"{named}: stopped at step 'set noout for the host': interrupted")
+    fake.host_flags[flagged] = {"noout"}
+
+    results = by_check(preflight.maintenance_gates(cluster_model))
+
+    assert results["Ceph flags"] == ("FAIL", f"set: noout on host {flagged}")
