@@ -19,7 +19,7 @@ import nbformat
 import pytest
 
 from homeops.runner.outcome import RERUN_NOTEBOOK
-from homeops.twin import clock, state
+from homeops.twin import cluster, state
 
 from tests.runbooks.conftest import COMMAND_TIMEOUT, ROOT
 from tests.said import gate_lines, unstamped
@@ -74,7 +74,7 @@ def test_ctrl_c_during_a_reboot_says_the_command_to_run_again_and_a_plan_shows_t
     assert interrupted["reason"].endswith(f"; {REBOOTING}; run the same command again to finish worker-1; {LEFT}")
     assert drill.nodes()["worker-1"].rebooting and drill.nodes()["worker-1"].unschedulable
 
-    clock.advance(str(drill.twin), 60)  # the reboot the run left behind is over
+    cluster.advance(str(drill.twin), 60)  # the reboot the run left behind is over
     plan = drill.run("worker-upgrade", "nodes=worker-1,worker-2")
 
     assert plan.code == 0, plan.stdout + plan.stderr
