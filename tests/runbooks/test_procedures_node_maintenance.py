@@ -587,3 +587,30 @@ def test_the_stop_line_names_every_thing_left_in_place_and_every_note():
         "left in place: worker-1 cordoned, noout set for host worker-1-a, worker-1-b, noout set for the whole cluster")
     assert InPlace("worker-2").describe() == "left in place: nothing"
     assert InPlace("worker-2", noout=True).hosts == "worker-2"  # no CRUSH host known: the node's name
+
+
+# What a look at Ceph saw during the PG wait, as the progress line says it.
+
+def ceph_status(pgs: tuple[tuple[str, int], ...], num_pgs: int = 137, up: int = 3) -> "CephStatus":
+    from homeops.tools.shapes import CephStatus
+
+    return CephStatus("HEALTH_WARN", (), 3, up, 3, pgs, num_pgs)
+
+
+def test_a_look_at_ceph_counts_the_pgs_not_clean_of_all_and_the_osds_down():
+    seen = node_maintenance.pgs_seen(ceph_status((("active+clean", 97), ("active+recovering+degraded", 40)), up=2))
+
+    assert seen == "40 of 137 PGs not active+clean (40 active+recovering+degraded), 1 of 3 OSDs down"
+
+
+def test_a_look_at_ceph_counts_pgs_it_does_not_report_and_says_nothing_of_osds_when_all_are_up():
+    seen = node_maintenance.pgs_seen(ceph_status((("active+clean", 100), ("peering", 7))))
+
+    assert seen == "7 of 137 PGs not active+clean (7 peering), 30 not reported"
+
+
+def test_a_look_at_ceph_with_every_pg_clean_ends_the_wait():
+    assert node_maintenance.pgs_seen(ceph_status((("active+clean", 130), ("active+clean+scrubbing", 7)))) is True
+    # A partial map proves nothing: not every PG counted, so not clean, though none is reported unclean.
+    assert node_maintenance.pgs_seen(ceph_status((("active+clean", 100),))) == (
+        "0 of 137 PGs not active+clean, 37 not reported")

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from homeops.tools.shapes import NodeStatus
 from homeops.runner.outcome import RERUN_NOTEBOOK
 from homeops.errors import RunbookStopped
 from homeops.gate import Gate
@@ -343,3 +344,29 @@ def test_a_node_back_on_a_new_boot_after_talosctl_gave_up_stays_out_and_the_stop
     node = fake.nodes["worker-1"]
     assert (node.ready, node.boot, node.unschedulable) == ("True", 2, True)
     assert fake.host_flags["worker-1"] == {"noout"}
+
+
+# What the watch says while talosctl is silent: the node as Kubernetes shows it.
+
+def status(ready: str = "True", boot: str = "boot-1", talos: str = "v1.11.0") -> NodeStatus:
+    return NodeStatus("worker-1", "worker", ready, True, "10.0.10.21", "v1.34.1", f"Talos ({talos})", talos, boot)
+
+
+def test_the_watch_tells_a_node_still_up_from_one_rebooting_and_one_back():
+    before = status()
+
+    assert node_upgrade.node_seen("worker-1", before, status()) == (
+        "worker-1 Ready on its old boot, Talos v1.11.0: installing, not rebooted yet")
+    assert node_upgrade.node_seen("worker-1", before, status(ready="Unknown")) == (
+        "worker-1 NotReady (Ready=Unknown): rebooting")
+    assert node_upgrade.node_seen("worker-1", before, status(boot="boot-2", talos=TARGET)) == (
+        "worker-1 Ready on a new boot, Talos v1.11.1")
+
+
+def test_the_watch_reads_the_node_itself_and_says_when_the_api_does_not_answer(fake):
+    fake.api_down = True
+
+    seen = node_upgrade.node_seen("worker-1", status())
+
+    assert seen.startswith("worker-1: the Kubernetes API does not answer (`kubectl get node worker-1")
+    assert [c for c in fake.calls if c[:3] == ["kubectl", "get", "node"]], "it looked"
