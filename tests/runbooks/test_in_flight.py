@@ -62,9 +62,18 @@ def twin_state(drill) -> dict:
     return cluster.observe(str(drill.twin))[0]
 
 
+def record_notebook(stdout: str) -> dict:
+    return json.loads(Path(stdout.strip().splitlines()[-1].split(" — record: ")[-1]).read_text())
+
+
 def record_of(stdout: str) -> dict:
-    path = stdout.strip().splitlines()[-1].split(" — record: ")[-1]
-    return json.loads(Path(path).read_text())["metadata"]["homeops"]
+    return record_notebook(stdout)["metadata"]["homeops"]
+
+
+def record_text(stdout: str) -> str:
+    """Everything the record's cells printed."""
+    return "".join("".join(o.get("text", "")) + o.get("evalue", "")
+                   for c in record_notebook(stdout)["cells"] for o in c.get("outputs", []))
 
 
 def alive(pid: int) -> bool:
@@ -106,6 +115,8 @@ def test_ctrl_c_while_noout_is_in_flight_names_the_flag_and_the_plain_re_run_fin
     assert record["outcome"] == "interrupted"
     assert record["reason"].endswith("run the same command again to finish worker-1; "
                                      "left in place: noout for host worker-1 may be set")
+    assert f"interrupted while `{SET_GROUP}` ran, before its answer: noout for host worker-1 may be set" in (
+        record_text(out))
     assert not alive(sleeper), "the stalled kubectl outlived the run"
     # The flag did get set; nothing else changed.
     after = twin_state(drill)

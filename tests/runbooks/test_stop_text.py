@@ -71,6 +71,13 @@ def test_ctrl_c_during_a_reboot_says_the_command_to_run_again_and_a_plan_shows_t
     assert last.split(" — record: ")[0].endswith(f"answered; {REBOOTING}; run `{command}` again to finish worker-1; {LEFT}")
     (interrupted,) = record_status(drill.records)
     assert interrupted["outcome"] == "interrupted"
+    # What ran before the interrupt is in the record too, and what the interrupt found in flight.
+    (path,) = drill.records.glob("*-worker-upgrade*.ipynb")
+    printed = "".join("".join(o.get("text", "")) for c in json.loads(path.read_text())["cells"]
+                      for o in c.get("outputs", []))
+    assert " RUN: talosctl -n 10.0.10.21 upgrade -i " in printed, printed
+    assert ("ran, before its answer: worker-1 may be upgrading or rebooting (the request may have reached it)"
+            in printed), printed
     assert interrupted["reason"].endswith(f"; {REBOOTING}; run the same command again to finish worker-1; {LEFT}")
     assert drill.nodes()["worker-1"].rebooting and drill.nodes()["worker-1"].unschedulable
 
