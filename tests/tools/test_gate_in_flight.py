@@ -224,3 +224,39 @@ def test_every_change_of_the_runbooks_names_what_it_may_have_changed(monkeypatch
         change(Gate(apply=True, out=io.StringIO()))
 
     assert in_doubt(caught.value) == sentence
+
+
+def test_an_error_raised_while_handling_one_in_doubt_is_in_doubt_too():
+    timed_out = ToolTimeout(["kubectl", "cordon", "worker-1"], 60)
+    timed_out.in_doubt = "worker-1 may be cordoned"
+    try:
+        try:
+            raise timed_out
+        except ToolTimeout:
+            raise RunbookStopped("worker-1: stopped at step 'cordon'")  # no `from`: only its context
+    except RunbookStopped as stop:
+        assert stop.__cause__ is None
+        assert in_doubt(stop) == "worker-1 may be cordoned"
+
+
+def test_the_guard_is_asked_with_the_exact_command_before_the_change_runs(tool):
+    tool("print('node/worker-1 cordoned')")
+    asked: list[str] = []
+
+    Gate(apply=True, out=io.StringIO(), before_change=asked.append).change(
+        ["kubectl", "cordon", "worker 1"], timeout=10)
+
+    assert asked == ["kubectl cordon 'worker 1'"]
+
+
+def test_in_jupyter_a_planned_change_is_shown_as_html_beside_its_plain_line(monkeypatch):
+    from homeops.runner import display
+
+    shown: list[tuple[str, str]] = []
+    monkeypatch.setattr(display, "show", lambda plain, rich: shown.append((plain, rich)))
+
+    Gate(apply=False).change(["kubectl", "cordon", "worker-1"], timeout=10, why="no new pods")
+
+    assert shown == [("PLAN: kubectl cordon worker-1  # no new pods",
+                      display.plan_line_html("kubectl cordon worker-1", "no new pods"))]
+    assert "# no new pods" in shown[0][1]
