@@ -137,8 +137,12 @@ def _upgrade_and_wait(session: Session, node: Node, version: str, image: str, be
         if not why_out.startswith(BACK):
             state.notes.append(may_be_rebooting(node))
         raise stop(state, "talosctl upgrade", f"{exc}{_node_detail(node.name)} ({why_out})") from None
-    except (KeyboardInterrupt, RunbookStopped):
+    except KeyboardInterrupt:
         state.notes.append(may_be_rebooting(node))
+        raise
+    except RunbookStopped as exc:
+        if getattr(exc, "in_doubt", None):  # interrupted once sent; not a refusal before it ran (a lost lock)
+            state.notes.append(may_be_rebooting(node))
         raise
     what = f"{node.name} Ready with a new boot ID and Talos {version}"
     state.step = "wait for Ready"

@@ -370,3 +370,18 @@ def test_the_watch_reads_the_node_itself_and_says_when_the_api_does_not_answer(f
 
     assert seen.startswith("worker-1: the Kubernetes API does not answer (`kubectl get node worker-1")
     assert [c for c in fake.calls if c[:3] == ["kubectl", "get", "node"]], "it looked"
+
+
+def test_a_lost_lock_refusing_the_upgrade_does_not_warn_of_a_reboot_that_never_began(fake, cluster_model):
+    def guard(command: str) -> None:
+        if " upgrade " in command:
+            raise RunbookStopped(f"lost the maintenance lock; stopped before {command}")
+
+    session = Session(cluster_model, Gate(True, before_change=guard), wait_timeout=0.5, poll_interval=0.01)
+
+    with pytest.raises(RunbookStopped) as caught:
+        node_upgrade.upgrade_node(session, worker(session), TARGET)
+
+    assert str(caught.value).startswith("lost the maintenance lock; stopped before talosctl -n 10.0.10.21 upgrade ")
+    assert "may still be rebooting" not in str(caught.value)
+    assert fake.nodes["worker-1"].boot == 1
