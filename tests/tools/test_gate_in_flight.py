@@ -260,3 +260,12 @@ def test_in_jupyter_a_planned_change_is_shown_as_html_beside_its_plain_line(monk
     assert shown == [("PLAN: kubectl cordon worker-1  # no new pods",
                       display.plan_line_html("kubectl cordon worker-1", "no new pods"))]
     assert "# no new pods" in shown[0][1]
+
+
+def test_a_tool_called_by_its_path_is_named_by_its_file_name_and_blank_lines_are_not_said(tool, tmp_path):
+    tool("print('node/worker-1 cordoned')\nprint()\nprint('   ')")
+    out = io.StringIO()
+
+    Gate(apply=True, out=out).change([str(tmp_path / "bin" / "kubectl"), "cordon", "worker-1"], timeout=10)
+
+    assert said(out.getvalue())[1:] == ["kubectl: node/worker-1 cordoned"]
