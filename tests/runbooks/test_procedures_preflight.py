@@ -341,3 +341,72 @@ def test_noout_without_a_cordon_stops_unless_the_last_record_names_its_node(
     results = by_check(preflight.maintenance_gates(cluster_model))
 
     assert results["Ceph flags"] == ("FAIL", f"set: noout on host {flagged}")
+
+
+# Which leftovers a re-run takes as its own: only one node of the runbook's role out, only noout on
+# its hosts, only the failures that node explains, and the last record naming it (or, without a
+# record, its cordon with noout on its hosts and none cluster-wide).
+
+def set_up_leftovers(fake, tmp_path, monkeypatch, *, runbook="worker-upgrade", named=None, outcome="interrupted",
+                     cordoned=("worker-1",), host_noout=("worker-1",), flags=(), not_ready=()):
+    monkeypatch.setenv("HOMEOPS_RECORD", str(tmp_path / f"20261201T101500Z-{runbook}.ipynb"))
+    if named:
+        earlier_record(tmp_path, f"{named}: stopped at step 'drain': interrupted", outcome)
+    for name in cordoned:
+        fake.nodes[name].unschedulable = True
+    for name in host_noout:
+        fake.host_flags[name] = {"noout"}
+    fake.flags |= set(flags)
+    for name in not_ready:
+        fake.nodes[name].ready = "False"
+
+
+@pytest.mark.parametrize("case, setup, finished_first", [
+    ("named, stopped", dict(named="worker-1", outcome="stopped"), True),
+    ("named, failed", dict(named="worker-1", outcome="failed"), True),
+    ("named, but the run completed", dict(named="worker-1", outcome="completed", cordoned=()), False),
+    ("named, with the cluster-wide noout too", dict(named="worker-1", flags=("noout",)), True),
+    ("no record, cordoned and flagged", dict(), True),
+    ("no record, cordoned without a flag", dict(host_noout=()), False),
+    ("no record, with the cluster-wide noout too", dict(flags=("noout",)), False),
+    ("another maintenance flag", dict(named="worker-1", flags=("norebalance",)), False),
+    ("two nodes cordoned", dict(named="worker-1", cordoned=("worker-1", "worker-2")), False),
+    ("another node not Ready", dict(named="worker-1", not_ready=("worker-2",)), False),
+    ("a runbook that takes no node out", dict(runbook="ceph-maintenance", named="worker-1"), False),
+])
+def test_leftovers_are_finished_first_only_when_they_are_this_runbooks_own(
+        fake, cluster_model, monkeypatch, tmp_path, case, setup, finished_first):
+    set_up_leftovers(fake, tmp_path, monkeypatch, **setup)
+
+    results = by_check(preflight.maintenance_gates(cluster_model))
+
+    failed = [name for name, (status, _) in results.items() if status == "FAIL"]
+    assert (not failed) == finished_first, (case, results)
+    assert results["etcd members"][0] == "ok" and results["Flux Ready"][0] == "ok"  # what passed stays as it was
+    if not finished_first:
+        assert not any(detail.startswith("left by an earlier run") for _, detail in results.values()), case
+
+
+def test_a_failure_the_left_out_node_does_not_explain_keeps_every_failure(fake, cluster_model, monkeypatch, tmp_path):
+    set_up_leftovers(fake, tmp_path, monkeypatch, named="worker-1")
+    fake.flux_not_ready = {"apps"}
+
+    results = by_check(preflight.maintenance_gates(cluster_model))
+
+    assert results["nodes Ready"] == ("FAIL", "worker-1 cordoned")
+    assert results["Ceph flags"] == ("FAIL", "set: noout on host worker-1")
+
+
+def test_the_record_of_this_run_is_the_guards_when_a_session_runs_in_this_kernel(fake, cluster_model, monkeypatch,
+                                                                                   tmp_path):
+    from homeops.procedures import resume
+    from homeops.runner import guard
+
+    monkeypatch.delenv("HOMEOPS_RECORD", raising=False)
+    running = type("Running", (), {"record_path": tmp_path / "20261201T101500Z-worker-upgrade.ipynb",
+                                    "finished": False})()
+    monkeypatch.setattr(guard, "active", lambda: running)
+
+    assert resume.this_runbook() == "worker-upgrade"
+    running.finished = True
+    assert resume.this_runbook() is None
