@@ -348,8 +348,12 @@ def test_noout_without_a_cordon_stops_unless_the_last_record_names_its_node(
 # record, its cordon with noout on its hosts and none cluster-wide).
 
 def set_up_leftovers(fake, tmp_path, monkeypatch, *, runbook="worker-upgrade", named=None, outcome="interrupted",
-                     cordoned=("worker-1",), host_noout=("worker-1",), flags=(), not_ready=()):
-    monkeypatch.setenv("HOMEOPS_RECORD", str(tmp_path / f"20261201T101500Z-{runbook}.ipynb"))
+                     cordoned=("worker-1",), host_noout=("worker-1",), flags=(), not_ready=(), claimed=False):
+    this_run = tmp_path / f"20261201T101500Z-{runbook}.ipynb"
+    monkeypatch.setenv("HOMEOPS_RECORD", str(this_run))
+    if claimed:  # this run's own record, claimed as `homeops run` does: never the earlier run
+        this_run.write_text(json.dumps({"cells": [], "metadata": {"homeops": {"outcome": "running"}},
+                                        "nbformat": 4, "nbformat_minor": 5}))
     if named:
         earlier_record(tmp_path, f"{named}: stopped at step 'drain': interrupted", outcome)
     for name in cordoned:
@@ -362,8 +366,10 @@ def set_up_leftovers(fake, tmp_path, monkeypatch, *, runbook="worker-upgrade", n
 
 
 @pytest.mark.parametrize("case, setup, finished_first", [
-    ("named, stopped", dict(named="worker-1", outcome="stopped"), True),
-    ("named, failed", dict(named="worker-1", outcome="failed"), True),
+    # With the cluster-wide noout the signature does not hold: only the record's name can tell.
+    ("named, stopped", dict(named="worker-1", outcome="stopped", flags=("noout",)), True),
+    ("named, failed", dict(named="worker-1", outcome="failed", flags=("noout",)), True),
+    ("named, this run's record claimed", dict(named="worker-1", flags=("noout",), claimed=True), True),
     ("named, but the run completed", dict(named="worker-1", outcome="completed", cordoned=()), False),
     ("named, with the cluster-wide noout too", dict(named="worker-1", flags=("noout",)), True),
     ("no record, cordoned and flagged", dict(), True),
