@@ -140,7 +140,36 @@ def handle(args) -> int:
         return cluster
     request = RunRequest(checked.runbook, checked.values, checked.config, args.apply, checked.records,
                          len(cluster.nodes), twin, args.cell_timeout, args.lock_seconds)
+    from homeops.runner import outcome
+
+    outcome.rerun_command = command_line(args)
     return before_exit(run_runbook(request, started=started))
+
+
+def command_line(args) -> str:
+    """This run as an operator types it again: what a stop tells them to run to finish the job.
+
+    Spelt from what was given (every `-p` as typed, in order), redacted like every line printed.
+    """
+    import shlex
+
+    from homeops.runner.redact import redact
+
+    argv = ["homeops"]
+    if args.config != "cluster.yaml":
+        argv += ["--config", str(args.config)]
+    argv += ["run", args.name]
+    for option, value, default in (("--twin", args.twin, None), ("--records", args.records, Path(DEFAULT_RECORDS)),
+                                   ("--runbooks", args.runbooks, Path(DEFAULT_RUNBOOKS)),
+                                   ("--cell-timeout", args.cell_timeout, None),
+                                   ("--lock-seconds", args.lock_seconds, DEFAULT_LOCK_SECONDS)):
+        if value is not None and value != default:
+            argv += [option, f"{value:g}" if isinstance(value, float) else str(value)]
+    for assignment in args.parameters:
+        argv += ["-p", assignment]
+    if args.apply:
+        argv.append("--apply")
+    return redact(shlex.join(argv))
 
 
 def before_exit(exit_code: int) -> int:

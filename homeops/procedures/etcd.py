@@ -6,6 +6,7 @@ import os
 import time
 from pathlib import Path
 
+from homeops.procedures import waits
 from homeops.errors import RunbookStopped
 from homeops.cluster.model import Node
 from homeops.procedures.checks import CheckResult
@@ -64,6 +65,11 @@ def _healthy(results: list[CheckResult]) -> bool:
     return not any(r.failed for r in results)
 
 
+def _healthy_or_seen(results: list[CheckResult]) -> bool | str:
+    """True when every etcd check passed; otherwise what failed, for the wait's progress line."""
+    return _healthy(results) or "; ".join(f"{r.check}: {r.detail}" for r in results if r.failed)
+
+
 def wait_healthy(session: Session, after: Node) -> None:
     """Between two control-plane nodes: every member back and answering, before the next one goes down."""
     what = "etcd: every member healthy"
@@ -72,8 +78,8 @@ def wait_healthy(session: Session, after: Node) -> None:
         return
     session.say(f"waiting for {what} (up to {session.wait_timeout:g}s)")
     try:
-        wait_until(lambda: _healthy(etcd(session.cluster)), session.wait_timeout, session.poll_interval, what,
-                   progress=session.waiting(what).saw)
+        wait_until(lambda: _healthy_or_seen(etcd(session.cluster)), session.wait_timeout, session.poll_interval,
+                   what, progress=waits.progress(session, what))
     except WaitTimedOut as exc:
         failures = "; ".join(f"{r.check}: {r.detail}" for r in etcd(session.cluster) if r.failed)
         raise RunbookStopped(

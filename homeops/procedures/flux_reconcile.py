@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from homeops.procedures import waits
 from homeops.errors import RunbookStopped
 from homeops.procedures.preflight import flux_objects
 from homeops.procedures.session import Session
@@ -37,12 +38,18 @@ def reconcile(session: Session) -> str:
         return "planned: reconcile flux-system" + (f"; not Ready now: {pending}" if pending else "")
     session.say(f"waiting for {what} (up to {session.wait_timeout:g}s)")
     try:
-        wait_until(lambda: not not_ready(), session.wait_timeout, session.poll_interval, what,
-                   progress=session.waiting(what).saw)
+        wait_until(_all_ready, session.wait_timeout, session.poll_interval, what,
+                   progress=waits.progress(session, what))
     except WaitTimedOut as exc:
         pending = _not_ready_or_error()
         raise RunbookStopped(f"Flux: stopped at step 'wait for Ready': {exc}; not Ready: {pending}") from None
     return f"reconciled: all {len(flux_objects())} Kustomizations and HelmReleases Ready"
+
+
+def _all_ready() -> bool | str:
+    """True, or what a look saw: the objects not Ready yet, and why."""
+    pending = not_ready()
+    return True if not pending else f"{len(pending)} not Ready: {describe(pending)}"
 
 
 def _not_ready_or_error() -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from homeops.procedures import waits
 from homeops.errors import RunbookStopped
 from homeops.procedures.session import Session
 from homeops.procedures.versions import in_range, kubernetes_minors, minor, parse_version, tag
@@ -71,13 +72,23 @@ def upgrade(session: Session, to: str, nodes: list[NodeStatus]) -> str:
         session.gate.would_wait(what, session.wait_timeout)
         return f"would upgrade Kubernetes to {to} on {', '.join(behind)}"
     try:
-        wait_until(lambda: all(n.kubelet_version == to and n.is_ready for n in kubectl.nodes()),
-                   session.wait_timeout, session.poll_interval, what, progress=session.waiting(what).saw)
+        wait_until(lambda: _kubelets_at(to), session.wait_timeout, session.poll_interval, what,
+                   progress=waits.progress(session, what))
     except WaitTimedOut as exc:
         lagging = _lagging(to)
         raise RunbookStopped(f"Kubernetes upgrade: stopped at step 'verify kubelets': {exc}{lagging}; "
                              "upgrade-k8s can be re-run safely") from None
     return f"upgraded Kubernetes to {to}: every kubelet runs {to}"
+
+
+def _kubelets_at(to: str) -> bool | str:
+    """True when every kubelet runs `to` and is Ready; otherwise what a look saw: those still behind."""
+    nodes = kubectl.nodes()
+    behind = [n for n in nodes if n.kubelet_version != to or not n.is_ready]
+    if not behind:
+        return True
+    return (f"{len(nodes) - len(behind)} of {len(nodes)} at {to}; not yet: "
+            + ", ".join(f"{n.name} ({n.kubelet_version}, Ready={n.ready})" for n in behind))
 
 
 def _lagging(to: str) -> str:

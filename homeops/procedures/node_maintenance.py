@@ -12,14 +12,34 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
+from homeops.procedures import waits
 from homeops.errors import RunbookStopped
 from homeops.cluster.model import Node
+from homeops.gate import in_doubt
 from homeops.procedures.osd_placement import placement
 from homeops.procedures.session import Session
 from homeops.procedures.waits import WaitTimedOut, wait_until
+from homeops.runner.outcome import rerun_hint
 from homeops.tools import ceph, kubectl
 from homeops.tools.process import ToolError
-from homeops.tools.shapes import OkToStop
+from homeops.tools.shapes import CephStatus, OkToStop, pg_state_is_clean
+
+
+class _Maybe:
+    """A change that was sent and whose answer never came (interrupted, timed out): it may have been made.
+
+    True in every test of "is anything left?", so a stop names it, restore() undoes it and a re-run
+    finishes it (every change here is idempotent: set, unset, cordon, uncordon).
+    """
+
+    def __bool__(self) -> bool:
+        return True
+
+    def __repr__(self) -> str:
+        return "MAYBE"
+
+
+MAYBE = _Maybe()
 
 
 @dataclass
@@ -29,9 +49,9 @@ class InPlace:
     node: str
     osds: tuple[int, ...] = ()
     crush_hosts: tuple[str, ...] = ()  # the CRUSH hosts of its OSDs: not always the node's name
-    cordoned: bool = False
-    noout: bool = False
-    cluster_noout: bool = False  # the cluster-wide flag, set when Rook let go of the host's
+    cordoned: bool | _Maybe = False
+    noout: bool | _Maybe = False
+    cluster_noout: bool | _Maybe = False  # the cluster-wide flag, set when Rook let go of the host's
     notes: list[str] = field(default_factory=list)
     step: str = "take the node out of service"  # where the maintenance is now, for an interrupt's stop
 
@@ -46,17 +66,19 @@ class InPlace:
     def describe(self) -> str:
         left = []
         if self.cordoned:
-            left.append(f"{self.node} cordoned")
+            left.append(f"{self.node} may be cordoned" if self.cordoned is MAYBE else f"{self.node} cordoned")
         if self.noout:
-            left.append(f"noout set for host {self.hosts}")
+            left.append(f"noout for host {self.hosts} may be set" if self.noout is MAYBE
+                        else f"noout set for host {self.hosts}")
         if self.cluster_noout:
-            left.append("noout set for the whole cluster")
+            left.append("the cluster-wide noout may be set" if self.cluster_noout is MAYBE
+                        else "noout set for the whole cluster")
         return "left in place: " + (", ".join(left) if left else "nothing")
 
 
 def stop(state: InPlace, step: str, reason: object) -> RunbookStopped:
     notes = "".join(f"; {n}" for n in state.notes)
-    resume = f"; run the same runbook again to finish {state.node}" if state.left_anything else ""
+    resume = f"; {rerun_hint()} to finish {state.node}" if state.left_anything else ""
     return RunbookStopped(f"{state.node}: stopped at step '{step}': {reason}{notes}{resume}; {state.describe()}")
 
 
@@ -66,29 +88,55 @@ INTERRUPTED = "interrupted (Ctrl-C, Kernel > Interrupt or a signal)"
 @contextmanager
 def interruptible(state: InPlace) -> Iterator[None]:
     """An interrupt in the middle of a node's maintenance is a stop that names the node, the step
-    and what is left in place, not a traceback; nothing is undone (the operator wants it to stop)."""
+    and what is left in place, not a traceback; nothing is undone (the operator wants it to stop).
+
+    An interrupt while a change ran comes from the gate as a stop that says what may have changed
+    (`in_doubt`): `_changing` has marked it MAYBE in `state`, and the stop names the command."""
     try:
         yield
     except KeyboardInterrupt:
         raise stop(state, state.step, INTERRUPTED) from None
+    except RunbookStopped as exc:
+        if not getattr(exc, "in_doubt", None):
+            raise
+        raise stop(state, state.step, f"{INTERRUPTED} before `{exc.command}` answered") from None
 
 
-def take_out_of_service(session: Session, node: Node, *, purpose: str) -> InPlace:
-    """ok-to-stop, noout for the host, cordon, drain. On a failure, undo and raise RunbookStopped."""
+def _changing(state: InPlace, flag: str, done: bool, change: Callable[[], None]) -> None:
+    """Run `change` and set `state.<flag>` to `done`; to MAYBE when its answer never came."""
+    try:
+        change()
+    except BaseException as exc:
+        if in_doubt(exc):
+            setattr(state, flag, MAYBE)
+        raise
+    setattr(state, flag, done)
+
+
+def take_out_of_service(session: Session, node: Node, *, purpose: str, behind: str | None = None) -> InPlace:
+    """ok-to-stop, noout for the host, cordon, drain. On a failure, undo and raise RunbookStopped.
+
+    `behind`: in a plan, the node an earlier run left out, which this plan returns to service
+    first. Ceph cannot yet say what it will say once that node is back, so its "no" now is shown,
+    not a stop: the apply run asks again when it gets here.
+    """
     state = InPlace(node.name)
     with interruptible(state):
         _place(state)
-        _take_out(session, node, state, purpose)
+        _take_out(session, node, state, purpose, behind)
     return state
 
 
-def _take_out(session: Session, node: Node, state: InPlace, purpose: str) -> None:
+def _take_out(session: Session, node: Node, state: InPlace, purpose: str, behind: str | None) -> None:
     gate = session.gate
     if state.osds:
         state.step = "ceph osd ok-to-stop"
         answer = _ok_to_stop(state)
         session.say(f"ceph osd ok-to-stop {' '.join(map(str, state.osds))}: {'yes' if answer.ok else 'no'}")
-        if not answer.ok:
+        if not answer.ok and behind and not session.apply:
+            session.say(f"{node.name}: Ceph says no while {behind} is still out of service ({answer.reason}); "
+                        f"the apply run asks again once {behind} is back")
+        elif not answer.ok:
             reason = f"Ceph says stopping OSD(s) {_ids(state.osds)} is not safe: {answer.reason}"
             raise stop(state, "ceph osd ok-to-stop", reason)
     else:
@@ -96,12 +144,11 @@ def _take_out(session: Session, node: Node, state: InPlace, purpose: str) -> Non
     state.step = "set noout for the host"
     try:
         if state.osds:
-            ceph.set_group(gate, "noout", *state.crush_hosts,
-                           why=f"keep Ceph from rebalancing while {node.name} is away")
-            state.noout = True
+            _changing(state, "noout", True, lambda: ceph.set_group(
+                gate, "noout", *state.crush_hosts, why=f"keep Ceph from rebalancing while {node.name} is away"))
         state.step = "cordon"
-        kubectl.cordon(gate, node.name, why=f"no new pods on {node.name} ({purpose})")
-        state.cordoned = True
+        _changing(state, "cordoned", True,
+                  lambda: kubectl.cordon(gate, node.name, why=f"no new pods on {node.name} ({purpose})"))
         state.step = "drain"
         kubectl.drain(gate, node.name, timeout=session.wait_timeout, why="move its pods elsewhere")
     except ToolError as exc:
@@ -115,15 +162,15 @@ def restore(session: Session, state: InPlace) -> None:
     """Undo cordon and flag on a node that was not disrupted; what cannot be undone stays named in `state`."""
     if state.cordoned:
         try:
-            kubectl.uncordon(session.gate, state.node, why="the node was not disrupted: give it back")
-            state.cordoned = False
+            _changing(state, "cordoned", False, lambda: kubectl.uncordon(
+                session.gate, state.node, why="the node was not disrupted: give it back"))
             state.notes.append(f"undone: {state.node} uncordoned")
         except ToolError as exc:
             state.notes.append(f"uncordon failed too: {exc}")
     if state.noout:
         try:
-            ceph.unset_group(session.gate, "noout", *state.crush_hosts, why="the node was not disrupted")
-            state.noout = False
+            _changing(state, "noout", False, lambda: ceph.unset_group(
+                session.gate, "noout", *state.crush_hosts, why="the node was not disrupted"))
             state.notes.append(f"undone: noout cleared for host {state.hosts}")
         except ToolError as exc:
             state.notes.append(f"clearing noout failed too: {exc}")
@@ -137,8 +184,7 @@ def return_to_service(session: Session, node: Node, state: InPlace) -> None:
 
 def _return(session: Session, node: Node, state: InPlace) -> None:
     gate = session.gate
-    _do(state, "uncordon", lambda: kubectl.uncordon(gate, node.name, why="the node is back"))
-    state.cordoned = False
+    _do(state, "uncordon", "cordoned", lambda: kubectl.uncordon(gate, node.name, why="the node is back"))
     # Also for a node without OSDs: its reboot can still take a Ceph monitor or manager away and
     # leave PGs peering, and the next node must not go down before Ceph is whole again.
     what = "every Ceph PG active+clean"
@@ -147,22 +193,20 @@ def _return(session: Session, node: Node, state: InPlace) -> None:
         gate.would_wait(what, session.wait_timeout)
     else:
         session.say(f"waiting for {what} (up to {session.wait_timeout:g}s)")
-        def clean() -> bool:
+        def clean() -> bool | str:
             keep_protected(session, state)
-            return ceph.status().pgs_clean
+            return pgs_seen(ceph.status())
 
         try:
-            wait_until(clean, session.wait_timeout, session.poll_interval, what, progress=session.waiting(what).saw)
+            wait_until(clean, session.wait_timeout, session.poll_interval, what, progress=waits.progress(session, what))
         except WaitTimedOut as exc:
             raise stop(state, "wait for PGs active+clean", f"{exc}{_pg_detail()}") from None
     if state.noout:
-        _do(state, "clear noout for the host",
+        _do(state, "clear noout for the host", "noout",
             lambda: ceph.unset_group(gate, "noout", *state.crush_hosts, why="Ceph is clean again"))
-        state.noout = False
     if state.cluster_noout:
-        _do(state, "clear the cluster-wide noout",
+        _do(state, "clear the cluster-wide noout", "cluster_noout",
             lambda: ceph.unset_flag(gate, "noout", why=f"{node.name} is back and Ceph is clean again"))
-        state.cluster_noout = False
 
 
 # Rook's disruption controller (managePodBudgets, the chart's default) holds noout on a draining
@@ -187,8 +231,8 @@ def keep_protected(session: Session, state: InPlace) -> None:
     state.noout = False  # gone: Rook cleared it
     session.say("warning: " + ROOK_LET_GO.format(hosts=state.hosts)
                 + "; setting the cluster-wide noout until the node is back")
-    ceph.set_flag(session.gate, "noout", why=f"keep Ceph from marking {state.node}'s OSDs out")
-    state.cluster_noout = True
+    _changing(state, "cluster_noout", True,
+              lambda: ceph.set_flag(session.gate, "noout", why=f"keep Ceph from marking {state.node}'s OSDs out"))
 
 
 def protect_beyond_rook(session: Session, state: InPlace) -> None:
@@ -196,12 +240,11 @@ def protect_beyond_rook(session: Session, state: InPlace) -> None:
     if not state.osds:
         return
     try:
-        ceph.set_flag(session.gate, "noout",
-                      why="Rook clears the host's noout after osdMaintenanceTimeout (30 min); this one stays "
-                          "until the exit")
+        _changing(state, "cluster_noout", True, lambda: ceph.set_flag(
+            session.gate, "noout",
+            why="Rook clears the host's noout after osdMaintenanceTimeout (30 min); this one stays until the exit"))
     except ToolError as exc:
         raise stop(state, "set the cluster-wide noout", exc) from None
-    state.cluster_noout = True
 
 
 def current_state(node: Node, *, cordoned: bool = True) -> InPlace:
@@ -234,13 +277,30 @@ def _ok_to_stop(state: InPlace) -> OkToStop:
         raise stop(state, "ceph osd ok-to-stop", exc) from None
 
 
-def _do(state: InPlace, step: str, change: Callable[[], None]) -> None:
-    """One change of the return: a failure is a stop at `step`, and so is an interrupt during it."""
+def _do(state: InPlace, step: str, flag: str, change: Callable[[], None]) -> None:
+    """One change of the return, clearing `state.<flag>`: a failure is a stop at `step`, and so is an
+    interrupt during it."""
     state.step = step
     try:
-        change()
+        _changing(state, flag, False, change)
     except ToolError as exc:
         raise stop(state, step, exc) from None
+
+
+def pgs_seen(status: CephStatus) -> bool | str:
+    """True when every PG is clean; otherwise what a look saw: how many PGs are not clean (of all),
+    their states, and the OSDs down, so a wait shows Ceph recovering (137 -> 40 -> clean)."""
+    if status.pgs_clean:
+        return True
+    unclean = sum(count for state, count in status.pgs_by_state if count and not pg_state_is_clean(state))
+    counted = sum(count for _, count in status.pgs_by_state)
+    seen = f"{unclean} of {status.num_pgs} PGs not active+clean"
+    if status.unclean_pgs:
+        seen += f" ({status.unclean_pgs})"
+    if counted != status.num_pgs:
+        seen += f", {status.num_pgs - counted} not reported"
+    down = status.num_osds - status.num_up_osds
+    return seen + (f", {down} of {status.num_osds} OSDs down" if down else "")
 
 
 def _pg_detail() -> str:

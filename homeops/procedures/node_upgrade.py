@@ -5,6 +5,7 @@ from __future__ import annotations
 from contextlib import nullcontext
 from typing import Callable, Sequence
 
+from homeops.procedures import waits
 from homeops.errors import RunbookStopped
 from homeops.cluster.model import Node
 from homeops.procedures.node_maintenance import (
@@ -86,8 +87,11 @@ def check_upgrade_path(session: Session, nodes: Sequence[Node], version: str) ->
                     f"at most one minor up, kubelets within Kubernetes 1.{lowest} to 1.{highest}")
 
 
-def upgrade_node(session: Session, node: Node, version: str, *, force: bool = False) -> bool:
-    """Upgrade one node to Talos `version`; False when it already runs it (nothing is touched)."""
+def upgrade_node(session: Session, node: Node, version: str, *, force: bool = False, behind: str | None = None) -> bool:
+    """Upgrade one node to Talos `version`; False when it already runs it (nothing is touched).
+
+    `behind`: in a plan, the node an earlier run left out that this plan returns to service first.
+    """
     try:
         before = kubectl.node(node.name)
     except ToolError as exc:
@@ -99,12 +103,13 @@ def upgrade_node(session: Session, node: Node, version: str, *, force: bool = Fa
             return False
         # An earlier run stopped after the reboot: finish its job instead of leaving the node out.
         session.say(f"{node.name}: already runs Talos {version} but is still out of service "
-                    f"({left.describe().removeprefix('left in place: ')}): returning it to service")
+                    f"({left.describe().removeprefix('left in place: ')}): "
+                    + ("returning it to service" if session.apply else f"would return {node.name} to service first"))
         return_to_service(session, node, left)
         session.say(f"{node.name}: back in service" if session.apply else f"{node.name}: planned")
         return False
     session.say(f"{node.name}: Talos {before.talos_version} -> {version}")
-    state = take_out_of_service(session, node, purpose=f"Talos upgrade to {version}")
+    state = take_out_of_service(session, node, purpose=f"Talos upgrade to {version}", behind=behind)
     image = session.cluster.installer_image(version)
     # With --force on a 2-member etcd the reboot takes etcd's quorum and with it the Kubernetes API:
     # the lock is made to last through the reboot and the wait after it, which ride the API out.
@@ -122,26 +127,67 @@ def _upgrade_and_wait(session: Session, node: Node, version: str, image: str, be
     state.step = "talosctl upgrade"
     try:
         talosctl.upgrade(session.gate, str(node.address), image, timeout=session.wait_timeout, force=force,
-                         why="install the new version to the other slot and reboot into it")
+                         why="install the new version to the other slot and reboot into it", node=node.name,
+                         watch=lambda elapsed: node_seen(node.name, before))
     except ToolError as exc:
         if _undisturbed(node.name, before):
             restore(session, state)
             raise stop(state, "talosctl upgrade", f"{exc} (the node did not reboot)") from None
-        raise stop(state, "talosctl upgrade", f"{exc}{_node_detail(node.name)} ({_why_out(node.name)})") from None
+        why_out = _why_out(node.name)
+        if not why_out.startswith(BACK):
+            state.notes.append(may_be_rebooting(node))
+        raise stop(state, "talosctl upgrade", f"{exc}{_node_detail(node.name)} ({why_out})") from None
+    except KeyboardInterrupt:
+        state.notes.append(may_be_rebooting(node))
+        raise
+    except RunbookStopped as exc:
+        if getattr(exc, "in_doubt", None):  # interrupted once sent; not a refusal before it ran (a lost lock)
+            state.notes.append(may_be_rebooting(node))
+        raise
     what = f"{node.name} Ready with a new boot ID and Talos {version}"
     state.step = "wait for Ready"
     if not session.apply:
         session.gate.would_wait(what, session.wait_timeout)
     else:
         session.say(f"waiting for {what} (up to {session.wait_timeout:g}s)")
-        def back() -> bool:
+        def back() -> bool | str:
             keep_protected(session, state)
-            return _upgraded(kubectl.node(node.name), before, version)
+            now = kubectl.node(node.name)
+            return _upgraded(now, before, version) or node_seen(node.name, before, now)
 
         try:
-            wait_until(back, session.wait_timeout, session.poll_interval, what, progress=session.waiting(what).saw)
+            wait_until(back, session.wait_timeout, session.poll_interval, what, progress=waits.progress(session, what))
         except WaitTimedOut as exc:
+            state.notes.append(may_be_rebooting(node))
             raise stop(state, "wait for Ready", f"{exc}{_node_detail(node.name)}") from None
+        except KeyboardInterrupt:
+            state.notes.append(may_be_rebooting(node))
+            raise
+
+
+# A look of the watch while talosctl is silent answers well within the gate's rhythm (QUIET_SECONDS).
+WATCH_TIMEOUT = 5.0
+
+
+def node_seen(name: str, before: NodeStatus, now: NodeStatus | None = None) -> str:
+    """The node as Kubernetes sees it during its upgrade: still up on its old boot, NotReady, back."""
+    if now is None:
+        try:
+            now = kubectl.node(name, timeout=WATCH_TIMEOUT)
+        except ToolError as exc:
+            return f"{name}: the Kubernetes API does not answer ({str(exc).splitlines()[0]})"
+    if not now.is_ready:
+        return f"{name} NotReady (Ready={now.ready}): rebooting"
+    if now.boot_id == before.boot_id:
+        return f"{name} Ready on its old boot, Talos {now.talos_version}: installing, not rebooted yet"
+    return f"{name} Ready on a new boot, Talos {now.talos_version}"
+
+
+def may_be_rebooting(node: Node) -> str:
+    """What a stop during an upgrade tells the operator: the node may not be done, and what to look at."""
+    return (f"warning: {node.name} may still be rebooting: wait until `kubectl get node {node.name}` shows it Ready "
+            f"before anything else; check by hand: `talosctl -n {node.address} get machinestatus`, "
+            f"`kubectl get node {node.name}`, `kubectl -n rook-ceph exec deploy/rook-ceph-tools -- ceph status`")
 
 
 def upgrade_nodes(session: Session, nodes: Sequence[Node], version: str, *, force: bool = False,
@@ -152,22 +198,26 @@ def upgrade_nodes(session: Session, nodes: Sequence[Node], version: str, *, forc
     """
     check_upgrade_path(session, nodes, version)
     upgraded = []
-    for node in _left_out_first(nodes):
-        if upgrade_node(session, node, version, force=force):
+    ordered, cordoned = _left_out_first(nodes)
+    behind = None  # in a plan: the node left out by an earlier run, once this plan has returned it
+    for node in ordered:
+        if upgrade_node(session, node, version, force=force, behind=behind):
             upgraded.append(node.name)
             if between is not None:
                 between(node)
+        if not session.apply and node.name in cordoned:
+            behind = node.name
     return upgraded
 
 
-def _left_out_first(nodes: Sequence[Node]) -> list[Node]:
+def _left_out_first(nodes: Sequence[Node]) -> tuple[list[Node], set[str]]:
     """A node an earlier run left cordoned is finished before any other is touched: two hosts away
-    at once is what the one-node-at-a-time rule forbids."""
+    at once is what the one-node-at-a-time rule forbids. Also the names of the cordoned nodes."""
     try:
         cordoned = {n.name for n in kubectl.nodes() if n.unschedulable}
     except ToolError:
-        return list(nodes)  # the first node's own read will say what is wrong
-    return sorted(nodes, key=lambda n: n.name not in cordoned)
+        return list(nodes), set()  # the first node's own read will say what is wrong
+    return sorted(nodes, key=lambda n: n.name not in cordoned), cordoned
 
 
 def summary(upgraded: list[str], nodes: Sequence[Node], version: str, *, apply: bool) -> str:
@@ -192,6 +242,9 @@ def _undisturbed(name: str, before: NodeStatus) -> bool:
     return now.is_ready and now.boot_id == before.boot_id
 
 
+BACK = "the node rebooted and is Ready again"
+
+
 def _why_out(name: str) -> str:
     """Why a node the failed upgrade disturbed stays out of service: Ready again on a new boot (talosctl
     gave up while it rebooted) is not the same as gone, and the stop must not say it is."""
@@ -199,7 +252,7 @@ def _why_out(name: str) -> str:
         back = kubectl.node(name).is_ready
     except ToolError:
         back = False
-    gone = "the node rebooted and is Ready again" if back else "the node went down and did not come back"
+    gone = BACK if back else "the node went down and did not come back"
     return f"{gone}: it stays out of service"
 
 

@@ -5,7 +5,9 @@ The earlier run is known from the last record of the same runbook beside this ru
 (`HOMEOPS_RECORD`): a stop there names the node first (`worker-2: stopped at step ...`). A run
 that left no readable stop (killed) is recognised by its signature instead: exactly one node of
 the runbook's role cordoned, noout on exactly that node's CRUSH hosts and nowhere else, Ceph's
-only complaints about that node's OSDs being down. Everything else must pass as usual.
+only complaints about that node's OSDs being down. A run stopped before its cordon (its
+`set-group noout` interrupted before the answer) leaves only the flag: accepted on the node its
+record names, never by signature. Everything else must pass as usual.
 """
 
 from __future__ import annotations
@@ -87,9 +89,15 @@ def own_leftovers(cluster: Cluster, results: list[CheckResult]) -> list[CheckRes
 
 def _left_out(cluster: Cluster, runbook: str, failures: list[CheckResult]) -> str | None:
     cordoned = [n.name for n in kubectl.nodes() if n.unschedulable]
-    if len(cordoned) != 1:
+    named = last_stopped_node(runbook)
+    if len(cordoned) == 1:
+        (name,) = cordoned
+    elif not cordoned and named:
+        # Stopped before its cordon (a `set-group noout` interrupted before its answer): only the flag
+        # on the named node's hosts is left, and the re-run sets it again anyway (set-group is idempotent).
+        name = named
+    else:
         return None
-    (name,) = cordoned
     if name not in {n.name for n in cluster.nodes if n.role == ROLES[runbook]}:
         return None
     nodes = next((r for r in failures if r.check == "nodes Ready"), None)
@@ -104,8 +112,7 @@ def _left_out(cluster: Cluster, runbook: str, failures: list[CheckResult]) -> st
         return None
     if {c.name for c in status.checks} - EXPECTED_CEPH_CHECKS:
         return None
-    named = last_stopped_node(runbook) == name
-    # Without the record, only this runbook's own signature: noout on the node's hosts, none cluster-wide
-    # (ceph-maintenance leaves the cluster-wide flag too).
-    signature = bool(flagged) and "noout" not in dump.flags
-    return name if named or signature else None
+    # Without the record, only this runbook's own signature: one node cordoned, noout on its hosts, none
+    # cluster-wide (ceph-maintenance leaves the cluster-wide flag too).
+    signature = bool(cordoned) and bool(flagged) and "noout" not in dump.flags
+    return name if named == name or signature else None

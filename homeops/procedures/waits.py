@@ -7,6 +7,10 @@ from typing import Callable
 
 from homeops.tools.process import ToolError
 
+# A wait says what it sees at a look when that changed, or when this long passed since its last
+# line: with looks at most poll_interval (10 s by default) apart, a line every 15 s at most.
+PROGRESS_EVERY_SECONDS = 5.0
+
 # A wait looks again soon after it starts and then less and less often, up to poll_interval: most
 # changes a runbook waits for (a reboot, a recovery) end within seconds of the first looks, and a
 # long wait still asks the cluster only once every poll_interval.
@@ -31,12 +35,21 @@ class WaitTimedOut(Exception):
         super().__init__(f"{what} did not happen within {timeout:g}s{detail}")
 
 
-def wait_until(predicate: Callable[[], bool], timeout: float, poll_interval: float, what: str,
-               progress: Callable[[str], None] | None = None) -> None:
-    """Poll `predicate` until it is true; raise WaitTimedOut after `timeout` seconds.
+def progress(session, what: str) -> Callable[[str], None]:
+    """The reporter of one wait of `session`: what each look saw, said when it changed and at least
+    every PROGRESS_EVERY_SECONDS."""
+    from homeops.procedures.session import WaitProgress
 
-    `progress` hears what each look saw (`Session.waiting(what).saw`), so a long wait is never a
-    silent screen: it prints when that changes and at least every 30 s.
+    return WaitProgress(what, session.wait_timeout, session.say, every=PROGRESS_EVERY_SECONDS).saw
+
+
+def wait_until(predicate: Callable[[], bool | str], timeout: float, poll_interval: float, what: str,
+               progress: Callable[[str], None] | None = None) -> None:
+    """Poll `predicate` until it returns True; raise WaitTimedOut after `timeout` seconds.
+
+    `predicate` may say what it saw instead of False (a str: "40 of 137 PGs not active+clean").
+    `progress` hears what each look saw (`waits.progress(session, what)`), so a long wait is never
+    a silent screen.
 
     The looks back off from FIRST_PAUSE to `poll_interval` (see `pauses`). A tool that fails
     while polling (a node rebooting, an API server restarting) counts as "not yet": what is
@@ -47,9 +60,10 @@ def wait_until(predicate: Callable[[], bool], timeout: float, poll_interval: flo
     gaps = pauses(poll_interval)
     while True:
         try:
-            if predicate():
+            answer = predicate()
+            if answer and not isinstance(answer, str):
                 return
-            seen = "not yet"
+            seen = answer or "not yet"
         except ToolError as exc:
             last_error = str(exc)
             seen = f"the tools fail ({last_error.splitlines()[0] if last_error else 'no output'})"

@@ -7,11 +7,31 @@ named by its step and cell (exit 1); a run without exceptions completed (exit 0)
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 from homeops.redaction import redact
 
 EXIT_COMPLETED, EXIT_STOPPED, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 1, 130
+
+# What a stop says when running again finishes the job, in the words of where the run happens:
+# the command line (which `homeops run` then spells out, `-p` values and all), or the notebook.
+RERUN_CLI = "run the same command again"
+RERUN_NOTEBOOK = "Run All again (Run > Run All Cells, same parameters)"
+
+
+def rerun_hint() -> str:
+    """How to run again where this run happens; `homeops run` tells its kernel it started it."""
+    from homeops.runner.guard import STARTER_ENV
+
+    return RERUN_CLI if os.environ.get(STARTER_ENV) == "cli" else RERUN_NOTEBOOK
+
+
+def spelt_out(reason: str, command: str | None) -> str:
+    """`reason` with the CLI's re-run hint replaced by the exact `command` to run again."""
+    if not command:
+        return reason
+    return reason.replace(RERUN_CLI, f"run `{command}` again")
 
 
 @dataclass(frozen=True)
@@ -24,7 +44,12 @@ class Outcome:
         tail = f" — record: {record}" if record else ""
         if self.outcome == "completed":
             return f"completed: {runbook} ({mode}){tail}"
-        return f"{self.outcome}: {self.reason}{tail}"
+        return f"{self.outcome}: {spelt_out(str(self.reason), rerun_command)}{tail}"
+
+
+# The command line of this `homeops run`, as an operator types it again (set by commands/run.py;
+# None in a kernel or a library call, where no command line is known).
+rerun_command: str | None = None
 
 
 def completed() -> Outcome:

@@ -116,23 +116,27 @@ def ok_to_stop(osds: Sequence[int], *, timeout: float = READ_TIMEOUT) -> OkToSto
     return parse_ok_to_stop(done.returncode, done.stdout, done.stderr, osds, argv)
 
 
-def _change(gate: Gate, args: Sequence[str], why: str) -> None:
+def _change(gate: Gate, args: Sequence[str], why: str, about: str, unsure: str) -> None:
     with _through_toolbox():
-        gate.change([*TOOLBOX, *args], timeout=CHANGE_TIMEOUT, why=why)
+        gate.change([*TOOLBOX, *args], timeout=CHANGE_TIMEOUT, why=why, about=about, unsure=unsure)
 
 
 def set_flag(gate: Gate, flag: str, *, why: str = "") -> None:
-    _change(gate, ["osd", "set", flag], why)
+    _change(gate, ["osd", "set", flag], why, f"the cluster-wide {flag}", "may be set")
 
 
 def unset_flag(gate: Gate, flag: str, *, why: str = "") -> None:
-    _change(gate, ["osd", "unset", flag], why)
+    _change(gate, ["osd", "unset", flag], why, f"the cluster-wide {flag}", "may still be set")
 
 
 def set_group(gate: Gate, flag: str, *who: str, why: str = "") -> None:
     """`flag` on CRUSH nodes (`worker-1`) or single OSDs (`osd.3`): `ceph osd set-group FLAG WHO...`."""
-    _change(gate, ["osd", "set-group", flag, *who], why)
+    _change(gate, ["osd", "set-group", flag, *who], why, _group(flag, who), "may be set")
 
 
 def unset_group(gate: Gate, flag: str, *who: str, why: str = "") -> None:
-    _change(gate, ["osd", "unset-group", flag, *who], why)
+    _change(gate, ["osd", "unset-group", flag, *who], why, _group(flag, who), "may still be set")
+
+
+def _group(flag: str, who: Sequence[str]) -> str:
+    return f"{flag} for host {', '.join(who)}"

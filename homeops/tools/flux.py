@@ -74,4 +74,6 @@ def reconcile(gate: Gate, *, timeout: float, why: str = "") -> process.Completed
         ["flux", "reconcile", "kustomization", "flux-system", "--with-source", "--timeout", f"{timeout:g}s"],
         timeout=timeout + RECONCILE_MARGIN,
         why=why,
+        about="a reconcile of Kustomization flux-system",
+        unsure="may have been requested (Flux then applies its Git source by itself)",
     )

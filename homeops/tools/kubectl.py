@@ -76,11 +76,12 @@ def node(name: str, *, timeout: float = READ_TIMEOUT) -> NodeStatus:
 
 
 def cordon(gate: Gate, name: str, *, why: str = "") -> None:
-    gate.change(["kubectl", "cordon", name], timeout=CHANGE_TIMEOUT, why=why)
+    gate.change(["kubectl", "cordon", name], timeout=CHANGE_TIMEOUT, why=why, about=name, unsure="may be cordoned")
 
 
 def uncordon(gate: Gate, name: str, *, why: str = "") -> None:
-    gate.change(["kubectl", "uncordon", name], timeout=CHANGE_TIMEOUT, why=why)
+    gate.change(["kubectl", "uncordon", name], timeout=CHANGE_TIMEOUT, why=why, about=name,
+                unsure="may still be cordoned")
 
 
 def drain(gate: Gate, name: str, *, timeout: float, why: str = "") -> None:
@@ -89,6 +90,8 @@ def drain(gate: Gate, name: str, *, timeout: float, why: str = "") -> None:
         ["kubectl", "drain", name, "--ignore-daemonsets", "--delete-emptydir-data", f"--timeout={_seconds(timeout)}"],
         timeout=timeout + DRAIN_MARGIN,
         why=why,
+        about=name,
+        unsure="may be cordoned and partly drained",
     )
 
 

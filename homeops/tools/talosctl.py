@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Sequence
+from typing import Callable, Sequence
 
 from homeops.gate import Gate
 from homeops.tools import process
@@ -107,15 +107,21 @@ def etcd_status(address: str, *, timeout: float = READ_TIMEOUT) -> list[EtcdStat
 
 def etcd_snapshot(gate: Gate, address: str, path: str, *, why: str = "") -> None:
     # A snapshot changes nothing in the cluster, but it writes a file: plan mode only shows it.
-    gate.change(["talosctl", "-n", address, "etcd", "snapshot", path], timeout=SNAPSHOT_TIMEOUT, why=why)
+    gate.change(["talosctl", "-n", address, "etcd", "snapshot", path], timeout=SNAPSHOT_TIMEOUT, why=why,
+                about=f"the snapshot {path}", unsure=f"may be incomplete (a {path}.part file may be left)")
 
 
-def upgrade(gate: Gate, address: str, image: str, *, timeout: float, force: bool = False, why: str = "") -> None:
-    """Install `image` and reboot; talosctl waits until the node is back (or `timeout` seconds pass)."""
+def upgrade(gate: Gate, address: str, image: str, *, timeout: float, force: bool = False, why: str = "",
+            node: str = "", watch: Callable[[float], str] | None = None) -> None:
+    """Install `image` and reboot; talosctl waits until the node is back (or `timeout` seconds pass).
+
+    Its progress (stderr) is said as it comes; `watch` fills its silences (the node as Kubernetes sees it).
+    """
     argv = ["talosctl", "-n", address, "upgrade", "-i", image, "--timeout", f"{timeout:g}s"]
     if force:
         argv.append("--force")
-    gate.change(argv, timeout=timeout + UPGRADE_MARGIN, why=why)
+    gate.change(argv, timeout=timeout + UPGRADE_MARGIN, why=why, about=node or address,
+                unsure="may be upgrading or rebooting (the request may have reached it)", watch=watch)
 
 
 def upgrade_k8s_argv(address: str, to: str, *, dry_run: bool) -> list[str]:
@@ -131,4 +137,6 @@ def upgrade_k8s_dry_run(address: str, to: str, *, timeout: float = UPGRADE_K8S_T
 
 
 def upgrade_k8s(gate: Gate, address: str, to: str, *, timeout: float = UPGRADE_K8S_TIMEOUT, why: str = "") -> None:
-    gate.change(upgrade_k8s_argv(address, to, dry_run=False), timeout=timeout, why=why)
+    gate.change(upgrade_k8s_argv(address, to, dry_run=False), timeout=timeout, why=why,
+                about="the control plane and the kubelets",
+                unsure=f"may be partly upgraded to Kubernetes {to} (upgrade-k8s can be run again)")

@@ -88,11 +88,15 @@ class FakeCluster:
                  "snapshot", "reconcile"}
         return [c for c in self.calls if verbs & set(c) and "--dry-run" not in c]
 
-    def run(self, argv, *, timeout, input=None, check=True) -> Completed:
+    def run(self, argv, *, timeout, input=None, check=True, on_line=None, quiet=None, on_quiet=None) -> Completed:
         assert timeout > 0, f"no timeout on {argv}"
         argv = [a for a in map(str, argv) if not a.startswith("--request-timeout=")]
         self.calls.append(argv)
         code, out, err = self._answer(argv)
+        if on_line is not None:  # a followed change hears each line of the tool's output, as the real run does
+            for name, text in (("stdout", out), ("stderr", err)):
+                for line in text.splitlines():
+                    on_line(name, line)
         if check and code:
             raise ToolError(argv, code, err, out)
         return Completed(tuple(argv), code, out, err)

@@ -25,7 +25,7 @@ class FaultyCluster(FakeCluster):
     hung: set[str] = field(default_factory=set)  # commands that run past their timeout
     interrupted: set[str] = field(default_factory=set)  # commands during which the operator hits Ctrl-C
 
-    def run(self, argv, *, timeout, input=None, check=True):
+    def run(self, argv, *, timeout, input=None, check=True, **follow):
         argv = [a for a in map(str, argv) if not a.startswith("--request-timeout=")]
         command = shown(argv)
         if any(command.startswith(c) for c in self.interrupted):
@@ -34,7 +34,7 @@ class FaultyCluster(FakeCluster):
         if any(command.startswith(c) for c in self.hung):
             self.calls.append(argv)
             raise ToolTimeout(argv, timeout)
-        return super().run(argv, timeout=timeout, input=input, check=check)
+        return super().run(argv, timeout=timeout, input=input, check=check, **follow)
 
     def _answer(self, argv: list[str]) -> tuple[int, str, str]:
         command = shown(argv)

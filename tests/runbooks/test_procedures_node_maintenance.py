@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from homeops.runner.outcome import RERUN_NOTEBOOK
 from homeops.errors import RunbookStopped
 from homeops.procedures import node_maintenance
 from homeops.procedures.node_maintenance import InPlace
@@ -24,11 +25,13 @@ from tests.said import gate_lines, said
 CEPH = " ".join(TOOLBOX)
 RADOS_TIMEOUT = "[errno 110] RADOS timed out (error connecting to the cluster)\n"
 INTERRUPTED = "interrupted (Ctrl-C, Kernel > Interrupt or a signal)"
-AGAIN = "; run the same runbook again to finish worker-1"
+AGAIN = f"; {RERUN_NOTEBOOK} to finish worker-1"
 DRAIN = "kubectl drain worker-1 --ignore-daemonsets --delete-emptydir-data --timeout=0.5s"
 ROOK_LET_GO = ("warning: Rook's disruption controller cleared noout on host worker-1 while its OSDs are down "
                "(its osdMaintenanceTimeout passed); setting the cluster-wide noout until the node is back")
-PROGRESS = re.compile(r"^waiting for every Ceph PG active\+clean: not yet \(\d+s of 0\.5s\)$")
+# What a look at Ceph saw while it recovers: how many PGs are not clean, of how many, in which states.
+PROGRESS = re.compile(r"^waiting for every Ceph PG active\+clean: 64 of 64 PGs not active\+clean "
+                      r"\(64 active\+undersized\+degraded\) \(\d+s of 0\.5s\)$")
 
 
 @dataclass
@@ -490,37 +493,61 @@ def test_ceph_flags_that_cannot_be_read_stop_naming_the_step(fake, session_for):
 
 
 # An interrupt is a stop that names the step it came in and what is left in place; nothing is undone.
+# An interrupt while a change ran (sent, no answer yet) names the command, and what it may have changed.
 
-@pytest.mark.parametrize("command, step, left", [
-    ("ceph osd ok-to-stop", "ceph osd ok-to-stop", "nothing"),
-    ("ceph osd set-group", "set noout for the host", "nothing"),
-    ("kubectl cordon", "cordon", "noout set for host worker-1"),
-    ("kubectl drain", "drain", "worker-1 cordoned, noout set for host worker-1"),
+def test_an_interrupt_before_any_change_leaves_nothing(fake, session_for):
+    fake.interrupted.add("ceph osd ok-to-stop")
+    session = session_for(apply=True)
+
+    message = stopped(node_maintenance.take_out_of_service, session, node(session), purpose="maintenance")
+
+    assert message == f"worker-1: stopped at step 'ceph osd ok-to-stop': {INTERRUPTED}; left in place: nothing"
+
+
+@pytest.mark.parametrize("command, step, sent, left", [
+    ("ceph osd set-group", "set noout for the host", f"{CEPH} osd set-group noout worker-1",
+     "noout for host worker-1 may be set"),
+    ("kubectl cordon", "cordon", "kubectl cordon worker-1", "worker-1 may be cordoned, noout set for host worker-1"),
+    ("kubectl drain", "drain", DRAIN, "worker-1 cordoned, noout set for host worker-1"),
 ])
-def test_an_interrupt_on_the_way_out_names_its_step_and_undoes_nothing(fake, session_for, command, step, left):
+def test_an_interrupt_on_the_way_out_names_what_may_have_changed_and_undoes_nothing(
+        fake, session_for, command, step, sent, left, capsys):
     fake.interrupted.add(command)
     session = session_for(apply=True)
 
     message = stopped(node_maintenance.take_out_of_service, session, node(session), purpose="maintenance")
 
-    again = AGAIN if left != "nothing" else ""
-    assert message == f"worker-1: stopped at step '{step}': {INTERRUPTED}{again}; left in place: {left}"
+    assert message == (f"worker-1: stopped at step '{step}': {INTERRUPTED} before `{sent}` answered{AGAIN}"
+                       f"; left in place: {left}")
     assert not any(c[1:2] == ["uncordon"] or "unset-group" in c for c in fake.calls)
+    assert said(capsys.readouterr().out)[-1].startswith(f"interrupted while `{sent}` ran, before its answer: ")
 
 
-@pytest.mark.parametrize("command, step, left", [
-    ("kubectl uncordon", "uncordon", "worker-1 cordoned, noout set for host worker-1"),
-    ("ceph status", "wait for PGs active+clean", "noout set for host worker-1"),
-    ("ceph osd unset-group", "clear noout for the host", "noout set for host worker-1"),
+@pytest.mark.parametrize("command, step, sent, left", [
+    ("kubectl uncordon", "uncordon", "kubectl uncordon worker-1",
+     "worker-1 may be cordoned, noout set for host worker-1"),
+    ("ceph osd unset-group", "clear noout for the host", f"{CEPH} osd unset-group noout worker-1",
+     "noout for host worker-1 may be set"),
 ])
-def test_an_interrupt_on_the_way_back_names_its_step(fake, session_for, command, step, left):
+def test_an_interrupt_on_the_way_back_names_what_may_be_left(fake, session_for, command, step, sent, left):
     session = session_for(apply=True)
     state = out_of_service(fake, session)
     fake.interrupted.add(command)
 
     message = stopped(node_maintenance.return_to_service, session, node(session), state)
 
-    assert message == f"worker-1: stopped at step '{step}': {INTERRUPTED}{AGAIN}; left in place: {left}"
+    assert message == f"worker-1: stopped at step '{step}': {INTERRUPTED} before `{sent}` answered{AGAIN}; left in place: {left}"
+
+
+def test_an_interrupt_during_the_pg_wait_names_that_step(fake, session_for):
+    session = session_for(apply=True)
+    state = out_of_service(fake, session)
+    fake.interrupted.add("ceph status")
+
+    message = stopped(node_maintenance.return_to_service, session, node(session), state)
+
+    assert message == (f"worker-1: stopped at step 'wait for PGs active+clean': {INTERRUPTED}{AGAIN}"
+                       "; left in place: noout set for host worker-1")
 
 
 def test_an_interrupt_while_clearing_the_cluster_wide_flag_names_that_step(fake, session_for):
@@ -532,8 +559,21 @@ def test_an_interrupt_while_clearing_the_cluster_wide_flag_names_that_step(fake,
 
     message = stopped(node_maintenance.return_to_service, session, node(session), state)
 
-    assert message == (f"worker-1: stopped at step 'clear the cluster-wide noout': {INTERRUPTED}{AGAIN}"
-                       "; left in place: noout set for the whole cluster")
+    assert message == (f"worker-1: stopped at step 'clear the cluster-wide noout': {INTERRUPTED} before "
+                       f"`{CEPH} osd unset noout` answered{AGAIN}; left in place: the cluster-wide noout may be set")
+
+
+def test_a_change_timed_out_on_the_way_out_is_undone_as_if_it_was_made(fake, session_for):
+    """No answer within its timeout: the flag may be set, so the stop clears it (unset-group is idempotent)."""
+    fake.hung.add("ceph osd set-group")
+    session = session_for(apply=True)
+
+    message = stopped(node_maintenance.take_out_of_service, session, node(session), purpose="maintenance")
+
+    assert message == (f"worker-1: stopped at step 'set noout for the host': `{CEPH} osd set-group noout worker-1` "
+                       "did not finish within 60s; noout for host worker-1 may be set"
+                       "; undone: noout cleared for host worker-1; left in place: nothing")
+    assert [CEPH.split() + ["osd", "unset-group", "noout", "worker-1"]] == [c for c in fake.calls if "unset-group" in c]
 
 
 # The stop line.
@@ -543,7 +583,34 @@ def test_the_stop_line_names_every_thing_left_in_place_and_every_note():
                     cluster_noout=True, notes=["uncordon failed too: x"])
 
     assert str(node_maintenance.stop(state, "drain", "y")) == (
-        "worker-1: stopped at step 'drain': y; uncordon failed too: x; run the same runbook again to finish worker-1; "
+        "worker-1: stopped at step 'drain': y; uncordon failed too: x; " + RERUN_NOTEBOOK + " to finish worker-1; "
         "left in place: worker-1 cordoned, noout set for host worker-1-a, worker-1-b, noout set for the whole cluster")
     assert InPlace("worker-2").describe() == "left in place: nothing"
     assert InPlace("worker-2", noout=True).hosts == "worker-2"  # no CRUSH host known: the node's name
+
+
+# What a look at Ceph saw during the PG wait, as the progress line says it.
+
+def ceph_status(pgs: tuple[tuple[str, int], ...], num_pgs: int = 137, up: int = 3) -> "CephStatus":
+    from homeops.tools.shapes import CephStatus
+
+    return CephStatus("HEALTH_WARN", (), 3, up, 3, pgs, num_pgs)
+
+
+def test_a_look_at_ceph_counts_the_pgs_not_clean_of_all_and_the_osds_down():
+    seen = node_maintenance.pgs_seen(ceph_status((("active+clean", 97), ("active+recovering+degraded", 40)), up=2))
+
+    assert seen == "40 of 137 PGs not active+clean (40 active+recovering+degraded), 1 of 3 OSDs down"
+
+
+def test_a_look_at_ceph_counts_pgs_it_does_not_report_and_says_nothing_of_osds_when_all_are_up():
+    seen = node_maintenance.pgs_seen(ceph_status((("active+clean", 100), ("peering", 7))))
+
+    assert seen == "7 of 137 PGs not active+clean (7 peering), 30 not reported"
+
+
+def test_a_look_at_ceph_with_every_pg_clean_ends_the_wait():
+    assert node_maintenance.pgs_seen(ceph_status((("active+clean", 130), ("active+clean+scrubbing", 7)))) is True
+    # A partial map proves nothing: not every PG counted, so not clean, though none is reported unclean.
+    assert node_maintenance.pgs_seen(ceph_status((("active+clean", 100),))) == (
+        "0 of 137 PGs not active+clean, 37 not reported")

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from homeops.tools.shapes import NodeStatus
+from homeops.runner.outcome import RERUN_NOTEBOOK
 from homeops.errors import RunbookStopped
 from homeops.gate import Gate
 from homeops.procedures import node_upgrade
@@ -25,7 +27,11 @@ TARGET = "v1.11.1"
 WORKERS = ["worker-1", "worker-2", "worker-3"]
 CEPH = " ".join(TOOLBOX)
 INTERRUPTED = "interrupted (Ctrl-C, Kernel > Interrupt or a signal)"
-LEFT_OUT = "; run the same runbook again to finish worker-1; left in place: worker-1 cordoned, noout set for host worker-1"
+LEFT_OUT = f"; {RERUN_NOTEBOOK} to finish worker-1; left in place: worker-1 cordoned, noout set for host worker-1"
+# A stop while the node may be rebooting says so, and what to look at by hand.
+REBOOTING = ("; warning: worker-1 may still be rebooting: wait until `kubectl get node worker-1` shows it Ready before "
+             "anything else; check by hand: `talosctl -n 10.0.10.21 get machinestatus`, `kubectl get node worker-1`, "
+             "`kubectl -n rook-ceph exec deploy/rook-ceph-tools -- ceph status`")
 # The gate is to start what it says (not PLAN lines) with the time of day; progress lines already do.
 _CLOCK = re.compile(r"^(\d\d:\d\d:\d\d )+")
 
@@ -43,11 +49,11 @@ class UpgradeCluster(FaultyCluster):
     no_boot_id: set[str] = field(default_factory=set)  # nodes whose status reports no bootID
     os_images: dict[str, str] = field(default_factory=dict)  # node -> osImage reported instead of Talos's
 
-    def run(self, argv, *, timeout, input=None, check=True):
+    def run(self, argv, *, timeout, input=None, check=True, **follow):
         if self.interrupt_once_upgraded and any(c[3:4] == ["upgrade"] for c in self.calls):
             self.calls.append(list(map(str, argv)))
             raise KeyboardInterrupt
-        return super().run(argv, timeout=timeout, input=input, check=check)
+        return super().run(argv, timeout=timeout, input=input, check=check, **follow)
 
     def _talosctl(self, args: list[str]) -> tuple[int, str, str]:
         node = next((n for n in self.nodes.values() if n.address == args[1]), None)
@@ -194,7 +200,8 @@ def test_an_interrupt_during_talosctl_upgrade_names_that_step_and_leaves_the_nod
 
     message = stopped(node_upgrade.upgrade_node, session, worker(session), TARGET)
 
-    assert message == f"worker-1: stopped at step 'talosctl upgrade': {INTERRUPTED}{LEFT_OUT}"
+    sent = f"talosctl -n 10.0.10.21 upgrade -i {session.cluster.installer_image(TARGET)} --timeout 0.5s"
+    assert message == f"worker-1: stopped at step 'talosctl upgrade': {INTERRUPTED} before `{sent}` answered{REBOOTING}{LEFT_OUT}"
     assert fake.nodes["worker-1"].unschedulable and fake.host_flags["worker-1"] == {"noout"}
 
 
@@ -204,7 +211,7 @@ def test_an_interrupt_while_waiting_for_the_node_names_the_wait_and_leaves_the_n
 
     message = stopped(node_upgrade.upgrade_node, session, worker(session), TARGET)
 
-    assert message == f"worker-1: stopped at step 'wait for Ready': {INTERRUPTED}{LEFT_OUT}"
+    assert message == f"worker-1: stopped at step 'wait for Ready': {INTERRUPTED}{REBOOTING}{LEFT_OUT}"
     node = fake.nodes["worker-1"]
     assert (node.talos, node.boot, node.unschedulable) == (TARGET, 2, True)
     assert fake.host_flags["worker-1"] == {"noout"}
@@ -219,8 +226,9 @@ def test_the_wait_for_the_node_says_what_it_sees(fake, session_for, capsys):
     progress = [line for line in said(capsys.readouterr().out) if line.startswith("waiting for worker-1 Ready")]
     assert len(progress) == 2, progress
     assert progress[0] == "waiting for worker-1 Ready with a new boot ID and Talos v1.11.1 (up to 0.5s)"
-    assert re.fullmatch(r"waiting for worker-1 Ready with a new boot ID and Talos v1\.11\.1: not yet \(\d+s of 0\.5s\)",
-                        progress[1]), progress[1]
+    # What the look saw, not a bare "not yet": the node as Kubernetes shows it while it reboots.
+    assert re.fullmatch(r"waiting for worker-1 Ready with a new boot ID and Talos v1\.11\.1: "
+                        r"worker-1 NotReady \(Ready=Unknown\): rebooting \(\d+s of 0\.5s\)", progress[1]), progress[1]
     node = fake.nodes["worker-1"]
     assert (node.ready, node.talos, node.unschedulable) == ("True", TARGET, False)
 
@@ -336,3 +344,44 @@ def test_a_node_back_on_a_new_boot_after_talosctl_gave_up_stays_out_and_the_stop
     node = fake.nodes["worker-1"]
     assert (node.ready, node.boot, node.unschedulable) == ("True", 2, True)
     assert fake.host_flags["worker-1"] == {"noout"}
+
+
+# What the watch says while talosctl is silent: the node as Kubernetes shows it.
+
+def status(ready: str = "True", boot: str = "boot-1", talos: str = "v1.11.0") -> NodeStatus:
+    return NodeStatus("worker-1", "worker", ready, True, "10.0.10.21", "v1.34.1", f"Talos ({talos})", talos, boot)
+
+
+def test_the_watch_tells_a_node_still_up_from_one_rebooting_and_one_back():
+    before = status()
+
+    assert node_upgrade.node_seen("worker-1", before, status()) == (
+        "worker-1 Ready on its old boot, Talos v1.11.0: installing, not rebooted yet")
+    assert node_upgrade.node_seen("worker-1", before, status(ready="Unknown")) == (
+        "worker-1 NotReady (Ready=Unknown): rebooting")
+    assert node_upgrade.node_seen("worker-1", before, status(boot="boot-2", talos=TARGET)) == (
+        "worker-1 Ready on a new boot, Talos v1.11.1")
+
+
+def test_the_watch_reads_the_node_itself_and_says_when_the_api_does_not_answer(fake):
+    fake.api_down = True
+
+    seen = node_upgrade.node_seen("worker-1", status())
+
+    assert seen.startswith("worker-1: the Kubernetes API does not answer (`kubectl get node worker-1")
+    assert [c for c in fake.calls if c[:3] == ["kubectl", "get", "node"]], "it looked"
+
+
+def test_a_lost_lock_refusing_the_upgrade_does_not_warn_of_a_reboot_that_never_began(fake, cluster_model):
+    def guard(command: str) -> None:
+        if " upgrade " in command:
+            raise RunbookStopped(f"lost the maintenance lock; stopped before {command}")
+
+    session = Session(cluster_model, Gate(True, before_change=guard), wait_timeout=0.5, poll_interval=0.01)
+
+    with pytest.raises(RunbookStopped) as caught:
+        node_upgrade.upgrade_node(session, worker(session), TARGET)
+
+    assert str(caught.value).startswith("lost the maintenance lock; stopped before talosctl -n 10.0.10.21 upgrade ")
+    assert "may still be rebooting" not in str(caught.value)
+    assert fake.nodes["worker-1"].boot == 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from homeops.runner.outcome import RERUN_NOTEBOOK
 from homeops.errors import RunbookStopped
 from homeops.procedures import node_upgrade
 
@@ -26,7 +27,10 @@ def test_a_node_that_went_down_and_stayed_down_when_talosctl_gave_up_stays_out_o
     assert "context deadline exceeded" in message
     assert message.endswith("; now Ready=Unknown, Talos v1.11.0, boot ID boot-2"
                             " (the node went down and did not come back: it stays out of service)"
-                            "; run the same runbook again to finish worker-1"
+                            "; warning: worker-1 may still be rebooting: wait until `kubectl get node worker-1` shows "
+                            "it Ready before anything else; check by hand: `talosctl -n 10.0.10.21 get machinestatus`, "
+                            "`kubectl get node worker-1`, `kubectl -n rook-ceph exec deploy/rook-ceph-tools -- ceph status`"
+                            f"; {RERUN_NOTEBOOK} to finish worker-1"
                             "; left in place: worker-1 cordoned, noout set for host worker-1")
     assert fake_cluster.nodes["worker-1"].unschedulable
     assert fake_cluster.host_flags["worker-1"] == {"noout"}

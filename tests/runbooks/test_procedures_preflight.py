@@ -302,3 +302,117 @@ def test_a_node_an_earlier_run_of_the_runbook_left_out_turns_its_failures_into_w
     assert results["nodes Ready"] == ("warn", earlier + "worker-1 cordoned")
     assert results["Ceph flags"] == ("warn", earlier + "set: noout on host worker-1")
     assert not [name for name, (status, _) in results.items() if status == "FAIL"]
+
+
+def earlier_record(directory, reason: str, outcome: str = "interrupted") -> None:
+    """The record of an earlier run of worker-upgrade beside this run's, ended with `reason`."""
+    record = {"cells": [], "metadata": {"homeops": {"outcome": outcome, "reason": reason}}, "nbformat": 4,
+              "nbformat_minor": 5}
+    (directory / "20261201T100000Z-worker-upgrade.ipynb").write_text(json.dumps(record))
+
+
+def test_noout_on_the_node_an_interrupted_run_names_is_finished_first_though_nothing_is_cordoned(
+        fake, cluster_model, monkeypatch, tmp_path):
+    """Ctrl-C while `set-group noout` had not answered: the flag is set, the cordon never came."""
+    monkeypatch.setenv("HOMEOPS_RECORD", str(tmp_path / "20261201T101500Z-worker-upgrade.ipynb"))
+    earlier_record(tmp_path, "worker-1: stopped at step 'set noout for the host': interrupted (Ctrl-C, Kernel > "
+                             "Interrupt or a signal) before `ceph osd set-group noout worker-1` answered; "
+                             "left in place: noout for host worker-1 may be set")
+    fake.host_flags["worker-1"] = {"noout"}
+
+    results = by_check(preflight.maintenance_gates(cluster_model))
+
+    assert results["Ceph flags"] == ("warn", "left by an earlier run of worker-upgrade on worker-1, finished first: "
+                                             "set: noout on host worker-1")
+    assert not [name for name, (status, _) in results.items() if status == "FAIL"]
+
+
+@pytest.mark.parametrize("named, flagged", [
+    (None, "worker-1"),  # no record names a node: a flag without a cordon is nobody's known leftover
+    ("worker-2", "worker-1"),  # the record names another node
+])
+def test_noout_without_a_cordon_stops_unless_the_last_record_names_its_node(
+        fake, cluster_model, monkeypatch, tmp_path, named, flagged):
+    monkeypatch.setenv("HOMEOPS_RECORD", str(tmp_path / "20261201T101500Z-worker-upgrade.ipynb"))
+    if named:
+        earlier_record(tmp_path, f"{named}: stopped at step 'set noout for the host': interrupted")
+    fake.host_flags[flagged] = {"noout"}
+
+    results = by_check(preflight.maintenance_gates(cluster_model))
+
+    assert results["Ceph flags"] == ("FAIL", f"set: noout on host {flagged}")
+
+
+# Which leftovers a re-run takes as its own: only one node of the runbook's role out, only noout on
+# its hosts, only the failures that node explains, and the last record naming it (or, without a
+# record, its cordon with noout on its hosts and none cluster-wide).
+
+def set_up_leftovers(fake, tmp_path, monkeypatch, *, runbook="worker-upgrade", named=None, outcome="interrupted",
+                     cordoned=("worker-1",), host_noout=("worker-1",), flags=(), not_ready=(), claimed=False):
+    this_run = tmp_path / f"20261201T101500Z-{runbook}.ipynb"
+    monkeypatch.setenv("HOMEOPS_RECORD", str(this_run))
+    if claimed:  # this run's own record, claimed as `homeops run` does: never the earlier run
+        this_run.write_text(json.dumps({"cells": [], "metadata": {"homeops": {"outcome": "running"}},
+                                        "nbformat": 4, "nbformat_minor": 5}))
+    if named:
+        earlier_record(tmp_path, f"{named}: stopped at step 'drain': interrupted", outcome)
+    for name in cordoned:
+        fake.nodes[name].unschedulable = True
+    for name in host_noout:
+        fake.host_flags[name] = {"noout"}
+    fake.flags |= set(flags)
+    for name in not_ready:
+        fake.nodes[name].ready = "False"
+
+
+@pytest.mark.parametrize("case, setup, finished_first", [
+    # With the cluster-wide noout the signature does not hold: only the record's name can tell.
+    ("named, stopped", dict(named="worker-1", outcome="stopped", flags=("noout",)), True),
+    ("named, failed", dict(named="worker-1", outcome="failed", flags=("noout",)), True),
+    ("named, this run's record claimed", dict(named="worker-1", flags=("noout",), claimed=True), True),
+    ("named, but the run completed", dict(named="worker-1", outcome="completed", cordoned=()), False),
+    ("named, with the cluster-wide noout too", dict(named="worker-1", flags=("noout",)), True),
+    ("no record, cordoned and flagged", dict(), True),
+    ("no record, cordoned without a flag", dict(host_noout=()), False),
+    ("no record, with the cluster-wide noout too", dict(flags=("noout",)), False),
+    ("another maintenance flag", dict(named="worker-1", flags=("norebalance",)), False),
+    ("two nodes cordoned", dict(named="worker-1", cordoned=("worker-1", "worker-2")), False),
+    ("another node not Ready", dict(named="worker-1", not_ready=("worker-2",)), False),
+    ("a runbook that takes no node out", dict(runbook="ceph-maintenance", named="worker-1"), False),
+])
+def test_leftovers_are_finished_first_only_when_they_are_this_runbooks_own(
+        fake, cluster_model, monkeypatch, tmp_path, case, setup, finished_first):
+    set_up_leftovers(fake, tmp_path, monkeypatch, **setup)
+
+    results = by_check(preflight.maintenance_gates(cluster_model))
+
+    failed = [name for name, (status, _) in results.items() if status == "FAIL"]
+    assert (not failed) == finished_first, (case, results)
+    assert results["etcd members"][0] == "ok" and results["Flux Ready"][0] == "ok"  # what passed stays as it was
+    if not finished_first:
+        assert not any(detail.startswith("left by an earlier run") for _, detail in results.values()), case
+
+
+def test_a_failure_the_left_out_node_does_not_explain_keeps_every_failure(fake, cluster_model, monkeypatch, tmp_path):
+    set_up_leftovers(fake, tmp_path, monkeypatch, named="worker-1")
+    fake.flux_not_ready = {"apps"}
+
+    results = by_check(preflight.maintenance_gates(cluster_model))
+
+    assert results["nodes Ready"] == ("FAIL", "worker-1 cordoned")
+    assert results["Ceph flags"] == ("FAIL", "set: noout on host worker-1")
+
+
+def test_the_record_of_this_run_is_the_guards_when_a_session_runs_in_this_kernel(fake, cluster_model, monkeypatch,
+                                                                                   tmp_path):
+    from homeops.procedures import resume
+    from homeops.runner import guard
+
+    monkeypatch.delenv("HOMEOPS_RECORD", raising=False)
+    running = type("Running", (), {"record_path": tmp_path / "20261201T101500Z-worker-upgrade.ipynb",
+                                    "finished": False})()
+    monkeypatch.setattr(guard, "active", lambda: running)
+
+    assert resume.this_runbook() == "worker-upgrade"
+    running.finished = True
+    assert resume.this_runbook() is None

@@ -80,7 +80,8 @@ def _node(raw: dict, now: float) -> NodeState:
 def read_twin_state(twin_dir: Path) -> TwinState:
     raw = json.loads((Path(twin_dir) / "state.json").read_text())
     assert raw["kind"] == "homeops-twin", f"{twin_dir} holds no twin state"
-    now = time.time()  # the twin keeps wall-clock moments
+    # The twin keeps wall-clock moments, on its own clock: the wall clock plus what tests moved it forward.
+    now = time.time() + float(raw.get("clock_offset", 0.0))
     nodes = {n["name"]: _node(n, now) for n in raw["nodes"]}
     ceph = raw["ceph"]
     hosts = [n for n in raw["nodes"] if n["osds"]]

@@ -27,7 +27,9 @@ def test_apply_prints_and_runs_the_command(fake_tools):
     out = io.StringIO()
     done = Gate(apply=True, out=out).change(["kubectl", "cordon", "worker-1"], timeout=5)
     assert done.stdout == "node/worker-1 cordoned\n"
-    assert re.fullmatch(r"\d\d:\d\d:\d\d RUN: kubectl cordon worker-1\n", out.getvalue())
+    # What the tool answers is said after the command, with its name, as it comes.
+    assert re.fullmatch(r"\d\d:\d\d:\d\d RUN: kubectl cordon worker-1\n"
+                        r"\d\d:\d\d:\d\d kubectl: node/worker-1 cordoned\n", out.getvalue())
     assert fake_tools.calls() == [["kubectl", "cordon", "worker-1"]]
 
 

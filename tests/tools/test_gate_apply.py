@@ -33,7 +33,7 @@ def test_apply_shows_the_why_note_on_the_run_line(fake_tools):
 
     Gate(apply=True, out=out).change(["kubectl", "cordon", "worker-1"], timeout=5, why="keep new pods off")
 
-    assert re.fullmatch(r"\d\d:\d\d:\d\d RUN: kubectl cordon worker-1  # keep new pods off\n", out.getvalue())
+    assert re.match(r"\d\d:\d\d:\d\d RUN: kubectl cordon worker-1  # keep new pods off\n", out.getvalue())
 
 
 def test_apply_passes_the_input_to_the_command(fake_tools):
@@ -50,7 +50,7 @@ def test_the_run_line_is_flushed_before_the_command_starts(monkeypatch):
     """A command that hangs must already be on the screen (and in the record) while it hangs."""
     log: list[str] = []
 
-    def run(argv, *, timeout, input=None):
+    def run(argv, *, timeout, input=None, **follow):
         log.append(f"run {argv}")
         return Completed(tuple(argv), 0, "", "")
 

@@ -109,7 +109,12 @@ def test_ceph_follows_a_host_through_its_reboot(make_twin):
     recovering = twin.ceph_status()
     assert "OSD_HOST_DOWN" not in recovering["health"]["checks"]
     assert [s["state_name"] for s in recovering["pgmap"]["pgs_by_state"]] == ["active+recovering+degraded"]
-    advance(str(twin.directory), 300)
+    advance(str(twin.directory), 150)  # half way: PG after PG is clean again
+    half = {s["state_name"]: s["count"] for s in twin.ceph_status()["pgmap"]["pgs_by_state"]}
+    total = recovering["pgmap"]["num_pgs"]
+    assert set(half) == {"active+clean", "active+recovering+degraded"} and sum(half.values()) == total
+    assert 0.4 * total <= half["active+recovering+degraded"] <= 0.6 * total
+    advance(str(twin.directory), 150)
     assert twin.ceph_status()["health"]["status"] == "HEALTH_OK"
     assert [s["state_name"] for s in twin.ceph_status()["pgmap"]["pgs_by_state"]] == ["active+clean"]
 

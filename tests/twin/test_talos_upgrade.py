@@ -4,6 +4,7 @@ cordoned; it refuses bad images and control-plane upgrades that could cost etcd 
 from __future__ import annotations
 
 import json
+import re
 import time
 
 import pytest
@@ -21,8 +22,12 @@ def test_upgrade_waits_for_the_reboot_and_the_node_comes_back_new(twin):
     done = twin.talosctl("-n", address, "upgrade", "-i", twin.image("v1.11.2"), "--timeout", "10m")
     assert done.returncode == 0, done.stderr
     assert done.stdout == ""  # talosctl's progress goes to stderr
-    assert done.stderr.splitlines()[0] == f"watching nodes: [{address}]"
-    assert done.stderr.splitlines()[-1] == f"    * {address}: post check passed"
+    # Not a terminal: each update on a line of its own, as talosctl's tracker prints it then.
+    lines = done.stderr.splitlines()
+    assert lines[0] == f'"{address}": waiting for actor ID'
+    assert re.fullmatch(rf'"{re.escape(address)}": actor ID: [0-9a-f-]{{36}}', lines[1])
+    assert lines[-2:] == [f'"{address}": events check condition met', f'"{address}": post check passed']
+    assert all(line.startswith(f'"{address}": ') for line in lines)
     node = twin.node(name)
     assert node["status"]["nodeInfo"]["bootID"] != before
     assert node["status"]["nodeInfo"]["osImage"] == "Talos (v1.11.2)"

@@ -2,11 +2,14 @@
 
 One host bucket per node that has OSDs; OSD ids are given in node order. A host whose node is
 rebooting has its OSDs down and every PG undersized and degraded; when it is back the PGs
-recover for `recovery_seconds`, then are active+clean again (never, with `pgs-stuck`).
+recover for `recovery_seconds`, one after another (the count still recovering falls evenly), then are
+active+clean again (never, with `pgs-stuck`).
 Pools are replicated three times across hosts with min_size 2.
 """
 
 from __future__ import annotations
+
+import math
 
 import json
 import re
@@ -128,8 +131,13 @@ def pg_states(state: dict, now: float) -> list[dict]:
         surviving = min(REPLICAS, host_count) - touched
         name = "active+undersized+degraded" if surviving >= MIN_SIZE else "undersized+degraded+peered"
         return [{"state_name": name, "count": total}]
-    if any(h["recovered_at"] > now for h in hosts(state)):
-        return [{"state_name": "active+recovering+degraded", "count": total}]
+    recovered_at = max((h["recovered_at"] for h in hosts(state)), default=0.0)
+    if recovered_at > now:
+        # Ceph recovers PG after PG: the count still recovering falls evenly over the recovery time.
+        window = max(state["timing"]["recovery_seconds"], recovered_at - now)
+        left = min(total, max(1, math.ceil(total * (recovered_at - now) / window)))
+        return [s for s in ({"state_name": "active+clean", "count": total - left},
+                            {"state_name": "active+recovering+degraded", "count": left}) if s["count"]]
     if state["ceph"]["stuck"]:
         return [{"state_name": "active+recovery_wait+degraded", "count": total}]
     if state["ceph"].get("snaptrim"):

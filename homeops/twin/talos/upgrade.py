@@ -3,11 +3,12 @@ with --wait (the default) talosctl follows it until then."""
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 import time
 
-from homeops.twin import clock, cluster, etcd, faults, nodes, output, table
+from homeops.twin import clock, cluster, etcd, faults, ids, nodes, output, table
 from homeops.twin.talos import api
 from homeops.twin.failure import ToolFailure
 
@@ -69,29 +70,48 @@ def _request_upgrade(parsed, twin_dir: str, address: str, image: str) -> None:
         nodes.start_upgrade(live, node, match["tag"], now, drain=not parsed.switch("stage"))
 
 
-def _wait_for_upgrade(twin_dir: str, address: str, timeout: float) -> None:
-    """Follow the node like `talosctl upgrade --wait`: print each stage until it is back.
+# While the node cannot be reached talosctl retries its event watch once a second (go-retry's
+# Constant, in seconds) and says so each time.
+RETRY_SECONDS = 1.0
 
+
+def _wait_for_upgrade(twin_dir: str, address: str, timeout: float) -> None:
+    """Follow the node like `talosctl upgrade --wait`: print each update until it is back.
+
+    talosctl's tracker (cmd/talosctl/pkg/talos/action/tracker.go) redraws a block (`watching nodes:
+    [...]`, `    * NODE: MESSAGE`) on a terminal; otherwise, as under a runbook, it prints each update
+    as it comes, as `"NODE": MESSAGE` (node.go's messages: the actor ID, each stage, `unavailable,
+    retrying...` at every failed retry, `events check condition met`, `post check passed`).
     The real wait lasts up to --timeout; the twin's lasts up to clock.scaled_wait(timeout).
     """
     current, start = cluster.observe(twin_dir)
     deadline = start + clock.scaled_wait(timeout, current["timing"]["patience_seconds"])
     # talosctl prints its progress on stderr; stdout stays empty.
-    output.write(sys.stderr, f"watching nodes: [{address}]")
-    last = None
+    say = _reporter(address)
+    say("waiting for actor ID")
+    say(f"actor ID: {ids.uuid4()}")
+    last, retried = None, None
     while True:
         current, now = cluster.observe(twin_dir)
         node = nodes.find(current, address=address)
         phase = nodes.phase(node, now)
         if node["reboot"] is None:
-            output.write(sys.stderr, f"    * {address}: post check passed")
+            say("events check condition met")
+            say("post check passed")
             return
-        if phase != last:
-            output.write(sys.stderr, f"    * {address}: {_progress(node, phase)}")
-            last = phase
+        if phase != last or (phase == nodes.OFFLINE and now - retried >= RETRY_SECONDS):
+            say(_progress(node, phase))
+            last, retried = phase, now
         if now >= deadline:
             raise ToolFailure(api.node_errors([(address, "context deadline exceeded")]))
         clock.sleep_until(deadline)
+
+
+def _reporter(address: str):
+    if sys.stderr.isatty():
+        output.write(sys.stderr, f"watching nodes: [{address}]")
+        return lambda message: output.write(sys.stderr, f"    * {address}: {message}")
+    return lambda message: output.write(sys.stderr, f"{json.dumps(address)}: {message}")
 
 
 def _progress(node: dict, phase: str) -> str:
