@@ -1,0 +1,102 @@
+"""Cilium, installed once by hand before Flux, with the rendered values (Talos "Deploying Cilium").
+
+The nodes have no CNI until Cilium runs, and Flux's controllers are pods that need one, so the
+bootstrap installs the Gateway API CRDs (Cilium's Gateway support needs them when it starts) and
+then the cilium chart with Helm: `helm upgrade --install`, the release named as the HelmRelease
+names it, in its namespace, from the HelmRepository's URL, with its rendered values. Flux's
+helm-controller then finds a release of that name and upgrades it in place (it adopts it); a
+`helm template | kubectl apply` would leave objects without a release that the HelmRelease's
+install would refuse to take over. Done when Helm lists the release deployed at the pinned chart.
+"""
+
+from __future__ import annotations
+
+import json
+
+from homeops.errors import RunbookStopped
+from homeops.procedures.bootstrap_files import Workspace
+from homeops.procedures.session import Session
+from homeops.procedures.waits import WaitTimedOut, wait_until
+from homeops.rendering import inventory
+from homeops.tools import kubectl, process
+from homeops.tools.process import ToolError
+
+RELEASE, NAMESPACE, CHART = "cilium", "kube-system", "cilium"
+GATEWAY_API_CRDS = "https://github.com/kubernetes-sigs/gateway-api/releases/download/{version}/experimental-install.yaml"
+HELM_TIMEOUT_MARGIN = 60.0
+
+
+def chart_source(workspace: Workspace) -> tuple[str, str]:
+    """(repository URL, chart version) of the rendered cilium HelmRelease and its HelmRepository."""
+    release = next(r for r in inventory.of_kind(workspace.project, "HelmRelease")
+                   if r.name == RELEASE and r.namespace == NAMESPACE)
+    chart = release.document["spec"]["chart"]["spec"]
+    source = chart["sourceRef"]["name"]
+    repository = next(r for r in inventory.of_kind(workspace.project, "HelmRepository") if r.name == source)
+    return repository.document["spec"]["url"], str(chart["version"])
+
+
+def installed_version() -> str | None:
+    """The chart version of the deployed cilium release, from `helm list -o json` (chart "cilium-1.19.3")."""
+    argv = ["helm", "list", "--namespace", NAMESPACE, "--filter", f"^{RELEASE}$", "--output", "json"]
+    try:
+        releases = json.loads(process.run(argv, timeout=kubectl.READ_TIMEOUT).stdout or "[]")
+    except (ToolError, ValueError):
+        return None
+    for release in releases if isinstance(releases, list) else []:
+        if release.get("name") == RELEASE and release.get("status") == "deployed":
+            return str(release.get("chart", "")).removeprefix(f"{CHART}-")
+    return None
+
+
+def install(session: Session, workspace: Workspace) -> str:
+    url, version = chart_source(workspace)
+    running = installed_version()
+    if running == version:
+        return f"kept: Helm release {NAMESPACE}/{RELEASE} deployed at chart {version}"
+    crds = GATEWAY_API_CRDS.format(version=session.cluster.versions.gateway_api)
+    try:
+        session.gate.change(["kubectl", "apply", "--server-side", "-f", crds], timeout=kubectl.CHANGE_TIMEOUT * 2,
+                            why="the Gateway API CRDs Cilium's Gateway support needs when it starts")
+        session.gate.change(
+            ["helm", "upgrade", "--install", RELEASE, CHART, "--repo", url, "--version", version,
+             "--namespace", NAMESPACE, "--values", str(workspace.cilium_values),
+             "--wait", "--timeout", f"{session.wait_timeout:g}s"],
+            timeout=session.wait_timeout + HELM_TIMEOUT_MARGIN,
+            why="the CNI, with the values Flux's HelmRelease uses, so that Flux adopts this release")
+    except ToolError as exc:
+        raise RunbookStopped(f"bootstrap: stopped at step 'install Cilium': {exc}; left in place: etcd bootstrapped, "
+                             "the API up, nodes NotReady without a CNI; run the bootstrap again to resume") from None
+    return f"planned: Cilium {version}" if not session.apply else f"installed: Cilium {version} ({url})"
+
+
+def wait_nodes_ready(session: Session) -> None:
+    """Every node of cluster.yaml Ready (the CNI runs), on versions.talos."""
+    cluster = session.cluster
+    what = f"every node Ready on Talos {cluster.versions.talos}"
+    if not session.apply:
+        session.gate.would_wait(what, session.wait_timeout)
+        return
+    progress = session.waiting(what)
+
+    def look() -> bool:
+        nodes = {n.name: n for n in kubectl.nodes()}
+        waiting = []
+        for node in cluster.nodes:
+            seen = nodes.get(node.name)
+            if seen is None:
+                waiting.append(f"{node.name} not registered")
+            elif not seen.is_ready:
+                waiting.append(f"{node.name} Ready={seen.ready}")
+            elif seen.talos_version != cluster.versions.talos:
+                waiting.append(f"{node.name} runs {seen.talos_version}")
+        progress.saw(f"{len(cluster.nodes) - len(waiting)} of {len(cluster.nodes)} Ready"
+                     + (f"; {', '.join(waiting)}" if waiting else ""))
+        return not waiting
+
+    try:
+        wait_until(look, session.wait_timeout, session.poll_interval, what,
+                   progress=lambda seen: None if seen == "not yet" else progress.saw(seen))
+    except WaitTimedOut as exc:
+        raise RunbookStopped(f"bootstrap: stopped at step 'wait for Ready nodes': {exc}; left in place: Cilium "
+                             "installed; run the bootstrap again to resume") from None
