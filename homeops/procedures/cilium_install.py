@@ -28,11 +28,11 @@ HELM_TIMEOUT_MARGIN = 60.0
 
 def chart_source(workspace: Workspace) -> tuple[str, str]:
     """(repository URL, chart version) of the rendered cilium HelmRelease and its HelmRepository."""
-    release = next(r for r in inventory.of_kind(workspace.project, "HelmRelease")
-                   if r.name == RELEASE and r.namespace == NAMESPACE)
+    rendered = list(inventory.objects(workspace.project))
+    release = next(r for r in rendered if r.kind == "HelmRelease" and r.name == RELEASE and r.namespace == NAMESPACE)
     chart = release.document["spec"]["chart"]["spec"]
     source = chart["sourceRef"]["name"]
-    repository = next(r for r in inventory.of_kind(workspace.project, "HelmRepository") if r.name == source)
+    repository = next(r for r in rendered if r.kind == "HelmRepository" and r.name == source)
     return repository.document["spec"]["url"], str(chart["version"])
 
 

@@ -16,7 +16,9 @@ Key = tuple[str, str, str]  # (kind, namespace, name)
 
 
 def apply_order(project: Path) -> list[Key]:
-    kustomizations = inventory.flux_kustomizations(project)
+    rendered = list(inventory.objects(project))  # one read of the tree (PyYAML's pure-Python loader is slow)
+    kustomizations = [o for o in rendered
+                      if o.kind == "Kustomization" and o.document["apiVersion"].startswith("kustomize.toolkit")]
     keys = {k.name: ("Kustomization", k.namespace or "flux-system", k.name) for k in kustomizations}
     depends = {k.name: [d["name"] for d in k.document["spec"].get("dependsOn") or [] if d.get("name") in keys]
                for k in kustomizations}
@@ -29,7 +31,7 @@ def apply_order(project: Path) -> list[Key]:
             break
         done.append(ready)
         pending.remove(ready)
-    releases = inventory.of_kind(project, "HelmRelease")
+    releases = [o for o in rendered if o.kind == "HelmRelease"]
     order: list[Key] = [("Kustomization", "flux-system", "flux-system")]
     for name in done:
         order.append(keys[name])
