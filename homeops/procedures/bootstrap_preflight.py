@@ -187,9 +187,9 @@ def github_token(environ: dict | None = None) -> CheckResult:
     """GITHUB_TOKEN is set; never shown, not even in part (flux reads it from the environment)."""
     env = os.environ if environ is None else environ
     if not env.get(GITHUB_TOKEN_ENV, "").strip():
-        return failed("GitHub token", f"{GITHUB_TOKEN_ENV} is not set: flux bootstrap github needs a token that may "
+        return failed("GitHub access", f"{GITHUB_TOKEN_ENV} is not set: flux bootstrap github needs a token that may "
                                       "add a deploy key (repository administration and contents, read and write)")
-    return passed("GitHub token", f"{GITHUB_TOKEN_ENV} is set (not shown)")
+    return passed("GitHub access", f"{GITHUB_TOKEN_ENV} is set (not shown)")
 
 
 def tools() -> CheckResult:

@@ -188,7 +188,7 @@ def test_preflight_names_every_problem_at_once(lab, monkeypatch, tmp_path):
     monkeypatch.setenv("SOPS_AGE_KEY_FILE", str(tmp_path / "missing.txt"))
     results, _ = bootstrap_preflight.preflight(lab.cluster, Workspace(lab.project), lab.project / "cluster.yaml")
     failed = {r.check: r.detail for r in results if r.failed}
-    assert set(failed) == {"node worker-1", "node worker-2", "node worker-3", "age key", "GitHub token"}
+    assert set(failed) == {"node worker-1", "node worker-2", "node worker-3", "age key", "GitHub access"}
     assert failed["node worker-1"].startswith("no disk /dev/sda (has /dev/nvme0n1")
     assert failed["node worker-2"].startswith("no NIC with MAC bc:24:11:00:10:22 (has enp1s0 bc:24:11:99:99:99")
     assert failed["node worker-3"] == "no OSD disk /dev/disk/by-id/nvme-Samsung_SSD_980_1TB_S64ANS0T100003"
