@@ -46,6 +46,10 @@ class Workspace:
         return self.generated / "secrets.yaml"
 
     @property
+    def sops_config(self) -> Path:
+        return self.project / ".sops.yaml"
+
+    @property
     def talosconfig(self) -> Path:
         return self.generated / "talosconfig"
 

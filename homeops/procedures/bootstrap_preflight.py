@@ -20,7 +20,7 @@ from pathlib import Path
 from homeops.cluster.model import Cluster, Node
 from homeops.procedures.bootstrap_files import Workspace, age_key_file
 from homeops.procedures.checks import CheckResult, at_once, failed, passed, verdict
-from homeops.tools import process, talosctl
+from homeops.tools import talosctl, workstation
 from homeops.tools.process import ToolError
 from homeops.tools.shapes import Disk, Link
 
@@ -125,9 +125,8 @@ def age_key(cluster: Cluster, environ: dict | None = None) -> CheckResult:
 
 
 def _public_keys_of(path: Path) -> set[str]:
-    """`age-keygen -y FILE` prints the public key of each secret key (never the secret one)."""
     try:
-        return set(process.run(["age-keygen", "-y", str(path)], timeout=30).stdout.split())
+        return workstation.age_public_keys(path)
     except ToolError:
         return set()
 

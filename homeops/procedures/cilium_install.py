@@ -11,19 +11,16 @@ install would refuse to take over. Done when Helm lists the release deployed at 
 
 from __future__ import annotations
 
-import json
-
 from homeops.errors import RunbookStopped
 from homeops.procedures.bootstrap_files import Workspace
 from homeops.procedures.session import Session
 from homeops.procedures.waits import WaitTimedOut, wait_until
 from homeops.rendering import inventory
-from homeops.tools import kubectl, process
+from homeops.tools import helm, kubectl
 from homeops.tools.process import ToolError
 
 RELEASE, NAMESPACE, CHART = "cilium", "kube-system", "cilium"
 GATEWAY_API_CRDS = "https://github.com/kubernetes-sigs/gateway-api/releases/download/{version}/experimental-install.yaml"
-HELM_TIMEOUT_MARGIN = 60.0
 
 
 def chart_source(workspace: Workspace) -> tuple[str, str]:
@@ -36,34 +33,30 @@ def chart_source(workspace: Workspace) -> tuple[str, str]:
     return repository.document["spec"]["url"], str(chart["version"])
 
 
-def installed_version() -> str | None:
-    """The chart version of the deployed cilium release, from `helm list -o json` (chart "cilium-1.19.3")."""
-    argv = ["helm", "list", "--namespace", NAMESPACE, "--filter", f"^{RELEASE}$", "--output", "json"]
+def installed_version(session: Session) -> str | None:
+    """The chart version of the deployed cilium release (`helm list`); None when there is none yet.
+
+    A plan made before the cluster exists cannot ask it: there, unreadable means not installed.
+    """
     try:
-        releases = json.loads(process.run(argv, timeout=kubectl.READ_TIMEOUT).stdout or "[]")
-    except (ToolError, ValueError):
+        return helm.deployed_chart(RELEASE, NAMESPACE, CHART)
+    except ToolError:
+        if session.apply:
+            raise
         return None
-    for release in releases if isinstance(releases, list) else []:
-        if release.get("name") == RELEASE and release.get("status") == "deployed":
-            return str(release.get("chart", "")).removeprefix(f"{CHART}-")
-    return None
 
 
 def install(session: Session, workspace: Workspace) -> str:
     url, version = chart_source(workspace)
-    running = installed_version()
-    if running == version:
-        return f"kept: Helm release {NAMESPACE}/{RELEASE} deployed at chart {version}"
     crds = GATEWAY_API_CRDS.format(version=session.cluster.versions.gateway_api)
     try:
-        session.gate.change(["kubectl", "apply", "--server-side", "-f", crds], timeout=kubectl.CHANGE_TIMEOUT * 2,
-                            why="the Gateway API CRDs Cilium's Gateway support needs when it starts")
-        session.gate.change(
-            ["helm", "upgrade", "--install", RELEASE, CHART, "--repo", url, "--version", version,
-             "--namespace", NAMESPACE, "--values", str(workspace.cilium_values),
-             "--wait", "--timeout", f"{session.wait_timeout:g}s"],
-            timeout=session.wait_timeout + HELM_TIMEOUT_MARGIN,
-            why="the CNI, with the values Flux's HelmRelease uses, so that Flux adopts this release")
+        if installed_version(session) == version:
+            return f"kept: Helm release {NAMESPACE}/{RELEASE} deployed at chart {version}"
+        kubectl.apply_server_side(session.gate, crds, why="the Gateway API CRDs Cilium's Gateway support needs "
+                                                          "when it starts")
+        helm.upgrade_install(session.gate, RELEASE, CHART, repo=url, version=version, namespace=NAMESPACE,
+                             values=str(workspace.cilium_values), timeout=session.wait_timeout,
+                             why="the CNI, with the values Flux's HelmRelease uses, so that Flux adopts this release")
     except ToolError as exc:
         raise RunbookStopped(f"bootstrap: stopped at step 'install Cilium': {exc}; left in place: etcd bootstrapped, "
                              "the API up, nodes NotReady without a CNI; run the bootstrap again to resume") from None

@@ -17,7 +17,7 @@ from homeops.procedures.flux_dependencies import Key, apply_order
 from homeops.procedures.session import Session
 from homeops.procedures.waits import WaitTimedOut, wait_until
 from homeops.rendering import inventory
-from homeops.tools import kubectl, process
+from homeops.tools import flux, kubectl, workstation
 from homeops.tools.process import ToolError
 from homeops.tools.shapes import FluxObject
 
@@ -25,7 +25,6 @@ FLUX_NAMESPACE = "flux-system"
 SOPS_SECRET = "sops-age"  # the name the rendered Kustomizations' decryption.secretRef gives
 SOPS_SECRET_KEY = "age.agekey"  # kustomize-controller reads keys ending in .agekey (Flux "Mozilla SOPS" guide)
 FLUX_PATH = "kubernetes/flux"
-BOOTSTRAP_MARGIN = 60.0
 
 
 def _exists(session: Session, args: list[str]) -> bool:
@@ -33,9 +32,8 @@ def _exists(session: Session, args: list[str]) -> bool:
 
     A plan made before the cluster exists cannot ask it: there, what cannot be read is not there yet.
     """
-    argv = ["kubectl", *args, "-o", "name", "--ignore-not-found", f"--request-timeout={int(kubectl.READ_TIMEOUT) - 5}s"]
     try:
-        return bool(process.run(argv, timeout=kubectl.READ_TIMEOUT).stdout.strip())
+        return kubectl.exists(args)
     except ToolError:
         if session.apply:
             raise
@@ -56,12 +54,10 @@ def sops_secret(session: Session) -> str:
         if has_secret:
             return f"kept: Secret {FLUX_NAMESPACE}/{SOPS_SECRET}"
         if not has_namespace:
-            session.gate.change(["kubectl", "create", "namespace", FLUX_NAMESPACE], timeout=kubectl.CHANGE_TIMEOUT,
-                                why="Flux's namespace, made first so the age key is there before Flux")
-        session.gate.change(
-            ["kubectl", "-n", FLUX_NAMESPACE, "create", "secret", "generic", SOPS_SECRET,
-             f"--from-file={SOPS_SECRET_KEY}={key}"],
-            timeout=kubectl.CHANGE_TIMEOUT, why="the age key Flux decrypts the *.sops.yaml files with (read from its file)")
+            kubectl.create_namespace(session.gate, FLUX_NAMESPACE,
+                                     why="Flux's namespace, made first so the age key is there before Flux")
+        kubectl.create_secret_from_file(session.gate, FLUX_NAMESPACE, SOPS_SECRET, SOPS_SECRET_KEY, str(key),
+                                        why="the age key Flux decrypts the *.sops.yaml files with (read from its file)")
     except ToolError as exc:
         raise _stop("SOPS age Secret", exc, "Cilium installed, Flux not bootstrapped") from None
     return f"planned: Secret {FLUX_NAMESPACE}/{SOPS_SECRET}" if not session.apply else \
@@ -73,21 +69,17 @@ def bootstrapped(session: Session) -> bool:
     return _exists(session, ["-n", FLUX_NAMESPACE, "get", "kustomizations.kustomize.toolkit.fluxcd.io", "flux-system"])
 
 
-def bootstrap_argv(session: Session) -> list[str]:
+def bootstrap_flux(session: Session) -> str:
     repo = session.cluster.repository
     if repo is None:  # the preflight refused it already; here for a direct call
-        raise RunbookStopped("bootstrap: cluster.yaml has no repository; nothing changed")
-    return ["flux", "bootstrap", "github", f"--owner={repo.owner}", f"--repository={repo.name}",
-            f"--branch={repo.branch}", f"--path={FLUX_PATH}", "--personal", f"--timeout={session.wait_timeout:g}s"]
-
-
-def bootstrap_flux(session: Session) -> str:
+        raise RunbookStopped("bootstrap: cluster.yaml has no repository; Flux not bootstrapped")
     try:
         if bootstrapped(session):
             return "kept: Flux is bootstrapped (Kustomization flux-system/flux-system exists)"
-        session.gate.change(bootstrap_argv(session), timeout=session.wait_timeout + BOOTSTRAP_MARGIN,
-                            why="Flux's controllers, its deploy key and gotk files in the repository, then "
-                                f"{FLUX_PATH} reconciled")
+        flux.bootstrap_github(session.gate, owner=repo.owner, repository=repo.name, branch=repo.branch,
+                              path=FLUX_PATH, timeout=session.wait_timeout,
+                              why=f"Flux's controllers, its deploy key and gotk files in the repository, then "
+                                  f"{FLUX_PATH} reconciled")
     except ToolError as exc:
         raise _stop("flux bootstrap", exc, "Cilium installed, the SOPS age Secret made") from None
     return "planned: flux bootstrap github" if not session.apply else "bootstrapped: Flux"
@@ -170,9 +162,8 @@ def dns_answers(session: Session) -> CheckResult:
     check, domain = "split DNS", session.cluster.cluster.domain
     if server is None:
         return CheckResult(check, "warn", "no k8s-gateway load balancer in cluster.yaml: not checked")
-    argv = ["dig", "+short", "+time=2", "+tries=2", f"@{server.address}", str(domain), "SOA"]
     try:
-        answer = process.run(argv, timeout=30).stdout.strip()
+        answer = workstation.dns_soa(str(server.address), str(domain))
     except ToolError as exc:
         return failed(check, f"k8s-gateway at {server.address}: {exc}")
     if not answer:

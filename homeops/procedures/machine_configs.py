@@ -17,21 +17,15 @@ from homeops.errors import RunbookStopped
 from homeops.procedures.bootstrap_files import Workspace
 from homeops.procedures.bootstrap_preflight import MAINTENANCE, NodeState, encryption_problem
 from homeops.procedures.session import Session
+from homeops.tools import talosctl, workstation
 from homeops.tools.process import ToolError
 
-GEN_TIMEOUT = 120.0
 
-
-def _change(session: Session, argv: list[str], step: str, why: str) -> None:
+def _step(step: str, change, *args, **kwargs) -> None:
     try:
-        session.gate.change(argv, timeout=GEN_TIMEOUT, why=why)
+        change(*args, **kwargs)
     except ToolError as exc:
         raise RunbookStopped(f"bootstrap: stopped at step '{step}': {exc}; the cluster was not touched") from None
-
-
-def _sops(workspace: Workspace, *args: str) -> list[str]:
-    # sops looks for .sops.yaml from its working directory up; the rendered one is named outright.
-    return ["sops", "--config", str(workspace.project / ".sops.yaml"), *args]
 
 
 def secrets_bundle(session: Session, workspace: Workspace) -> str:
@@ -43,12 +37,10 @@ def secrets_bundle(session: Session, workspace: Workspace) -> str:
         workspace.make_generated()
     plain = workspace.secrets_plain
     if not plain.exists():
-        _change(session, ["talosctl", "gen", "secrets", "--output-file", str(plain)], "gen secrets",
-                "the cluster's certificate authorities and tokens, made once")
-    # sops picks its creation rule by the file name; the input's name matches none (sops v3.10.2 README,
-    # --filename-override), so the rule for talos/*.sops.yaml is asked for by name.
-    _change(session, _sops(workspace, "--encrypt", "--filename-override", str(target), "--output", str(target),
-                           str(plain)), "encrypt secrets", f"encrypted to the age key of cluster.yaml, to commit")
+        _step("gen secrets", talosctl.gen_secrets, session.gate, str(plain),
+              why="the cluster's certificate authorities and tokens, made once")
+    _step("encrypt secrets", workstation.sops_encrypt, session.gate, workspace.sops_config, plain, target,
+          why="encrypted to the age key of cluster.yaml, to commit")
     if session.apply:
         problem = encryption_problem(target, str(session.cluster.secrets.age_public_key or ""))
         if problem:
@@ -73,10 +65,10 @@ def generate(session: Session, workspace: Workspace, states: list[NodeState]) ->
     plain = workspace.secrets_plain
     # In plan mode a bundle that secrets_bundle would make now stays in clear for this step, as in apply mode.
     if not plain.exists() and (session.apply or workspace.secrets_sops.exists()):
-        _change(session, _sops(workspace, "--decrypt", "--output", str(plain), str(workspace.secrets_sops)),
-                "decrypt secrets", "the bundle in clear, only inside the private talos/generated/")
+        _step("decrypt secrets", workstation.sops_decrypt, session.gate, workspace.sops_config,
+              workspace.secrets_sops, plain, why="the bundle in clear, only inside the private talos/generated/")
     endpoint = f"https://{cluster.network.control_plane_vip}:6443"
-    common = ["talosctl", "gen", "config", cluster.cluster.name, endpoint, "--with-secrets", str(plain),
+    common = [cluster.cluster.name, endpoint, "--with-secrets", str(plain),
               "--kubernetes-version", cluster.versions.kubernetes.removeprefix("v"),
               "--install-image", cluster.installer_image(),
               "--with-docs=false", "--with-examples=false", "--force"]
@@ -87,15 +79,15 @@ def generate(session: Session, workspace: Workspace, states: list[NodeState]) ->
                 patches += ["--config-patch-control-plane", f"@{workspace.patch('controlplane')}"]
             patches += ["--config-patch", f"@{workspace.node_patch(node)}"]
             kind = "controlplane" if node.role == "control-plane" else "worker"
-            _change(session, [*common, *patches, "--output-types", kind, "--output", str(workspace.machine_config(node))],
-                    f"gen config {node.name}", f"{node.name}'s own configuration ({kind})")
-        _change(session, [*common, "--output-types", "talosconfig", "--output", str(workspace.talosconfig)],
-                "gen talosconfig", "the client configuration of this cluster, for talosctl")
-        talosconfig = ["talosctl", "--talosconfig", str(workspace.talosconfig), "config"]
-        _change(session, [*talosconfig, "endpoint", *(str(n.address) for n in cluster.control_planes)],
-                "talosconfig endpoints", "talosctl reaches the cluster through the control planes' own addresses")
-        _change(session, [*talosconfig, "node", str(cluster.control_planes[0].address)],
-                "talosconfig node", "the node talosctl asks when none is named")
+            _step(f"gen config {node.name}", talosctl.gen_config, session.gate,
+                  [*common, *patches, "--output-types", kind, "--output", str(workspace.machine_config(node))],
+                  why=f"{node.name}'s own configuration ({kind})")
+        _step("gen talosconfig", talosctl.gen_config, session.gate,
+              [*common, "--output-types", "talosconfig", "--output", str(workspace.talosconfig)],
+              why="the client configuration of this cluster, for talosctl")
+        _step("talosconfig endpoints", talosctl.config_endpoints, session.gate, str(workspace.talosconfig),
+              [str(n.address) for n in cluster.control_planes], str(cluster.control_planes[0].address),
+              why="talosctl reaches the cluster through the control planes' own addresses (the VIP needs etcd)")
     finally:
         if session.apply and plain.exists():
             plain.unlink(missing_ok=True)  # the configurations hold what they need; no clear bundle left behind

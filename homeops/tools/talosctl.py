@@ -225,3 +225,20 @@ def kubeconfig(gate: Gate, address: str, path: str, *, why: str = "") -> None:
     """Write the cluster's admin kubeconfig to `path` (a file of its own: --merge=false, --force)."""
     gate.change(["talosctl", "kubeconfig", "--nodes", address, path, "--merge=false", "--force"],
                 timeout=CHANGE_TIMEOUT, why=why)
+
+
+def gen_secrets(gate: Gate, output: str, *, why: str = "") -> None:
+    gate.change(["talosctl", "gen", "secrets", "--output-file", output], timeout=CHANGE_TIMEOUT, why=why)
+
+
+def gen_config(gate: Gate, args: Sequence[str], *, why: str = "") -> None:
+    """`talosctl gen config ARGS`: a file on the workstation (plan mode only shows it)."""
+    gate.change(["talosctl", "gen", "config", *args], timeout=CHANGE_TIMEOUT, why=why)
+
+
+def config_endpoints(gate: Gate, talosconfig: str, endpoints: Sequence[str], node: str, *, why: str = "") -> None:
+    """Point a talosconfig at the control planes (`config endpoint`) and a default node (`config node`)."""
+    gate.change(["talosctl", "--talosconfig", talosconfig, "config", "endpoint", *endpoints],
+                timeout=CHANGE_TIMEOUT, why=why)
+    gate.change(["talosctl", "--talosconfig", talosconfig, "config", "node", node], timeout=CHANGE_TIMEOUT,
+                why="the node talosctl asks when none is named")

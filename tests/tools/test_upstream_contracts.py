@@ -104,3 +104,10 @@ def test_the_disks_table_of_talos_docs_names_the_ids_the_json_carries():
     # The table is what an operator sees; the runbook reads -o json. Both name disks by ID.
     rows = decode.table(text("talosctl-get-disks-v1.11.txt"), ("NODE", "ID", "SIZE"), ["talosctl", "get", "disks"])
     assert [r["ID"] for r in rows] == ["loop0", "nvme0n1", "sda", "sdb", "sdc", "vda"]
+
+
+def test_helm_lists_a_release_with_its_chart_as_name_and_version():
+    from homeops.tools import helm
+
+    (release,) = helm.parse_list(text("helm-list.json"), ["helm", "list", "--output", "json"])
+    assert (release["name"], release["status"], release["chart"]) == ("test-release", "deployed", "test-chart-1.0.0")
