@@ -41,10 +41,11 @@ Behaviour
   schedulable": a node left cordoned fails it, as on a real cluster.
 - The `ceph` CLI prints its status lines (`noout is set`) on stderr, as the real one does.
 
-Modules: `state` (the JSON file and its lock), `clock` (deadlines, durations, scaled waits),
-`nodes` and `etcd` and `ceph` (the simulation), `k8s`, `flux_objects` and `leases` (the API
-objects), `kubectl*`, `talos*` and `flux` (the fake tools), `args` (pflag-style command lines),
-`scenario` and `directory` (making a twin).
+Modules: one room per tool, `talos/` (`talosctl` and the Talos API), `kube/` (`kubectl`, the
+API objects and Leases), `ceph/` (the toolbox's `ceph` and Rook's controller) and `flux/`
+(`flux` and its objects), over a shared core at the top: `state` (the JSON file and its lock),
+`clock` (deadlines, durations, scaled waits), `cluster` (the state as of now), `nodes` and `etcd`
+(the simulation), `args` (pflag-style command lines), `scenario` and `directory` (making a twin).
 
 Scenario file (all keys optional)::
 

@@ -29,26 +29,9 @@ def twin_now(state: dict) -> float:
     """The cluster's time: the wall clock plus what tests moved it forward (`clock_offset` in the state).
 
     Reboots, recoveries and Rook's maintenance timeout run on this clock, so a test can let 31
-    minutes pass in an instant (`advance`) instead of waiting for them.
+    minutes pass in an instant (`cluster.advance`) instead of waiting for them.
     """
     return time.time() + float(state.get("clock_offset", 0.0))
-
-
-def advance(twin_dir: str, seconds: float) -> None:
-    """Move the twin's clock forward by `seconds` (never back): what tests use instead of waiting.
-
-    The controllers catch up with the new time, and that is saved: reboots that have ended are
-    settled and Rook has reconciled, as the real ones would have while the time passed. With 0,
-    only that: what a reader of the state file sees is the cluster as of now.
-    """
-    from homeops.twin import cluster
-    from homeops.twin import state as twin_state
-
-    if seconds < 0:
-        raise ValueError("the twin's clock only moves forward")
-    with twin_state.change(twin_dir) as current:
-        current["clock_offset"] = float(current.get("clock_offset", 0.0)) + seconds
-        cluster.catch_up(current, twin_now(current))
 
 
 def parse_duration(text: str) -> float:

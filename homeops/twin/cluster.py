@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from homeops.twin import clock, nodes, rook, state
+from homeops.twin import clock, nodes, state
+from homeops.twin.ceph import rook
 
 
 def observe(twin_dir: str) -> tuple[dict, float]:
@@ -14,6 +15,20 @@ def observe(twin_dir: str) -> tuple[dict, float]:
     now = clock.twin_now(current)
     catch_up(current, now)
     return current, now
+
+
+def advance(twin_dir: str, seconds: float) -> None:
+    """Move the twin's clock forward by `seconds` (never back): what tests use instead of waiting.
+
+    The controllers catch up with the new time, and that is saved: reboots that have ended are
+    settled and Rook has reconciled, as the real ones would have while the time passed. With 0,
+    only that: what a reader of the state file sees is the cluster as of now.
+    """
+    if seconds < 0:
+        raise ValueError("the twin's clock only moves forward")
+    with state.change(twin_dir) as current:
+        current["clock_offset"] = float(current.get("clock_offset", 0.0)) + seconds
+        catch_up(current, clock.twin_now(current))
 
 
 @contextmanager

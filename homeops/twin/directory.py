@@ -8,10 +8,12 @@ import sys
 from pathlib import Path
 
 import homeops
-from homeops.twin import clock, ids, rook, state
+from homeops.twin import clock, ids, state
+from homeops.twin.ceph import rook
 from homeops.twin.scenario import Scenario, load_scenario
 
-TOOLS = ("kubectl", "talosctl", "flux")
+# Each fake tool and the module whose main() it runs.
+TOOLS = {"kubectl": "kube.kubectl", "talosctl": "talos.talosctl", "flux": "flux.flux"}
 PG_COUNT = 137  # placement groups of the simulated Ceph pools (the reference's example)
 
 # Where the fake tools keep homeops's compiled modules, under the user's cache directory
@@ -33,7 +35,7 @@ cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~")
 sys.pycache_prefix = os.path.join(cache, *{cache_path!r})
 sys.dont_write_bytecode = False
 sys.path.insert(0, {package_root!r})
-from homeops.twin.{tool} import main
+from homeops.twin.{module} import main
 sys.exit(main(sys.argv[1:], os.path.dirname(os.path.dirname(os.path.realpath(__file__)))))
 """
 
@@ -60,10 +62,10 @@ def create(directory: str | Path, cluster, scenario: Scenario | str | Path | Non
     bin_dir.mkdir(parents=True, exist_ok=True)
     state.write_new(directory, initial_state(cluster, scenario))
     package_root = str(Path(homeops.__file__).resolve().parent.parent)
-    for tool in TOOLS:
+    for tool, module in TOOLS.items():
         launcher = bin_dir / tool
-        launcher.write_text(_LAUNCHER.format(python=sys.executable, tool=tool, package_root=package_root,
-                                             cache_path=BYTECODE_CACHE))
+        launcher.write_text(_LAUNCHER.format(python=sys.executable, tool=tool, module=module,
+                                             package_root=package_root, cache_path=BYTECODE_CACHE))
         launcher.chmod(0o755)
     return directory
 

@@ -25,7 +25,7 @@ from homeops.gate import Gate
 from homeops.procedures.session import Session
 from homeops.tools import process
 from homeops.tools.process import Completed, ToolError
-from homeops.twin import clock
+from homeops.twin import cluster
 
 from tests.runbooks.twin_state import CephFlags, CephState, NodeState, TwinState, read_twin_state
 from tests.said import gate_lines
@@ -305,7 +305,7 @@ class Drill:
     def state(self) -> TwinState:
         # The real controllers (Rook's disruption controller) act on their own between calls; the
         # twin's act at each call and a read-only call saves nothing: let them catch up and save.
-        clock.advance(str(self.twin), 0)
+        cluster.advance(str(self.twin), 0)
         return read_twin_state(self.twin)
 
     def nodes(self) -> dict[str, NodeState]:

@@ -1,7 +1,7 @@
 """Drills of Rook's disruption controller and of where Rook places OSDs, against the twin.
 
 The twin plays Rook with managePodBudgets on (the chart's default) and osdMaintenanceTimeout
-30 min, on a clock the test moves (`homeops.twin.clock.advance`) instead of waiting. Final
+30 min, on a clock the test moves (`homeops.twin.cluster.advance`) instead of waiting. Final
 states are read from the twin's state file, not through the parsers the runbooks use.
 """
 
@@ -15,7 +15,7 @@ import pytest
 from homeops.gate import Gate
 from homeops.procedures.node_maintenance import InPlace, keep_protected
 from homeops.procedures.session import Session
-from homeops.twin import clock, cluster, state
+from homeops.twin import cluster, state
 
 pytestmark = pytest.mark.slow
 
@@ -44,7 +44,7 @@ def test_a_maintenance_longer_than_rooks_timeout_keeps_the_osds_in_and_exit_clea
     current = twin_now(drill)
     assert node(current, "worker-2")["unschedulable"] and node(current, "worker-2")["drained"]
     assert "noout" in current["ceph"]["flags"]
-    clock.advance(str(drill.twin), 45 * MINUTE)  # Rook let go after 30 min; Ceph would mark out 10 min later
+    cluster.advance(str(drill.twin), 45 * MINUTE)  # Rook let go after 30 min; Ceph would mark out 10 min later
     current = twin_now(drill)
     assert "worker-2" not in current["ceph"]["group_flags"]
     assert "noout" in current["ceph"]["flags"]
@@ -61,7 +61,7 @@ def test_without_the_cluster_wide_flag_the_twin_marks_the_osds_of_a_long_mainten
     drill = make_drill({"reboot_seconds": 0.3})
     assert drill.run("ceph-maintenance", "node=worker-2", "action=enter", apply=True).code == 0
     drill.tool("kubectl", "-n", "rook-ceph", "exec", "deploy/rook-ceph-tools", "--", "ceph", "osd", "unset", "noout")
-    clock.advance(str(drill.twin), 45 * MINUTE)
+    cluster.advance(str(drill.twin), 45 * MINUTE)
     assert osds_in(drill) == 2
 
 
@@ -70,7 +70,7 @@ def test_a_wait_that_outlives_rooks_timeout_sets_the_cluster_wide_noout_and_says
     drill = make_drill({"reboot_seconds": 0.3})
     drill.tool("kubectl", "drain", "worker-1", "--ignore-daemonsets", "--delete-emptydir-data")
     assert twin_now(drill)["ceph"]["group_flags"] == {"worker-1": ["noout"]}  # Rook's, for the drain
-    clock.advance(str(drill.twin), 31 * MINUTE)
+    cluster.advance(str(drill.twin), 31 * MINUTE)
     monkeypatch.setenv("PATH", f"{drill.twin / 'bin'}{os.pathsep}{os.environ['PATH']}")
     session = Session(cluster_model, Gate(True), wait_timeout=5, poll_interval=0.1)
     left = InPlace("worker-1", osds=(0,), crush_hosts=("worker-1",), cordoned=True, noout=True)

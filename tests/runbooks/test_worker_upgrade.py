@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from homeops.twin import clock
+from homeops.twin import cluster
 
 pytestmark = pytest.mark.slow
 
@@ -132,7 +132,7 @@ def test_a_node_that_was_not_disrupted_is_given_back(make_drill, fault, step):
     assert drill.snapshot() == before
     # Rook keeps its own noout on the host until the PGs the drain disturbed are clean again; a
     # minute later (the twin's clock, moved) nothing is left.
-    clock.advance(str(drill.twin), 60)
+    cluster.advance(str(drill.twin), 60)
     assert drill.osd_dump().host_flags == {}
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import json
 
-from homeops.twin import clock, state
+from homeops.twin import state
+from homeops.twin.cluster import advance
 
 
 def test_a_fresh_twin_is_healthy_and_clean(twin, cluster):
@@ -104,11 +105,11 @@ def test_ceph_follows_a_host_through_its_reboot(make_twin):
     assert [s["state_name"] for s in down["pgmap"]["pgs_by_state"]] == ["active+undersized+degraded"]
     tree = json.loads(twin.ceph("osd", "tree", "-f", "json").stdout)
     assert next(n for n in tree["nodes"] if n["name"] == "osd.1")["status"] == "down"
-    clock.advance(str(twin.directory), 601)  # back, and recovering what it missed
+    advance(str(twin.directory), 601)  # back, and recovering what it missed
     recovering = twin.ceph_status()
     assert "OSD_HOST_DOWN" not in recovering["health"]["checks"]
     assert [s["state_name"] for s in recovering["pgmap"]["pgs_by_state"]] == ["active+recovering+degraded"]
-    clock.advance(str(twin.directory), 300)
+    advance(str(twin.directory), 300)
     assert twin.ceph_status()["health"]["status"] == "HEALTH_OK"
     assert [s["state_name"] for s in twin.ceph_status()["pgmap"]["pgs_by_state"]] == ["active+clean"]
 
@@ -118,9 +119,9 @@ def test_pgs_stuck_never_return_to_clean_after_a_reboot(make_twin):
     assert twin.ceph_status()["health"]["status"] == "HEALTH_OK"
     done = twin.talosctl("-n", "10.0.10.21", "upgrade", "-i", twin.image("v1.11.2"), "--wait=false")
     assert done.returncode == 0, done.stderr
-    clock.advance(str(twin.directory), 601)
+    advance(str(twin.directory), 601)
     assert twin.ceph_status()["osdmap"]["num_up_osds"] == 3
-    clock.advance(str(twin.directory), 24 * 3600)  # a day past the five minutes of recovery
+    advance(str(twin.directory), 24 * 3600)  # a day past the five minutes of recovery
     status = twin.ceph_status()
     assert status["health"]["status"] == "HEALTH_WARN"
     assert "PG_DEGRADED" in status["health"]["checks"]

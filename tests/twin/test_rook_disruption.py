@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from homeops.twin import clock, cluster, state
+from homeops.twin import cluster, state
 
 
 def group_flags(twin) -> dict:
@@ -23,9 +23,9 @@ def test_rook_sets_noout_on_the_drained_host_and_clears_it_after_its_maintenance
     assert group_flags(twin) == {"worker-1": ["noout"]}  # set by Rook itself: the node drains, PGs unclean
     status = twin.ceph_status()
     assert status["osdmap"]["num_up_osds"] == status["osdmap"]["num_osds"] - 1  # its OSD pod was evicted
-    clock.advance(str(twin.directory), 29 * 60)
+    cluster.advance(str(twin.directory), 29 * 60)
     assert group_flags(twin) == {"worker-1": ["noout"]}
-    clock.advance(str(twin.directory), 2 * 60)
+    cluster.advance(str(twin.directory), 2 * 60)
     assert group_flags(twin) == {}  # osdMaintenanceTimeout (30 min) passed: Rook cleared it
     assert twin.ceph("osd", "set-group", "noout", "worker-1").returncode == 0
     assert group_flags(twin) == {}  # and it clears it again at every reconcile
@@ -39,7 +39,7 @@ def test_uncordon_brings_the_osd_pods_back_and_rook_lets_go(twin):
     pending = [p for p in pods if p["status"]["phase"] == "Pending"]
     assert [(p["metadata"]["labels"]["ceph-osd-id"], "nodeName" in p["spec"]) for p in pending] == [("0", False)]
     assert twin.kubectl("uncordon", "worker-1").returncode == 0
-    clock.advance(str(twin.directory), 60)
+    cluster.advance(str(twin.directory), 60)
     assert group_flags(twin) == {}
     assert twin.ceph_status()["pgmap"]["pgs_by_state"] == [{"state_name": "active+clean", "count": 137}]
     assert cluster.observe(str(twin.directory))[0]["rook"]["draining"] == ""

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from homeops.twin import clock
+from homeops.twin import cluster
 
 from tests.twin.conftest import IMAGE_REPO
 
@@ -51,9 +51,9 @@ def test_without_wait_the_node_is_cordoned_then_not_ready_then_back(make_twin):
     assert down["metadata"]["annotations"]["talos.dev/cordoned"] == "true"
     assert twin.ready(down) == "Unknown"
     assert any(t["key"] == "node.kubernetes.io/unreachable" for t in down["spec"]["taints"])
-    clock.advance(str(twin.directory), 3 * STAGE)  # booting the new version: not Ready yet
+    cluster.advance(str(twin.directory), 3 * STAGE)  # booting the new version: not Ready yet
     assert twin.ready(name) != "True"
-    clock.advance(str(twin.directory), STAGE + 1)
+    cluster.advance(str(twin.directory), STAGE + 1)
     back = twin.node(name)
     assert twin.ready(back) == "True"
     assert back["status"]["nodeInfo"]["bootID"] != before
@@ -76,9 +76,9 @@ def test_machinestatus_shows_the_reboot_stages(make_twin):
     twin.talosctl("-n", address, "upgrade", "-i", twin.image("v1.11.2"), "--wait=false")
     seen = [stage()]
     for _ in range(3):
-        clock.advance(str(twin.directory), STAGE + 1)
+        cluster.advance(str(twin.directory), STAGE + 1)
         seen.append(stage())
-    clock.advance(str(twin.directory), STAGE)
+    cluster.advance(str(twin.directory), STAGE)
     seen.append(stage())
     assert seen == ["rebooting", "unreachable", "booting", "booting", "running"]
 

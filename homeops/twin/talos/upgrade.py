@@ -7,18 +7,19 @@ import re
 import sys
 import time
 
-from homeops.twin import clock, cluster, etcd, faults, nodes, output, table, talos_api
+from homeops.twin import clock, cluster, etcd, faults, nodes, output, table
+from homeops.twin.talos import api
 from homeops.twin.failure import ToolFailure
 
 _IMAGE = re.compile(r"^(?P<repository>.+)/(?P<schematic>[0-9a-f]{64}):(?P<tag>v\d+\.\d+\.\d+)$")
 
 
 def upgrade(parsed, twin_dir: str) -> int:
-    addresses = talos_api.addresses(parsed)
+    addresses = api.addresses(parsed)
     image = parsed.value("image")
     if not image:
         raise ToolFailure("error: image is required (use -i/--image)")
-    timeout = talos_api.duration(parsed, "timeout", "30m")
+    timeout = api.duration(parsed, "timeout", "30m")
     wait = parsed.switch("wait", True)
     for address in addresses:
         _request_upgrade(parsed, twin_dir, address, image)
@@ -36,13 +37,13 @@ def _request_upgrade(parsed, twin_dir: str, address: str, image: str) -> None:
     def refuse(code: str, message: str) -> ToolFailure:
         return ToolFailure(
             "error performing upgrade: "
-            + talos_api.node_errors([(address, f"rpc error: code = {code} desc = {message}")])
+            + api.node_errors([(address, f"rpc error: code = {code} desc = {message}")])
         )
 
     with cluster.changing(twin_dir) as (live, now):
-        node, error = talos_api.reach(live, address, now)
+        node, error = api.reach(live, address, now)
         if error:
-            raise ToolFailure("error performing upgrade: " + talos_api.node_errors([(address, error)]))
+            raise ToolFailure("error performing upgrade: " + api.node_errors([(address, error)]))
         if node["reboot"]:
             raise refuse("Unavailable", "failed to acquire lock: locked")
         if faults.active(live, "upgrade-error", node["name"]):
@@ -89,7 +90,7 @@ def _wait_for_upgrade(twin_dir: str, address: str, timeout: float) -> None:
             output.write(sys.stderr, f"    * {address}: {_progress(node, phase)}")
             last = phase
         if now >= deadline:
-            raise ToolFailure(talos_api.node_errors([(address, "context deadline exceeded")]))
+            raise ToolFailure(api.node_errors([(address, "context deadline exceeded")]))
         clock.sleep_until(deadline)
 
 

@@ -8,7 +8,8 @@ import os
 import sys
 import zlib
 
-from homeops.twin import clock, cluster, etcd, output, table, talos_api
+from homeops.twin import clock, cluster, etcd, output, table
+from homeops.twin.talos import api
 from homeops.twin.failure import ToolFailure
 
 
@@ -19,13 +20,13 @@ def etcd_command(parsed, twin_dir: str) -> int:
         raise ToolFailure(
             f'Error: unknown command "{sub or ""}" for "talosctl etcd"\nRun \'talosctl etcd --help\' for usage.'
         )
-    addresses = talos_api.addresses(parsed)
+    addresses = api.addresses(parsed)
     current, now = cluster.observe(twin_dir)
     if sub == "snapshot":
         return _snapshot(current, now, addresses, words[1:])
     rows, errors = [], []
     for address in addresses:
-        node, error = talos_api.reach(current, address, now)
+        node, error = api.reach(current, address, now)
         if not error and node["role"] != "control-plane":
             what = "member list" if sub == "members" else "etcd status"
             error = f"rpc error: code = Unimplemented desc = {what} is only available on control plane nodes"
@@ -35,12 +36,12 @@ def etcd_command(parsed, twin_dir: str) -> int:
         rows += _members_rows(current, address) if sub == "members" else [_status_row(current, node, now)]
     if not rows:
         raise ToolFailure(
-            f"error getting {'members' if sub == 'members' else 'status'}: " + talos_api.node_errors(errors)
+            f"error getting {'members' if sub == 'members' else 'status'}: " + api.node_errors(errors)
         )
     if errors:
-        output.write(sys.stderr, "WARNING: " + talos_api.node_errors(errors))
+        output.write(sys.stderr, "WARNING: " + api.node_errors(errors))
     header = MEMBER_HEADER if sub == "members" else STATUS_HEADER
-    if sub == "status" and talos_api.client_before(current, 11):
+    if sub == "status" and api.client_before(current, 11):
         # talosctl before v1.11.0 prints no PROTOCOL and STORAGE columns.
         keep = [i for i, name in enumerate(STATUS_HEADER) if name not in ("PROTOCOL", "STORAGE")]
         header = [header[i] for i in keep]
@@ -90,13 +91,13 @@ def _snapshot(current: dict, now: float, addresses: list[str], words: list[str])
     if len(addresses) != 1:
         raise ToolFailure('error: command "snapshot" is not supported with multiple nodes')
     address, target = addresses[0], words[0]
-    node, error = talos_api.reach(current, address, now)
+    node, error = api.reach(current, address, now)
     if not error and node["role"] != "control-plane":
         error = "rpc error: code = Unimplemented desc = etcd snapshot is only available on control plane nodes"
     if not error and not etcd.healthy(current, node, now):
         error = "rpc error: code = Unavailable desc = etcdserver: no leader"
     if error:
-        raise ToolFailure("error reading snapshot: " + talos_api.node_errors([(address, error)]))
+        raise ToolFailure("error reading snapshot: " + api.node_errors([(address, error)]))
     # A small stand-in for the etcd database: what the twin's API server holds.
     payload = json.dumps(
         {

@@ -6,16 +6,18 @@ from __future__ import annotations
 import json
 import sys
 
-from homeops.twin import cluster, k8s, nodes, output, talos_api, versions
+from homeops.twin import cluster, nodes, output, versions
+from homeops.twin.kube import k8s
+from homeops.twin.talos import api
 from homeops.twin.failure import ToolFailure
 
 
 def upgrade_k8s(parsed, twin_dir: str) -> int:
-    addresses = talos_api.addresses(parsed)
+    addresses = api.addresses(parsed)
     current, now = cluster.observe(twin_dir)
-    node, error = talos_api.reach(current, addresses[0], now)
+    node, error = api.reach(current, addresses[0], now)
     if error:
-        raise ToolFailure("error: " + talos_api.node_errors([(addresses[0], error)]))
+        raise ToolFailure("error: " + api.node_errors([(addresses[0], error)]))
     if node["role"] != "control-plane":
         raise ToolFailure(f"error: node {addresses[0]} is not a control plane node")
     if k8s.api_refused(current, now):
@@ -46,7 +48,7 @@ def upgrade_k8s(parsed, twin_dir: str) -> int:
     down = [n for n in current["nodes"] if not nodes.is_ready(n, now)]
     if down:
         raise ToolFailure(
-            "error: " + talos_api.node_errors([(n["address"], talos_api.unreachable(n["address"])) for n in down])
+            "error: " + api.node_errors([(n["address"], api.unreachable(n["address"])) for n in down])
         )
     dry_run = parsed.switch("dry-run")
     control_planes = [n["address"] for n in current["nodes"] if n["role"] == "control-plane"]

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from homeops.twin import flux_objects, k8s, leases
+from homeops.twin.flux import objects as flux_objects
+from homeops.twin.kube import k8s, leases
 from homeops.twin.failure import ToolFailure
 
 

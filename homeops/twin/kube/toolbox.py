@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import sys
 
-from homeops.twin import ceph, cluster, kubectl_resources, output
+from homeops.twin import cluster, output
+from homeops.twin.ceph import ceph
+from homeops.twin.kube import resources
 from homeops.twin.failure import ToolFailure
 
 TOOLBOX = ("rook-ceph", "rook-ceph-tools")
@@ -23,7 +25,7 @@ def exec_command(parsed, twin_dir: str, current: dict, now: float) -> int:
         raise ToolFailure("error: you must specify at least one command for the container")
     target = targets[0]
     kind, _, name = target.rpartition("/")
-    namespace = kubectl_resources.namespace(parsed)
+    namespace = resources.namespace(parsed)
     toolbox_deployed = (current.get("rook") or {}).get("toolbox", True)
     if (kind not in ("deploy", "deployment", "deployments", "deployment.apps") or (namespace, name) != TOOLBOX
             or not toolbox_deployed):

@@ -10,16 +10,8 @@ from __future__ import annotations
 
 import sys
 
-from homeops.twin import (
-    cluster,
-    k8s,
-    kubectl_exec,
-    kubectl_get,
-    kubectl_leases,
-    kubectl_nodes,
-    output,
-    versions,
-)
+from homeops.twin import cluster, output, versions
+from homeops.twin.kube import get, k8s, lease_verbs, node_verbs, toolbox
 from homeops.twin.args import Flag, UsageError, parse, reject_unexpected
 from homeops.twin.failure import ToolFailure, answer
 
@@ -82,14 +74,14 @@ def _run(argv: list[str], twin_dir: str) -> int:
             _note_outage(twin_dir, now, argv)
             raise ToolFailure(refused)
         handler = {
-            "get": kubectl_get.get,
-            "cordon": kubectl_nodes.cordon,
-            "uncordon": kubectl_nodes.cordon,
-            "drain": kubectl_nodes.drain,
-            "create": kubectl_leases.apply,
-            "replace": kubectl_leases.apply,
-            "delete": kubectl_leases.delete,
-            "exec": kubectl_exec.exec_command,
+            "get": get.get,
+            "cordon": node_verbs.cordon,
+            "uncordon": node_verbs.cordon,
+            "drain": node_verbs.drain,
+            "create": lease_verbs.apply,
+            "replace": lease_verbs.apply,
+            "delete": lease_verbs.delete,
+            "exec": toolbox.exec_command,
         }[verb]
         return handler(parsed, twin_dir, current, now)
     except UsageError as exc:

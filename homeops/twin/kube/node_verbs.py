@@ -6,7 +6,8 @@ from __future__ import annotations
 import sys
 import time
 
-from homeops.twin import clock, cluster, faults, k8s, output
+from homeops.twin import clock, cluster, faults, output
+from homeops.twin.kube import k8s
 from homeops.twin.args import UsageError
 from homeops.twin.failure import ToolFailure
 

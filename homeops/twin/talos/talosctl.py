@@ -10,18 +10,8 @@ import json
 import sys
 import zlib
 
-from homeops.twin import (
-    clock,
-    cluster,
-    nodes,
-    output,
-    table,
-    talos_api,
-    talos_etcd,
-    talos_health,
-    talos_kubernetes,
-    talos_upgrade,
-)
+from homeops.twin import clock, cluster, nodes, output, table
+from homeops.twin.talos import api, etcd_commands, health, kubernetes, upgrade
 from homeops.twin.args import Flag, UsageError, parse, reject_unexpected
 from homeops.twin.failure import ToolFailure, answer
 
@@ -87,10 +77,10 @@ def _run(argv: list[str], twin_dir: str) -> int:
         handler = {
             "version": _version,
             "get": _get,
-            "upgrade": talos_upgrade.upgrade,
-            "upgrade-k8s": talos_kubernetes.upgrade_k8s,
-            "etcd": talos_etcd.etcd_command,
-            "health": talos_health.health,
+            "upgrade": upgrade.upgrade,
+            "upgrade-k8s": kubernetes.upgrade_k8s,
+            "etcd": etcd_commands.etcd_command,
+            "health": health.health,
         }[command]
         return handler(parsed, twin_dir)
     except UsageError as exc:
@@ -105,20 +95,20 @@ def _sha(version: str) -> str:
 
 def _version(parsed, twin_dir: str) -> int:
     current, now = cluster.observe(twin_dir)
-    client = talos_api.client_version(current)
+    client = api.client_version(current)
     if parsed.switch("client"):
         output.write(
             sys.stdout, f"Client:\n\tTag:         {client}\n\tSHA:         {_sha(client)}\n\tOS/Arch:     linux/amd64"
         )
         return 0
-    addresses = talos_api.addresses(parsed)
+    addresses = api.addresses(parsed)
     errors, lines = [], []
     if not parsed.switch("json"):
         lines.append(
             f"Client:\n\tTag:         {client}\n\tSHA:         {_sha(client)}\n\tOS/Arch:     linux/amd64\nServer:"
         )
     for address in addresses:
-        node, error = talos_api.reach(current, address, now)
+        node, error = api.reach(current, address, now)
         if error:
             errors.append((address, error))
             continue
@@ -149,7 +139,7 @@ def _version(parsed, twin_dir: str) -> int:
             )
     output.write(sys.stdout, "\n".join(lines))
     if errors:
-        raise ToolFailure("error getting version: " + talos_api.node_errors(errors))
+        raise ToolFailure("error getting version: " + api.node_errors(errors))
     return 0
 
 
@@ -184,7 +174,7 @@ def _get(parsed, twin_dir: str) -> int:
         raise ToolFailure("Error: accepts between 1 and 2 arg(s), received 0")
     if words[0].lower() not in MACHINE_STATUS:
         raise ToolFailure(f"error: resource type {words[0]!r} is not registered")
-    addresses = talos_api.addresses(parsed)
+    addresses = api.addresses(parsed)
     output_format = parsed.value("output", "table")
     if output_format not in ("json", "table", "yaml"):
         raise ToolFailure(f'error: output format "{output_format}" is not supported')
@@ -193,7 +183,7 @@ def _get(parsed, twin_dir: str) -> int:
     current, now = cluster.observe(twin_dir)
     errors, documents, rows = [], [], [["NODE", "NAMESPACE", "TYPE", "ID", "VERSION", "STAGE", "READY"]]
     for address in addresses:
-        node, error = talos_api.reach(current, address, now)
+        node, error = api.reach(current, address, now)
         if error:
             errors.append((address, error))
             continue
@@ -215,5 +205,5 @@ def _get(parsed, twin_dir: str) -> int:
         sys.stdout, "\n".join(documents) if output_format == "json" else (table.aligned(rows) if len(rows) > 1 else "")
     )
     if errors:
-        raise ToolFailure(talos_api.node_errors(errors))
+        raise ToolFailure(api.node_errors(errors))
     return 0

@@ -12,7 +12,7 @@ flags on single OSDs are not Rook's and stay.
 
 from __future__ import annotations
 
-from homeops.twin import ceph
+from homeops.twin.ceph import ceph
 
 DEFAULT_MAINTENANCE_TIMEOUT = 30 * 60.0  # osdMaintenanceTimeout: 30 minutes
 

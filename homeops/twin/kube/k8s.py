@@ -3,7 +3,8 @@ CephCluster, and the pods a drain finds on a node."""
 
 from __future__ import annotations
 
-from homeops.twin import ceph, clock, faults, nodes
+from homeops.twin import clock, faults, nodes
+from homeops.twin.ceph import ceph
 
 CLUSTER_AGE_SECONDS = 30 * 86400  # the cluster was built before the twin was made
 

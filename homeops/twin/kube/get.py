@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import sys
 
-from homeops.twin import flux_objects, k8s, kubectl_resources, leases, output, table
+from homeops.twin import output, table
+from homeops.twin.flux import objects as flux_objects
+from homeops.twin.kube import k8s, leases, resources
 from homeops.twin.failure import ToolFailure
 
 
@@ -18,15 +20,15 @@ def get(parsed, twin_dir: str, current: dict, now: float) -> int:
         )
     if "/" in words[0]:
         pairs = [word.split("/", 1) for word in words]
-        kind = kubectl_resources.resolve_kind(pairs[0][0])
+        kind = resources.resolve_kind(pairs[0][0])
         names = [name for _, name in pairs]
     else:
-        kind, names = kubectl_resources.resolve_kind(words[0]), words[1:]
+        kind, names = resources.resolve_kind(words[0]), words[1:]
     all_namespaces = parsed.switch("all-namespaces")
     if names and all_namespaces:
         raise ToolFailure("error: a resource cannot be retrieved by name across all namespaces")
-    namespace = kubectl_resources.namespace(parsed)
-    items = kubectl_resources.objects(kind, current, now)
+    namespace = resources.namespace(parsed)
+    items = resources.objects(kind, current, now)
     if kind.namespaced and not all_namespaces:
         items = [item for item in items if item["metadata"]["namespace"] == namespace]
     selector = parsed.value("selector")
@@ -61,7 +63,7 @@ def get(parsed, twin_dir: str, current: dict, now: float) -> int:
 
 
 def _table(
-    kind: kubectl_resources.Kind, items: list[dict], all_namespaces: bool, now: float, current: dict, wide: bool
+    kind: resources.Kind, items: list[dict], all_namespaces: bool, now: float, current: dict, wide: bool
 ) -> str:
     with_namespace = kind.namespaced and all_namespaces
     prefix = ["NAMESPACE"] if with_namespace else []

@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 import sys
 
-from homeops.twin import cluster, kubectl_resources, leases, output
+from homeops.twin import cluster, output
+from homeops.twin.kube import leases, resources
 from homeops.twin.failure import ToolFailure
 
 
@@ -45,15 +46,15 @@ def delete(parsed, twin_dir: str, current: dict, now: float) -> int:
     if not words:
         raise ToolFailure("error: You must provide one or more resources by argument or filename.")
     if "/" in words[0]:
-        kind, names = kubectl_resources.resolve_kind(words[0].split("/", 1)[0]), [w.split("/", 1)[1] for w in words]
+        kind, names = resources.resolve_kind(words[0].split("/", 1)[0]), [w.split("/", 1)[1] for w in words]
     else:
-        kind, names = kubectl_resources.resolve_kind(words[0]), words[1:]
+        kind, names = resources.resolve_kind(words[0]), words[1:]
     if not names:
         raise ToolFailure("error: resource(s) were provided, but no name was specified")
     if kind.plural != "leases":
         # The twin's user may only change Leases this way, like a narrowly scoped RBAC role.
         scope = (
-            f'in the namespace "{kubectl_resources.namespace(parsed)}"' if kind.namespaced else "at the cluster scope"
+            f'in the namespace "{resources.namespace(parsed)}"' if kind.namespaced else "at the cluster scope"
         )
         raise ToolFailure(
             f'Error from server (Forbidden): {kind.resource} "{names[0]}" is forbidden: User "homeops" cannot delete '
@@ -63,6 +64,6 @@ def delete(parsed, twin_dir: str, current: dict, now: float) -> int:
         for name in names:
             output.write(
                 sys.stdout,
-                leases.delete(live, kubectl_resources.namespace(parsed), name, parsed.switch("ignore-not-found")),
+                leases.delete(live, resources.namespace(parsed), name, parsed.switch("ignore-not-found")),
             )
     return 0

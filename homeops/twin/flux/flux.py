@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import sys
 
-from homeops.twin import clock, cluster, flux_objects, k8s, table
+from homeops.twin import clock, cluster, table
+from homeops.twin.flux import objects
+from homeops.twin.kube import k8s
 from homeops.twin.args import Flag, UsageError, parse, reject_unexpected
 from homeops.twin.failure import ToolFailure, answer
 
@@ -84,9 +86,9 @@ def _run(argv: list[str], twin_dir: str) -> int:
 
 def _objects(command: str, kind_word: str, current: dict) -> tuple[str, list[dict]]:
     if kind_word in KUSTOMIZATION:
-        return "Kustomization", flux_objects.kustomizations(current)
+        return "Kustomization", objects.kustomizations(current)
     if kind_word in HELMRELEASE:
-        return "HelmRelease", flux_objects.helmreleases(current)
+        return "HelmRelease", objects.helmreleases(current)
     raise ToolFailure(f'✗ unknown command "{kind_word}" for "flux {command}"')
 
 
@@ -101,7 +103,7 @@ def _reconcile(parsed, twin_dir: str, current: dict) -> int:
     namespace = parsed.value("namespace", "flux-system")
     found = [i for i in items if i["metadata"]["name"] == name and i["metadata"]["namespace"] == namespace]
     if not found:
-        group = flux_objects.KUSTOMIZATION_GROUP if kind == "Kustomization" else flux_objects.HELMRELEASE_GROUP
+        group = objects.KUSTOMIZATION_GROUP if kind == "Kustomization" else objects.HELMRELEASE_GROUP
         raise ToolFailure(f'✗ {group} "{name}" not found')
     item = found[0]
     if item["spec"].get("suspend"):
@@ -127,7 +129,7 @@ def _reconcile(parsed, twin_dir: str, current: dict) -> int:
         live["flux"]["reconciled"][f"{kind}/{name}"] = clock.rfc3339_micro(now)
     _say(f"✔ {kind} annotated")
     _say(f"◎ waiting for {kind} reconciliation")
-    ready = flux_objects.ready_condition(item)
+    ready = objects.ready_condition(item)
     if ready["status"] != "True":
         raise ToolFailure(f"✗ {kind} reconciliation failed: {ready['message']}")
     if kind == "Kustomization":
@@ -174,7 +176,7 @@ def _get(parsed, twin_dir: str, current: dict) -> int:
         return 0
     rows = []
     for item in items:
-        ready = flux_objects.ready_condition(item)
+        ready = objects.ready_condition(item)
         revision = item["status"]["lastAttemptedRevision"]
         suspended = "True" if item["spec"].get("suspend") else "False"
         cells = [item["metadata"]["name"], revision, suspended, ready["status"], ready["message"]]

@@ -9,7 +9,8 @@ plants an age key in flux-system's message.
 
 from __future__ import annotations
 
-from homeops.twin import clock, faults, k8s
+from homeops.twin import clock, faults
+from homeops.twin.kube import k8s
 
 KUSTOMIZATION_GROUP = "kustomizations.kustomize.toolkit.fluxcd.io"
 HELMRELEASE_GROUP = "helmreleases.helm.toolkit.fluxcd.io"

@@ -6,7 +6,9 @@ from __future__ import annotations
 import json
 import sys
 
-from homeops.twin import clock, cluster, etcd, k8s, nodes, output, talos_api
+from homeops.twin import clock, cluster, etcd, nodes, output
+from homeops.twin.kube import k8s
+from homeops.twin.talos import api
 from homeops.twin.failure import ToolFailure
 
 
@@ -14,7 +16,7 @@ def _health_checks() -> list[tuple[str, object]]:
     def etcd_healthy(current, now):
         bad = etcd.unhealthy_members(current, now)
         return (
-            talos_api.node_errors(
+            api.node_errors(
                 [(n["address"], 'service "etcd" not in expected state "Running"') for n in bad]
             ).strip()
             if bad
@@ -24,7 +26,7 @@ def _health_checks() -> list[tuple[str, object]]:
     def apid_ready(current, now):
         bad = [n for n in current["nodes"] if not nodes.api_reachable(n, now)]
         return (
-            talos_api.node_errors([(n["address"], talos_api.unreachable(n["address"])) for n in bad]).strip()
+            api.node_errors([(n["address"], api.unreachable(n["address"])) for n in bad]).strip()
             if bad
             else None
         )
@@ -78,12 +80,12 @@ def health(parsed, twin_dir: str) -> int:
 
     The real default --wait-timeout is 20m; the twin waits clock.scaled_wait of it.
     """
-    wait_timeout = talos_api.duration(parsed, "wait-timeout", "20m")
+    wait_timeout = api.duration(parsed, "wait-timeout", "20m")
     current, now = cluster.observe(twin_dir)
-    for address in talos_api.addresses(parsed, required=False):
-        _, error = talos_api.reach(current, address, now)
+    for address in api.addresses(parsed, required=False):
+        _, error = api.reach(current, address, now)
         if error:
-            raise ToolFailure("healthcheck error: " + talos_api.node_errors([(address, error)]).strip())
+            raise ToolFailure("healthcheck error: " + api.node_errors([(address, error)]).strip())
     deadline = now + clock.scaled_wait(wait_timeout, current["timing"]["patience_seconds"])
     control_planes = [n["address"] for n in current["nodes"] if n["role"] == "control-plane"]
     workers = [n["address"] for n in current["nodes"] if n["role"] != "control-plane"]

@@ -1,0 +1,1 @@
+"""The twin's `flux` and the Flux objects it reconciles (Kustomizations, HelmReleases)."""
