@@ -14,6 +14,7 @@ from homeops.twin import clock, cluster, nodes, output, table
 from homeops.twin.talos import api, etcd_commands, health, kubernetes, upgrade
 from homeops.twin.args import Flag, UsageError, parse, reject_unexpected
 from homeops.twin.failure import ToolFailure, answer
+from homeops.twin.setup import talos_files
 
 GLOBAL_FLAGS = [Flag("nodes", "n"), Flag("endpoints", "e"), Flag("talosconfig"), Flag("context"), Flag("cluster")]
 COMMAND_FLAGS = {
@@ -39,6 +40,8 @@ COMMAND_FLAGS = {
         Flag("endpoint"),
     ],
     "etcd": [],
+    "gen": talos_files.GEN_FLAGS + [Flag("output", "o"), Flag("force", "f", False)],
+    "config": [],
     "health": [
         Flag("wait-timeout"),
         Flag("server", None, False),
@@ -81,6 +84,8 @@ def _run(argv: list[str], twin_dir: str) -> int:
             "upgrade-k8s": kubernetes.upgrade_k8s,
             "etcd": etcd_commands.etcd_command,
             "health": health.health,
+            "gen": talos_files.gen,
+            "config": talos_files.config,
         }[command]
         return handler(parsed, twin_dir)
     except UsageError as exc:
