@@ -4,5 +4,6 @@
 k8s-gateway.
 
 A twin made without maintenance mode is a bootstrapped cluster: no "setup" in its state means all of
-it is done (Cilium deployed at the rendered version, the sops-age Secret there, Flux bootstrapped).
+it is done (Cilium deployed at the rendered version, the sops-age Secret there, Flux bootstrapped),
+unless the twin has no CNI yet (state["cni"] false: made in maintenance mode), when none of it is.
 """

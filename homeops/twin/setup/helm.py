@@ -48,6 +48,8 @@ def _run(argv: list[str], twin_dir: str) -> int:
             raise ToolFailure(f"Error: open {values}: no such file or directory")
         with cluster.changing(twin_dir) as (state, _):
             progress.editable(state)["helm"][f"{namespace}/{words[1]}"] = parsed.value("version")
+            if f"{namespace}/{words[1]}" == progress.CILIUM:
+                state["cni"] = True  # the nodes' network: they turn Ready
         output.write(sys.stdout, f'Release "{words[1]}" has been upgraded. Happy Helming!\nNAME: {words[1]}\n'
                                  f"NAMESPACE: {namespace}\nSTATUS: deployed")
         return 0

@@ -12,10 +12,13 @@ def not_started() -> dict:
 
 
 def of(state: dict) -> dict:
-    """state["setup"], or the done state of a twin made already bootstrapped."""
+    """state["setup"]; else, for a twin made in maintenance mode (no CNI yet), nothing done, and for a
+    twin made bootstrapped, all of it."""
     found = state.get("setup")
     if found is not None:
         return found
+    if state.get("cni") is False:
+        return not_started()
     return {"namespaces": ["default", "kube-system", "flux-system"], "secrets": [SOPS_SECRET],
             "helm": {CILIUM: _rendered_cilium(state)}, "applied": [], "flux": True}
 
