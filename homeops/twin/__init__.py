@@ -37,6 +37,11 @@ Behaviour
 - Leases in kube-system: create/replace (resourceVersion conflicts)/get/delete.
 - `kubectl delete` of anything but a Lease is refused as by RBAC (Forbidden).
 
+- Maintenance mode (scenario `maintenance`): those nodes answer only `--insecure` talosctl calls
+  (`version`, `get machinestatus|disks|links`, `apply-config`), are not in Kubernetes and not in
+  etcd. `apply-config --insecure` installs versions.talos and reboots; the node then registers
+  once an API server answers (Ready once the state has a CNI, `cni`), and a control plane's etcd
+  joins a running etcd as a learner, promoted `promote_seconds` later, or waits for `bootstrap`.
 - `talosctl health` runs Talos's checks in order, including "all k8s nodes to report
   schedulable": a node left cordoned fails it, as on a real cluster.
 - The `ceph` CLI prints its status lines (`noout is set`) on stderr, as the real one does.
@@ -52,6 +57,7 @@ Scenario file (all keys optional)::
     talos_version: v1.11.0       # what every node runs at the start (default: cluster.yaml)
     kubernetes_version: v1.34.0  # likewise
     reboot_seconds: 1.0
+    maintenance: [worker-3]      # or `all`: booted from the install image, unconfigured
     faults:
       - {fault: never-ready, node: worker-2}
 

@@ -13,6 +13,7 @@ CORDONED_BY_TALOS = "talos.dev/cordoned"
 
 # Phases; all but OFFLINE are also the Talos machine stage the node shows.
 RUNNING, UPGRADING, REBOOTING, OFFLINE, BOOTING = "running", "upgrading", "rebooting", "offline", "booting"
+MAINTENANCE = "maintenance"  # booted from the install image, waiting for `apply-config --insecure`
 
 
 def find(state: dict, *, name: str | None = None, address: str | None = None) -> dict | None:
@@ -23,6 +24,8 @@ def find(state: dict, *, name: str | None = None, address: str | None = None) ->
 
 
 def phase(node: dict, now: float) -> str:
+    if node.get("maintenance"):
+        return MAINTENANCE
     reboot = node["reboot"]
     if not reboot:
         return RUNNING
@@ -60,6 +63,24 @@ def _finish(state: dict, node: dict, reboot: dict) -> None:
     if faults.active(state, "pgs-stuck"):
         state["ceph"]["stuck"] = True
     node["reboot"] = None
+
+
+def in_maintenance(node: dict) -> bool:
+    return bool(node.get("maintenance"))
+
+
+def registered(node: dict) -> bool:
+    """The node's kubelet has registered it with the API server (every node of a built cluster has)."""
+    return node.get("registered", True)
+
+
+def register(state: dict, now: float, api_up: bool) -> None:
+    """A configured node that has booted registers as soon as an API server answers (kubelet's first act)."""
+    if not api_up:
+        return
+    for node in state["nodes"]:
+        if not registered(node) and phase(node, now) == RUNNING:
+            node["registered"] = True
 
 
 def is_ready(node: dict, now: float) -> bool:

@@ -89,14 +89,14 @@ def talosctl_json(name: str) -> str:
 
 
 def test_a_disk_of_talos_docs_is_read_with_its_path_size_and_symlinks():
-    (disk,) = talosctl.parse_disks(talosctl_json("talosctl-get-disk-v1.11.yaml"), ["talosctl", "get", "disks"])
+    (disk,) = talosctl.parse_disks(talosctl_json("talosctl-get-disk-yaml.txt"), ["talosctl", "get", "disks"])
     assert (disk.node, disk.id, disk.dev_path, disk.size) == ("172.20.0.5", "sda", "/dev/sda", 10485760000)
     assert (disk.readonly, disk.cdrom, disk.model) == (False, False, "QEMU HARDDISK")
     assert "/dev/disk/by-path/pci-0000:00:07.0" in disk.names
 
 
 def test_a_link_of_talos_docs_gives_its_mac():
-    (link,) = talosctl.parse_links(talosctl_json("talosctl-get-links-v1.11.yaml"), ["talosctl", "get", "links"])
+    (link,) = talosctl.parse_links(talosctl_json("talosctl-get-links-yaml.txt"), ["talosctl", "get", "links"])
     assert (link.id, link.type, link.kind, link.hardware_addr) == ("eth0", "ether", "", "4e:95:8e:8f:e4:47")
 
 

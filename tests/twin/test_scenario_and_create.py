@@ -50,7 +50,7 @@ def test_problems_name_the_file_and_line(tmp_path):
     )
     problems = _problems(path)
     assert problems == [
-        f"{path}:2:1: speed: unknown key 'speed' (known keys: talos_version, kubernetes_version, reboot_seconds, faults)",
+        f"{path}:2:1: speed: unknown key 'speed' (known keys: talos_version, kubernetes_version, reboot_seconds, maintenance, faults)",
         (
             f"{path}:4:13: faults[0].fault: unknown fault 'gremlins' (known faults: never-ready, drain-blocked, "
             "upgrade-error, ceph-degraded, pgs-stuck, api-unreachable, flux-not-ready, etcd-unhealthy, leak-secret, "

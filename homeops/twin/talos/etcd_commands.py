@@ -30,6 +30,8 @@ def etcd_command(parsed, twin_dir: str) -> int:
         if not error and node["role"] != "control-plane":
             what = "member list" if sub == "members" else "etcd status"
             error = f"rpc error: code = Unimplemented desc = {what} is only available on control plane nodes"
+        if not error and not etcd.running(current, node, now) and not etcd.members(current):
+            error = NOT_RUNNING
         if error:
             errors.append((address, error))
             continue
@@ -50,6 +52,10 @@ def etcd_command(parsed, twin_dir: str) -> int:
     return 0
 
 
+# A control plane whose etcd has not started (waiting for `talosctl bootstrap`): Talos's local
+# etcd client cannot connect.
+NOT_RUNNING = ("rpc error: code = Unknown desc = failed to create etcd client: error building etcd client: "
+               "context deadline exceeded")
 MEMBER_HEADER = ["NODE", "ID", "HOSTNAME", "PEER URLS", "CLIENT URLS", "LEARNER"]
 STATUS_HEADER = [
     "NODE", "MEMBER", "DB SIZE", "IN USE", "LEADER", "RAFT INDEX", "RAFT TERM", "RAFT APPLIED INDEX", "LEARNER",

@@ -11,15 +11,25 @@ import sys
 import zlib
 
 from homeops.twin import clock, cluster, nodes, output, table
-from homeops.twin.talos import api, etcd_commands, health, kubernetes, upgrade
+from homeops.twin.talos import api, etcd_commands, health, install, kubernetes, resources, upgrade
 from homeops.twin.args import Flag, UsageError, parse, reject_unexpected
 from homeops.twin.failure import ToolFailure, answer
 from homeops.twin.setup import talos_files
 
 GLOBAL_FLAGS = [Flag("nodes", "n"), Flag("endpoints", "e"), Flag("talosconfig"), Flag("context"), Flag("cluster")]
 COMMAND_FLAGS = {
-    "version": [Flag("json", None, False), Flag("short", None, False), Flag("client", None, False)],
-    "get": [Flag("output", "o"), Flag("namespace")],
+    "version": [Flag("json", None, False), Flag("short", None, False), Flag("client", None, False),
+                Flag("insecure", "i", False)],
+    "get": [Flag("output", "o"), Flag("namespace"), Flag("insecure", "i", False)],
+    "apply-config": [
+        Flag("file", "f"),
+        Flag("insecure", "i", False),
+        Flag("mode", "m"),
+        Flag("dry-run", None, False),
+        Flag("config-patch", "p"),
+        Flag("cert-fingerprint"),
+        Flag("timeout"),
+    ],
     "upgrade": [
         Flag("image", "i"),
         Flag("timeout"),
@@ -65,7 +75,11 @@ def _run(argv: list[str], twin_dir: str) -> int:
     all_flags = {flag.name: flag for flags in COMMAND_FLAGS.values() for flag in flags}
     command = None
     try:
-        parsed = parse(argv, GLOBAL_FLAGS + list(all_flags.values()))
+        # Each command has its own flags, as in talosctl's cobra tree: `-i` is upgrade's --image
+        # but get's --insecure, `-f` upgrade's --force but apply-config's --file.
+        named = _command_word(argv)
+        known = COMMAND_FLAGS[named] if named in COMMAND_FLAGS else list(all_flags.values())
+        parsed = parse(argv, GLOBAL_FLAGS + known)
         if not parsed.positionals:
             output.write(
                 sys.stdout,
@@ -80,6 +94,7 @@ def _run(argv: list[str], twin_dir: str) -> int:
         handler = {
             "version": _version,
             "get": _get,
+            "apply-config": install.apply_config,
             "upgrade": upgrade.upgrade,
             "upgrade-k8s": kubernetes.upgrade_k8s,
             "etcd": etcd_commands.etcd_command,
@@ -92,6 +107,22 @@ def _run(argv: list[str], twin_dir: str) -> int:
         raise ToolFailure(
             f"Error: {exc}\nRun 'talosctl {command or ''} --help' for usage.".replace("  ", " ")
         ) from None
+
+
+def _command_word(argv: list[str]) -> str | None:
+    """The first word that is neither a flag nor a global flag's value."""
+    takes_value = {f"--{f.name}" for f in GLOBAL_FLAGS} | {f"-{f.short}" for f in GLOBAL_FLAGS if f.short}
+    skip = False
+    for item in argv:
+        if skip:
+            skip = False
+        elif item == "--":
+            return None
+        elif item.startswith("-"):
+            skip = item in takes_value
+        else:
+            return item
+    return None
 
 
 def _sha(version: str) -> str:
@@ -113,7 +144,7 @@ def _version(parsed, twin_dir: str) -> int:
             f"Client:\n\tTag:         {client}\n\tSHA:         {_sha(client)}\n\tOS/Arch:     linux/amd64\nServer:"
         )
     for address in addresses:
-        node, error = api.reach(current, address, now)
+        node, error = api.reach(current, address, now, parsed.switch("insecure"))
         if error:
             errors.append((address, error))
             continue
@@ -177,18 +208,21 @@ def _get(parsed, twin_dir: str) -> int:
     words = parsed.positionals[1:]
     if not words:
         raise ToolFailure("Error: accepts between 1 and 2 arg(s), received 0")
-    if words[0].lower() not in MACHINE_STATUS:
-        raise ToolFailure(f"error: resource type {words[0]!r} is not registered")
-    addresses = api.addresses(parsed)
     output_format = parsed.value("output", "table")
     if output_format not in ("json", "table", "yaml"):
         raise ToolFailure(f'error: output format "{output_format}" is not supported')
+    kind = resources.kind_of(words[0])
+    if kind:
+        return _get_resources(parsed, twin_dir, kind, words[1:], output_format)
+    if words[0].lower() not in MACHINE_STATUS:
+        raise ToolFailure(f"error: resource type {words[0]!r} is not registered")
+    addresses = api.addresses(parsed)
     if output_format == "yaml":
         raise ToolFailure('error: output format "yaml" is not supported by the homeops twin (use -o json)')
     current, now = cluster.observe(twin_dir)
     errors, documents, rows = [], [], [["NODE", "NAMESPACE", "TYPE", "ID", "VERSION", "STAGE", "READY"]]
     for address in addresses:
-        node, error = api.reach(current, address, now)
+        node, error = api.reach(current, address, now, parsed.switch("insecure"))
         if error:
             errors.append((address, error))
             continue
@@ -209,6 +243,42 @@ def _get(parsed, twin_dir: str) -> int:
     output.write(
         sys.stdout, "\n".join(documents) if output_format == "json" else (table.aligned(rows) if len(rows) > 1 else "")
     )
+    if errors:
+        raise ToolFailure(api.node_errors(errors))
+    return 0
+
+
+def _get_resources(parsed, twin_dir: str, kind: str, ids: list[str], output_format: str) -> int:
+    """`get disks|links [ID]`: every node's resources, in talosctl's table, JSON stream or YAML documents."""
+    addresses = api.addresses(parsed)
+    current, now = cluster.observe(twin_dir)
+    errors, documents = [], []
+    rows = [["NODE", "NAMESPACE", "TYPE", "ID", "VERSION",
+             *(resources.DISK_COLUMNS if kind == "disks" else resources.LINK_COLUMNS)]]
+    for address in addresses:
+        node, error = api.reach(current, address, now, parsed.switch("insecure"))
+        if error:
+            errors.append((address, error))
+            continue
+        found = [r for r in resources.of(kind, node) if not ids or r["metadata"]["id"] == ids[0]]
+        if ids and not found:
+            kind_name = "Disks.block.talos.dev" if kind == "disks" else "LinkStatuses.net.talos.dev"
+            namespace = "runtime" if kind == "disks" else "network"
+            errors.append((address, f'rpc error: code = NotFound desc = resource {kind_name}({namespace}/{ids[0]}@undefined) '
+                                    "doesn't exist"))
+        for resource in found:
+            meta = resource["metadata"]
+            short = "Disk" if kind == "disks" else "LinkStatus"
+            rows.append([address, meta["namespace"], short, meta["id"], str(meta["version"]),
+                         *resources.row(kind, resource)])
+            documents.append(resources.as_json(address, resource) if output_format == "json"
+                             else resources.as_yaml(address, resource))
+    if output_format == "table":
+        output.write(sys.stdout, table.aligned(rows) if len(rows) > 1 else "")
+    elif output_format == "json":
+        output.write(sys.stdout, "\n".join(documents))
+    else:
+        output.write(sys.stdout, "---\n".join(documents))
     if errors:
         raise ToolFailure(api.node_errors(errors))
     return 0
