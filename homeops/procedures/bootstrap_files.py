@@ -4,6 +4,11 @@ Committed: `talos/secrets.sops.yaml` (the Talos secrets bundle, SOPS-encrypted t
 `secrets.age_public_key`). Never committed (.gitignore, `rendering.tree.NOT_RENDERED`):
 `talos/generated/` (the machine configs and talosconfig: they hold the cluster's keys, so the
 directory is private), `kubeconfig`. The age private key stays where sops looks for it.
+
+Against a twin (a rehearsal, a drill, `homeops lab --twin`), what the bootstrap writes goes into
+the twin's directory instead (`TWIN/bootstrap-files/`, laid out the same): a rehearsal must never
+leave a made-up secrets bundle or kubeconfig in the project, where it could be committed. What it
+reads (the rendered patches and values, .sops.yaml) is always the project's.
 """
 
 from __future__ import annotations
@@ -28,17 +33,25 @@ def age_key_file(environ: dict | None = None) -> Path:
     return config_home / "sops" / "age" / "keys.txt"
 
 
+TWIN_FILES = "bootstrap-files"
+
+
 @dataclass(frozen=True)
 class Workspace:
-    project: Path  # the directory of cluster.yaml
+    project: Path  # the directory of cluster.yaml: what the bootstrap reads
+    output: Path | None = None  # where it writes; None: the project itself
+
+    @property
+    def written(self) -> Path:
+        return self.project if self.output is None else self.output
 
     @property
     def generated(self) -> Path:
-        return self.project / "talos" / "generated"
+        return self.written / "talos" / "generated"
 
     @property
     def secrets_sops(self) -> Path:
-        return self.project / "talos" / "secrets.sops.yaml"
+        return self.written / "talos" / "secrets.sops.yaml"
 
     @property
     def secrets_plain(self) -> Path:
@@ -55,7 +68,7 @@ class Workspace:
 
     @property
     def kubeconfig(self) -> Path:
-        return self.project / "kubeconfig"
+        return self.written / "kubeconfig"
 
     @property
     def cilium_values(self) -> Path:
@@ -81,8 +94,12 @@ class Workspace:
         os.environ["KUBECONFIG"] = str(self.kubeconfig)
 
 
-def workspace_of(config: str | Path) -> Workspace:
-    """The workspace of the cluster.yaml a session loaded (found as open_session finds it)."""
+def workspace_of(config: str | Path, environ: dict | None = None) -> Workspace:
+    """The workspace of the cluster.yaml a session loaded (found as open_session finds it); against
+    a twin, writing into the twin's directory."""
+    from homeops.runner.guard import TWIN_ENV
     from homeops.runner.project import find_config, project_of
 
-    return Workspace(project_of(find_config(config)))
+    env = os.environ if environ is None else environ
+    twin = env.get(TWIN_ENV)
+    return Workspace(project_of(find_config(config)), Path(twin) / TWIN_FILES if twin else None)

@@ -84,3 +84,18 @@ def test_without_a_repository_or_a_token_flux_cannot_be_bootstrapped():
     assert bootstrap_preflight.repository(CLUSTER).failed  # the committed cluster.yaml leaves it commented out
     assert bootstrap_preflight.github_token({"GITHUB_TOKEN": " "}).failed
     assert bootstrap_preflight.github_token({"GITHUB_TOKEN": "ghp_x"}).detail == "GITHUB_TOKEN is set (not shown)"
+
+
+def test_against_a_twin_the_bootstrap_writes_into_the_twins_directory_and_reads_the_project(tmp_path):
+    from homeops.procedures.bootstrap_files import workspace_of
+
+    config = ROOT / "cluster.yaml"
+    real = workspace_of(config, {})
+    assert real.written == ROOT and real.kubeconfig == ROOT / "kubeconfig"
+    rehearsal = workspace_of(config, {"HOMEOPS_TWIN": str(tmp_path)})
+    assert rehearsal.kubeconfig == tmp_path / "bootstrap-files" / "kubeconfig"
+    assert rehearsal.secrets_sops == tmp_path / "bootstrap-files" / "talos" / "secrets.sops.yaml"
+    assert rehearsal.generated == tmp_path / "bootstrap-files" / "talos" / "generated"
+    assert rehearsal.patch("all") == ROOT / "talos" / "patches" / "all.yaml"
+    assert rehearsal.cilium_values == ROOT / "kubernetes" / "apps" / "kube-system" / "cilium" / "app" / "values.yaml"
+    assert rehearsal.sops_config == ROOT / ".sops.yaml"
