@@ -253,3 +253,21 @@ def test_progress_names_what_is_ready_and_what_comes_next():
     pending, line = flux_bootstrap.ordered_progress(order, [ready])
     assert line == "1 of 3 Ready; next: Kustomization flux-system/cilium not in the cluster yet"
     assert pending[1] == "HelmRelease kube-system/cilium not in the cluster yet"
+
+
+def test_a_node_given_its_configuration_and_not_back_yet_is_waited_for_not_configured_again(lab):
+    session, workspace = session_of(lab, True), Workspace(lab.project)
+    _, states = bootstrap_preflight.preflight(lab.cluster, workspace, lab.project / "cluster.yaml")
+    machine_configs.secrets_bundle(session, workspace)
+    machine_configs.generate(session, workspace, states)
+    etcd_bootstrap.apply_configs(session, workspace, states[:1])  # cp-1 configured, then the run was interrupted
+    lab.machines["10.0.10.11"].state = "installing"  # still rebooting into its installation: answers nothing
+
+    results, states = bootstrap_preflight.preflight(lab.cluster, workspace, lab.project / "cluster.yaml")
+    cp1 = next(r for r in results if r.check == "node cp-1")
+    assert cp1.status == "warn" and "cp-1.yaml was made by an earlier run: it may be installing" in cp1.detail
+    assert not any(r.failed for r in results)
+    calls = len(lab.calls)
+    etcd_bootstrap.apply_configs(session, workspace, states)
+    applied = [c[c.index("--nodes") + 1] for c in lab.calls[calls:] if c[:2] == ["talosctl", "apply-config"]]
+    assert applied == [str(n.address) for n in lab.cluster.nodes[1:]]
