@@ -42,6 +42,10 @@ Behaviour
   etcd. `apply-config --insecure` installs versions.talos and reboots; the node then registers
   once an API server answers (Ready once the state has a CNI, `cni`), and a control plane's etcd
   joins a running etcd as a learner, promoted `promote_seconds` later, or waits for `bootstrap`.
+- etcd: `bootstrap` once (then "etcd data directory is not empty"), `--recover-from` a snapshot
+  (its revision comes back), `etcd leave`/`remove-member` (need quorum), `reset` with its wipe
+  labels (EPHEMERAL: etcd's data; STATE: back to maintenance mode; without --graceful a control
+  plane's member stays in the list), `service etcd` (Preparing/Running/Failed/Finished), `etcd alarm list`.
 - `talosctl health` runs Talos's checks in order, including "all k8s nodes to report
   schedulable": a node left cordoned fails it, as on a real cluster.
 - The `ceph` CLI prints its status lines (`noout is set`) on stderr, as the real one does.
@@ -66,7 +70,9 @@ node with OSDs; default the first OSD host), pgs-stuck, api-unreachable, flux-no
 etcd-unhealthy (optional control-plane node; default the last), leak-secret (optional node for the
 bearer-token annotation; an age key goes in the flux-system Kustomization's Ready message),
 upgrade-without-reboot (node: reports the new Talos version at once, Ready on its old boot ID),
-mon-down (Ceph MON_DOWN, mon c out of quorum), osd-nearfull (Ceph OSD_NEARFULL): both leave PGs clean.
+mon-down (Ceph MON_DOWN, mon c out of quorum), osd-nearfull (Ceph OSD_NEARFULL): both leave PGs clean;
+on a control-plane node: etcd-member-lost (the node answers, its etcd data is gone: a 2-member etcd
+has lost quorum), control-plane-lost (the node never answers again), etcd-nospace (NOSPACE alarm).
 
 `create` into a directory: a missing or empty one is filled; one that already holds a twin is
 reset (state and bin/ rewritten, other files kept); any other non-empty directory is refused.

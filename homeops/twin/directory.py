@@ -138,6 +138,11 @@ def initial_state(cluster, scenario: Scenario) -> dict:
             # Booted from the install image, unconfigured: answers only --insecure talosctl calls,
             # not in Kubernetes, not in etcd.
             nodes[-1].update(maintenance=True, registered=False, etcd_member=False, etcd_data=False)
+    for node in nodes:
+        if node["name"] in faults.get("etcd-member-lost", []):
+            node["etcd_data"] = False  # as after a reset without --graceful, or a replaced disk
+        if node["name"] in faults.get("control-plane-lost", []):
+            node["off"] = True  # never answers again
     if "etcd-unhealthy" in faults and not faults["etcd-unhealthy"]:
         faults["etcd-unhealthy"] = [cluster.control_planes[-1].name] if cluster.control_planes else []
     forced_down = []

@@ -9,6 +9,8 @@ etcd as a learner, promoted `promote_seconds` later (Talos promotes its learners
 
 from __future__ import annotations
 
+import zlib
+
 from homeops.twin import faults, nodes
 
 
@@ -77,9 +79,13 @@ def reconcile(state: dict, now: float) -> None:
         return
     for node in state["nodes"]:
         if (node["role"] == "control-plane" and not node.get("etcd_member", True)
-                and nodes.phase(node, now) == nodes.RUNNING):
+                and not node.get("etcd_data", True) and not node.get("etcd_stopped")
+                and not node.get("etcd_failure") and nodes.phase(node, now) == nodes.RUNNING):
             joined = max(node["ready_since"], state["etcd"].get("formed_at", 0.0))
-            node.update(etcd_member=True, etcd_data=True, etcd_learner_until=joined + promote_seconds(state))
+            # A new member, with a new ID (made from the state, so every read makes the same one).
+            fresh = f"{zlib.crc32((node['member_id'] + repr(joined)).encode()):08x}"
+            node.update(etcd_member=True, etcd_data=True, etcd_learner_until=joined + promote_seconds(state),
+                        member_id=node["member_id"][8:] + fresh)
 
 
 def upgrade_refusal(state: dict, node: dict, now: float) -> str | None:

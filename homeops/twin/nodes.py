@@ -24,6 +24,8 @@ def find(state: dict, *, name: str | None = None, address: str | None = None) ->
 
 
 def phase(node: dict, now: float) -> str:
+    if node.get("off"):
+        return OFFLINE  # shut down, or lost for good (`control-plane-lost`)
     if node.get("maintenance"):
         return MAINTENANCE
     reboot = node["reboot"]
@@ -63,6 +65,7 @@ def _finish(state: dict, node: dict, reboot: dict) -> None:
     if faults.active(state, "pgs-stuck"):
         state["ceph"]["stuck"] = True
     node["reboot"] = None
+    node.pop("etcd_stopped", None)  # a boot starts etcd again
 
 
 def in_maintenance(node: dict) -> bool:

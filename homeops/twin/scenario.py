@@ -30,7 +30,12 @@ FAULTS: dict[str, str] = {
     "upgrade-without-reboot": "node",
     "mon-down": "cluster",
     "osd-nearfull": "cluster",
+    "etcd-member-lost": "node",
+    "control-plane-lost": "node",
+    "etcd-nospace": "node",
 }
+# Faults that only make sense on a control-plane node (an etcd member).
+CONTROL_PLANE_FAULTS = ("etcd-unhealthy", "etcd-member-lost", "control-plane-lost", "etcd-nospace")
 KEYS = ("talos_version", "kubernetes_version", "reboot_seconds", "maintenance", "faults")
 MAX_REBOOT_SECONDS = 600.0
 
@@ -98,7 +103,7 @@ class Scenario:
                 problem(fault, f"no node named {fault.node!r} in cluster.yaml (nodes: {', '.join(names)})")
                 continue
             node = cluster.node(fault.node)
-            if fault.fault == "etcd-unhealthy" and node.role != "control-plane":
+            if fault.fault in CONTROL_PLANE_FAULTS and node.role != "control-plane":
                 problem(fault, f"{fault.node} is a worker and runs no etcd member; name a control-plane node")
             if fault.fault == "ceph-degraded" and node.osd_count == 0:
                 problem(fault, f"{fault.node} has no Ceph OSD; name a node that has one")

@@ -94,8 +94,11 @@ def test_disk_and_link_documents_have_the_fields_of_talos_v1_11(make_twin):
     real_disk = yaml.safe_load((UPSTREAM / "talosctl-get-disk-yaml.txt").read_text())
     real_link = yaml.safe_load((UPSTREAM / "talosctl-get-links-yaml.txt").read_text())
 
-    disk = next(yaml.safe_load_all(twin.talosctl("-n", "10.0.10.21", "get", "disks", "--insecure", "-o", "yaml").stdout))
-    link = list(yaml.safe_load_all(twin.talosctl("-n", "10.0.10.21", "get", "links", "--insecure", "-o", "yaml").stdout))[1]
+    def documents(kind: str) -> list[dict]:
+        done = twin.talosctl("-n", "10.0.10.21", "get", kind, "--insecure", "-o", "yaml")
+        return list(yaml.safe_load_all(done.stdout))
+
+    disk, link = documents("disks")[0], documents("links")[1]
 
     assert list(disk) == list(real_disk) == ["node", "metadata", "spec"]
     assert list(disk["metadata"]) == list(real_disk["metadata"])
@@ -141,8 +144,9 @@ def test_apply_config_errors_are_talosctls(make_twin, tmp_path):
     assert twin.talosctl("-n", "10.0.10.23", "apply-config", "--insecure", "--file", str(empty)).stderr.strip() == (
         "no configuration data read")
     missing = twin.talosctl("-n", "10.0.10.23", "apply-config", "--insecure", "--file", str(tmp_path / "nope.yaml"))
+    nope = tmp_path / "nope.yaml"
     assert missing.stderr.strip() == (
-        f'failed to read configuration from "{tmp_path}/nope.yaml": open {tmp_path}/nope.yaml: no such file or directory')
+        f'failed to read configuration from "{nope}": open {nope}: no such file or directory')
     staged = twin.talosctl("-n", "10.0.10.23", "apply-config", "--insecure", "--mode", "staged", "--file",
                            machine_config(tmp_path))
     assert "apply configuration --mode='staged' is not supported in maintenance mode" in staged.stderr

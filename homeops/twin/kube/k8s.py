@@ -77,7 +77,7 @@ def node_object(state: dict, node: dict, now: float) -> dict:
             else _condition("Ready", "False", "KubeletNotReady", NO_CNI, since, now)
         ]
     else:
-        down_since = clock.rfc3339(node["reboot"]["down_at"])
+        down_since = clock.rfc3339(node["reboot"]["down_at"]) if node["reboot"] else since
         conditions = [
             _condition(kind, "Unknown", "NodeStatusUnknown", "Kubelet stopped posting node status.", down_since, now)
             for kind in ("MemoryPressure", "DiskPressure", "PIDPressure", "Ready")

@@ -9,13 +9,15 @@ import sys
 import zlib
 
 from homeops.twin import clock, cluster, etcd, output, table
-from homeops.twin.talos import api
+from homeops.twin.talos import api, membership
 from homeops.twin.failure import ToolFailure
 
 
 def etcd_command(parsed, twin_dir: str) -> int:
     words = parsed.positionals[1:]
     sub = words[0] if words else None
+    if sub in ("leave", "remove-member", "alarm"):
+        return membership.command(parsed, twin_dir, sub, words[1:])
     if sub not in ("members", "status", "snapshot"):
         raise ToolFailure(
             f'Error: unknown command "{sub or ""}" for "talosctl etcd"\nRun \'talosctl etcd --help\' for usage.'
@@ -35,7 +37,7 @@ def etcd_command(parsed, twin_dir: str) -> int:
         if error:
             errors.append((address, error))
             continue
-        rows += _members_rows(current, address) if sub == "members" else [_status_row(current, node, now)]
+        rows += _members_rows(current, address, now) if sub == "members" else [_status_row(current, node, now)]
     if not rows:
         raise ToolFailure(
             f"error getting {'members' if sub == 'members' else 'status'}: " + api.node_errors(errors)
@@ -63,9 +65,10 @@ STATUS_HEADER = [
 ]
 
 
-def _members_rows(current: dict, address: str) -> list[list[str]]:
+def _members_rows(current: dict, address: str, now: float) -> list[list[str]]:
     return [
-        [address, m["member_id"], m["name"], f"https://{m['address']}:2380", f"https://{m['address']}:2379", "false"]
+        [address, m["member_id"], m["name"], f"https://{m['address']}:2380", f"https://{m['address']}:2379",
+         str(etcd.is_learner(m, now)).lower()]
         for m in etcd.members(current)
     ]
 
@@ -84,7 +87,7 @@ def _status_row(current: dict, node: dict, now: float) -> list[str]:
         str(data["raft_index"]),
         str(data["raft_term"]),
         str(data["raft_index"] if healthy else data["raft_index"] - 1742),
-        "false",
+        str(etcd.is_learner(node, now)).lower(),
         "3.6.4",
         "3.6.0",
         "" if healthy else "etcdserver: no leader",

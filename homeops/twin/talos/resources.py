@@ -22,7 +22,11 @@ DISK_COLUMNS = ["SIZE", "READ ONLY", "TRANSPORT", "ROTATIONAL", "WWID", "MODEL",
 LINK_COLUMNS = ["TYPE", "KIND", "HW ADDR", "OPER STATE", "LINK STATE"]
 NIC = "enp1s0"
 
-_SIZES = {"nvme": (500_107_862_016, "500 GB"), "sata": (256_060_514_304, "256 GB"), "osd": (1_000_204_886_016, "1.0 TB")}
+_SIZES = {
+    "nvme": (500_107_862_016, "500 GB"),
+    "sata": (256_060_514_304, "256 GB"),
+    "osd": (1_000_204_886_016, "1.0 TB"),
+}
 _BY_ID = re.compile(r"^(?P<bus>nvme|ata|scsi|wwn)-(?P<model>.+)_(?P<serial>[^_]+)$")
 
 

@@ -1,4 +1,5 @@
-"""The twin's `talosctl`: version, get machinestatus, upgrade, upgrade-k8s, etcd and health.
+"""The twin's `talosctl`: version, get (machinestatus, disks, links), apply-config, upgrade,
+upgrade-k8s, etcd, health, bootstrap, kubeconfig, service and reset.
 
 Per-node failures are printed the way talosctl's multi-node client does (`1 error occurred:` and
 `* IP: rpc error: ...`). A rebooting node's Talos API refuses connections.
@@ -6,15 +7,15 @@ Per-node failures are printed the way talosctl's multi-node client does (`1 erro
 
 from __future__ import annotations
 
+import importlib
 import json
 import sys
 import zlib
 
 from homeops.twin import clock, cluster, nodes, output, table
-from homeops.twin.talos import api, etcd_commands, health, install, kubernetes, resources, upgrade
 from homeops.twin.args import Flag, UsageError, parse, reject_unexpected
 from homeops.twin.failure import ToolFailure, answer
-from homeops.twin.setup import talos_files
+from homeops.twin.talos import api, resources
 
 GLOBAL_FLAGS = [Flag("nodes", "n"), Flag("endpoints", "e"), Flag("talosconfig"), Flag("context"), Flag("cluster")]
 COMMAND_FLAGS = {
@@ -50,8 +51,26 @@ COMMAND_FLAGS = {
         Flag("endpoint"),
     ],
     "etcd": [],
-    "gen": talos_files.GEN_FLAGS + [Flag("output", "o"), Flag("force", "f", False)],
+    # the workstation's files (homeops.twin.setup.talos_files)
+    "gen": [Flag("output-file"), Flag("with-secrets"), Flag("kubernetes-version"), Flag("install-image"),
+            Flag("config-patch"), Flag("config-patch-control-plane"), Flag("config-patch-worker"),
+            Flag("output-types", "t"), Flag("with-docs"), Flag("with-examples"), Flag("output", "o"),
+            Flag("force", "f", False)],
     "config": [],
+    "bootstrap": [Flag("recover-from"), Flag("recover-skip-hash-check", None, False)],
+    "kubeconfig": [Flag("force", "f", False), Flag("merge", "m", False), Flag("force-context-name")],
+    "service": [],
+    "reset": [
+        Flag("graceful", None, False),
+        Flag("reboot", None, False),
+        Flag("insecure", None, False),
+        Flag("system-labels-to-wipe"),
+        Flag("user-disks-to-wipe"),
+        Flag("wipe-mode"),
+        Flag("wait", None, False),
+        Flag("timeout"),
+        Flag("debug", None, False),
+    ],
     "health": [
         Flag("wait-timeout"),
         Flag("server", None, False),
@@ -63,6 +82,21 @@ COMMAND_FLAGS = {
     ],
 }
 
+
+LOCAL = ("version", "get")
+HANDLERS = {
+    "apply-config": ("install", "apply_config"),
+    "upgrade": ("upgrade", "upgrade"),
+    "upgrade-k8s": ("kubernetes", "upgrade_k8s"),
+    "etcd": ("etcd_commands", "etcd_command"),
+    "health": ("health", "health"),
+    "bootstrap": ("bootstrap", "bootstrap"),
+    "kubeconfig": ("bootstrap", "kubeconfig"),
+    "service": ("service", "service"),
+    "reset": ("reset", "reset"),
+    "gen": ("setup.talos_files", "gen"),
+    "config": ("setup.talos_files", "config"),
+}
 
 MACHINE_STATUS = {"machinestatus", "machinestatuses", "ms", "machinestatuses.runtime.talos.dev"}
 
@@ -91,17 +125,13 @@ def _run(argv: list[str], twin_dir: str) -> int:
         if command not in COMMAND_FLAGS:
             raise ToolFailure(f'Error: unknown command "{command}" for "talosctl"\nRun \'talosctl --help\' for usage.')
         reject_unexpected(parsed, {f.name for f in GLOBAL_FLAGS + COMMAND_FLAGS[command]})
-        handler = {
-            "version": _version,
-            "get": _get,
-            "apply-config": install.apply_config,
-            "upgrade": upgrade.upgrade,
-            "upgrade-k8s": kubernetes.upgrade_k8s,
-            "etcd": etcd_commands.etcd_command,
-            "health": health.health,
-            "gen": talos_files.gen,
-            "config": talos_files.config,
-        }[command]
+        if command in LOCAL:
+            handler = {"version": _version, "get": _get}[command]
+        else:
+            # Only the command's own module is imported: every call is a new process.
+            module, function = HANDLERS[command]
+            package = "homeops.twin" if "." in module else "homeops.twin.talos"
+            handler = getattr(importlib.import_module(f"{package}.{module}"), function)
         return handler(parsed, twin_dir)
     except UsageError as exc:
         raise ToolFailure(
@@ -264,8 +294,8 @@ def _get_resources(parsed, twin_dir: str, kind: str, ids: list[str], output_form
         if ids and not found:
             kind_name = "Disks.block.talos.dev" if kind == "disks" else "LinkStatuses.net.talos.dev"
             namespace = "runtime" if kind == "disks" else "network"
-            errors.append((address, f'rpc error: code = NotFound desc = resource {kind_name}({namespace}/{ids[0]}@undefined) '
-                                    "doesn't exist"))
+            missing = f"resource {kind_name}({namespace}/{ids[0]}@undefined) doesn't exist"
+            errors.append((address, f"rpc error: code = NotFound desc = {missing}"))
         for resource in found:
             meta = resource["metadata"]
             short = "Disk" if kind == "disks" else "LinkStatus"
