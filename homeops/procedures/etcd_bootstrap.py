@@ -98,7 +98,7 @@ def bootstrap_etcd(session: Session) -> str:
     first = session.cluster.control_planes[0]
     running = etcd_running(session.cluster)
     if running:
-        return f"etcd already runs on {'; '.join(running)}: not bootstrapped again"
+        return f"etcd already runs on {running[0]}: not bootstrapped again"  # one member's list names them all
     try:
         talosctl.bootstrap(session.gate, str(first.address),
                            why="start etcd on one node, once for the life of the cluster; the others join it")
@@ -119,7 +119,7 @@ def wait_etcd(session: Session) -> None:
 
     def look() -> bool:
         failing = [f"{r.check}: {r.detail}" for r in etcd(session.cluster) if r.failed]
-        progress.saw("; ".join(failing) or "done")
+        progress.saw("; ".join(failing) or "every member voting, none in error")
         return not failing
 
     try:
