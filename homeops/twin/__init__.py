@@ -45,7 +45,8 @@ Behaviour
 - etcd: `bootstrap` once (then "etcd data directory is not empty"), `--recover-from` a snapshot
   (its revision comes back), `etcd leave`/`remove-member` (need quorum), `reset` with its wipe
   labels (EPHEMERAL: etcd's data; STATE: back to maintenance mode; without --graceful a control
-  plane's member stays in the list), `service etcd` (Preparing/Running/Failed/Finished), `etcd alarm list`.
+  plane's member stays in the list), `service etcd` (Preparing/Running/Failed/Finished), `etcd alarm list`,
+  `cp /var/lib/etcd/member/snap/db DIR` (a database without integrity hash: --recover-skip-hash-check).
 - `talosctl health` runs Talos's checks in order, including "all k8s nodes to report
   schedulable": a node left cordoned fails it, as on a real cluster.
 - The `ceph` CLI prints its status lines (`noout is set`) on stderr, as the real one does.

@@ -83,7 +83,9 @@ def register(state: dict, now: float, api_up: bool) -> None:
         return
     for node in state["nodes"]:
         if not registered(node) and phase(node, now) == RUNNING:
+            # From the state, not `now`: every read registers it at the same moment.
             node["registered"] = True
+            node["registered_at"] = max(node["ready_since"], state["etcd"].get("formed_at", 0.0))
 
 
 def is_ready(node: dict, now: float) -> bool:

@@ -3,7 +3,7 @@ CephCluster, and the pods a drain finds on a node."""
 
 from __future__ import annotations
 
-from homeops.twin import clock, faults, nodes
+from homeops.twin import clock, faults, nodes, table
 from homeops.twin.ceph import ceph
 
 CLUSTER_AGE_SECONDS = 30 * 86400  # the cluster was built before the twin was made
@@ -91,7 +91,7 @@ def node_object(state: dict, node: dict, now: float) -> dict:
                 "volumes.kubernetes.io/controller-managed-attach-detach": "true",
                 **node["annotations"],
             },
-            "creationTimestamp": clock.rfc3339(born(state)),
+            "creationTimestamp": clock.rfc3339(node.get("registered_at") or born(state)),
             "labels": labels,
             "name": node["name"],
             "resourceVersion": str(state["resource_version"]),
@@ -139,7 +139,8 @@ def node_row(node: dict, now: float, wide: bool, cni: bool = True) -> list[str]:
     if node["unschedulable"]:
         status += ",SchedulingDisabled"
     roles = "control-plane" if node["role"] == "control-plane" else "<none>"
-    row = [node["name"], status, roles, "30d", node["kubelet_version"]]
+    age = table.age(now - node["registered_at"]) if node.get("registered_at") else "30d"
+    row = [node["name"], status, roles, age, node["kubelet_version"]]
     if wide:
         row += [
             node["address"],

@@ -94,6 +94,18 @@ def _status_row(current: dict, node: dict, now: float) -> list[str]:
     ]
 
 
+def database(current: dict, now: float, hash_appended: bool = True) -> bytes:
+    """A small stand-in for the etcd database: what the twin's API server holds, and its revision.
+
+    `etcd snapshot` appends an integrity hash; the database file copied off a node has none
+    (`hash_appended: false`), so a restore from it needs --recover-skip-hash-check."""
+    content = {"snapshot": "homeops-twin", "taken": clock.rfc3339(now), "leases": current["leases"],
+               "revision": current["resource_version"]}
+    if not hash_appended:
+        content["hash_appended"] = False
+    return json.dumps(content, indent=1).encode()
+
+
 def _snapshot(current: dict, now: float, addresses: list[str], words: list[str]) -> int:
     if len(words) != 1:
         raise ToolFailure(f"Error: accepts 1 arg(s), received {len(words)}")
@@ -107,16 +119,7 @@ def _snapshot(current: dict, now: float, addresses: list[str], words: list[str])
         error = "rpc error: code = Unavailable desc = etcdserver: no leader"
     if error:
         raise ToolFailure("error reading snapshot: " + api.node_errors([(address, error)]))
-    # A small stand-in for the etcd database: what the twin's API server holds.
-    payload = json.dumps(
-        {
-            "snapshot": "homeops-twin",
-            "taken": clock.rfc3339(now),
-            "leases": current["leases"],
-            "revision": current["resource_version"],
-        },
-        indent=1,
-    ).encode()
+    payload = database(current, now)
     partial = f"{target}.part"
     try:
         with open(partial, "wb") as handle:

@@ -60,6 +60,8 @@ COMMAND_FLAGS = {
     "bootstrap": [Flag("recover-from"), Flag("recover-skip-hash-check", None, False)],
     "kubeconfig": [Flag("force", "f", False), Flag("merge", "m", False), Flag("force-context-name")],
     "service": [],
+    "cp": [],
+    "copy": [],
     "reset": [
         Flag("graceful", None, False),
         Flag("reboot", None, False),
@@ -85,17 +87,19 @@ COMMAND_FLAGS = {
 
 LOCAL = ("version", "get")
 HANDLERS = {
-    "apply-config": ("install", "apply_config"),
-    "upgrade": ("upgrade", "upgrade"),
-    "upgrade-k8s": ("kubernetes", "upgrade_k8s"),
-    "etcd": ("etcd_commands", "etcd_command"),
-    "health": ("health", "health"),
-    "bootstrap": ("bootstrap", "bootstrap"),
-    "kubeconfig": ("bootstrap", "kubeconfig"),
-    "service": ("service", "service"),
-    "reset": ("reset", "reset"),
-    "gen": ("setup.talos_files", "gen"),
-    "config": ("setup.talos_files", "config"),
+    "apply-config": ("homeops.twin.talos.install", "apply_config"),
+    "upgrade": ("homeops.twin.talos.upgrade", "upgrade"),
+    "upgrade-k8s": ("homeops.twin.talos.kubernetes", "upgrade_k8s"),
+    "etcd": ("homeops.twin.talos.etcd_commands", "etcd_command"),
+    "health": ("homeops.twin.talos.health", "health"),
+    "bootstrap": ("homeops.twin.talos.bootstrap", "bootstrap"),
+    "kubeconfig": ("homeops.twin.talos.bootstrap", "kubeconfig"),
+    "service": ("homeops.twin.talos.service", "service"),
+    "reset": ("homeops.twin.talos.reset", "reset"),
+    "cp": ("homeops.twin.talos.copy", "copy"),
+    "copy": ("homeops.twin.talos.copy", "copy"),
+    "gen": ("homeops.twin.setup.talos_files", "gen"),
+    "config": ("homeops.twin.setup.talos_files", "config"),
 }
 
 MACHINE_STATUS = {"machinestatus", "machinestatuses", "ms", "machinestatuses.runtime.talos.dev"}
@@ -130,8 +134,7 @@ def _run(argv: list[str], twin_dir: str) -> int:
         else:
             # Only the command's own module is imported: every call is a new process.
             module, function = HANDLERS[command]
-            package = "homeops.twin" if "." in module else "homeops.twin.talos"
-            handler = getattr(importlib.import_module(f"{package}.{module}"), function)
+            handler = getattr(importlib.import_module(module), function)
         return handler(parsed, twin_dir)
     except UsageError as exc:
         raise ToolFailure(
