@@ -74,12 +74,13 @@ class Session:
 
 
 def open_session(config: str | Path, *, apply: bool, wait_timeout: float, poll_interval: float,
-                 runbook: str | None = None) -> Session:
+                 runbook: str | None = None, lock: str = "lease") -> Session:
     """Load cluster.yaml and check the wait parameters; bad values stop the runbook before anything runs.
 
     With `runbook` (its name), the run's safety layer starts in this kernel: the maintenance lock
-    in apply mode, the redacted record, redacted output, interrupts and signals as stops (see
-    homeops.runner.guard).
+    in apply mode (`lock="workstation"`: a file lock on this workstation instead of the Lease, for
+    the bootstrap, which starts before there is an API), the redacted record, redacted output,
+    interrupts and signals as stops (see homeops.runner.guard).
     """
     from homeops import ClusterInvalid, load_cluster
     from homeops.runner.project import ConfigNotFound, find_config, project_of
@@ -101,7 +102,7 @@ def open_session(config: str | Path, *, apply: bool, wait_timeout: float, poll_i
         raise RunbookStopped(f"{path} is invalid ({len(exc.problems)} problem(s)): {exc.problems[0]}") from None
     except OSError as exc:
         raise RunbookStopped(f"cannot read {path}: {exc.strerror}") from None
-    guard = _start_guard(runbook, bool(apply), project_of(path)) if runbook else None
+    guard = _start_guard(runbook, bool(apply), project_of(path), lock) if runbook else None
     gate = Gate(apply, before_change=guard.refuse_if_lost if guard is not None else None)
     gate.say(f"mode: {gate.mode}" + ("" if apply else f" (nothing will change; {plan_hint()} to run the changes)"))
     return Session(cluster, gate, float(wait_timeout), float(poll_interval), guard)
@@ -116,7 +117,7 @@ def plan_hint() -> str:
     return "set apply = True in the parameters cell (papermill: -p apply True)"
 
 
-def _start_guard(runbook: str, apply: bool, project: Path):
+def _start_guard(runbook: str, apply: bool, project: Path, lock: str = "lease"):
     from homeops.runner import guard, kernel_hooks
 
     def warn(line: str) -> None:
@@ -126,6 +127,6 @@ def _start_guard(runbook: str, apply: bool, project: Path):
         print(stamped(line), flush=True)
 
     kernel_hooks.install()
-    started = guard.start(runbook, apply=apply, project=project, warn=warn, say=say)
+    started = guard.start(runbook, apply=apply, project=project, warn=warn, say=say, lock=lock)
     kernel_hooks.replay_history(started)
     return started

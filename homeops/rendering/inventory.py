@@ -133,6 +133,8 @@ def twin_view(project: Path) -> dict:
         "kustomizations": kustomizations,
         "helmreleases": [dict(vars(r)) for r in helm_releases(project)],
         "load_balancers": [dict(vars(lb)) for lb in load_balancers(project)],
+        "certificates": [{"namespace": c.namespace or "default", "name": c.name}
+                         for c in of_kind(project, "Certificate")],
     }
 
 

@@ -219,17 +219,26 @@ def _interrupt_in(error: BaseException) -> bool:
 
 
 def start(runbook: str, *, apply: bool, project: Path, warn: Callable[[str], None],
-          say: Callable[[str], None]) -> Guard:
-    """Start the layer for one run of `runbook` (records under `project`/records/); RunbookStopped when refused."""
+          say: Callable[[str], None], lock: str = "lease") -> Guard:
+    """Start the layer for one run of `runbook` (records under `project`/records/); RunbookStopped when refused.
+
+    `lock` is "lease" (the maintenance Lease in the cluster) or "workstation" (a file lock beside the
+    records, for the bootstrap, which runs before there is an API to hold a Lease).
+    """
     previous = active()
     if previous is not None and not previous.finished:
         previous.finish(outcomes.Outcome("interrupted", outcomes.EXIT_INTERRUPTED,
                                          "the runbook was started again in the same kernel"))
     claimed = os.environ.get(RECORD_ENV)
     record_path = Path(claimed) if claimed else None
-    lock = None
-    if apply:
-        lock = _take_lock(runbook, record_path, say)
+    taken = None
+    if apply and lock == "workstation":
+        taken = _take_workstation_lock(runbook, record_path, project, say)
+    elif apply:
+        taken = _take_lock(runbook, record_path, say)
+    elif lock not in ("lease", "workstation"):
+        raise ValueError(f"unknown lock {lock!r}")
+    lock = taken
     os.umask(PRIVATE_UMASK)
     if record_path is None:
         record_path = new_record_path(Path(os.environ.get(RECORDS_ENV) or project / "records"), runbook)
@@ -260,6 +269,21 @@ def _take_lock(runbook: str, claimed: Path | None, say: Callable[[str], None]) -
     if lock.taken_over is not None:
         say(f"took over an expired lease: {lock.taken_over.describe()}")
     say(f"maintenance lock taken: {lock.describe()}")
+    return lock
+
+
+def _take_workstation_lock(runbook: str, claimed: Path | None, project: Path, say: Callable[[str], None]):
+    from homeops.runner.local_lock import WorkstationLock
+
+    directory = claimed.parent if claimed is not None else Path(os.environ.get(RECORDS_ENV) or project / "records")
+    lock = WorkstationLock(directory, runbook)
+    try:
+        lock.acquire()
+    except (LockHeld, LockUnavailable) as exc:
+        if claimed is not None and _unstarted(claimed):
+            claimed.unlink(missing_ok=True)
+        raise (RunbookStopped if isinstance(exc, LockHeld) else RunbookFailed)(str(exc)) from None
+    say(f"bootstrap lock taken: {lock.describe()}")
     return lock
 
 

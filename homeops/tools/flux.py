@@ -77,3 +77,15 @@ def reconcile(gate: Gate, *, timeout: float, why: str = "") -> process.Completed
         about="a reconcile of Kustomization flux-system",
         unsure="may have been requested (Flux then applies its Git source by itself)",
     )
+
+
+BOOTSTRAP_MARGIN = 60.0
+
+
+def bootstrap_github(gate: Gate, *, owner: str, repository: str, branch: str, path: str, timeout: float,
+                     why: str = "") -> process.Completed | None:
+    """`flux bootstrap github` (flux2 cmd/flux/bootstrap_github.go): the token comes from GITHUB_TOKEN in
+    the environment, never from the command line; `--personal` for a repository of a user account."""
+    return gate.change(["flux", "bootstrap", "github", f"--owner={owner}", f"--repository={repository}",
+                        f"--branch={branch}", f"--path={path}", "--personal", f"--timeout={timeout:g}s"],
+                       timeout=timeout + BOOTSTRAP_MARGIN, why=why)

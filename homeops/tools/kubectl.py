@@ -142,3 +142,25 @@ def osd_pods(*, timeout: float = READ_TIMEOUT) -> list[OsdPod]:
 def _seconds(value: float) -> str:
     """A Go duration in seconds, as kubectl and talosctl read them: 900 -> "900s", 0.5 -> "0.5s"."""
     return f"{value:g}s"
+
+
+def exists(args: Sequence[str], *, timeout: float = READ_TIMEOUT) -> bool:
+    """`kubectl get ... -o name --ignore-not-found`: a name printed, or nothing; never the object's
+    data (a Secret's included)."""
+    argv = _read_argv([*args, "-o", "name", "--ignore-not-found"], timeout)
+    return bool(process.run(argv, timeout=timeout).stdout.strip())
+
+
+def apply_server_side(gate: Gate, source: str, *, why: str = "") -> None:
+    gate.change(["kubectl", "apply", "--server-side", "-f", source], timeout=CHANGE_TIMEOUT * 2, why=why)
+
+
+def create_namespace(gate: Gate, name: str, *, why: str = "") -> None:
+    gate.change(["kubectl", "create", "namespace", name], timeout=CHANGE_TIMEOUT, why=why)
+
+
+def create_secret_from_file(gate: Gate, namespace: str, name: str, key: str, path: str, *, why: str = "") -> None:
+    """A generic Secret holding the file at `path` under `key`: the value is read by kubectl, never on a
+    command line."""
+    gate.change(["kubectl", "-n", namespace, "create", "secret", "generic", name, f"--from-file={key}={path}"],
+                timeout=CHANGE_TIMEOUT, why=why)

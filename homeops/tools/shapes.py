@@ -188,3 +188,35 @@ class LoadBalancerService:
     namespace: str
     name: str
     addresses: tuple[str, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class Disk:
+    """A block device a Talos node sees (`talosctl get disks`, resource Disks.block.talos.dev)."""
+
+    node: str
+    id: str  # the kernel's name: sda, nvme0n1
+    dev_path: str  # /dev/sda
+    size: int  # bytes
+    readonly: bool
+    cdrom: bool
+    model: str
+    serial: str
+    symlinks: tuple[str, ...]  # /dev/disk/by-id/..., /dev/disk/by-path/...
+
+    @property
+    def names(self) -> frozenset[str]:
+        """Every path cluster.yaml may name this disk by."""
+        return frozenset({self.dev_path, *self.symlinks})
+
+
+@dataclass(frozen=True)
+class Link:
+    """A network link a Talos node sees (`talosctl get links`, resource LinkStatuses.net.talos.dev)."""
+
+    node: str
+    id: str  # eth0, enp1s0
+    type: str  # ether, loopback, ...
+    kind: str  # "" for a physical NIC; bond, vlan, dummy... for a logical one
+    hardware_addr: str  # lower case, colon-separated
+    permanent_addr: str  # the NIC's own MAC when a bond rewrote hardwareAddr; "" when not reported

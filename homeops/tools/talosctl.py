@@ -1,4 +1,9 @@
-"""talosctl: versions, machine status, etcd, and the upgrades (which go through the gate)."""
+"""talosctl: versions, machine status, etcd, the upgrades, and the initial setup (changes go through the gate).
+
+A node booted from the install image and not configured yet is in maintenance mode: only the
+`--insecure` calls answer it (no talosconfig, no client certificate), and only a few resources
+(disks, links, ...) and `apply-config` are served (Talos v1.11 "Getting Started", step 5 and 7).
+"""
 
 from __future__ import annotations
 
@@ -8,12 +13,13 @@ from typing import Callable, Sequence
 from homeops.gate import Gate
 from homeops.tools import process
 from homeops.tools.decode import ToolOutputInvalid, json_lines, json_stream, table
-from homeops.tools.shapes import EtcdMember, EtcdStatus, MachineStatus, TalosVersion
+from homeops.tools.shapes import Disk, EtcdMember, EtcdStatus, Link, MachineStatus, TalosVersion
 
 READ_TIMEOUT = 30.0  # apid answers in a second; a node that is rebooting should fail fast, not hang
 SNAPSHOT_TIMEOUT = 300.0  # an etcd snapshot of a home cluster is tens of MB
 UPGRADE_K8S_TIMEOUT = 1800.0  # upgrade-k8s rolls the control plane and every kubelet, one after another
 UPGRADE_MARGIN = 60.0  # talosctl needs a moment beyond its own --timeout to report and exit
+CHANGE_TIMEOUT = 120.0  # apply-config, bootstrap, kubeconfig, gen: answered in seconds
 
 # The columns the runbooks read. talosctl prints more, and which ones depends on the client:
 # `etcd status` gained PROTOCOL and STORAGE in talosctl v1.11.0 (Talos's own v1.11 docs still
@@ -140,3 +146,107 @@ def upgrade_k8s(gate: Gate, address: str, to: str, *, timeout: float = UPGRADE_K
     gate.change(upgrade_k8s_argv(address, to, dry_run=False), timeout=timeout, why=why,
                 about="the control plane and the kubelets",
                 unsure=f"may be partly upgraded to Kubernetes {to} (upgrade-k8s can be run again)")
+
+
+# --- maintenance mode and the initial setup --------------------------------------------------
+
+
+def _spec(obj: dict) -> dict:
+    spec = obj.get("spec")
+    return spec if isinstance(spec, dict) else {}
+
+
+def _id(obj: dict) -> str:
+    return str((obj.get("metadata") or {}).get("id") or "")
+
+
+def parse_disks(text: str, argv: Sequence[str]) -> list[Disk]:
+    """`talosctl get disks -o json`: one Disk resource after another (talosctl's output/json.go
+    writes each resource's YAML form as indented JSON, so the spec keys are the YAML tags of
+    pkg/machinery/resources/block/disk.go: dev_path, size, readonly, cdrom, model, serial, symlinks)."""
+    found = []
+    for obj in json_stream(text, argv):
+        spec, disk_id = _spec(obj), _id(obj)
+        if not disk_id:
+            raise ToolOutputInvalid(argv, text, "Disk resources with .metadata.id")
+        size = spec.get("size")
+        found.append(Disk(
+            node=str(obj.get("node") or ""), id=disk_id,
+            dev_path=str(spec.get("dev_path") or f"/dev/{disk_id}"),  # dev_path is new in Talos v1.9
+            size=size if isinstance(size, int) and not isinstance(size, bool) else 0,
+            readonly=bool(spec.get("readonly")), cdrom=bool(spec.get("cdrom")),
+            model=str(spec.get("model") or ""), serial=str(spec.get("serial") or ""),
+            symlinks=tuple(str(s) for s in spec.get("symlinks") or ()),
+        ))
+    return found
+
+
+def parse_links(text: str, argv: Sequence[str]) -> list[Link]:
+    """`talosctl get links -o json`: LinkStatus resources (YAML tags of network/link_status.go)."""
+    found = []
+    for obj in json_stream(text, argv):
+        spec, link_id = _spec(obj), _id(obj)
+        if not link_id:
+            raise ToolOutputInvalid(argv, text, "LinkStatus resources with .metadata.id")
+        found.append(Link(
+            node=str(obj.get("node") or ""), id=link_id, type=str(spec.get("type") or ""),
+            kind=str(spec.get("kind") or ""), hardware_addr=str(spec.get("hardwareAddr") or "").lower(),
+            permanent_addr=str(spec.get("permanentAddr") or "").lower(),
+        ))
+    return found
+
+
+def insecure_argv(address: str, resource: str) -> list[str]:
+    return ["talosctl", "-n", address, "get", resource, "--insecure", "-o", "json"]
+
+
+def disks_insecure(address: str, *, timeout: float = READ_TIMEOUT) -> list[Disk]:
+    """The disks of a node in maintenance mode; ToolError when it does not answer without credentials
+    (not booted, or already configured: its API then wants a client certificate)."""
+    argv = insecure_argv(address, "disks")
+    return parse_disks(process.run(argv, timeout=timeout).stdout, argv)
+
+
+def links_insecure(address: str, *, timeout: float = READ_TIMEOUT) -> list[Link]:
+    argv = insecure_argv(address, "links")
+    return parse_links(process.run(argv, timeout=timeout).stdout, argv)
+
+
+def apply_config_insecure(gate: Gate, address: str, file: str, *, why: str = "") -> None:
+    """Give a node in maintenance mode its first configuration; it installs Talos and reboots."""
+    gate.change(["talosctl", "apply-config", "--insecure", "--nodes", address, "--file", file],
+                timeout=CHANGE_TIMEOUT, why=why)
+
+
+# What Talos answers a second bootstrap (machined's v1alpha1_server.go, Bootstrap): the etcd data
+# directory of that node already holds a cluster. talosctl wraps it: "error executing bootstrap: rpc
+# error: code = AlreadyExists desc = etcd data directory is not empty".
+ALREADY_BOOTSTRAPPED = "etcd data directory is not empty"
+
+
+def bootstrap(gate: Gate, address: str, *, why: str = "") -> None:
+    """Start etcd as a one-member cluster on `address`: once per cluster, ever (the others join it)."""
+    gate.change(["talosctl", "bootstrap", "--nodes", address], timeout=CHANGE_TIMEOUT, why=why)
+
+
+def kubeconfig(gate: Gate, address: str, path: str, *, why: str = "") -> None:
+    """Write the cluster's admin kubeconfig to `path` (a file of its own: --merge=false, --force)."""
+    gate.change(["talosctl", "kubeconfig", "--nodes", address, path, "--merge=false", "--force"],
+                timeout=CHANGE_TIMEOUT, why=why)
+
+
+def gen_secrets(gate: Gate, output: str, *, why: str = "") -> None:
+    gate.change(["talosctl", "gen", "secrets", "--output-file", output], timeout=CHANGE_TIMEOUT, why=why)
+
+
+def gen_config(gate: Gate, args: Sequence[str], *, why: str = "") -> None:
+    """`talosctl gen config ARGS`: a file on the workstation (plan mode only shows it)."""
+    gate.change(["talosctl", "gen", "config", *args], timeout=CHANGE_TIMEOUT, why=why)
+
+
+def config_endpoints(gate: Gate, talosconfig: str, endpoints: Sequence[str], node: str, *, why: str = "") -> None:
+    """Point a talosconfig at the control planes (`config endpoint`) and a default node (`config node`)."""
+    gate.change(["talosctl", "--talosconfig", talosconfig, "config", "endpoint", *endpoints],
+                timeout=CHANGE_TIMEOUT, why=why)
+    gate.change(["talosctl", "--talosconfig", talosconfig, "config", "node", node], timeout=CHANGE_TIMEOUT,
+                why="the node talosctl asks when none is named")

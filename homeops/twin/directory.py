@@ -13,7 +13,9 @@ from homeops.twin.ceph import rook
 from homeops.twin.scenario import Scenario, load_scenario
 
 # Each fake tool and the module whose main() it runs.
-TOOLS = {"kubectl": "kube.kubectl", "talosctl": "talos.talosctl", "flux": "flux.flux"}
+TOOLS = {"kubectl": "kube.kubectl", "talosctl": "talos.talosctl", "flux": "flux.flux",
+         # what the bootstrap runs besides them (homeops.twin.setup)
+         "helm": "setup.helm", "sops": "setup.sops", "dig": "setup.dig"}
 PG_COUNT = 137  # placement groups of the simulated Ceph pools (the reference's example)
 
 # Where the fake tools keep homeops's compiled modules, under the user's cache directory

@@ -24,9 +24,11 @@ pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
 RUNBOOKS = sorted(p.stem for p in (ROOT / "runbooks").glob("*.ipynb"))
 BIN = Path(sys.executable).parent
-# With their defaults, two runbooks stop by design: ceph-maintenance names no node, and
-# control-plane-upgrade refuses the 2-member etcd of cluster.yaml unless the risk is accepted.
-STOPS_BY_DEFAULT = {"ceph-maintenance": "no node given", "control-plane-upgrade": "refused: etcd has exactly 2 members"}
+# With their defaults, three runbooks stop by design: ceph-maintenance names no node,
+# control-plane-upgrade refuses the 2-member etcd of cluster.yaml unless the risk is accepted, and
+# bootstrap's preflight refuses a cluster.yaml without a repository and nodes not in maintenance mode.
+STOPS_BY_DEFAULT = {"ceph-maintenance": "no node given", "control-plane-upgrade": "refused: etcd has exactly 2 members",
+                    "bootstrap": "check(s) failed before bootstrapping, nothing changed"}
 PLAN_PARAMETERS = {"ceph-maintenance": ["-p", "node", "worker-1"],
                    "control-plane-upgrade": ["-p", "accept_two_member_etcd_risk", "True"]}
 
@@ -63,10 +65,14 @@ def test_every_runbook_runs_in_plan_mode_under_papermill_with_the_default_config
                                str(tmp_path / f"{name}-{where}.ipynb"), "--log-level", "ERROR", *extra],
                               cwd=cwd, env=kernel_env(cluster, records), capture_output=True, text=True,
                               timeout=COMMAND_TIMEOUT)
-        assert done.returncode == 0, f"{name} from {where}: {done.stdout}{done.stderr}"
         record = only_record(records, name)
         status = record["metadata"]["homeops"]
-        assert (status["runbook"], status["mode"], status["outcome"]) == (name, "plan", "completed")
+        if name in STOPS_BY_DEFAULT and name not in PLAN_PARAMETERS:  # no parameter makes it plan here
+            assert done.returncode == 1 and STOPS_BY_DEFAULT[name] in status["reason"], status
+            assert (status["runbook"], status["mode"], status["outcome"]) == (name, "plan", "stopped")
+        else:
+            assert done.returncode == 0, f"{name} from {where}: {done.stdout}{done.stderr}"
+            assert (status["runbook"], status["mode"], status["outcome"]) == (name, "plan", "completed")
         text = outputs_text(record)
         assert "mode: plan (nothing will change; set apply = True in the parameters cell" in text
         assert "not found" not in text

@@ -101,3 +101,49 @@ def read_twin_state(twin_dir: Path) -> TwinState:
     warnings += tuple(fault for fault in ("mon-down", "osd-nearfull") if fault in raw["faults"])
     ceph_state = CephState(clean, down_hosts, warnings)
     return TwinState(nodes, flags, ceph_state, dict(raw["flux"]["reconciled"]), raw["leases"])
+
+
+# --- the bootstrap ------------------------------------------------------------------------------
+# A node booted in maintenance mode carries `maintenance: true` until its configuration is applied,
+# `registered: false` until its kubelet registered, `etcd_member`/`etcd_data` false until it joined
+# etcd and `etcd_learner_until` while a learner; missing keys mean a node of a built cluster. A
+# twin made in maintenance mode has `cni: false` until Cilium is installed. What the bootstrap did
+# besides (homeops.twin.setup) is `setup`; a twin without it was made bootstrapped, unless `cni` is
+# false.
+
+
+@dataclass(frozen=True)
+class BootstrapState:
+    in_maintenance: tuple[str, ...]
+    registered: tuple[str, ...]
+    etcd_voters: tuple[str, ...]
+    etcd_learners: tuple[str, ...]
+    cni: bool
+    namespaces: frozenset[str]
+    secrets: frozenset[str]
+    helm: dict[str, str]
+    flux_bootstrapped: bool
+
+
+def read_bootstrap_state(twin_dir: Path) -> BootstrapState:
+    raw = json.loads((Path(twin_dir) / "state.json").read_text())
+    now = time.time()
+    nodes = raw["nodes"]
+    members = [n for n in nodes if n["role"] == "control-plane" and n.get("etcd_member", True)]
+    learners = tuple(n["name"] for n in members if now < n.get("etcd_learner_until", 0.0))
+    setup = raw.get("setup")
+    if setup is None:
+        built = raw.get("cni", True)
+        setup = {"namespaces": ["flux-system"] if built else [], "secrets": ["flux-system/sops-age"] if built else [],
+                 "helm": {}, "flux": built}
+    return BootstrapState(
+        in_maintenance=tuple(n["name"] for n in nodes if n.get("maintenance")),
+        registered=tuple(n["name"] for n in nodes if n.get("registered", True)),
+        etcd_voters=tuple(n["name"] for n in members if n["name"] not in learners),
+        etcd_learners=learners,
+        cni=bool(raw.get("cni", True)),
+        namespaces=frozenset(setup["namespaces"]),
+        secrets=frozenset(setup["secrets"]),
+        helm=dict(setup["helm"]),
+        flux_bootstrapped=bool(setup["flux"]),
+    )

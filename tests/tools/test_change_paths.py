@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from homeops.tools import ceph, flux, kubectl, talosctl
+from homeops.tools import ceph, flux, helm, kubectl, talosctl, workstation
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -18,6 +18,11 @@ CHANGES = [
     ceph.set_flag, ceph.unset_flag, ceph.set_group, ceph.unset_group,
     talosctl.upgrade, talosctl.upgrade_k8s, talosctl.etcd_snapshot,
     flux.reconcile,
+    # the bootstrap's: the cluster's first changes, and files on the workstation that plan mode only shows
+    talosctl.apply_config_insecure, talosctl.bootstrap, talosctl.kubeconfig, talosctl.gen_secrets,
+    talosctl.gen_config, talosctl.config_endpoints, kubectl.apply_server_side, kubectl.create_namespace,
+    kubectl.create_secret_from_file, helm.upgrade_install, flux.bootstrap_github,
+    workstation.sops_encrypt, workstation.sops_decrypt,
 ]
 
 

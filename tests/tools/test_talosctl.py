@@ -88,3 +88,80 @@ def test_version_json_is_server_objects_only(fake_tools):
     line = '{"metadata":{"hostname":"10.0.10.21"},"version":{"tag":"v1.11.1","goVersion":"go1.24.6","os":"linux"}}\n'
     fake_tools.respond(["talosctl", "-n", "10.0.10.21", "version", "--json"], stdout=line)
     assert talosctl.version("10.0.10.21").tag == "v1.11.1"
+
+
+# --- maintenance mode and the initial setup -----------------------------------------------------
+
+def _as_talosctl_json(*resources: dict) -> str:
+    """What `talosctl get -o json` prints: each resource as indented JSON, one after another."""
+    import json
+
+    return "".join(json.dumps(r, indent=4) + "\n" for r in resources)
+
+
+def test_disks_of_a_node_in_maintenance_mode_are_read_without_credentials(fake_tools):
+    argv = ["talosctl", "-n", "10.0.10.21", "get", "disks", "--insecure", "-o", "json"]
+    fake_tools.respond(argv, stdout=_as_talosctl_json(
+        {"node": "10.0.10.21", "metadata": {"id": "sda", "type": "Disks.block.talos.dev"},
+         "spec": {"dev_path": "/dev/sda", "size": 512110190592, "readonly": False, "cdrom": False,
+                  "model": "Samsung SSD", "serial": "S1", "symlinks": ["/dev/disk/by-id/ata-Samsung_SSD_S1"]}},
+        {"node": "10.0.10.21", "metadata": {"id": "sr0"}, "spec": {"dev_path": "/dev/sr0", "cdrom": True}},
+    ))
+    sda, sr0 = talosctl.disks_insecure("10.0.10.21")
+    assert (sda.id, sda.dev_path, sda.size, sda.cdrom) == ("sda", "/dev/sda", 512110190592, False)
+    assert sda.names == {"/dev/sda", "/dev/disk/by-id/ata-Samsung_SSD_S1"}
+    assert sr0.cdrom and sr0.size == 0 and sr0.symlinks == ()
+    assert fake_tools.calls() == [argv]
+
+
+def test_a_disk_without_dev_path_is_named_from_its_id_as_talos_before_v1_9_did():
+    (disk,) = talosctl.parse_disks(_as_talosctl_json({"metadata": {"id": "vda"}, "spec": {"size": 1}}), ["talosctl"])
+    assert disk.dev_path == "/dev/vda"
+
+
+def test_a_resource_without_an_id_is_not_a_disk():
+    with pytest.raises(ToolOutputInvalid, match="Disk resources"):
+        talosctl.parse_disks('{"metadata": {}, "spec": {}}', ["talosctl", "get", "disks"])
+
+
+def test_links_give_each_nics_mac_in_lower_case(fake_tools):
+    argv = ["talosctl", "-n", "10.0.10.21", "get", "links", "--insecure", "-o", "json"]
+    fake_tools.respond(argv, stdout=_as_talosctl_json(
+        {"node": "10.0.10.21", "metadata": {"id": "lo"}, "spec": {"type": "loopback", "hardwareAddr": "00:00:00:00:00:00"}},
+        {"node": "10.0.10.21", "metadata": {"id": "enp1s0"},
+         "spec": {"type": "ether", "kind": "", "hardwareAddr": "BC:24:11:00:10:21", "permanentAddr": "bc:24:11:00:10:21"}},
+    ))
+    lo, nic = talosctl.links_insecure("10.0.10.21")
+    assert (nic.id, nic.type, nic.kind, nic.hardware_addr, nic.permanent_addr) == (
+        "enp1s0", "ether", "", "bc:24:11:00:10:21", "bc:24:11:00:10:21")
+    assert lo.type == "loopback"
+
+
+def test_a_node_not_in_maintenance_mode_is_a_tool_error(fake_tools):
+    argv = ["talosctl", "-n", "10.0.10.21", "get", "links", "--insecure", "-o", "json"]
+    fake_tools.respond(argv, returncode=1, stderr=(
+        'error getting resources: rpc error: code = Unavailable desc = connection error: desc = "transport: '
+        'authentication handshake failed: remote error: tls: certificate required"\n'))
+    with pytest.raises(ToolError, match="certificate required"):
+        talosctl.links_insecure("10.0.10.21")
+
+
+def test_the_setup_changes_go_through_the_gate_with_their_exact_commands(fake_tools, capsys):
+    gate = Gate(apply=False)
+    talosctl.apply_config_insecure(gate, "10.0.10.11", "talos/generated/cp-1.yaml")
+    talosctl.bootstrap(gate, "10.0.10.11")
+    talosctl.kubeconfig(gate, "10.0.10.11", "kubeconfig")
+    assert fake_tools.calls() == []
+    assert capsys.readouterr().out.splitlines() == [
+        "PLAN: talosctl apply-config --insecure --nodes 10.0.10.11 --file talos/generated/cp-1.yaml",
+        "PLAN: talosctl bootstrap --nodes 10.0.10.11",
+        "PLAN: talosctl kubeconfig --nodes 10.0.10.11 kubeconfig --merge=false --force",
+    ]
+
+
+def test_a_second_bootstrap_fails_with_talos_own_words(fake_tools):
+    argv = ["talosctl", "bootstrap", "--nodes", "10.0.10.11"]
+    fake_tools.respond(argv, returncode=1, stderr=(
+        "error executing bootstrap: rpc error: code = AlreadyExists desc = etcd data directory is not empty\n"))
+    with pytest.raises(ToolError, match=talosctl.ALREADY_BOOTSTRAPPED):
+        talosctl.bootstrap(Gate(apply=True), "10.0.10.11")

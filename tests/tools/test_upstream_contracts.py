@@ -11,7 +11,7 @@ from pathlib import Path
 
 import yaml
 
-from homeops.tools import ceph, talosctl
+from homeops.tools import ceph, decode, talosctl
 from homeops.tools.shapes import pg_state_is_clean
 
 UPSTREAM = Path(__file__).parent / "fixtures" / "upstream"
@@ -80,3 +80,34 @@ def test_rooks_pg_health_rule_counts_snaptrim_healthy_and_stale_not():
     assert pg_state_is_clean("active+clean+scrubbing+deep")
     assert not pg_state_is_clean("stale+active+clean")
     assert not pg_state_is_clean("active+undersized+degraded")
+
+
+def talosctl_json(name: str) -> str:
+    """A resource Talos's docs show as `-o yaml`, printed as `-o json` prints it: talosctl's
+    output/json.go marshals the same YAML form to a map and writes it as indented JSON."""
+    return "".join(json.dumps(doc, indent=4, default=str) + "\n" for doc in yaml.safe_load_all(text(name)))
+
+
+def test_a_disk_of_talos_docs_is_read_with_its_path_size_and_symlinks():
+    (disk,) = talosctl.parse_disks(talosctl_json("talosctl-get-disk-yaml.txt"), ["talosctl", "get", "disks"])
+    assert (disk.node, disk.id, disk.dev_path, disk.size) == ("172.20.0.5", "sda", "/dev/sda", 10485760000)
+    assert (disk.readonly, disk.cdrom, disk.model) == (False, False, "QEMU HARDDISK")
+    assert "/dev/disk/by-path/pci-0000:00:07.0" in disk.names
+
+
+def test_a_link_of_talos_docs_gives_its_mac():
+    (link,) = talosctl.parse_links(talosctl_json("talosctl-get-links-yaml.txt"), ["talosctl", "get", "links"])
+    assert (link.id, link.type, link.kind, link.hardware_addr) == ("eth0", "ether", "", "4e:95:8e:8f:e4:47")
+
+
+def test_the_disks_table_of_talos_docs_names_the_ids_the_json_carries():
+    # The table is what an operator sees; the runbook reads -o json. Both name disks by ID.
+    rows = decode.table(text("talosctl-get-disks-v1.11.txt"), ("NODE", "ID", "SIZE"), ["talosctl", "get", "disks"])
+    assert [r["ID"] for r in rows] == ["loop0", "nvme0n1", "sda", "sdb", "sdc", "vda"]
+
+
+def test_helm_lists_a_release_with_its_chart_as_name_and_version():
+    from homeops.tools import helm
+
+    (release,) = helm.parse_list(text("helm-list.json"), ["helm", "list", "--output", "json"])
+    assert (release["name"], release["status"], release["chart"]) == ("test-release", "deployed", "test-chart-1.0.0")

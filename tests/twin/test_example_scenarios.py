@@ -20,6 +20,6 @@ def test_there_are_example_scenarios_to_rehearse_with():
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
 def test_example_scenario_is_valid_for_the_real_cluster(path: Path):
     scenario = load_scenario(path, homeops.load_cluster(ROOT / "cluster.yaml"))
-    assert scenario.talos_version or scenario.kubernetes_version or scenario.faults
+    assert scenario.talos_version or scenario.kubernetes_version or scenario.faults or scenario.maintenance
     # Every example says in a comment how to rehearse with it.
     assert "homeops rehearse" in path.read_text()

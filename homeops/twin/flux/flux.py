@@ -9,6 +9,7 @@ from homeops.twin.flux import objects
 from homeops.twin.kube import k8s
 from homeops.twin.args import Flag, UsageError, parse, reject_unexpected
 from homeops.twin.failure import ToolFailure, answer
+from homeops.twin.setup import flux_bootstrap
 
 GLOBAL_FLAGS = [
     Flag("namespace", "n"),
@@ -21,6 +22,7 @@ COMMAND_FLAGS = {
     "reconcile": [Flag("with-source", None, False), Flag("force", None, False), Flag("reset", None, False)],
     "check": [Flag("pre", None, False)],
     "get": [Flag("all-namespaces", "A", False), Flag("no-header", None, False)],
+    "bootstrap": flux_bootstrap.FLAGS,
 }
 KUSTOMIZATION = {"kustomization", "kustomizations", "ks"}
 HELMRELEASE = {"helmrelease", "helmreleases", "hr"}
@@ -81,6 +83,8 @@ def _run(argv: list[str], twin_dir: str) -> int:
         raise ToolFailure(
             f'✗ Get "https://{vip}:6443/api?timeout=32s": dial tcp {vip}:6443: connect: connection refused'
         )
+    if command == "bootstrap":
+        return flux_bootstrap.bootstrap(parsed, twin_dir, current)
     return {"reconcile": _reconcile, "check": _check, "get": _get}[command](parsed, twin_dir, current)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from homeops.twin import clock, faults
 from homeops.twin.kube import k8s
+from homeops.twin.setup import progress
 
 KUSTOMIZATION_GROUP = "kustomizations.kustomize.toolkit.fluxcd.io"
 HELMRELEASE_GROUP = "helmreleases.helm.toolkit.fluxcd.io"
@@ -31,13 +32,22 @@ def _ready(status: str, reason: str, message: str, since: float) -> dict:
     }
 
 
+# kustomize-controller's words when the decryption Secret is missing are not copied from upstream:
+# the twin names the Secret, as the real message does.
+NO_SOPS_SECRET = 'decryption failed: Secret "flux-system/sops-age" not found'
+
+
 def kustomizations(state: dict) -> list[dict]:
+    if not progress.flux_bootstrapped(state):
+        return []  # no Flux yet: the bootstrap of a twin made in maintenance mode has not reached it
     revision = state["flux"]["revision"]
     since = state["created"]
     items = []
     for entry in state["rendered"]["kustomizations"]:
         name, path = entry["name"], entry["path"]
         condition = _ready("True", "ReconciliationSucceeded", f"Applied revision: {revision}", since)
+        if not progress.has_sops_secret(state):
+            condition = _ready("False", "DecryptionFailed", NO_SOPS_SECRET, since)
         if name == NOT_READY_KUSTOMIZATION and faults.active(state, "flux-not-ready"):
             namespace, release = NOT_READY_RELEASE
             condition = _ready(
@@ -90,6 +100,8 @@ def kustomizations(state: dict) -> list[dict]:
 
 
 def helmreleases(state: dict) -> list[dict]:
+    if not progress.flux_bootstrapped(state):
+        return []
     since = state["created"]
     items = []
     for entry in state["rendered"]["helmreleases"]:
@@ -101,6 +113,9 @@ def helmreleases(state: dict) -> list[dict]:
             f"Helm upgrade succeeded for release {namespace}/{name}.v4 with chart {chart}@{chart_version}",
             since,
         )
+        if not progress.has_sops_secret(state):
+            condition = _ready("False", "DependencyNotReady", "dependency 'flux-system/flux-system' is not ready",
+                               since)
         if (namespace, name) == NOT_READY_RELEASE and faults.active(state, "flux-not-ready"):
             condition = _ready("Unknown", "Progressing", "Running 'upgrade' action with timeout of 5m0s", since)
         items.append(

@@ -14,6 +14,7 @@ from homeops.twin import cluster, output, versions
 from homeops.twin.kube import get, k8s, lease_verbs, node_verbs, toolbox
 from homeops.twin.args import Flag, UsageError, parse, reject_unexpected
 from homeops.twin.failure import ToolFailure, answer
+from homeops.twin.setup import kube_objects
 
 GLOBAL_FLAGS = [Flag("namespace", "n"), Flag("request-timeout"), Flag("kubeconfig"), Flag("context"), Flag("v", "v")]
 VERB_FLAGS = {
@@ -29,7 +30,8 @@ VERB_FLAGS = {
         Flag("grace-period"),
         Flag("disable-eviction", None, False),
     ],
-    "create": [Flag("filename", "f"), Flag("output", "o")],
+    "create": [Flag("filename", "f"), Flag("output", "o"), Flag("from-file")],
+    "apply": [Flag("filename", "f"), Flag("server-side", None, False)],
     "replace": [Flag("filename", "f"), Flag("output", "o")],
     "delete": [Flag("ignore-not-found", None, False), Flag("wait", None, False), Flag("timeout"), Flag("grace-period")],
     "exec": [Flag("stdin", "i", False), Flag("tty", "t", False), Flag("container", "c")],
@@ -73,7 +75,10 @@ def _run(argv: list[str], twin_dir: str) -> int:
         if refused:
             _note_outage(twin_dir, now, argv)
             raise ToolFailure(refused)
+        if verb == "create" and parsed.positionals[1:2] in (["namespace"], ["ns"], ["secret"]):
+            return kube_objects.create(parsed, twin_dir, current, now)
         handler = {
+            "apply": kube_objects.apply,
             "get": get.get,
             "cordon": node_verbs.cordon,
             "uncordon": node_verbs.cordon,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from homeops.twin.flux import objects as flux_objects
 from homeops.twin.kube import k8s, leases
 from homeops.twin.failure import ToolFailure
+from homeops.twin.setup import kube_objects
 
 
 class Kind:
@@ -34,6 +35,9 @@ KINDS = (
     Kind("cephclusters", "ceph.rook.io", "CephCluster", True, ("cephcluster",)),
     Kind("leases", "coordination.k8s.io", "Lease", True, ("lease",)),
     Kind("pods", "", "Pod", True, ("pod", "po")),
+    Kind("namespaces", "", "Namespace", False, ("namespace", "ns")),
+    Kind("secrets", "", "Secret", True, ("secret",)),
+    Kind("certificates", "cert-manager.io", "Certificate", True, ("certificate", "cert")),
 )
 
 
@@ -63,4 +67,10 @@ def objects(kind: Kind, current: dict, now: float) -> list[dict]:
         return k8s.osd_pods(current, now)
     if kind.plural == "cephclusters":
         return [k8s.ceph_cluster(current, now)]
+    if kind.plural == "namespaces":
+        return kube_objects.namespaces(current)
+    if kind.plural == "secrets":
+        return kube_objects.secrets(current)
+    if kind.plural == "certificates":
+        return kube_objects.certificates(current)
     return leases.in_namespace(current, None)

@@ -51,6 +51,12 @@ COMMAND_FLAGS = {
         Flag("endpoint"),
     ],
     "etcd": [],
+    # the workstation's files (homeops.twin.setup.talos_files)
+    "gen": [Flag("output-file"), Flag("with-secrets"), Flag("kubernetes-version"), Flag("install-image"),
+            Flag("config-patch"), Flag("config-patch-control-plane"), Flag("config-patch-worker"),
+            Flag("output-types", "t"), Flag("with-docs"), Flag("with-examples"), Flag("output", "o"),
+            Flag("force", "f", False)],
+    "config": [],
     "bootstrap": [Flag("recover-from"), Flag("recover-skip-hash-check", None, False)],
     "kubeconfig": [Flag("force", "f", False), Flag("merge", "m", False), Flag("force-context-name")],
     "service": [],
@@ -92,6 +98,8 @@ HANDLERS = {
     "reset": ("homeops.twin.talos.reset", "reset"),
     "cp": ("homeops.twin.talos.copy", "copy"),
     "copy": ("homeops.twin.talos.copy", "copy"),
+    "gen": ("homeops.twin.setup.talos_files", "gen"),
+    "config": ("homeops.twin.setup.talos_files", "config"),
 }
 
 MACHINE_STATUS = {"machinestatus", "machinestatuses", "ms", "machinestatuses.runtime.talos.dev"}

@@ -1,0 +1,171 @@
+"""From nodes in maintenance mode to a Kubernetes API: apply each node's configuration, bootstrap
+etcd exactly once, fetch the kubeconfig, wait for the API.
+
+`talosctl bootstrap` starts etcd as a one-member cluster on the first control plane; the other
+control planes then join it (as learners first, then members). Run twice, on a cluster that
+already has etcd, it would split the cluster in two, so it is run only when no control plane
+answers `etcd members`; Talos refuses a second one by itself too ("etcd data directory is not
+empty"), which is taken as done, never as a failure to retry.
+"""
+
+from __future__ import annotations
+
+from homeops.errors import RunbookStopped
+from homeops.cluster.model import Cluster
+from homeops.procedures.bootstrap_files import Workspace
+from homeops.procedures.bootstrap_preflight import CONFIGURED, MAINTENANCE, NodeState
+from homeops.procedures.checks import at_once
+from homeops.procedures.preflight import etcd
+from homeops.procedures.session import Session
+from homeops.procedures.waits import WaitTimedOut, wait_until
+from homeops.tools import kubectl, talosctl
+from homeops.tools.process import ToolError
+
+
+def _stop(step: str, detail: str, left: str) -> RunbookStopped:
+    return RunbookStopped(f"bootstrap: stopped at step '{step}': {detail}; left in place: {left}; "
+                          "run the bootstrap again to resume")
+
+
+def apply_configs(session: Session, workspace: Workspace, states: list[NodeState]) -> list[str]:
+    """`apply-config --insecure` to each node still in maintenance mode, in cluster.yaml order."""
+    applied = []
+    for state in states:
+        node = state.node
+        if state.state != MAINTENANCE:
+            session.say(f"{node.name}: {state.detail}: not configured again")
+            continue
+        try:
+            talosctl.apply_config_insecure(
+                session.gate, str(node.address), str(workspace.machine_config(node)),
+                why=f"{node.name} installs Talos to {node.install_disk} and reboots into its configuration")
+        except ToolError as exc:
+            done = ", ".join(applied) or "none"
+            raise _stop(f"apply-config {node.name}", str(exc), f"configured in this run: {done}") from None
+        applied.append(node.name)
+    return applied
+
+
+def _talos_up(cluster: Cluster, address: str) -> bool:
+    return talosctl.version(address).tag == cluster.versions.talos
+
+
+def wait_installed(session: Session, states: list[NodeState]) -> None:
+    """Every node answers with this project's talosconfig, running versions.talos from its install disk."""
+    cluster = session.cluster
+    what = f"every node installed and answering on Talos {cluster.versions.talos}"
+    if not session.apply:
+        session.gate.would_wait(what, session.wait_timeout)
+        return
+    progress = session.waiting(what)
+
+    def look() -> bool:
+        answers = at_once(*(lambda n=n: _answer(cluster, str(n.address)) for n in cluster.nodes))
+        waiting = [f"{n.name} {a}" for n, a in zip(cluster.nodes, answers) if a != "up"]
+        progress.saw(f"{len(cluster.nodes) - len(waiting)} of {len(cluster.nodes)} up"
+                     + (f"; {', '.join(waiting)}" if waiting else ""))
+        return not waiting
+
+    try:
+        wait_until(look, session.wait_timeout, session.poll_interval, what, progress=_failures_only(progress))
+    except WaitTimedOut as exc:
+        raise _stop("wait for the nodes", str(exc), "the configurations applied; nodes still installing") from None
+
+
+def _answer(cluster: Cluster, address: str) -> str:
+    try:
+        tag = talosctl.version(address).tag
+    except ToolError:
+        return "not answering yet"
+    return "up" if tag == cluster.versions.talos else f"runs {tag}"
+
+
+def etcd_running(cluster: Cluster) -> list[str]:
+    """The control planes where etcd answers with members: anything here means etcd was bootstrapped."""
+    def members(address: str):
+        try:
+            return talosctl.etcd_members(address)
+        except ToolError:
+            return []
+
+    found = at_once(*(lambda cp=cp: members(str(cp.address)) for cp in cluster.control_planes))
+    return [f"{cp.name} ({', '.join(m.hostname for m in answer)})"
+            for cp, answer in zip(cluster.control_planes, found) if answer]
+
+
+def bootstrap_etcd(session: Session) -> str:
+    """`talosctl bootstrap` on the first control plane, only when etcd runs nowhere."""
+    first = session.cluster.control_planes[0]
+    running = etcd_running(session.cluster)
+    if running:
+        return f"etcd already runs on {running[0]}: not bootstrapped again"  # one member's list names them all
+    try:
+        talosctl.bootstrap(session.gate, str(first.address),
+                           why="start etcd on one node, once for the life of the cluster; the others join it")
+    except ToolError as exc:
+        if talosctl.ALREADY_BOOTSTRAPPED in str(exc):
+            return f"etcd was already bootstrapped on {first.name} (Talos: {talosctl.ALREADY_BOOTSTRAPPED})"
+        raise _stop("talosctl bootstrap", str(exc), "every node configured, etcd not bootstrapped") from None
+    return f"planned: bootstrap etcd on {first.name}" if not session.apply else f"bootstrapped etcd on {first.name}"
+
+
+def wait_etcd(session: Session) -> None:
+    """Every control plane a voting etcd member (learners promoted), each answering without errors."""
+    what = f"etcd: {len(session.cluster.control_planes)} members, none a learner"
+    if not session.apply:
+        session.gate.would_wait(what, session.wait_timeout)
+        return
+    progress = session.waiting(what)
+
+    def look() -> bool:
+        failing = [f"{r.check}: {r.detail}" for r in etcd(session.cluster) if r.failed]
+        progress.saw("; ".join(failing) or "every member voting, none in error")
+        return not failing
+
+    try:
+        wait_until(look, session.wait_timeout, session.poll_interval, what, progress=_failures_only(progress))
+    except WaitTimedOut as exc:
+        raise _stop("wait for etcd", str(exc), "etcd bootstrapped") from None
+
+
+def fetch_kubeconfig(session: Session, workspace: Workspace) -> str:
+    path = workspace.kubeconfig
+    if path.exists():
+        return f"kept: {path}"
+    first = session.cluster.control_planes[0]
+    try:
+        talosctl.kubeconfig(session.gate, str(first.address), str(path),
+                            why="the admin kubeconfig of the new cluster (ignored by Git)")
+    except ToolError as exc:
+        raise _stop("kubeconfig", str(exc), "etcd bootstrapped") from None
+    return f"{'planned' if not session.apply else 'written'}: {path}"
+
+
+def wait_api(session: Session) -> None:
+    """The Kubernetes API answers and lists every node (NotReady until Cilium runs)."""
+    names = {n.name for n in session.cluster.nodes}
+    what = f"the Kubernetes API listing all {len(names)} nodes"
+    if not session.apply:
+        session.gate.would_wait(what, session.wait_timeout)
+        return
+    progress = session.waiting(what)
+
+    def look() -> bool:
+        seen = {n.name for n in kubectl.nodes()}
+        progress.saw(f"{len(seen & names)} of {len(names)} nodes registered")
+        return names <= seen
+
+    try:
+        wait_until(look, session.wait_timeout, session.poll_interval, what, progress=_failures_only(progress))
+    except WaitTimedOut as exc:
+        raise _stop("wait for the API", str(exc), "etcd bootstrapped, kubeconfig written") from None
+
+
+def _failures_only(progress):
+    """wait_until's own report when a look fails (a tool error); the looks report what they saw."""
+    return lambda seen: None if seen == "not yet" else progress.saw(seen)
+
+
+def configured_summary(states: list[NodeState]) -> str:
+    kept = [s.node.name for s in states if s.state == CONFIGURED]
+    return f"already configured: {', '.join(kept)}" if kept else "every node was in maintenance mode"
