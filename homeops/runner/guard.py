@@ -102,6 +102,11 @@ class Guard:
         Asked of the API at that moment, not only of the renewal thread's last look: a Lease taken
         over a second ago must not let one more change through.
         """
+        if self.finished:
+            # A cell run again after its run ended (its lock released, its record closed).
+            raise RunbookStopped(f"this run of {self.runbook} has ended ({self.status.outcome}) and no longer holds "
+                                 f"the maintenance lock; stopped before {before}: Run All to start a new run, "
+                                 "with its own lock and record; nothing more was changed")
         if self.lock is None:
             return
         if self.lock.lost is None:
