@@ -22,6 +22,7 @@ How the kernel's output reaches the record and is redacted is `homeops.runner.ke
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import signal
@@ -31,6 +32,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from homeops.errors import RunbookFailed, RunbookStopped
+from homeops.runner import lab_shutdown
 from homeops.runner import outcome as outcomes
 from homeops.runner.lock import DEFAULT_DURATION_SECONDS, LockHeld, LockLost, LockUnavailable, MaintenanceLock
 from homeops.runner.records import (HEARTBEAT_SECONDS, RunStatus, artifacts_dir, new_record_path, now_iso,
@@ -151,12 +153,18 @@ class Guard:
             return outcomes.completed()
         interrupted = self.signalled or _interrupt_in(error)
         if isinstance(error, KeyboardInterrupt):
-            return outcomes.interrupted(where, by=self.signalled)
+            return outcomes.interrupted(where, by=self.interrupter())
         if isinstance(error, RunbookStopped):
             ended = outcomes.stopped(str(error))
             if isinstance(error, RunbookFailed):
                 ended = outcomes.Outcome("failed", outcomes.EXIT_FAILED, ended.reason)
-            return outcomes.Outcome("interrupted", outcomes.EXIT_INTERRUPTED, ended.reason) if interrupted else ended
+            if not interrupted:
+                return ended
+            # The procedure's stop says what it left; who interrupted it, when not a person at the
+            # notebook, goes first.
+            by = None if self.signalled else lab_shutdown.stop_reason()
+            return outcomes.Outcome("interrupted", outcomes.EXIT_INTERRUPTED,
+                                    f"{by}: {ended.reason}" if by else ended.reason)
         return outcomes.failed(where, type(error).__name__, str(error))
 
     def finish(self, ended: outcomes.Outcome) -> None:
@@ -175,6 +183,16 @@ class Guard:
         if _active is self:
             _active = None
 
+    def interrupter(self) -> str | None:
+        """Who interrupted the run: the signal it got, or the lab stopping (which interrupts as Ctrl-C does)."""
+        return self.signalled or lab_shutdown.stop_reason()
+
+    def _at_exit(self) -> None:
+        """The kernel ends with the run still open between two cells (its lab shut it down): end it here."""
+        if not self.finished:
+            self.finish(outcomes.interrupted("the kernel's exit, between two cells",
+                                             by=self.interrupter() or "shutdown"))
+
     def closing_line(self) -> str:
         """Where the record is, or that it is incomplete: said once the run has ended."""
         if self.record_problem:
@@ -186,6 +204,7 @@ class Guard:
         _active = self
         self.save()
         self._heartbeat.start()
+        atexit.register(self._at_exit)
         for number in SIGNALS:
             try:
                 signal.signal(number, self._on_signal)

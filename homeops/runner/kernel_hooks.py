@@ -204,7 +204,7 @@ def _short(etype, evalue) -> list[str] | None:
         return [f"{RED}stopped:{RESET} {evalue}"]
     if isinstance(evalue, KeyboardInterrupt):
         guard = guards.active()
-        by = guard.signalled if guard is not None and guard.signalled else "interrupt"
+        by = (guard.interrupter() if guard is not None else None) or "interrupt"
         return [f"{RED}interrupted:{RESET} {by}; the run stopped in this cell"]
     return None
 

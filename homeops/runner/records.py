@@ -6,9 +6,10 @@ records meanwhile never sees an empty file) and, when the kernel could not finis
 cell timeout, dead), writes the outcome it saw into it.
 
 The `homeops` metadata keys (runbook, mode, outcome, started, finished, exit_code, reason, twin,
-pid, host, heartbeat) are what the site's Maintenance log reads. A record whose outcome is still
-"running" is judged by `judged_outcome`: its process gone (same host) or its heartbeat stale
-means the run was killed without a word, and it reads as "abandoned".
+pid, pid_started, host, heartbeat) are what the site's Maintenance log reads. A record whose
+outcome is still "running" is judged by `judged_outcome`: its process gone (same host: that pid
+no longer runs, or runs a process started at another time) or its heartbeat stale means the run
+was killed without a word, and it reads as "abandoned".
 
 Records and artefacts are private: files 0600 in directories 0700 (a record may name what a
 secret protected, an etcd snapshot holds every Secret of the cluster).
@@ -24,6 +25,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+from homeops.runner.processes import alive, started
 from homeops.runner.redact import redact_notebook
 
 HEARTBEAT_SECONDS = 30.0
@@ -47,6 +49,7 @@ class RunStatus:
     exit_code: int | None = None
     reason: str | None = None
     pid: int = field(default_factory=os.getpid)  # the process writing the record: its death means abandoned
+    pid_started: str | None = field(default_factory=lambda: started(os.getpid()))  # that pid, not a later one
     host: str = field(default_factory=socket.gethostname)
     heartbeat: str = field(default_factory=now_iso)
 
@@ -119,8 +122,9 @@ def judged_outcome(status: dict, now: datetime | None = None, host: str | None =
     outcome = status.get("outcome")
     if outcome != "running":
         return str(outcome)
-    pid, where = status.get("pid"), status.get("host")
-    if isinstance(pid, int) and where == (host or socket.gethostname()) and not _alive(pid):
+    pid, where, since = status.get("pid"), status.get("host"), status.get("pid_started")
+    if isinstance(pid, int) and where == (host or socket.gethostname()) \
+            and not alive(pid, since if isinstance(since, str) else None):
         return "abandoned"
     try:
         beat = datetime.fromisoformat(str(status.get("heartbeat") or status.get("started")).replace("Z", "+00:00"))
@@ -129,16 +133,6 @@ def judged_outcome(status: dict, now: datetime | None = None, host: str | None =
     if ((now or datetime.now(timezone.utc)) - beat).total_seconds() > STALE_AFTER_SECONDS:
         return "abandoned"
     return "running"
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process: alive
-        return True
-    return True
 
 
 def write_atomically(path: Path, text: str) -> None:

@@ -15,9 +15,11 @@ import os
 import re
 import shutil
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from jupyter_client.blocking import BlockingKernelClient
 from jupyter_client.manager import KernelManager
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -45,21 +47,45 @@ class CellRun:
 
 
 class OneKernel:
-    """A notebook's copy (under `directory`) and the one kernel that runs it, as in JupyterLab."""
+    """A notebook's copy and the one kernel that runs it, as in JupyterLab."""
 
-    def __init__(self, name: str, directory: Path, twin: Path, records: Path):
+    def __init__(self, notebook: Path, client, manager: KernelManager | None = None):
+        self.notebook = notebook
+        self.client = client
+        self.manager = manager
+
+    @classmethod
+    def start(cls, name: str, directory: Path, twin: Path, records: Path) -> "OneKernel":
+        """A copy of runbooks/NAME.ipynb under `directory`, and a kernel started for it as JupyterLab starts one."""
         directory.mkdir(parents=True, exist_ok=True)
-        self.notebook = directory / f"{name}.ipynb"
-        shutil.copyfile(ROOT / "runbooks" / f"{name}.ipynb", self.notebook)
+        notebook = directory / f"{name}.ipynb"
+        shutil.copyfile(ROOT / "runbooks" / f"{name}.ipynb", notebook)
         env = {k: v for k, v in os.environ.items() if not k.startswith("HOMEOPS_")}
         env.update({"PATH": f"{twin / 'bin'}{os.pathsep}{BIN}{os.pathsep}{os.environ['PATH']}",
                     "HOMEOPS_RECORDS": str(records), "HOMEOPS_TWIN": str(twin),
-                    "JPY_SESSION_NAME": str(self.notebook), "PYDEVD_DISABLE_FILE_VALIDATION": "1"})
-        self.manager = KernelManager(kernel_name="python3")
-        self.manager.start_kernel(env=env, cwd=str(directory))
-        self.client = self.manager.client()
-        self.client.start_channels()
-        self.client.wait_for_ready(timeout=START_TIMEOUT)
+                    "JPY_SESSION_NAME": str(notebook), "PYDEVD_DISABLE_FILE_VALIDATION": "1"})
+        manager = KernelManager(kernel_name="python3")
+        manager.start_kernel(env=env, cwd=str(directory))
+        client = manager.client()
+        client.start_channels()
+        client.wait_for_ready(timeout=START_TIMEOUT)
+        return cls(notebook, client, manager)
+
+    @classmethod
+    def attach(cls, notebook: Path, connection_file: Path) -> "OneKernel":
+        """The kernel a JupyterLab started for `notebook`, reached through its connection file."""
+        client = BlockingKernelClient(connection_file=str(connection_file))
+        client.load_connection_file()
+        client.start_channels()
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            try:  # a kernel still booting misses heartbeats, which jupyter_client reads as died
+                client.wait_for_ready(timeout=START_TIMEOUT)
+                return cls(notebook, client)
+            except RuntimeError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(1)
 
     def cells(self) -> list[str]:
         notebook = json.loads(self.notebook.read_text())
@@ -86,6 +112,11 @@ class OneKernel:
                 break
         return ran
 
+    def send_all(self) -> None:
+        """Run > Run All Cells without waiting: every code cell queued in the kernel, as JupyterLab sends them."""
+        for source in self.cells():
+            self.client.execute(source, stop_on_error=True)
+
     def run_cell(self, source: str) -> CellRun:
         outputs: list[dict] = []
 
@@ -104,5 +135,5 @@ class OneKernel:
 
     def stop(self) -> None:
         self.client.stop_channels()
-        if self.manager.has_kernel:
+        if self.manager is not None and self.manager.has_kernel:
             self.manager.shutdown_kernel(now=True)

@@ -28,7 +28,7 @@ def kernel_for(tmp_path: Path):
     kernels = []
 
     def start(drill, name: str) -> OneKernel:
-        kernels.append(OneKernel(name, drill.directory / "lab", drill.twin, drill.records))
+        kernels.append(OneKernel.start(name, drill.directory / "lab", drill.twin, drill.records))
         return kernels[-1]
 
     yield start
