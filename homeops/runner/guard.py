@@ -35,8 +35,9 @@ from homeops.errors import RunbookFailed, RunbookStopped
 from homeops.runner import lab_shutdown
 from homeops.runner import outcome as outcomes
 from homeops.runner.lock import DEFAULT_DURATION_SECONDS, LockHeld, LockLost, LockUnavailable, MaintenanceLock
-from homeops.runner.records import (HEARTBEAT_SECONDS, RunStatus, artifacts_dir, new_record_path, now_iso,
-                                    private_directory, read_record, status_of, write_record)
+from homeops.runner.records import (HEARTBEAT_SECONDS, RunStatus, abandoned_runs, artifacts_dir, mark_abandoned,
+                                    new_record_path, now_iso, private_directory, read_record, status_of,
+                                    write_record)
 from homeops.runner.transcript import Transcript
 
 RECORD_ENV = "HOMEOPS_RECORD"  # the record's path, claimed by `homeops run`
@@ -251,6 +252,12 @@ def start(runbook: str, *, apply: bool, project: Path, warn: Callable[[str], Non
                                          "the runbook was started again in the same kernel"))
     claimed = os.environ.get(RECORD_ENV)
     record_path = Path(claimed) if claimed else None
+    twin = bool(os.environ.get(TWIN_ENV))
+    records_dir = record_path.parent if record_path else Path(os.environ.get(RECORDS_ENV) or project / "records")
+    abandoned = abandoned_runs(records_dir, twin=twin, besides=record_path)
+    for found in abandoned:
+        warn(f"warning: an earlier run was abandoned: {found.describe()}; it may have left them in place: "
+             "check the cluster before going on")
     lock = None
     if apply:
         lock = _take_lock(runbook, record_path, say)
@@ -261,8 +268,13 @@ def start(runbook: str, *, apply: bool, project: Path, warn: Callable[[str], Non
         private_directory(record_path.parent)
     if not os.environ.get(ARTIFACTS_ENV):
         os.environ[ARTIFACTS_ENV] = str(artifacts_dir(record_path))
-    guard = Guard(runbook, apply, record_path, Transcript(_template(runbook, project)), lock,
-                  twin=bool(os.environ.get(TWIN_ENV)), warn=warn)
+    guard = Guard(runbook, apply, record_path, Transcript(_template(runbook, project)), lock, twin=twin, warn=warn)
+    if lock is not None:  # this run now holds the lock: the abandoned ones are closed, once, as what they are
+        for found in abandoned:
+            try:
+                mark_abandoned(found, by=record_path)
+            except OSError:
+                pass
     if lock is not None:
         lock.keep_renewed(notify=warn, on_lost=lambda: None)
     guard.start()
