@@ -10,7 +10,8 @@ Conventions a runbook follows:
   says "empty: every node", never "empty = ..."), the type that of the default;
 - each later markdown cell that starts with `## ` names a step;
 - a runbook that never changes the cluster says so in its notebook metadata:
-  `"homeops": {"read_only": true}` (a drill proves it against the twin).
+  `"homeops": {"read_only": true}` (a drill proves it against the twin), and has no `apply`
+  parameter (it has no plan or apply mode); every other runbook has one.
 """
 
 from __future__ import annotations
@@ -44,6 +45,11 @@ class Runbook:
     parameters: tuple[Parameter, ...]
     steps: tuple[str, ...]
     read_only: bool = False
+
+    @property
+    def takes_apply(self) -> bool:
+        """Whether it has an `apply` parameter: every runbook that may change the cluster, and no other."""
+        return any(p.name == "apply" for p in self.parameters)
 
     def parameter(self, name: str) -> Parameter:
         for p in self.parameters:
@@ -86,7 +92,13 @@ def read_runbook(path: str | Path) -> Runbook:
     )
     declared = nb.get("metadata", {}).get("homeops", {})
     read_only = isinstance(declared, dict) and declared.get("read_only") is True
-    return Runbook(path.stem, path, title, purpose, parameters, steps, read_only)
+    runbook = Runbook(path.stem, path, title, purpose, parameters, steps, read_only)
+    if read_only == runbook.takes_apply:
+        raise RunbookMalformed(f"{path}: a runbook declared read_only has no 'apply' parameter, and every other "
+                               "one has it" if read_only else
+                               f"{path}: no 'apply' parameter: a runbook that changes the cluster needs one "
+                               "(or declares read_only in its metadata)")
+    return runbook
 
 
 def _first_paragraph(lines: list[str]) -> list[str]:

@@ -70,6 +70,9 @@ def test_plan_then_apply_then_again_in_one_kernel_makes_three_runs_each_with_its
     # Nothing ends before the last cell: Step 1 opened the run, it did not close it.
     assert "completed" not in apply[1].text
     assert "maintenance lock taken" in apply[1].text
+    # What it runs against comes first, before the lock and the mode.
+    first = apply[1].text.splitlines()[0].split(" ", 1)[1]
+    assert first == f"target: the twin in {drill.twin} (its kubectl, talosctl and flux first on PATH), not the cluster"
     assert apply[-1].text.splitlines()[-1].startswith("completed: worker-upgrade (apply) — record: ")
     nodes = drill.nodes()
     assert {nodes[w].talos_version for w in WORKERS} == {NEW}
