@@ -21,7 +21,7 @@ import threading
 from homeops.errors import RunbookStopped
 from homeops.runner import guard as guards
 from homeops.runner.redact import LineRedactor, redact, redact_tree
-from homeops.runner.transcript import declared_parameters
+from homeops.runner.transcript import own_cells
 
 RED, RESET = "\x1b[1;31m", "\x1b[0m"
 
@@ -174,15 +174,6 @@ def replay_history(guard) -> None:
         for source in inputs:
             guard.transcript.cell_started(source)
     guard.executing = bool(inputs)
-
-
-def own_cells(inputs: list[str], parameters: frozenset[str]) -> list[str]:
-    """Of the cells run since the last run ended (the last one opens the session), those of the new run."""
-    if parameters:
-        for index in range(len(inputs) - 2, -1, -1):
-            if declared_parameters(inputs[index]) == parameters:
-                return inputs[index:]
-    return inputs
 
 
 def _run_ended(shell) -> None:

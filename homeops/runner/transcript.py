@@ -37,6 +37,16 @@ def declared_parameters(source: str) -> frozenset[str]:
                      if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value is not None)
 
 
+def own_cells(inputs: list[str], parameters: frozenset[str]) -> list[str]:
+    """Of the cells run since the last run ended (the last one opens the session), those of the new
+    run: from the last parameters cell on (declaring `parameters`); all of them when there is none."""
+    if parameters:
+        for index in range(len(inputs) - 2, -1, -1):
+            if declared_parameters(inputs[index]) == parameters:
+                return inputs[index:]
+    return inputs
+
+
 class Transcript:
     def __init__(self, template: dict | None):
         template = template or {"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
