@@ -101,6 +101,9 @@ class LabServer:
         try:
             # The server answers once its kernels are shut down, or drops the connection as it stops.
             self._request("api/shutdown", method="POST", timeout=SHUTDOWN_SECONDS)
+        except urllib.error.URLError as exc:
+            if isinstance(exc.reason, ConnectionRefusedError):  # not listening (yet): its own SIGTERM stop
+                _signal_group(self.process.pid, signal.SIGTERM)
         except (OSError, ValueError):
             pass
         if not _exited(self.process, SHUTDOWN_SECONDS):
