@@ -41,7 +41,10 @@ def _source_files() -> list[Path]:
     from homeops.runner import redact
 
     redaction = _SITE.parent / "redaction"  # the redaction package, once it exists
-    return [_SITE / name for name in _DERIVING] + [Path(redact.__file__)] + sorted(redaction.rglob("*.py"))
+    from homeops.runner import records  # a record's last changes are read by its code
+
+    return ([_SITE / name for name in _DERIVING] + [Path(redact.__file__), Path(records.__file__)]
+            + sorted(redaction.rglob("*.py")))
 
 
 @lru_cache(maxsize=1)
