@@ -92,13 +92,7 @@ def read_runbook(path: str | Path) -> Runbook:
     )
     declared = nb.get("metadata", {}).get("homeops", {})
     read_only = isinstance(declared, dict) and declared.get("read_only") is True
-    runbook = Runbook(path.stem, path, title, purpose, parameters, steps, read_only)
-    if read_only == runbook.takes_apply:
-        raise RunbookMalformed(f"{path}: a runbook declared read_only has no 'apply' parameter, and every other "
-                               "one has it" if read_only else
-                               f"{path}: no 'apply' parameter: a runbook that changes the cluster needs one "
-                               "(or declares read_only in its metadata)")
-    return runbook
+    return Runbook(path.stem, path, title, purpose, parameters, steps, read_only)
 
 
 def _first_paragraph(lines: list[str]) -> list[str]:

@@ -63,7 +63,8 @@ def step_explanations(notebook: Path) -> list[tuple[str, str]]:
 
 
 def _shown_parameters(runbook: Runbook) -> list:
-    return list(runbook.parameters)  # a read-only runbook has no `apply` (catalog)
+    # `apply` chooses between plan and apply; a read-only runbook has nothing to apply.
+    return [p for p in runbook.parameters if not (runbook.read_only and p.name == "apply")]
 
 
 def _parameter_table(runbook: Runbook) -> str:
