@@ -21,7 +21,7 @@ import threading
 from homeops.errors import RunbookStopped
 from homeops.runner import guard as guards
 from homeops.runner.redact import LineRedactor, redact, redact_tree
-from homeops.runner.transcript import own_cells
+from homeops.runner.run_cells import own_cells
 
 RED, RESET = "\x1b[1;31m", "\x1b[0m"
 

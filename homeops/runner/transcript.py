@@ -8,9 +8,10 @@ parameters papermill injects, a cell typed in Jupyter) is inserted where it ran.
 
 from __future__ import annotations
 
-import ast
 import copy
 import uuid
+
+from homeops.runner.run_cells import declared_parameters
 
 INJECTED_TAG = "injected-parameters"
 
@@ -22,29 +23,6 @@ def _source(cell: dict) -> str:
 
 def _tags(cell: dict) -> list:
     return (cell.get("metadata") or {}).get("tags") or []
-
-
-def declared_parameters(source: str) -> frozenset[str]:
-    """The names a cell declares as a runbook's parameters cell does: `name: type = value` lines.
-
-    papermill's injected cell assigns without annotations, so it never reads as a parameters cell.
-    """
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError):
-        return frozenset()
-    return frozenset(node.target.id for node in tree.body
-                     if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value is not None)
-
-
-def own_cells(inputs: list[str], parameters: frozenset[str]) -> list[str]:
-    """Of the cells run since the last run ended (the last one opens the session), those of the new
-    run: from the last parameters cell on (declaring `parameters`); all of them when there is none."""
-    if parameters:
-        for index in range(len(inputs) - 2, -1, -1):
-            if declared_parameters(inputs[index]) == parameters:
-                return inputs[index:]
-    return inputs
 
 
 class Transcript:

@@ -20,7 +20,8 @@ from pathlib import Path
 from homeops.runner import processes
 from homeops.runner.records import (RunStatus, abandoned_runs, judged_outcome, last_changes, mark_abandoned,
                                     write_record)
-from homeops.runner.transcript import Transcript, declared_parameters, own_cells
+from homeops.runner.run_cells import declared_parameters, own_cells
+from homeops.runner.transcript import Transcript
 
 PARAMETERS = 'config: str = "cluster.yaml"  # c\napply: bool = False  # a\nnodes: str = ""  # n\n'
 OPEN = "session = open_session(config, runbook='r', apply=apply)"
@@ -65,6 +66,10 @@ def test_a_run_owns_the_cells_from_its_last_parameters_cell_to_the_one_opening_i
     assert own_cells([PARAMETERS], names) == [PARAMETERS]
     assert own_cells(["x = 1", OPEN], names) == ["x = 1", OPEN]
     assert own_cells(["x = 1", OPEN], frozenset()) == ["x = 1", OPEN]
+    assert own_cells(["x = 1", PARAMETERS], names) == ["x = 1", PARAMETERS], "the cell being run is not looked at"
+    # Every earlier cell is looked at, the nearest first.
+    assert own_cells(["x = 1", PARAMETERS, "y = 2", OPEN], names) == [PARAMETERS, "y = 2", OPEN]
+    assert own_cells([PARAMETERS, "a", EDITED, "b", OPEN], names) == [EDITED, "b", OPEN]
 
 
 def test_the_operators_edited_parameters_fill_the_parameters_cell_and_the_run_ends_at_its_last_cell():
@@ -116,24 +121,41 @@ def test_a_process_is_named_by_its_pid_and_start_time():
     dead.wait()
     assert not processes.alive(dead.pid) and processes.started(dead.pid) is None
     zombie = subprocess.Popen([sys.executable, "-c", "pass"])
-    deadline = time.monotonic() + 30
-    while processes._stat(zombie.pid) and processes._stat(zombie.pid)[0] != "Z" and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_for_zombie(zombie)
     assert not processes.alive(zombie.pid), "a zombie runs nothing"
     zombie.wait()
 
 
+def wait_for_zombie(child: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 30
+    while (processes._stat(child.pid) or ["Z"])[0] != "Z" and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
 def test_children_and_groups_are_found_by_their_parent_and_group():
-    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"], start_new_session=True)
+    sleeping = [sys.executable, "-c", "import time; time.sleep(30)"]
+    child = subprocess.Popen(sleeping, start_new_session=True)
+    # A group that is not a session of its own: its number is the group's, not the session's.
+    grouped = subprocess.Popen(sleeping, process_group=0)
     try:
         assert child.pid in processes.children_of(os.getpid())
-        assert processes.group_alive(child.pid)
+        assert os.getpid() not in processes.children_of(os.getpid())
+        assert processes.group_alive(child.pid) and processes.group_alive(grouped.pid)
         assert not processes.group_alive(child.pid + 10_000_000)
     finally:
-        child.kill()
-        child.wait()
+        for each in (child, grouped):
+            each.kill()
+            each.wait()
     assert child.pid not in processes.children_of(os.getpid())
     assert not processes.group_alive(child.pid)
+    # An exited child not yet waited for (a zombie) is no child that runs, and its group is gone.
+    zombie = subprocess.Popen([sys.executable, "-c", "pass"], start_new_session=True)
+    wait_for_zombie(zombie)
+    try:
+        assert zombie.pid not in processes.children_of(os.getpid())
+        assert not processes.group_alive(zombie.pid)
+    finally:
+        zombie.wait()
 
 
 def status(**values) -> dict:
