@@ -8,7 +8,8 @@ Where /proc is missing (not Linux), start times are unknown and a pid is taken a
 from __future__ import annotations
 
 import os
-from datetime import datetime, timedelta, timezone
+import time
+from datetime import datetime
 from pathlib import Path
 
 PROC = Path("/proc")
@@ -42,8 +43,7 @@ def started(pid: int) -> str | None:
         ticks = int(fields[19])  # field 22 of stat: starttime, in clock ticks since boot
     except (IndexError, ValueError):
         return None
-    moment = datetime.fromtimestamp(boot, timezone.utc) + timedelta(seconds=ticks / os.sysconf("SC_CLK_TCK"))
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(boot + ticks / os.sysconf("SC_CLK_TCK")))
 
 
 def alive(pid: int, since: str | None = None) -> bool:
@@ -74,7 +74,7 @@ def alive(pid: int, since: str | None = None) -> bool:
 
 
 def _parse(moment: str) -> datetime:
-    return datetime.fromisoformat(moment.replace("Z", "+00:00"))
+    return datetime.fromisoformat(moment)  # Python 3.11 reads the trailing Z
 
 
 def children_of(parent: int) -> list[int]:

@@ -108,8 +108,9 @@ def test_parameters_that_are_not_the_runbooks_are_a_cell_of_their_own():
 def test_a_process_is_named_by_its_pid_and_start_time():
     here = processes.started(os.getpid())
     assert here is not None and here == processes.started(os.getpid())
-    moment = datetime.fromisoformat(here.replace("Z", "+00:00"))
-    assert timedelta(0) <= datetime.now(timezone.utc) - moment < timedelta(days=30)
+    moment = datetime.fromisoformat(here)
+    booted = datetime.fromtimestamp(processes._boot_time(), timezone.utc)
+    assert booted <= moment <= datetime.now(timezone.utc), (booted, moment)
     assert processes.alive(os.getpid()) and processes.alive(os.getpid(), here)
     # The same pid with another start time is another process (the number was given again).
     later = (moment + timedelta(seconds=processes.SAME_START_SECONDS + 1)).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -130,6 +131,30 @@ def wait_for_zombie(child: subprocess.Popen) -> None:
     deadline = time.monotonic() + 30
     while (processes._stat(child.pid) or ["Z"])[0] != "Z" and time.monotonic() < deadline:
         time.sleep(0.05)
+
+
+def test_a_process_named_with_a_parenthesis_is_read_right(tmp_path: Path):
+    """/proc/PID/stat puts the command name in parentheses, and a name may hold one itself."""
+    odd = tmp_path / "x) y"
+    odd.symlink_to(sys.executable)
+    child = subprocess.Popen([str(odd), "-c", "import time; time.sleep(30)"])
+    try:
+        time.sleep(1.5)
+        assert processes._stat(child.pid)[0] in "RSD" and child.pid in processes.children_of(os.getpid())
+        began = datetime.fromisoformat(processes.started(child.pid))
+        assert began <= datetime.now(timezone.utc) - timedelta(seconds=1), "its own start, not now"
+    finally:
+        child.kill()
+        child.wait()
+
+
+def test_without_proc_a_pid_is_taken_at_its_word(tmp_path: Path, monkeypatch):
+    monkeypatch.setattr(processes, "PROC", tmp_path / "no-proc")
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    assert processes.alive(os.getpid()) and processes.alive(os.getpid(), "1999-01-01T00:00:00Z")
+    assert not processes.alive(gone.pid)
+    assert processes.started(os.getpid()) is None
 
 
 def test_children_and_groups_are_found_by_their_parent_and_group():
