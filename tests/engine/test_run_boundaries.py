@@ -149,12 +149,22 @@ def test_a_process_named_with_a_parenthesis_is_read_right(tmp_path: Path):
 
 
 def test_without_proc_a_pid_is_taken_at_its_word(tmp_path: Path, monkeypatch):
+    """Asked with signal 0 (which sends nothing): gone, alive, or alive but someone else's."""
     monkeypatch.setattr(processes, "PROC", tmp_path / "no-proc")
-    gone = subprocess.Popen([sys.executable, "-c", "pass"])
-    gone.wait()
-    assert processes.alive(os.getpid()) and processes.alive(os.getpid(), "1999-01-01T00:00:00Z")
-    assert not processes.alive(gone.pid)
-    assert processes.started(os.getpid()) is None
+    asked = []
+    answers = {100: None, 200: ProcessLookupError(), 300: PermissionError()}
+
+    def kill(pid: int, number: int) -> None:
+        asked.append((pid, number))
+        if answers[pid] is not None:
+            raise answers[pid]
+
+    monkeypatch.setattr(processes.os, "kill", kill)
+    assert processes.alive(100) and processes.alive(100, "1999-01-01T00:00:00Z")
+    assert not processes.alive(200)
+    assert processes.alive(300), "a process of another user is alive"
+    assert asked == [(100, 0), (100, 0), (200, 0), (300, 0)]
+    assert processes.started(100) is None
 
 
 def test_children_and_groups_are_found_by_their_parent_and_group():
