@@ -10,7 +10,8 @@ Conventions a runbook follows:
   says "empty: every node", never "empty = ..."), the type that of the default;
 - each later markdown cell that starts with `## ` names a step;
 - a runbook that never changes the cluster says so in its notebook metadata:
-  `"homeops": {"read_only": true}` (a drill proves it against the twin).
+  `"homeops": {"read_only": true}` (a drill proves it against the twin), and has no `apply`
+  parameter (it has no plan or apply mode); every other runbook has one.
 """
 
 from __future__ import annotations
@@ -44,6 +45,11 @@ class Runbook:
     parameters: tuple[Parameter, ...]
     steps: tuple[str, ...]
     read_only: bool = False
+
+    @property
+    def takes_apply(self) -> bool:
+        """Whether it has an `apply` parameter: every runbook that may change the cluster, and no other."""
+        return any(p.name == "apply" for p in self.parameters)
 
     def parameter(self, name: str) -> Parameter:
         for p in self.parameters:

@@ -9,6 +9,11 @@ it. With `--twin DIR` the kernels get the twin's tools first on PATH; without it
 JupyterLab runs with two of its defaults changed (an operator's own settings still win): a
 notebook run at once after it opened starts its kernel instead of asking which one, and the lab
 never offers to fetch news from the Internet. They live in the copy's hidden `.jupyter-config/`.
+
+Ctrl-C, SIGTERM or the terminal closing stop the lab in order (`homeops.runner.lab_shutdown`): a
+kernel busy with a run is interrupted first, so the run ends "interrupted" with its lock released,
+its record written and what it left in place named; then JupyterLab shuts down, and nothing it
+started outlives the command. A second Ctrl-C skips the wait for the runs to end.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import json
 import os
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -26,8 +32,13 @@ from pathlib import Path
 
 from homeops.cli import EXIT_USAGE
 from homeops.commands.run import DEFAULT_RECORDS, DEFAULT_RUNBOOKS
+from homeops.runner import lab_shutdown
 
 HOST = "127.0.0.1"
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+STOP_FILE = ".stopping"  # in the working copy: why the lab is stopping, for the kernels' guards
+WAIT_SLICE_SECONDS = 0.5
+EXIT_INTERRUPTED = 130
 
 # Default values of JupyterLab settings for this lab: `default_setting_overrides.json` in the
 # `labconfig` directory of a Jupyter config path (jupyterlab_server's settings_utils._get_overrides;
@@ -98,10 +109,42 @@ def handle(args) -> int:
             f"--IdentityProvider.token={token}", f"--ServerApp.default_url=/{page}"]
     if os.geteuid() == 0:  # containers and CI run as root; Jupyter refuses that unless told
         argv.append("--ServerApp.allow_root=True")
+    env[lab_shutdown.STOP_FILE_ENV] = str(copy / STOP_FILE)
+    return serve(argv, env, f"http://{HOST}:{port}", token, copy / STOP_FILE)
+
+
+def serve(argv: list[str], env: dict[str, str], base_url: str, token: str, stop_file: Path) -> int:
+    """Run JupyterLab until it exits, or until a signal asks the lab to stop (then stopped as
+    `lab_shutdown` says: the runs first, then the server, then what is left).
+
+    The handlers are in place before JupyterLab starts, and only note the signal: a Ctrl-C can no
+    longer land between the fork and the wait (where `subprocess.call` never stopped the child,
+    and the lab exited with its JupyterLab still running). JupyterLab gets a session of its own,
+    so a terminal's Ctrl-C or hangup reaches this process only, which decides the order of the stop.
+    """
+    received: list[int] = []
+
+    def note(number: int, frame) -> None:
+        received.append(number)
+
+    previous = {number: signal.signal(number, note) for number in STOP_SIGNALS}
     try:
-        return subprocess.call(argv, env=env)
-    except KeyboardInterrupt:  # Jupyter stops on the same Ctrl-C
-        return 130
+        process = subprocess.Popen(argv, env=env, start_new_session=True)
+        while not received and process.poll() is None:
+            try:
+                process.wait(timeout=WAIT_SLICE_SECONDS)
+            except subprocess.TimeoutExpired:
+                continue
+        if not received:
+            return process.returncode
+        why = f"homeops lab stopped by {signal.Signals(received[0]).name}"
+        lab = lab_shutdown.LabServer(process, base_url, token, stop_file,
+                                     say=lambda line: print(line, file=sys.stderr, flush=True))
+        lab.stop(why, stopping_early=lambda: len(received) > 1)
+        return EXIT_INTERRUPTED
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
 
 
 def _lab_config(copy: Path) -> Path:

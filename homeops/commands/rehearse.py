@@ -46,7 +46,8 @@ def handle(args) -> int:
     # The twin's directory is chosen first, so that the kernel (which gets its bin/ on PATH) boots
     # while cluster.yaml and the scenario are checked and the twin is made.
     directory = Path(tempfile.mkdtemp(prefix=f"homeops-twin-{checked.runbook.name}-"))
-    started = StartedRun(checked.runbook, True, checked.records, directory, args.lock_seconds)
+    apply = checked.runbook.takes_apply  # a read-only runbook is rehearsed as it runs: reading only
+    started = StartedRun(checked.runbook, apply, checked.records, directory, args.lock_seconds)
     try:
         cluster = _make_twin(twin, directory, checked, args.scenario)
     except BaseException:  # Ctrl-C meanwhile: neither the kernel nor a half-made twin outlives the command
@@ -56,7 +57,7 @@ def handle(args) -> int:
         _refuse(started, checked, directory)
         return cluster
     print(f"twin: {directory} (inspect it with PATH={directory / 'bin'}:$PATH kubectl get nodes)", flush=True)
-    request = RunRequest(checked.runbook, checked.values, checked.config, True, checked.records,
+    request = RunRequest(checked.runbook, checked.values, checked.config, apply, checked.records,
                          len(cluster.nodes), directory, args.cell_timeout, args.lock_seconds)
     return before_exit(run_runbook(request, started=started))
 

@@ -129,6 +129,10 @@ def handle(args) -> int:
     checked = check(args, "run")
     if isinstance(checked, int):
         return checked
+    if args.apply and not checked.runbook.takes_apply:
+        checked.undo()
+        return _usage("run", f"{checked.runbook.name} is read-only: it changes nothing, so it has no --apply; "
+                             f"run it as `homeops run {checked.runbook.name}`")
     started = StartedRun(checked.runbook, args.apply, checked.records, twin, args.lock_seconds)
     try:
         cluster = load(checked, "run")
@@ -153,7 +157,7 @@ def command_line(args) -> str:
     """
     import shlex
 
-    from homeops.runner.redact import redact
+    from homeops.redaction import redact
 
     argv = ["homeops"]
     if args.config != "cluster.yaml":

@@ -73,9 +73,12 @@ class Session:
         return self.guard.covering(seconds, what)
 
 
-def open_session(config: str | Path, *, apply: bool, wait_timeout: float, poll_interval: float,
+def open_session(config: str | Path, *, apply: bool | None = None, wait_timeout: float, poll_interval: float,
                  runbook: str | None = None, lock: str = "lease") -> Session:
     """Load cluster.yaml and check the wait parameters; bad values stop the runbook before anything runs.
+
+    `apply` is None for a read-only runbook (it has no such parameter): a plan-mode session that
+    says it changes nothing.
 
     With `runbook` (its name), the run's safety layer starts in this kernel: the maintenance lock
     in apply mode (`lock="workstation"`: a file lock on this workstation instead of the Lease, for
@@ -83,8 +86,11 @@ def open_session(config: str | Path, *, apply: bool, wait_timeout: float, poll_i
     interrupts and signals as stops (see homeops.runner.guard).
     """
     from homeops import ClusterInvalid, load_cluster
+    from homeops.runner import target
     from homeops.runner.project import ConfigNotFound, find_config, project_of
 
+    # Before anything else, even a refusal: which cluster (or twin) this run would touch.
+    print(stamped(f"target: {target.describe()}"), flush=True)
     if not isinstance(wait_timeout, (int, float)) or wait_timeout <= 0:
         raise RunbookStopped(f"wait_timeout must be a number of seconds above 0, got {wait_timeout!r}; nothing changed")
     if not isinstance(poll_interval, (int, float)) or poll_interval <= 0:
@@ -103,8 +109,11 @@ def open_session(config: str | Path, *, apply: bool, wait_timeout: float, poll_i
     except OSError as exc:
         raise RunbookStopped(f"cannot read {path}: {exc.strerror}") from None
     guard = _start_guard(runbook, bool(apply), project_of(path), lock) if runbook else None
-    gate = Gate(apply, before_change=guard.refuse_if_lost if guard is not None else None)
-    gate.say(f"mode: {gate.mode}" + ("" if apply else f" (nothing will change; {plan_hint()} to run the changes)"))
+    gate = Gate(bool(apply), before_change=guard.refuse_if_lost if guard is not None else None)
+    if apply is None:
+        gate.say("mode: read-only (this runbook changes nothing)")
+    else:
+        gate.say(f"mode: {gate.mode}" + ("" if apply else f" (nothing will change; {plan_hint()} to run the changes)"))
     return Session(cluster, gate, float(wait_timeout), float(poll_interval), guard)
 
 

@@ -22,6 +22,7 @@ from typing import Iterator
 from homeops.catalog import Runbook
 from homeops.runner import guard as guards
 from homeops.runner import outcome as outcomes
+from homeops.runner import target
 from homeops.runner.kernel import EarlyKernel, last_log_line, warmed_imports
 from homeops.runner.lock import DEFAULT_DURATION_SECONDS as DEFAULT_LOCK_DURATION_SECONDS
 from homeops.runner.parameters import effective
@@ -125,8 +126,9 @@ def run_runbook(request: RunRequest, progress: Progress | None = None, started: 
     progress = progress or Progress()
     started = started or StartedRun(request.runbook, request.apply, request.records_dir, request.twin,
                                     request.lock_seconds)
-    where = f" against the twin {request.twin}" if request.twin else ""
-    progress.say(f"running {request.runbook.name} ({request.mode}){where}; record: {started.record_path}")
+    where = target.describe({**os.environ, "PATH": started.path,
+                             **({guards.TWIN_ENV: str(request.twin)} if request.twin else {})})
+    progress.say(f"running {request.runbook.name} ({request.mode}) against {where}; record: {started.record_path}")
     signals = _Forwarding(started.kernel)
     ended = outcomes.completed()
     kernel_saw_the_end = False  # the last cell ended in a live kernel, whose guard then wrote the record
@@ -250,7 +252,9 @@ def _papermill(request: RunRequest, progress: Progress, kernel: EarlyKernel) -> 
     # papermill logs each cell's traceback and "unknown parameter" warnings; the runner reports
     # outcomes itself, in one redacted line.
     logging.getLogger("papermill").setLevel(logging.CRITICAL)
-    parameters = {**request.values, "config": str(request.config), "apply": request.apply}
+    parameters = {**request.values, "config": str(request.config)}
+    if request.runbook.takes_apply:  # a read-only runbook has no apply to set
+        parameters["apply"] = request.apply
     papermill.execute_notebook(
         str(request.runbook.path),
         engine.DISCARD,  # the record is the kernel's: papermill's own copy is never written anywhere

@@ -22,6 +22,7 @@ How the kernel's output reaches the record and is redacted is `homeops.runner.ke
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import signal
@@ -31,10 +32,12 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from homeops.errors import RunbookFailed, RunbookStopped
+from homeops.runner import lab_shutdown
 from homeops.runner import outcome as outcomes
 from homeops.runner.lock import DEFAULT_DURATION_SECONDS, LockHeld, LockLost, LockUnavailable, MaintenanceLock
-from homeops.runner.records import (HEARTBEAT_SECONDS, RunStatus, artifacts_dir, new_record_path, now_iso,
-                                    private_directory, read_record, status_of, write_record)
+from homeops.runner.records import (HEARTBEAT_SECONDS, RunStatus, abandoned_runs, artifacts_dir, mark_abandoned,
+                                    new_record_path, now_iso, private_directory, read_record, status_of,
+                                    write_record)
 from homeops.runner.transcript import Transcript
 
 RECORD_ENV = "HOMEOPS_RECORD"  # the record's path, claimed by `homeops run`
@@ -102,6 +105,11 @@ class Guard:
         Asked of the API at that moment, not only of the renewal thread's last look: a Lease taken
         over a second ago must not let one more change through.
         """
+        if self.finished:
+            # A cell run again after its run ended (its lock released, its record closed).
+            raise RunbookStopped(f"this run of {self.runbook} has ended ({self.status.outcome}) and no longer holds "
+                                 f"the maintenance lock; stopped before {before}: Run All to start a new run, "
+                                 "with its own lock and record; nothing more was changed")
         if self.lock is None:
             return
         if self.lock.lost is None:
@@ -146,12 +154,18 @@ class Guard:
             return outcomes.completed()
         interrupted = self.signalled or _interrupt_in(error)
         if isinstance(error, KeyboardInterrupt):
-            return outcomes.interrupted(where, by=self.signalled)
+            return outcomes.interrupted(where, by=self.interrupter())
         if isinstance(error, RunbookStopped):
             ended = outcomes.stopped(str(error))
             if isinstance(error, RunbookFailed):
                 ended = outcomes.Outcome("failed", outcomes.EXIT_FAILED, ended.reason)
-            return outcomes.Outcome("interrupted", outcomes.EXIT_INTERRUPTED, ended.reason) if interrupted else ended
+            if not interrupted:
+                return ended
+            # The procedure's stop says what it left; who interrupted it, when not a person at the
+            # notebook, goes first.
+            by = None if self.signalled else lab_shutdown.stop_reason()
+            return outcomes.Outcome("interrupted", outcomes.EXIT_INTERRUPTED,
+                                    f"{by}: {ended.reason}" if by else ended.reason)
         return outcomes.failed(where, type(error).__name__, str(error))
 
     def finish(self, ended: outcomes.Outcome) -> None:
@@ -170,6 +184,16 @@ class Guard:
         if _active is self:
             _active = None
 
+    def interrupter(self) -> str | None:
+        """Who interrupted the run: the signal it got, or the lab stopping (which interrupts as Ctrl-C does)."""
+        return self.signalled or lab_shutdown.stop_reason()
+
+    def _at_exit(self) -> None:
+        """The kernel ends with the run still open between two cells (its lab shut it down): end it here."""
+        if not self.finished:
+            self.finish(outcomes.interrupted("the kernel's exit, between two cells",
+                                             by=self.interrupter() or "shutdown"))
+
     def closing_line(self) -> str:
         """Where the record is, or that it is incomplete: said once the run has ended."""
         if self.record_problem:
@@ -181,6 +205,7 @@ class Guard:
         _active = self
         self.save()
         self._heartbeat.start()
+        atexit.register(self._at_exit)
         for number in SIGNALS:
             try:
                 signal.signal(number, self._on_signal)
@@ -231,6 +256,12 @@ def start(runbook: str, *, apply: bool, project: Path, warn: Callable[[str], Non
                                          "the runbook was started again in the same kernel"))
     claimed = os.environ.get(RECORD_ENV)
     record_path = Path(claimed) if claimed else None
+    twin = bool(os.environ.get(TWIN_ENV))
+    records_dir = record_path.parent if record_path else Path(os.environ.get(RECORDS_ENV) or project / "records")
+    abandoned = abandoned_runs(records_dir, twin=twin, besides=record_path)
+    for found in abandoned:
+        warn(f"warning: an earlier run was abandoned: {found.describe()}; it may have left them in place: "
+             "check the cluster before going on")
     taken = None
     if apply and lock == "workstation":
         taken = _take_workstation_lock(runbook, record_path, project, say)
@@ -246,8 +277,13 @@ def start(runbook: str, *, apply: bool, project: Path, warn: Callable[[str], Non
         private_directory(record_path.parent)
     if not os.environ.get(ARTIFACTS_ENV):
         os.environ[ARTIFACTS_ENV] = str(artifacts_dir(record_path))
-    guard = Guard(runbook, apply, record_path, Transcript(_template(runbook, project)), lock,
-                  twin=bool(os.environ.get(TWIN_ENV)), warn=warn)
+    guard = Guard(runbook, apply, record_path, Transcript(_template(runbook, project)), lock, twin=twin, warn=warn)
+    if lock is not None:  # this run now holds the lock: the abandoned ones are closed, once, as what they are
+        for found in abandoned:
+            try:
+                mark_abandoned(found, by=record_path)
+            except OSError:
+                pass
     if lock is not None:
         lock.keep_renewed(notify=warn, on_lost=lambda: None)
     guard.start()

@@ -21,6 +21,7 @@ import threading
 from homeops.errors import RunbookStopped
 from homeops.runner import guard as guards
 from homeops.redaction import LineRedactor, redact, redact_tree
+from homeops.runner.run_cells import own_cells
 
 RED, RESET = "\x1b[1;31m", "\x1b[0m"
 
@@ -145,6 +146,7 @@ def install() -> None:
         else:
             guard.save()
             return
+        _run_ended(shell)
         _closing(guard)
         guard.after_interrupted_cell()
 
@@ -153,7 +155,12 @@ def install() -> None:
 
 
 def replay_history(guard) -> None:
-    """The cells that ran before the guard existed (parameters, and the one opening the session)."""
+    """The cells of this run that ran before its guard existed (parameters, and the one opening the session).
+
+    A kernel lives through many runs (Run All, apply = True, Run All again): a run's cells are those
+    run since the previous run ended, and of those, from the last parameters cell on; the cells of
+    earlier runs, or typed between two runs, belong to none.
+    """
     try:
         from IPython import get_ipython
     except ImportError:
@@ -161,11 +168,17 @@ def replay_history(guard) -> None:
     shell = get_ipython()
     if shell is None:
         return
-    inputs = list(shell.history_manager.input_hist_raw[1:])
+    history = shell.history_manager.input_hist_raw
+    inputs = own_cells(list(history[getattr(shell, "_homeops_run_from", 1):]), guard.transcript.parameter_names)
     with guard.io:
         for source in inputs:
             guard.transcript.cell_started(source)
     guard.executing = bool(inputs)
+
+
+def _run_ended(shell) -> None:
+    """The next run's cells start after the one that just ran."""
+    shell._homeops_run_from = len(shell.history_manager.input_hist_raw)
 
 
 def where_in(transcript, cell) -> str:
@@ -182,7 +195,7 @@ def _short(etype, evalue) -> list[str] | None:
         return [f"{RED}stopped:{RESET} {evalue}"]
     if isinstance(evalue, KeyboardInterrupt):
         guard = guards.active()
-        by = guard.signalled if guard is not None and guard.signalled else "interrupt"
+        by = (guard.interrupter() if guard is not None else None) or "interrupt"
         return [f"{RED}interrupted:{RESET} {by}; the run stopped in this cell"]
     return None
 

@@ -6,9 +6,10 @@ records meanwhile never sees an empty file) and, when the kernel could not finis
 cell timeout, dead), writes the outcome it saw into it.
 
 The `homeops` metadata keys (runbook, mode, outcome, started, finished, exit_code, reason, twin,
-pid, host, heartbeat) are what the site's Maintenance log reads. A record whose outcome is still
-"running" is judged by `judged_outcome`: its process gone (same host) or its heartbeat stale
-means the run was killed without a word, and it reads as "abandoned".
+pid, pid_started, host, heartbeat) are what the site's Maintenance log reads. A record whose
+outcome is still "running" is judged by `judged_outcome`: its process gone (same host: that pid
+no longer runs, or runs a process started at another time) or its heartbeat stale means the run
+was killed without a word, and it reads as "abandoned".
 
 Records and artefacts are private: files 0600 in directories 0700 (a record may name what a
 secret protected, an etcd snapshot holds every Secret of the cluster).
@@ -25,6 +26,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from homeops.redaction import redact_notebook
+from homeops.runner.processes import alive, started
 
 HEARTBEAT_SECONDS = 30.0
 # A record whose heartbeat is older than this was left by a run that no longer writes it.
@@ -47,6 +49,7 @@ class RunStatus:
     exit_code: int | None = None
     reason: str | None = None
     pid: int = field(default_factory=os.getpid)  # the process writing the record: its death means abandoned
+    pid_started: str | None = field(default_factory=lambda: started(os.getpid()))  # that pid, not a later one
     host: str = field(default_factory=socket.gethostname)
     heartbeat: str = field(default_factory=now_iso)
 
@@ -119,8 +122,9 @@ def judged_outcome(status: dict, now: datetime | None = None, host: str | None =
     outcome = status.get("outcome")
     if outcome != "running":
         return str(outcome)
-    pid, where = status.get("pid"), status.get("host")
-    if isinstance(pid, int) and where == (host or socket.gethostname()) and not _alive(pid):
+    pid, where, since = status.get("pid"), status.get("host"), status.get("pid_started")
+    if isinstance(pid, int) and where == (host or socket.gethostname()) \
+            and not alive(pid, since if isinstance(since, str) else None):
         return "abandoned"
     try:
         beat = datetime.fromisoformat(str(status.get("heartbeat") or status.get("started")).replace("Z", "+00:00"))
@@ -129,16 +133,6 @@ def judged_outcome(status: dict, now: datetime | None = None, host: str | None =
     if ((now or datetime.now(timezone.utc)) - beat).total_seconds() > STALE_AFTER_SECONDS:
         return "abandoned"
     return "running"
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process: alive
-        return True
-    return True
 
 
 def write_atomically(path: Path, text: str) -> None:
@@ -151,3 +145,72 @@ def write_atomically(path: Path, text: str) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+RUN_MARK = " RUN: "  # a change the gate ran, as it says it: `14:03:27 RUN: kubectl cordon worker-1`
+LAST_CHANGES = 3
+
+
+def last_changes(notebook: dict | None, count: int = LAST_CHANGES) -> list[str]:
+    """The last `count` changes a record says its run made (its RUN lines, time included): what an
+    abandoned run may have left in place."""
+    found = []
+    for cell in (notebook or {}).get("cells") or []:
+        if not isinstance(cell, dict):
+            continue
+        for output in cell.get("outputs") or []:
+            if not isinstance(output, dict) or output.get("output_type") != "stream":
+                continue
+            text = output.get("text", "")
+            for line in ("".join(text) if isinstance(text, list) else str(text)).splitlines():
+                if RUN_MARK in f" {line.strip()}":
+                    found.append(line.strip())
+    return found[-count:]
+
+
+@dataclass(frozen=True)
+class Abandoned:
+    """A record left "running" by a run whose process is gone."""
+
+    path: Path
+    status: dict
+    changes: list[str]
+
+    def describe(self) -> str:
+        status = self.status
+        made = "; ".join(self.changes) if self.changes else "no change recorded"
+        return (f"{self.path.name} ({status.get('runbook')} {status.get('mode')}, started {status.get('started')}; "
+                f"its process {status.get('pid')} on {status.get('host')} is gone): its last changes: {made}")
+
+
+def abandoned_runs(directory: Path, *, twin: bool, besides: Path | None = None) -> list[Abandoned]:
+    """Apply runs of `directory` (against the twin or the cluster, as `twin` says) that read as abandoned."""
+    found = []
+    for path in sorted(directory.glob("*.ipynb")) if directory.is_dir() else []:
+        if besides is not None and path.resolve() == besides.resolve():
+            continue
+        try:  # most records are finished: only a "running" one is worth parsing
+            if b'"running"' not in path.read_bytes():
+                continue
+        except OSError:
+            continue
+        notebook = read_record(path)
+        status = status_of(notebook)
+        if not status or status.get("mode") != "apply" or bool(status.get("twin")) != twin:
+            continue
+        if judged_outcome(status) == "abandoned":
+            found.append(Abandoned(path, status, last_changes(notebook)))
+    return found
+
+
+def mark_abandoned(found: Abandoned, by: Path) -> None:
+    """Write into an abandoned record what it is: a reader on another host cannot judge its pid."""
+    notebook = read_record(found.path)
+    status = status_of(notebook)
+    if notebook is None or status is None or status.get("outcome") != "running":
+        return
+    made = "; ".join(found.changes) if found.changes else "no change recorded"
+    status.update(outcome="abandoned", finished=None, exit_code=None,
+                  reason=f"its process ended without finishing the run (found by {by.name}); its last changes: {made}",
+                  left_in_place=f"unknown: check the cluster; its last changes: {made}")
+    write_atomically(found.path, json.dumps(redact_notebook(notebook), indent=1, ensure_ascii=False) + "\n")

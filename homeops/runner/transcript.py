@@ -11,6 +11,8 @@ from __future__ import annotations
 import copy
 import uuid
 
+from homeops.runner.run_cells import declared_parameters
+
 INJECTED_TAG = "injected-parameters"
 
 
@@ -39,6 +41,14 @@ class Transcript:
         self._count = 0
         self.current: dict | None = None
 
+    @property
+    def parameter_names(self) -> frozenset[str]:
+        """The names the runbook's parameters cell declares (none without a template)."""
+        for cell in self.cells:
+            if cell.get("cell_type") == "code" and "parameters" in _tags(cell):
+                return declared_parameters(_source(cell))
+        return frozenset()
+
     def cell_started(self, source: str) -> dict:
         wanted = source.strip()
         for index in range(self._position, len(self.cells)):
@@ -46,14 +56,33 @@ class Transcript:
             if cell.get("cell_type") == "code" and _source(cell).strip() == wanted and cell["execution_count"] is None:
                 break
         else:
-            index = self._position
-            cell = self._new_cell(source)
-            self.cells.insert(index, cell)
+            index = self._edited_parameters(source)
+            if index is not None:
+                # The operator's values (`apply = True`) are the run's: the record shows them in place.
+                cell = self.cells[index]
+                cell["source"] = source
+            else:
+                index = self._position
+                cell = self._new_cell(source)
+                self.cells.insert(index, cell)
         self._position = index + 1
         self._count += 1
         cell["outputs"], cell["execution_count"] = [], self._count
         self.current = cell
         return cell
+
+    def _edited_parameters(self, source: str) -> int | None:
+        """The runbook's parameters cell, when `source` is that cell with other values (edited in Jupyter)."""
+        names = declared_parameters(source)
+        for index in range(self._position, len(self.cells)):
+            cell = self.cells[index]
+            if cell.get("cell_type") != "code":
+                continue
+            if "parameters" in _tags(cell) and cell["execution_count"] is None \
+                    and names and declared_parameters(_source(cell)) == names:
+                return index
+            return None  # only the next code cell: a parameters cell further on is not this one
+        return None
 
     def stream(self, name: str, text: str) -> None:
         if self.current is None or not text:

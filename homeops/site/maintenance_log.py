@@ -1,7 +1,9 @@
 """The maintenance log: every saved run record (`records/*.ipynb`), each linked to its own page.
 
 The runner writes a `homeops` dict into each record's notebook metadata (runbook, mode, outcome,
-started, finished, exit_code, reason, twin, and whatever later runners add). It is read with `json`
+started, finished, exit_code, reason, twin, and whatever later runners add). A record still
+"running" is judged when shown (`records.judged_outcome`): its writer gone, it reads "abandoned",
+with its last changes (RUN lines) as what it may have left in place. It is read with `json`
 and tolerantly: a key the runner did not write shows as a dash, an outcome this code does not know
 is shown as written, and a file that is not a readable notebook is listed as such rather than
 failing the build, since records are operational output, not documentation sources.
@@ -52,6 +54,25 @@ class Record:
     exit_code: object
     reason: str | None  # redacted
     left_in_place: str | None  # redacted; None when the record does not say
+    writer: dict | None = None  # pid, pid_started, host, heartbeat of a "running" record: judged when shown
+    last_changes: tuple[str, ...] = ()  # its last RUN lines (redacted): what an abandoned run may have left
+
+    @property
+    def shown_outcome(self) -> str | None:
+        """The outcome as a reader should see it now: a "running" record nobody writes any more is abandoned."""
+        if self.outcome != "running" or self.writer is None:
+            return self.outcome
+        from homeops.runner.records import judged_outcome
+
+        return judged_outcome({"outcome": "running", **self.writer})
+
+    @property
+    def may_have_left(self) -> str | None:
+        """What an abandoned run may have left in place, when the record does not say."""
+        if self.left_in_place is not None or self.shown_outcome != "abandoned":
+            return self.left_in_place
+        made = "; ".join(self.last_changes) if self.last_changes else "no change recorded"
+        return f"unknown: check the cluster; its last changes: {made}"
 
     @property
     def is_maintenance(self) -> bool:
@@ -117,7 +138,9 @@ def slug_for(stem: str) -> str:
     return f"{cleaned}-{hashlib.sha256(stem.encode('utf-8', 'surrogateescape')).hexdigest()[:8]}"
 
 
-_SUMMARY_FIELDS = ("started", "finished", "runbook", "mode", "twin", "outcome", "exit_code", "reason", "left_in_place")
+_SUMMARY_FIELDS = ("started", "finished", "runbook", "mode", "twin", "outcome", "exit_code", "reason", "left_in_place",
+                   "writer", "last_changes")
+_WRITER_FIELDS = ("pid", "pid_started", "host", "heartbeat", "started")
 
 
 def _summary_json(record: Record) -> str:
@@ -131,6 +154,7 @@ def _from_summary(path: Path, digest: str, text: str) -> Record | None:
     try:
         summary = json.loads(text)
         summary["started"], summary["finished"] = _parse_time(summary["started"]), _parse_time(summary["finished"])
+        summary["last_changes"] = tuple(summary["last_changes"])
         return Record(file=path.name, slug=slug_for(path.stem), digest=digest, **summary)
     except (ValueError, TypeError, KeyError):
         return None
@@ -163,6 +187,7 @@ def _summarise(path: Path, digest: str, data: bytes) -> Record:
     if not isinstance(meta, dict):
         meta = {}
     reason = _redacted(str(meta["reason"])) if meta.get("reason") is not None else None
+    running = meta.get("outcome") == "running"
     return Record(
         file=path.name,
         slug=slug_for(path.stem),
@@ -176,7 +201,15 @@ def _summarise(path: Path, digest: str, data: bytes) -> Record:
         exit_code=meta.get("exit_code"),
         reason=reason,
         left_in_place=_left_in_place(meta, reason),
+        writer={k: meta.get(k) for k in _WRITER_FIELDS} if running else None,
+        last_changes=tuple(_redacted(line) for line in _last_changes(notebook)) if running else (),
     )
+
+
+def _last_changes(notebook: object) -> list[str]:
+    from homeops.runner.records import last_changes
+
+    return last_changes(notebook if isinstance(notebook, dict) else None)
 
 
 def read_records(directory: Path) -> list[Record]:
@@ -228,7 +261,7 @@ def record_href(from_url: str, record: Record) -> str:
 
 def outcome_label(record: Record) -> str:
     """The outcome with its exit code, in one cell: "stopped (exit 1)"."""
-    outcome = record.outcome or MISSING
+    outcome = record.shown_outcome or MISSING
     return outcome if record.exit_code is None else f"{outcome} (exit {record.exit_code})"
 
 

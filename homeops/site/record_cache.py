@@ -38,7 +38,10 @@ _DERIVING = ("maintenance_log.py", "record_pages.py", "markdown.py")
 
 
 def _source_files() -> list[Path]:
-    return [_SITE / name for name in _DERIVING] + sorted((_SITE.parent / "redaction").rglob("*.py"))
+    from homeops.runner import records  # a record's last changes are read by its code
+
+    return ([_SITE / name for name in _DERIVING] + [Path(records.__file__)]
+            + sorted((_SITE.parent / "redaction").rglob("*.py")))
 
 
 @lru_cache(maxsize=1)

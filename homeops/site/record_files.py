@@ -79,13 +79,14 @@ def fill(placed: list[tuple[RecordPage, maintenance_log.Record | None]], records
     for page, record in placed:
         if record is None:
             # Every record's name and content is on this page.
-            inputs = ["all", *(f"{r.file}:{r.digest}" for r in records)]
+            # The outcome shown is judged when the site is built ("running" may read "abandoned" by now).
+            inputs = ["all", *(f"{r.file}:{r.digest}:{r.shown_outcome}" for r in records)]
             make = lambda page=page: shell.fill("all", "Maintenance log: all records",
                                                 maintenance_log.all_records(records_dir, page.url))
         else:
             runbook = files.get_file_from_path(runbook_pages.page_path(record.runbook)) if record.runbook else None
             href = get_relative_url(runbook.url, page.url) if runbook is not None else None
-            inputs = [record.file, record.digest, href or ""]
+            inputs = [record.file, record.digest, href or "", record.shown_outcome or ""]
             make = lambda record=record, href=href: shell.fill(
                 record.slug, record_pages.title(record),
                 record_pages.record_page_content(records_dir / record.file, record, cache, href))

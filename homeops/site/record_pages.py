@@ -129,13 +129,15 @@ def _fact(label: str, value: object) -> str:
 
 def header(record: Record, runbook_href: str | None) -> str:
     """What a reader needs first, as HTML in which every value is escaped."""
-    kind, outcome = OUTCOMES.get(record.outcome or "", ("note", record.outcome or "Outcome not recorded"))
+    shown = record.shown_outcome
+    kind, outcome = OUTCOMES.get(shown or "", ("note", shown or "Outcome not recorded"))
     summary = []
     if record.why:
         summary.append(f"<p><strong>Why:</strong> {html_text(record.why)}</p>")
-    if record.left_in_place is not None:
-        summary.append(f"<p><strong>Left in place:</strong> {html_text(record.left_in_place)}</p>")
-    elif record.outcome not in ("completed", None):
+    if record.may_have_left is not None:
+        label = "May have left in place" if shown == "abandoned" else "Left in place"
+        summary.append(f"<p><strong>{label}:</strong> {html_text(record.may_have_left)}</p>")
+    elif shown not in ("completed", None):
         summary.append("<p><strong>Left in place:</strong> the record does not say; check the cluster.</p>")
     parts = [f'<div class="admonition {kind}"><p class="admonition-title">{html_text(outcome)}</p>'
              + "".join(summary) + "</div>"]

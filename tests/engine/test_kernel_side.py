@@ -74,7 +74,10 @@ def test_every_runbook_runs_in_plan_mode_under_papermill_with_the_default_config
             assert done.returncode == 0, f"{name} from {where}: {done.stdout}{done.stderr}"
             assert (status["runbook"], status["mode"], status["outcome"]) == (name, "plan", "completed")
         text = outputs_text(record)
-        assert "mode: plan (nothing will change; set apply = True in the parameters cell" in text
+        if name == "cluster-health":  # read-only: no plan or apply mode
+            assert "mode: read-only (this runbook changes nothing)" in text
+        else:
+            assert "mode: plan (nothing will change; set apply = True in the parameters cell" in text
         assert "not found" not in text
         for path in records.glob(f"*-{name}.ipynb"):
             path.unlink()

@@ -68,3 +68,28 @@ def test_lab_serves_a_working_copy_on_localhost_and_saving_it_leaves_runbooks_un
     assert "apply: bool = True" in (copy / "worker-upgrade.ipynb").read_text()
     assert (ROOT / "runbooks" / "worker-upgrade.ipynb").read_bytes() == committed
 
+
+
+def test_ctrl_c_while_jupyterlab_starts_stops_it_too(cluster: SpiedTwin, cluster_file: Path, tmp_path: Path):
+    """The lab once exited on an early Ctrl-C with its JupyterLab still running: a signal no longer
+    lands where the child escapes (it is only noted), and JupyterLab, in a session of its own, is
+    stopped by the lab itself, answering or not."""
+    process = subprocess.Popen(homeops_argv(cluster_file, "lab", "worker-upgrade", "--twin", str(cluster.directory),
+                                            "--runbooks", str(ROOT / "runbooks"), "--records", "records"),
+                               cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               start_new_session=True)
+    try:
+        copy = process.stdout.readline().split("working copy: ")[1].split(" (")[0]
+        process.stdout.readline()  # the address: JupyterLab is being started now
+        os.killpg(process.pid, signal.SIGINT)  # Ctrl-C, to the whole group as a terminal sends it
+        assert process.wait(timeout=LAB_STOP_SECONDS + 30) == 130
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.communicate(timeout=COMMAND_TIMEOUT)
+    left = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        with contextlib.suppress(OSError):
+            if copy.encode() in cmdline.read_bytes():
+                left.append(cmdline.parent.name)
+    assert left == [], "JupyterLab (serving the copy) outlived the lab"

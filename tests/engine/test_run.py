@@ -48,9 +48,12 @@ def test_apply_makes_the_change_while_holding_the_lock(homeops, cluster: SpiedTw
         ["create", "-f", "-"], ["cordon", "worker-2"], ["-n", "kube-system", "delete", "lease", "homeops-maintenance"]))
     assert create < cordon < delete, "the lease is taken before the change and released after it"
     assert cluster.lease() is None
-    assert metadata(result.record) | {"started": None, "finished": None, "heartbeat": None, "pid": None} == {
+    written = metadata(result.record)
+    assert written["pid_started"] and written["pid_started"] <= written["started"], "its writer, named with its start"
+    assert written | {"started": None, "finished": None, "heartbeat": None, "pid": None, "pid_started": None} == {
         "runbook": "cordon", "mode": "apply", "twin": True, "outcome": "completed", "exit_code": 0,
-        "reason": None, "started": None, "finished": None, "heartbeat": None, "pid": None, "host": socket.gethostname()}
+        "reason": None, "started": None, "finished": None, "heartbeat": None, "pid": None, "pid_started": None,
+        "host": socket.gethostname()}
 
 
 def test_parameters_arrive_typed_with_config_absolute_and_the_run_environment(homeops, cluster_file: Path):

@@ -34,6 +34,8 @@ class Lab:
     url: str  # the address `homeops lab` printed: the notebook's page, with the token
     copy: Path  # the working copy it serves
     log: Path  # JupyterLab's own log (its stderr)
+    process: subprocess.Popen | None = None  # `homeops lab` itself, in a process group of its own
+    runtime: Path | None = None  # JupyterLab's runtime directory: its kernels' connection files
 
     @property
     def base(self) -> str:
@@ -46,9 +48,21 @@ class Lab:
 
     def get(self, path: str) -> dict:
         """GET one of the server's JSON resources (`api/status`, `lab/api/settings/...`)."""
-        request = urllib.request.Request(f"{self.base}/{path}", headers={"Authorization": f"token {self.token}"})
+        return self.call(path)
+
+    def call(self, path: str, data: dict | None = None) -> dict:
+        """GET a JSON resource, or POST `data` to one (`api/sessions`)."""
+        request = urllib.request.Request(f"{self.base}/{path}", method="POST" if data is not None else "GET",
+                                         data=json.dumps(data).encode() if data is not None else None,
+                                         headers={"Authorization": f"token {self.token}"})
         with urllib.request.urlopen(request, timeout=REQUEST_TIMEOUT) as answer:
             return json.loads(answer.read())
+
+    def open_kernel(self, notebook: str) -> Path:
+        """A session for `notebook` with its kernel, as opening it in the page starts one: its connection file."""
+        session = self.call("api/sessions", {"path": notebook, "type": "notebook", "name": notebook,
+                                             "kernel": {"name": "python3"}})
+        return self.runtime / f"kernel-{session['kernel']['id']}.json"
 
 
 @contextmanager
@@ -68,7 +82,8 @@ def running_lab(config: Path, name: str, twin: Path, records: Path, state: Path)
     lines, reader = _lines_of(process.stdout)
     try:
         copy = Path(_next_line(lines, process, log).split("working copy: ", 1)[1].split(" (", 1)[0])
-        lab = Lab(_next_line(lines, process, log).split("JupyterLab: ", 1)[1].strip(), copy, log)
+        lab = Lab(_next_line(lines, process, log).split("JupyterLab: ", 1)[1].strip(), copy, log, process,
+                  state / "runtime")
         _wait_until_answering(lab, process)
         yield lab
     finally:

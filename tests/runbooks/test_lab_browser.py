@@ -89,20 +89,23 @@ class Notebook:
         self.page.locator("#jp-main-statusbar").get_by_text(idle, exact=True).wait_for(timeout=KERNEL_TIMEOUT_MS)
         return idle
 
-    def run_all_cells(self) -> None:
-        """Run > Run All Cells once the kernel is up, and wait until every code cell has run."""
+    def run_all_cells(self, again: bool = False) -> None:
+        """Run > Run All Cells once the kernel is up, and wait until every code cell has run
+        (`again`: in a kernel that ran them before, until the last cell's number has moved on)."""
         page = self.page
         idle = self.wait_for_kernel()
+        last = page.locator(".jp-Notebook .jp-CodeCell .jp-InputPrompt").last.inner_text().strip() if again else ""
         page.get_by_role("menuitem", name="Run", exact=True).click()
         page.locator("li[data-command='runmenu:run-all']").click()
-        page.wait_for_function("""idle => {
+        page.wait_for_function("""([idle, before]) => {
             const cells = [...document.querySelectorAll('.jp-Notebook .jp-CodeCell')];
-            const numbered = cell => /^\\[\\d+\\]:$/.test(cell.querySelector('.jp-InputPrompt').textContent.trim());
+            const prompt = cell => cell.querySelector('.jp-InputPrompt').textContent.trim();
+            const numbered = cell => /^\\[\\d+\\]:$/.test(prompt(cell));
             const status = [...document.querySelectorAll('#jp-main-statusbar .jp-StatusBar-TextItem')];
-            return cells.length > 0 && cells.every(numbered)
+            return cells.length > 0 && cells.every(numbered) && prompt(cells[cells.length - 1]) !== before
                 && cells[cells.length - 1].querySelector('.jp-OutputArea-output') !== null
                 && status.some(item => item.textContent === idle);
-        }""", arg=idle, timeout=RUN_TIMEOUT_MS)
+        }""", arg=[idle, last], timeout=RUN_TIMEOUT_MS)
         assert page.locator(".jp-Dialog").count() == 0, page.locator(".jp-Dialog").inner_text()
 
     def outputs(self) -> list[list[dict]]:
@@ -282,3 +285,47 @@ def test_worker_upgrade_plan_shows_its_gates_and_every_change_and_changes_nothin
     notebook.assert_local_only()
     assert drill.snapshot() == before  # plan mode: no cordon, no reboot, no version changed
     assert drill.osd_dump().host_flags == {}
+
+
+def test_plan_then_apply_in_one_kernel_is_two_runs_each_with_its_own_record_and_lock(drill, open_notebook):
+    """The JupyterLab flow: Run All (plan), set apply = True in the parameters cell, Run All again."""
+    cluster = load_cluster(drill.config)
+    workers = [n.name for n in cluster.nodes if n.role == "worker"]
+    notebook = open_notebook(drill, "worker-upgrade")
+    notebook.run_all_cells()
+    plan_closing = notebook.outputs()[-1][-1]["text"].strip().splitlines()[-1]
+    assert plan_closing.startswith("completed: worker-upgrade (plan) — record: "), plan_closing
+
+    parameters = notebook.page.locator(".jp-Notebook .jp-CodeCell").first
+    parameters.scroll_into_view_if_needed()  # the lab renders only the cells in view
+    editor = parameters.locator(".cm-content")
+    editor.get_by_text("apply: bool = False").wait_for()
+    source = editor.inner_text()
+    assert "apply: bool = False" in source
+    editor.click()
+    notebook.page.keyboard.press("Control+a")
+    notebook.page.keyboard.insert_text(source.replace("apply: bool = False", "apply: bool = True")
+                                       .replace("poll_interval: float = 10.0", "poll_interval: float = 0.2"))
+    notebook.run_all_cells(again=True)
+
+    outputs = notebook.outputs()
+    step_1 = "\n".join(o["text"] for o in outputs[1])
+    assert "maintenance lock taken" in step_1 and "completed" not in step_1  # Step 1 opens the run, no more
+    closing = outputs[-1][-1]["text"].strip().splitlines()[-1]
+    assert closing.startswith("completed: worker-upgrade (apply) — record: "), closing
+    notebook.assert_no_traceback()
+    notebook.assert_local_only()
+
+    nodes = drill.nodes()
+    assert {nodes[w].talos_version for w in workers} == {NEW}
+    assert not any(n.unschedulable for n in nodes.values())
+    assert drill.osd_dump().host_flags == {} and not drill.osd_dump().maintenance_flags
+    assert drill.state().leases == {}
+    plan, apply = [json.loads(p.read_text()) for p in sorted(drill.records.glob("*-worker-upgrade.ipynb"))]
+    assert Path(closing.split(" — record: ", 1)[1]).name == sorted(drill.records.glob("*-worker-upgrade.ipynb"))[1].name
+    for record, mode in ((plan, "plan"), (apply, "apply")):
+        status = record["metadata"]["homeops"]
+        assert (status["mode"], status["outcome"]) == (mode, "completed"), status
+        ran = [c for c in record["cells"] if c["cell_type"] == "code" and c["execution_count"] is not None]
+        assert len(ran) == 5, "each record holds its own run's cells, once"
+    assert "apply: bool = True" in "".join(apply["cells"][1]["source"])

@@ -51,7 +51,10 @@ def test_valid_nbformat_4_without_outputs_or_papermill_metadata(path):
 def test_catalog_conventions_and_parameters(path):
     runbook = read_runbook(path)
     assert runbook.title and len(runbook.purpose) > 80
-    assert {p.name: p.default for p in runbook.parameters} == {**COMMON, **OWN[path.stem]}
+    # A read-only runbook has no plan or apply mode, so no `apply`; every other runbook has it.
+    common = {k: v for k, v in COMMON.items() if not (runbook.read_only and k == "apply")}
+    assert {p.name: p.default for p in runbook.parameters} == {**common, **OWN[path.stem]}
+    assert runbook.takes_apply == (not runbook.read_only)
     assert all(p.help for p in runbook.parameters)
     assert runbook.steps and all(re.match(r"Step \d+: \S", s) for s in runbook.steps)
     cells = json.loads(path.read_text())["cells"]
