@@ -87,6 +87,12 @@ def _table(
         rows = [([item["metadata"]["namespace"]] if with_namespace else [])
                 + [item["metadata"]["name"], "1/1" if item["status"]["phase"] == "Running" else "0/1",
                    item["status"]["phase"], "0", "30d"] for item in items]
+    elif kind.plural == "daemonsets":
+        header = ["NAME", "DESIRED", "CURRENT", "READY", "UP-TO-DATE", "AVAILABLE", "NODE SELECTOR", "AGE"]
+        rows = [([item["metadata"]["namespace"]] if with_namespace else [])
+                + [item["metadata"]["name"]] + [str(item["status"][k]) for k in (
+                    "desiredNumberScheduled", "currentNumberScheduled", "numberReady", "updatedNumberScheduled",
+                    "numberAvailable")] + ["<none>", "30d"] for item in items]
     else:
         header = leases.HEADER
         rows = [leases.row(item, with_namespace, now) for item in items]

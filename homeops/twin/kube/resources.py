@@ -34,6 +34,7 @@ KINDS = (
     Kind("cephclusters", "ceph.rook.io", "CephCluster", True, ("cephcluster",)),
     Kind("leases", "coordination.k8s.io", "Lease", True, ("lease",)),
     Kind("pods", "", "Pod", True, ("pod", "po")),
+    Kind("daemonsets", "apps", "DaemonSet", True, ("daemonset", "ds")),
 )
 
 
@@ -63,4 +64,6 @@ def objects(kind: Kind, current: dict, now: float) -> list[dict]:
         return k8s.osd_pods(current, now)
     if kind.plural == "cephclusters":
         return [k8s.ceph_cluster(current, now)]
+    if kind.plural == "daemonsets":
+        return k8s.daemonsets(current, now)
     return leases.in_namespace(current, None)
