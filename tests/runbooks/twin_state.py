@@ -75,7 +75,7 @@ class TwinState:
     ceph: CephState
     flux_requests: dict[str, str]  # "Kustomization/NAME" -> the time its reconcile was requested
     leases: dict
-    releases: dict[str, ReleaseState] = None  # "NAMESPACE/NAME" -> what a runbook did to the HelmRelease
+    releases: dict[str, ReleaseState]  # "NAMESPACE/NAME" -> what a runbook did to the HelmRelease
 
     def touched_releases(self) -> set[str]:
         """The HelmReleases a flux command annotated, suspended or resumed."""
