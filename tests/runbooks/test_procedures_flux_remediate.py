@@ -120,6 +120,8 @@ class FakeFlux:
     def __init__(self, releases: list[FluxObject], *, fixed: bool = True, failing: dict[str, str] | None = None):
         self.releases = {(r.namespace, r.name): r for r in releases}
         self.fixed, self.failing, self.ran = fixed, failing or {}, []
+        self.asked: list[tuple[str, dict]] = []  # each command with its keyword arguments (timeout, why, how)
+        self.unreadable: set[str] = set()  # releases whose read fails
 
     def install(self, monkeypatch):
         tools = flux_remediate.flux
@@ -131,6 +133,8 @@ class FakeFlux:
 
     def _read(self, namespace: str, name: str) -> dict:
         self.ran.append(f"read {namespace}/{name}")
+        if f"{namespace}/{name}" in self.unreadable:
+            raise ToolError(["kubectl", "get", name], 1, "connection refused")
         current = self.releases[(namespace, name)]
         return {"spec": {"suspend": True} if current.suspended else {},
                 "status": {"conditions": [{"type": "Ready", "status": current.ready}]}}
@@ -138,6 +142,7 @@ class FakeFlux:
     def _command(self, verb):
         def run(gate, namespace, name, **kwargs):
             shown = f"{verb} {namespace}/{name}" + (f" --{kwargs['how']}" if "how" in kwargs else "")
+            self.asked.append((verb, kwargs))
             if not gate.apply:
                 self.ran.append("PLAN " + shown)
                 return None
@@ -233,3 +238,169 @@ def test_unreadable_releases_stop_before_any_change(cluster_model, monkeypatch):
         flux_remediate.remediate(session(cluster_model, True))
     assert str(stopped.value) == ("Flux: cannot read the HelmReleases: `kubectl get` exited 1: connection refused; "
                                   "nothing changed")
+
+
+def test_a_release_named_among_failed_ones_is_the_only_one_touched(cluster_model, monkeypatch):
+    fake = FakeFlux([STUCK, FAILED])
+    fake.install(monkeypatch)
+    done = flux_remediate.remediate(session(cluster_model, True), release="network/external-dns", method="force")
+    assert done == "remediated: HelmRelease network/external-dns (forced); now Ready"
+    assert fake.ran == ["read network/external-dns", "reconcile network/external-dns --force"]
+    assert fake.asked == [("reconcile", {"how": "force", "timeout": 60,
+                                         "why": "force one install or upgrade of this release, even out of retries"})]
+
+
+def test_each_command_gets_the_wait_timeout_and_says_why(cluster_model, monkeypatch):
+    fake = FakeFlux([STUCK])
+    fake.install(monkeypatch)
+    flux_remediate.remediate(session(cluster_model, True))
+    fake.install(monkeypatch)
+    fake.releases[("cert-manager", "cert-manager")] = STUCK
+    flux_remediate.remediate(session(cluster_model, True), method="suspend-resume")
+    assert fake.asked == [
+        ("reconcile", {"how": "reset", "timeout": 60,
+                       "why": "clear the failure counters so helm-controller makes a new attempt"}),
+        ("suspend", {"why": "a new generation: helm-controller clears the failure counters on resume"}),
+        ("resume", {"timeout": 60, "why": "resume it and wait until it is Ready"}),
+    ]
+
+
+def test_the_status_is_printed_whole_and_sorted_under_its_heading(cluster_model, monkeypatch, capsys):
+    FakeFlux([STUCK]).install(monkeypatch)
+    out = io.StringIO()
+    flux_remediate.remediate(Session(cluster_model, Gate(True, out=out), wait_timeout=60, poll_interval=0.1))
+    assert out.getvalue().rstrip().endswith("status of HelmRelease cert-manager/cert-manager before it is reset:")
+    assert capsys.readouterr().out.startswith(
+        '{\n  "conditions": [\n    {\n      "status": "False",\n      "type": "Ready"\n    }\n  ]\n}\n')
+
+
+def test_plan_and_stops_list_every_release_they_name(cluster_model, monkeypatch):
+    fake = FakeFlux([STUCK, FAILED, SUSPENDED, release("default", "held2", suspended=True)])
+    fake.install(monkeypatch)
+    assert flux_remediate.remediate(session(cluster_model, False)) == (
+        "planned: reset HelmRelease cert-manager/cert-manager, HelmRelease network/external-dns; left alone "
+        "(suspended by someone): HelmRelease default/held, HelmRelease default/held2")
+    fake = FakeFlux([STUCK, FAILED, IN_PROGRESS], failing={"reconcile cert-manager/cert-manager --reset": "✗ no"})
+    fake.install(monkeypatch)
+    with pytest.raises(RunbookStopped) as stopped:
+        flux_remediate.remediate(session(cluster_model, True), release="")
+    assert str(stopped.value) == (
+        "Flux: stopped at HelmRelease cert-manager/cert-manager: `flux reconcile cert-manager` exited 1: ✗ no; "
+        "left in place: HelmRelease cert-manager/cert-manager reset, not Ready; not touched: HelmRelease "
+        "network/external-dns")
+    with pytest.raises(RunbookStopped) as stopped:
+        flux_remediate.choose([STUCK, FAILED], "a/b", "reset")
+    assert "(HelmReleases: cert-manager/cert-manager, network/external-dns)" in str(stopped.value)
+
+
+def test_two_refusals_and_two_failed_checks_are_all_named(cluster_model, monkeypatch):
+    FakeFlux([ROOK, CILIUM]).install(monkeypatch)
+    monkeypatch.setitem(flux_remediate.HEALTH, "Ceph", lambda: [failed("Ceph health", "HEALTH_WARN"),
+                                                                failed("Ceph PGs", "not clean")])
+    monkeypatch.setitem(flux_remediate.HEALTH, "Cilium", lambda: [failed("Cilium agents", "2/3 ready")])
+    with pytest.raises(RunbookStopped) as stopped:
+        flux_remediate.remediate(session(cluster_model, True))
+    assert str(stopped.value) == (
+        "Flux: refused before any change: HelmRelease rook-ceph/rook-ceph-cluster needs Ceph healthy (Ceph health: "
+        "HEALTH_WARN; Ceph PGs: not clean); HelmRelease kube-system/cilium needs Cilium healthy (Cilium agents: "
+        "2/3 ready); nothing changed")
+
+
+def test_any_release_in_the_rook_ceph_namespace_needs_ceph():
+    assert flux_remediate.needs(release("rook-ceph", "ceph-csi-operator")) == ["Ceph"]
+
+
+def test_ctrl_c_during_a_reset_names_the_release_and_the_ones_not_touched(cluster_model, monkeypatch):
+    fake = FakeFlux([STUCK, FAILED])
+    fake.install(monkeypatch)
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(flux_remediate.flux, "reconcile_release", interrupted)
+    with pytest.raises(RunbookStopped) as stopped:
+        flux_remediate.remediate(session(cluster_model, True))
+    assert str(stopped.value) == (
+        "Flux: stopped at HelmRelease cert-manager/cert-manager: interrupted (Ctrl-C, Kernel > Interrupt or a "
+        "signal); left in place: HelmRelease cert-manager/cert-manager reset, not Ready; not touched: HelmRelease "
+        "network/external-dns")
+
+
+def test_a_status_that_cannot_be_read_stops_before_its_change(cluster_model, monkeypatch):
+    fake = FakeFlux([STUCK])
+    fake.install(monkeypatch)
+    fake.unreadable.add("cert-manager/cert-manager")
+    with pytest.raises(RunbookStopped) as stopped:
+        flux_remediate.remediate(session(cluster_model, True))
+    assert str(stopped.value) == (
+        "Flux: cannot read HelmRelease cert-manager/cert-manager before its change: `kubectl get cert-manager` "
+        "exited 1: connection refused; not changed, nor the releases after it")
+    assert fake.ran == ["read cert-manager/cert-manager"]
+
+
+@pytest.mark.parametrize("method, left", [
+    ("suspend-resume", "HelmRelease cert-manager/cert-manager perhaps left suspended (cannot read it: `kubectl get "
+                       "cert-manager` exited 1: connection refused); resume it with `flux resume helmrelease "
+                       "cert-manager -n cert-manager`"),
+    ("reset", "HelmRelease cert-manager/cert-manager as the failed step left it (cannot read it: `kubectl get "
+              "cert-manager` exited 1: connection refused)"),
+])
+def test_what_a_failed_step_left_is_said_even_when_it_cannot_be_read(cluster_model, monkeypatch, method, left):
+    verb = "resume" if method == "suspend-resume" else "reconcile"
+    fake = FakeFlux([STUCK], failing={f"{verb} cert-manager/cert-manager" + ("" if verb == "resume" else " --reset"):
+                                      "✗ refused"})
+    fake.install(monkeypatch)
+    real_read = fake._read
+
+    def read_then_lose(namespace, name):
+        if any(r.startswith(verb) for r in fake.ran):
+            fake.unreadable.add(f"{namespace}/{name}")
+        return real_read(namespace, name)
+
+    monkeypatch.setattr(flux_remediate.flux, "helmrelease", read_then_lose)
+    with pytest.raises(RunbookStopped) as stopped:
+        flux_remediate.remediate(session(cluster_model, True), method=method)
+    assert str(stopped.value).endswith("; left in place: " + left)
+
+
+def test_a_release_gone_or_unreadable_after_its_change_is_not_ready(cluster_model, monkeypatch):
+    fake = FakeFlux([STUCK])
+    fake.install(monkeypatch)
+    monkeypatch.setattr(flux_remediate.flux, "helmreleases", lambda: [STUCK] if not fake.ran else [])
+    with pytest.raises(RunbookStopped) as stopped:
+        flux_remediate.remediate(session(cluster_model, True))
+    assert "HelmRelease cert-manager/cert-manager: still not Ready: it is gone; " in str(stopped.value)
+
+    def unreadable():
+        if fake.ran:
+            raise ToolError(["kubectl", "get"], 1, "refused")
+        return [STUCK]
+
+    fake.ran.clear()
+    monkeypatch.setattr(flux_remediate.flux, "helmreleases", unreadable)
+    with pytest.raises(RunbookStopped) as stopped:
+        flux_remediate.remediate(session(cluster_model, True))
+    assert "still not Ready: cannot read it: `kubectl get` exited 1: refused; " in str(stopped.value)
+
+
+def test_cilium_health_reads_the_agent_daemonset(monkeypatch):
+    asked = []
+
+    def daemonset(namespace, name):
+        asked.append((namespace, name))
+        return DaemonSetStatus(namespace, name, 3, 2, 3, 2, 1, 1)
+
+    monkeypatch.setattr(flux_remediate.kubectl, "daemonset", daemonset)
+    assert flux_remediate.cilium_health() == [failed(
+        "Cilium agents", "DaemonSet kube-system/cilium: 2/3 ready, 3 updated, 2 available")]
+    assert asked == [("kube-system", "cilium")]
+    monkeypatch.setattr(flux_remediate.kubectl, "daemonset",
+                        lambda namespace, name: DaemonSetStatus(namespace, name, 3, 3, 3, 3, 1, 1))
+    assert flux_remediate.cilium_health() == [passed("Cilium agents", "DaemonSet kube-system/cilium: 3/3 ready")]
+
+    def refused(namespace, name):
+        raise ToolError(["kubectl", "get", "daemonsets.apps", name], 1, "NotFound")
+
+    monkeypatch.setattr(flux_remediate.kubectl, "daemonset", refused)
+    assert flux_remediate.cilium_health() == [failed(
+        "Cilium agents", "`kubectl get daemonsets.apps cilium` exited 1: NotFound")]
