@@ -311,7 +311,7 @@ def test_any_release_in_the_rook_ceph_namespace_needs_ceph():
 
 
 def test_ctrl_c_during_a_reset_names_the_release_and_the_ones_not_touched(cluster_model, monkeypatch):
-    fake = FakeFlux([STUCK, FAILED])
+    fake = FakeFlux([STUCK, FAILED, release("default", "app", ready="False")])
     fake.install(monkeypatch)
 
     def interrupted(*args, **kwargs):
@@ -323,7 +323,7 @@ def test_ctrl_c_during_a_reset_names_the_release_and_the_ones_not_touched(cluste
     assert str(stopped.value) == (
         "Flux: stopped at HelmRelease cert-manager/cert-manager: interrupted (Ctrl-C, Kernel > Interrupt or a "
         "signal); left in place: HelmRelease cert-manager/cert-manager reset, not Ready; not touched: HelmRelease "
-        "network/external-dns")
+        "network/external-dns, HelmRelease default/app")
 
 
 def test_a_status_that_cannot_be_read_stops_before_its_change(cluster_model, monkeypatch):
