@@ -1,4 +1,5 @@
-"""Flux: reconcile through the flux CLI, read Kustomizations and HelmReleases through kubectl's JSON.
+"""Flux: reconcile, suspend and resume through the flux CLI, read Kustomizations and HelmReleases
+through kubectl's JSON.
 
 `flux get` has no JSON output; the Ready condition of the objects is the machine-readable truth.
 """
@@ -89,3 +90,30 @@ def bootstrap_github(gate: Gate, *, owner: str, repository: str, branch: str, pa
     return gate.change(["flux", "bootstrap", "github", f"--owner={owner}", f"--repository={repository}",
                         f"--branch={branch}", f"--path={path}", "--personal", f"--timeout={timeout:g}s"],
                        timeout=timeout + BOOTSTRAP_MARGIN, why=why)
+
+
+def helmrelease(namespace: str, name: str, *, timeout: float = READ_TIMEOUT) -> dict:
+    """One HelmRelease as the API returns it (status included), for the record before it is changed."""
+    return kubectl.get_json(["-n", namespace, "get", HELMRELEASES, name], timeout=timeout)
+
+
+def reconcile_release(gate: Gate, namespace: str, name: str, *, how: str, timeout: float,
+                      why: str = "") -> process.Completed | None:
+    """`flux reconcile hr NAME -n NS --reset` (or `--force`): helm-controller's failure counters are reset
+    (the next attempt runs although retries were exhausted), or one install/upgrade is forced."""
+    if how not in ("reset", "force"):
+        raise ValueError(f"a release is reconciled with --reset or --force, not {how!r}")
+    return gate.change(["flux", "reconcile", "helmrelease", name, "-n", namespace, f"--{how}",
+                        "--timeout", f"{timeout:g}s"], timeout=timeout + RECONCILE_MARGIN, why=why)
+
+
+def suspend_release(gate: Gate, namespace: str, name: str, *, why: str = "") -> process.Completed | None:
+    return gate.change(["flux", "suspend", "helmrelease", name, "-n", namespace], timeout=READ_TIMEOUT, why=why)
+
+
+def resume_release(gate: Gate, namespace: str, name: str, *, timeout: float,
+                   why: str = "") -> process.Completed | None:
+    """`flux resume`: spec.suspend false (a new generation, so helm-controller clears the failure counters),
+    then flux waits up to `timeout` for the release to be Ready."""
+    return gate.change(["flux", "resume", "helmrelease", name, "-n", namespace, "--timeout", f"{timeout:g}s"],
+                       timeout=timeout + RECONCILE_MARGIN, why=why)

@@ -8,7 +8,7 @@ from typing import Sequence
 from homeops.gate import Gate
 from homeops.tools import process
 from homeops.tools.decode import ToolOutputInvalid, json_object
-from homeops.tools.shapes import LoadBalancerService, NodeStatus, OsdPod
+from homeops.tools.shapes import DaemonSetStatus, LoadBalancerService, NodeStatus, OsdPod
 
 READ_TIMEOUT = 30.0  # seconds for one read against the API server; it answers in well under a second
 CHANGE_TIMEOUT = 60.0
@@ -137,6 +137,26 @@ def osd_pods(*, timeout: float = READ_TIMEOUT) -> list[OsdPod]:
     """Where Rook runs each OSD: its `rook-ceph-osd` pods in the rook-ceph namespace."""
     return parse_osd_pods({"items": items(["-n", "rook-ceph", "get", "pods", "-l", OSD_POD_SELECTOR],
                                           timeout=timeout)})
+
+
+def parse_daemonset(obj: dict) -> DaemonSetStatus:
+    metadata, status = obj.get("metadata") or {}, obj.get("status") or {}
+
+    def number(key: str) -> int:
+        value = status.get(key, 0)
+        return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+    generation = metadata.get("generation")
+    observed = status.get("observedGeneration")
+    return DaemonSetStatus(metadata.get("namespace", ""), metadata.get("name", ""),
+                           number("desiredNumberScheduled"), number("numberReady"), number("updatedNumberScheduled"),
+                           number("numberAvailable"),
+                           generation if isinstance(generation, int) else None,
+                           observed if isinstance(observed, int) else None)
+
+
+def daemonset(namespace: str, name: str, *, timeout: float = READ_TIMEOUT) -> DaemonSetStatus:
+    return parse_daemonset(get_json(["-n", namespace, "get", "daemonsets.apps", name], timeout=timeout))
 
 
 def _seconds(value: float) -> str:

@@ -179,8 +179,48 @@ class FluxObject:
             return f"{self} Ready={self.ready} {self.reason}: {self.message}".rstrip(": ")
         return None
 
+    @property
+    def failed(self) -> bool:
+        """Not current and nothing in progress: Stalled (kstatus Failed), or Ready=False for the latest
+        generation with no Reconciling. What a remediation acts on; an object in progress is left to finish."""
+        if self.stalled is not None:
+            return True
+        in_progress = self.reconciling is not None or (
+            self.generation is not None and self.observed_generation is not None
+            and self.observed_generation < self.generation)
+        return self.ready == "False" and not in_progress
+
     def __str__(self) -> str:
         return f"{self.kind} {self.namespace}/{self.name}"
+
+
+@dataclass(frozen=True)
+class DaemonSetStatus:
+    namespace: str
+    name: str
+    desired: int  # status.desiredNumberScheduled
+    ready: int  # status.numberReady
+    updated: int  # status.updatedNumberScheduled
+    available: int  # status.numberAvailable
+    generation: int | None = None
+    observed_generation: int | None = None
+
+    @property
+    def problem(self) -> str | None:
+        """Why the DaemonSet is not rolled out and ready on every node it should run on; None when it is.
+
+        kubectl rollout status's rule for a DaemonSet: the latest generation observed, every desired
+        pod updated and available (kubectl/pkg/polymorphichelpers/rollout_status.go), and ready.
+        """
+        if self.generation is not None and self.observed_generation is not None \
+                and self.observed_generation < self.generation:
+            return f"DaemonSet {self.namespace}/{self.name}: generation {self.generation} not yet observed"
+        if self.desired == 0:
+            return f"DaemonSet {self.namespace}/{self.name} runs no pod (0 desired)"
+        if min(self.ready, self.updated, self.available) < self.desired:
+            return (f"DaemonSet {self.namespace}/{self.name}: {self.ready}/{self.desired} ready, "
+                    f"{self.updated} updated, {self.available} available")
+        return None
 
 
 @dataclass(frozen=True)

@@ -99,8 +99,8 @@ def initial_state(cluster, scenario: Scenario) -> dict:
     faults: dict[str, list[str]] = {}
     for fault in scenario.faults:
         faults.setdefault(fault.fault, [])
-        if fault.node:
-            faults[fault.fault].append(fault.node)
+        if fault.node or fault.release:
+            faults[fault.fault].append(fault.node or fault.release)
     started = clock.now()
     in_maintenance = set(scenario.maintenance_nodes(cluster))
     pod_networks = ipaddress.ip_network(str(cluster.network.pod_cidr)).subnets(new_prefix=24)

@@ -16,7 +16,7 @@ from homeops.safe_yaml.source import Source, read_file
 from homeops.twin import versions
 
 # fault -> where it applies: "node" (a node is required), "optional-node" (a node may be named),
-# "cluster" (no node).
+# "cluster" (no node), "release" (a HelmRelease: `name:` and `namespace:` are required).
 FAULTS: dict[str, str] = {
     "never-ready": "node",
     "drain-blocked": "node",
@@ -33,6 +33,9 @@ FAULTS: dict[str, str] = {
     "etcd-member-lost": "node",
     "control-plane-lost": "node",
     "etcd-nospace": "node",
+    "cilium-unhealthy": "cluster",
+    "helmrelease-stuck": "release",
+    "helmrelease-failing": "release",
 }
 # Faults that only make sense on a control-plane node (an etcd member).
 CONTROL_PLANE_FAULTS = ("etcd-unhealthy", "etcd-member-lost", "control-plane-lost", "etcd-nospace")
@@ -56,6 +59,7 @@ class Fault:
     line: int = 0
     column: int = 1
     index: int = 0
+    release: str | None = None  # "NAMESPACE/NAME" of a HelmRelease, for the "release" faults
 
 
 @dataclass(frozen=True)
@@ -71,7 +75,7 @@ class Scenario:
     positions: dict[str, tuple[int, int]] = field(default_factory=dict, compare=False, repr=False)
 
     def fault_names(self) -> list[str]:
-        return [f.fault + (f"@{f.node}" if f.node else "") for f in self.faults]
+        return [f.fault + (f"@{f.node or f.release}" if f.node or f.release else "") for f in self.faults]
 
     def maintenance_nodes(self, cluster) -> list[str]:
         """The names of the nodes that boot in maintenance mode, in cluster.yaml order."""
@@ -96,6 +100,17 @@ class Scenario:
                     problems.append(Problem(line, column, f"maintenance[{index}]",
                                             f"no node named {name!r} in cluster.yaml (nodes: {', '.join(names)})",
                                             file=self.source, code="scenario"))
+        releases = [f for f in self.faults if f.release is not None]
+        if releases:
+            from homeops.rendering.inventory import rendered_twin_view
+
+            rendered = [f"{r['namespace']}/{r['name']}" for r in rendered_twin_view(cluster)["helmreleases"]]
+            for fault in releases:
+                if fault.release not in rendered:
+                    problems.append(Problem(fault.line, fault.column, f"faults[{fault.index}].name",
+                                            f"fault {fault.fault}: no HelmRelease {fault.release} in kubernetes/ "
+                                            f"(HelmReleases: {', '.join(rendered)})", file=self.source,
+                                            code="scenario"))
         for fault in self.faults:
             if fault.node is None:
                 continue
@@ -230,8 +245,8 @@ def _fault(entry: object, path: DataPath, check: _Checker, earlier: list[Fault])
         return None
     fields: dict[str, str] = {}
     for key, value in entry.items():
-        if key not in ("fault", "node"):
-            check.key((*path, key), f"unknown key {key!r} (a fault has fault and node)")
+        if key not in ("fault", "node", "name", "namespace"):
+            check.key((*path, key), f"unknown key {key!r} (a fault has fault, and node or name and namespace)")
         elif not isinstance(value, str):
             check.value((*path, key), f"must be a name, found {found(value)}")
         else:
@@ -245,6 +260,14 @@ def _fault(entry: object, path: DataPath, check: _Checker, earlier: list[Fault])
         check.value((*path, "fault"), f"unknown fault {name!r} (known faults: {', '.join(FAULTS)})")
         return None
     applies = FAULTS[name]
+    if applies != "release":
+        for key in ("name", "namespace"):
+            if key in entry:
+                check.key((*path, key), f"{name} names no HelmRelease: remove `{key}:`")
+        if "name" in entry or "namespace" in entry:
+            return None
+    else:
+        return _release_fault(name, entry, fields, path, check, earlier)
     if applies == "node" and target is None and "node" not in entry:
         check.value(path, f"{name} applies to one node: add `node: NAME`")
         return None
@@ -258,3 +281,20 @@ def _fault(entry: object, path: DataPath, check: _Checker, earlier: list[Fault])
         return None
     line, column = check.source.position((*path, "node") if target else path)
     return Fault(name, target, line, column, path[1])
+
+
+def _release_fault(name: str, entry: dict, fields: dict[str, str], path: DataPath, check: _Checker,
+                   earlier: list[Fault]) -> Fault | None:
+    if "node" in entry:
+        check.key((*path, "node"), f"{name} applies to a HelmRelease: remove `node:`, give `name:` and `namespace:`")
+    missing = [key for key in ("name", "namespace") if key not in entry]
+    if missing:
+        check.value(path, f"{name} applies to one HelmRelease: add " + " and ".join(f"`{k}: ...`" for k in missing))
+    if "node" in entry or missing or "name" not in fields or "namespace" not in fields:
+        return None
+    release = f"{fields['namespace']}/{fields['name']}"
+    if any(f.fault == name and f.release == release for f in earlier):
+        check.value(path, f"{name} on {release} is given twice")
+        return None
+    line, column = check.source.position((*path, "name"))
+    return Fault(name, None, line, column, path[1], release)

@@ -24,7 +24,7 @@ OWN = {
     "control-plane-upgrade": {"nodes": "", "talos_version": "", "accept_two_member_etcd_risk": False},
     "kubernetes-upgrade": {"to": ""},
     "ceph-maintenance": {"node": "", "action": "enter"},
-    "flux-reconcile": {},
+    "flux-reconcile": {"release": "", "method": "reset"},
     "bootstrap": {},
 }
 

@@ -14,6 +14,10 @@ the twin keeps (`state.json`) with the few rules of its format spelt out here:
   host with OSDs is down, `recovered_at` lies ahead, an OSD is forced down, or `ceph.stuck` is set;
   it is HEALTH_OK when they are clean, no host is down, no flag is set and neither the `mon-down`
   nor the `osd-nearfull` fault is on.
+- A HelmRelease is what `flux.releases["NAMESPACE/NAME"]` says was done to it (absent: untouched,
+  not suspended, no request annotation). It is Ready unless the `helmrelease-failing` fault names it,
+  or `helmrelease-stuck` names it and no new attempt `recovered` it, or it is rook-ceph-cluster under
+  `flux-not-ready`.
 """
 
 from __future__ import annotations
@@ -57,12 +61,25 @@ class CephState:
 
 
 @dataclass(frozen=True)
+class ReleaseState:
+    suspended: bool
+    ready: bool
+    generation: int
+    annotations: dict  # the reconcile.fluxcd.io/* requests a flux command left on it
+
+
+@dataclass(frozen=True)
 class TwinState:
     nodes: dict[str, NodeState]
     ceph_flags: CephFlags
     ceph: CephState
     flux_requests: dict[str, str]  # "Kustomization/NAME" -> the time its reconcile was requested
     leases: dict
+    releases: dict[str, ReleaseState]  # "NAMESPACE/NAME" -> what a runbook did to the HelmRelease
+
+    def touched_releases(self) -> set[str]:
+        """The HelmReleases a flux command annotated, suspended or resumed."""
+        return {key for key, r in self.releases.items() if r.annotations or r.generation != 1 or r.suspended}
 
 
 def _node(raw: dict, now: float) -> NodeState:
@@ -100,7 +117,24 @@ def read_twin_state(twin_dir: Path) -> TwinState:
                                                            sorted(flags.host_flags.items()) for flag in host_flags)
     warnings += tuple(fault for fault in ("mon-down", "osd-nearfull") if fault in raw["faults"])
     ceph_state = CephState(clean, down_hosts, warnings)
-    return TwinState(nodes, flags, ceph_state, dict(raw["flux"]["reconciled"]), raw["leases"])
+    return TwinState(nodes, flags, ceph_state, dict(raw["flux"]["reconciled"]), raw["leases"], _releases(raw))
+
+
+def _releases(raw: dict) -> dict[str, ReleaseState]:
+    done = raw["flux"].get("releases", {})
+    failing = set(raw["faults"].get("helmrelease-failing", []))
+    stuck = set(raw["faults"].get("helmrelease-stuck", []))
+    found = {}
+    for entry in raw["rendered"]["helmreleases"]:
+        key = f"{entry['namespace']}/{entry['name']}"
+        record = done.get(key, {})
+        ready = key not in failing and not (key in stuck and not record.get("recovered", False))
+        if key == "rook-ceph/rook-ceph-cluster" and "flux-not-ready" in raw["faults"]:
+            ready = False
+        found[key] = ReleaseState(record.get("suspend", False), ready, record.get("generation", 1),
+                                  dict(record.get("annotations", {})))
+    return found
+
 
 
 # --- the bootstrap ------------------------------------------------------------------------------

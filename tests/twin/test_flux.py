@@ -100,3 +100,70 @@ def test_the_twin_serves_the_flux_objects_and_services_kubernetes_renders(twin, 
                  for s in services if s["spec"]["type"] == "LoadBalancer"]
     assert balancers == [(lb["namespace"], lb["name"], lb["address"]) for lb in rendered["load_balancers"]]
     assert ("network", "cilium-gateway-internal-gateway") in {(n, name) for n, name, _ in balancers}
+
+
+STUCK = "faults: [{fault: helmrelease-stuck, name: cert-manager, namespace: cert-manager}]\n"
+
+
+def _release(twin, namespace: str, name: str) -> dict:
+    return twin.json("kubectl", "-n", namespace, "get", HELMRELEASES, name, "-o", "json")
+
+
+def test_a_stuck_release_stays_stalled_through_a_plain_reconcile_and_a_reset_clears_it(make_twin):
+    twin = make_twin(STUCK)
+    plain = twin.flux("reconcile", "hr", "cert-manager", "-n", "cert-manager")
+    assert plain.returncode == 1
+    assert plain.stderr.splitlines()[-1].startswith(
+        "✗ HelmRelease reconciliation failed: 'Helm install failed for release cert-manager/cert-manager ")
+    assert _ready(_release(twin, "cert-manager", "cert-manager"))["status"] == "False"
+    reset = twin.flux("reconcile", "hr", "cert-manager", "-n", "cert-manager", "--reset")
+    assert reset.returncode == 0, reset.stderr
+    item = _release(twin, "cert-manager", "cert-manager")
+    assert _ready(item)["status"] == "True"
+    assert [c["type"] for c in item["status"]["conditions"]] == ["Ready"]
+    stamp = item["metadata"]["annotations"]["reconcile.fluxcd.io/resetAt"]
+    assert item["status"]["lastHandledResetAt"] == stamp == item["status"]["lastHandledReconcileAt"]
+
+
+def test_a_failing_release_fails_again_after_a_reset_and_counts_the_failure(make_twin):
+    twin = make_twin("faults: [{fault: helmrelease-failing, name: cert-manager, namespace: cert-manager}]\n")
+    assert _release(twin, "cert-manager", "cert-manager")["status"]["failures"] == 1
+    assert twin.flux("reconcile", "hr", "cert-manager", "-n", "cert-manager", "--reset").returncode == 1
+    item = _release(twin, "cert-manager", "cert-manager")
+    assert item["status"]["failures"] == 2 and _ready(item)["status"] == "False"
+
+
+def test_suspend_then_resume_moves_the_generation_twice_and_clears_a_stuck_release(make_twin):
+    twin = make_twin(STUCK)
+    assert twin.flux("suspend", "hr", "cert-manager", "-n", "cert-manager").returncode == 0
+    item = _release(twin, "cert-manager", "cert-manager")
+    assert item["spec"]["suspend"] is True and item["metadata"]["generation"] == 2
+    assert item["status"]["observedGeneration"] == 1  # helm-controller skips a suspended release
+    refused = twin.flux("reconcile", "hr", "cert-manager", "-n", "cert-manager", "--reset")
+    assert (refused.returncode, refused.stderr.strip()) == (1, "✗ resource is suspended")
+    resumed = twin.flux("resume", "hr", "cert-manager", "-n", "cert-manager")
+    assert resumed.returncode == 0, resumed.stderr
+    item = _release(twin, "cert-manager", "cert-manager")
+    assert "suspend" not in item["spec"] and item["metadata"]["generation"] == 3
+    assert item["status"]["observedGeneration"] == 3 and _ready(item)["status"] == "True"
+    others = [r for r in twin.json("kubectl", "get", HELMRELEASES, "-A", "-o", "json")["items"]
+              if r["metadata"]["name"] != "cert-manager"]
+    assert all(r["metadata"]["generation"] == 1 and "annotations" not in r["metadata"] for r in others)
+
+
+def test_resume_of_a_release_that_fails_again_prints_its_stall(make_twin):
+    twin = make_twin("faults: [{fault: helmrelease-failing, name: cert-manager, namespace: cert-manager}]\n")
+    twin.flux("suspend", "hr", "cert-manager", "-n", "cert-manager")
+    resumed = twin.flux("resume", "hr", "cert-manager", "-n", "cert-manager")
+    assert resumed.returncode == 1
+    assert resumed.stderr.splitlines()[-1] == (
+        "✗ HelmRelease cert-manager reconciliation failed: Failed to install after 1 attempt(s)")
+    assert "suspend" not in _release(twin, "cert-manager", "cert-manager")["spec"]  # resumed all the same
+
+
+def test_cilium_daemonset_is_ready_on_every_node_unless_an_agent_is_unhealthy(make_twin, cluster):
+    healthy = make_twin().json("kubectl", "-n", "kube-system", "get", "daemonset", "cilium", "-o", "json")["status"]
+    assert healthy["desiredNumberScheduled"] == healthy["numberReady"] == len(cluster.nodes)
+    sick = make_twin("faults: [{fault: cilium-unhealthy}]\n").json(
+        "kubectl", "-n", "kube-system", "get", "daemonsets.apps", "cilium", "-o", "json")["status"]
+    assert sick["numberReady"] == len(cluster.nodes) - 1 and sick["numberUnavailable"] == 1

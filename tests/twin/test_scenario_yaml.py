@@ -137,3 +137,35 @@ def test_the_cli_reports_a_hostile_scenario_with_exit_2_and_no_traceback(tmp_pat
     assert done.stderr.startswith(f"{scenario}:1:1: faults: YAML aliases make this value expand")
     assert "Traceback" not in done.stderr
     assert not (tmp_path / "twin").exists()
+
+
+def test_release_faults_need_a_name_and_a_namespace_and_no_node(tmp_path):
+    assert problems_of(tmp_path, (
+        "faults:\n"
+        "  - fault: helmrelease-stuck\n"
+        "    name: cert-manager\n"
+        "  - fault: helmrelease-failing\n"
+        "    node: worker-1\n"
+        "    name: a\n"
+        "    namespace: b\n"
+        "  - fault: mon-down\n"
+        "    name: cert-manager\n"
+    )) == [
+        "scenario.yaml:2:5: faults[0]: helmrelease-stuck applies to one HelmRelease: add `namespace: ...`",
+        "scenario.yaml:5:5: faults[1].node: helmrelease-failing applies to a HelmRelease: remove `node:`, "
+        "give `name:` and `namespace:`",
+        "scenario.yaml:9:5: faults[2].name: mon-down names no HelmRelease: remove `name:`",
+    ]
+
+
+def test_a_release_fault_names_a_helmrelease_of_the_cluster(tmp_path, cluster):
+    path = tmp_path / "scenario.yaml"
+    path.write_text("faults:\n  - fault: helmrelease-stuck\n    name: nope\n    namespace: cert-manager\n")
+    with pytest.raises(ScenarioInvalid) as caught:
+        load_scenario(path, cluster)
+    (problem,) = caught.value.problems
+    assert problem.startswith(f"{path}:3:11: faults[0].name: fault helmrelease-stuck: no HelmRelease "
+                              "cert-manager/nope in kubernetes/ (HelmReleases: ")
+    assert "cert-manager/cert-manager" in problem
+    path.write_text("faults:\n  - fault: helmrelease-stuck\n    name: cert-manager\n    namespace: cert-manager\n")
+    assert load_scenario(path, cluster).fault_names() == ["helmrelease-stuck@cert-manager/cert-manager"]

@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from homeops.twin import state
 
 UPSTREAM = Path(__file__).resolve().parents[1] / "tools" / "fixtures" / "upstream"
@@ -106,3 +108,47 @@ def test_talosctl_version_json_is_server_objects_with_go_version(twin, cluster):
     assert objects[0]["metadata"]["hostname"] == str(cluster.workers[0].address)
     assert objects[0]["version"]["goVersion"].startswith("go1.")
     assert "go_version" not in objects[0]["version"]
+
+
+
+@pytest.mark.parametrize("command, golden", [
+    (("suspend", "helmrelease", "cert-manager", "-n", "cert-manager"), "flux-suspend-helmrelease.stderr"),
+    (("resume", "helmrelease", "cert-manager", "-n", "cert-manager"), "flux-resume-helmrelease.stderr"),
+])
+def test_flux_suspend_and_resume_print_fluxs_lines(twin, command, golden):
+    if command[0] == "resume":
+        assert twin.flux("suspend", *command[1:]).returncode == 0
+    done = twin.flux(*command)
+    assert done.returncode == 0 and done.stdout == ""
+    ours = [line.replace("cert-manager", "thrfg") for line in done.stderr.splitlines()]
+    real = [line.replace("{{ .ns }}", "cert-manager").replace("cert-manager", "thrfg")
+            for line in upstream(golden).splitlines()]
+    assert [line.rsplit(" ", 1)[0] for line in ours] == [line.rsplit(" ", 1)[0] for line in real]
+
+
+def test_flux_reconcile_of_a_helmrelease_ends_as_fluxs_golden_lines(twin):
+    done = twin.flux("reconcile", "helmrelease", "cert-manager", "-n", "cert-manager", "--reset")
+    assert done.returncode == 0, done.stderr
+    real = upstream("flux-reconcile-helmrelease.stderr").splitlines()[-4:]  # the release's own four lines
+    ours = done.stderr.splitlines()
+    assert [line.split(" ")[:2] for line in ours] == [line.split(" ")[:2] for line in real]
+    assert ours[0] == "► annotating HelmRelease cert-manager in cert-manager namespace"
+
+
+def test_a_stuck_release_has_helm_controllers_stalled_and_ready_conditions(make_twin):
+    twin = make_twin("faults: [{fault: helmrelease-stuck, name: cert-manager, namespace: cert-manager}]\n")
+    item = json.loads(twin.kubectl("-n", "cert-manager", "get", "helmreleases.helm.toolkit.fluxcd.io",
+                                   "cert-manager", "-o", "json").stdout)
+    conditions = {c["type"]: c for c in item["status"]["conditions"]}
+    described = upstream("helmrelease-stalled-describe.txt")
+    real = {}
+    for block in described.split("Last Transition Time:")[1:]:
+        fields = dict(line.strip().split(":", 1) for line in block.splitlines()[1:] if ":" in line and
+                      line.strip().split(":", 1)[0] in ("Message", "Reason", "Status", "Type"))
+        real[fields["Type"].strip()] = {k: v.strip() for k, v in fields.items()}
+    assert set(conditions) == set(real)
+    stalled = conditions["Stalled"]
+    assert (stalled["status"], stalled["reason"], stalled["message"]) == (
+        real["Stalled"]["Status"], real["Stalled"]["Reason"], real["Stalled"]["Message"])
+    assert conditions["Ready"]["status"] == real["Ready"]["Status"] == "False"
+    assert conditions["Ready"]["message"].startswith("Helm install failed for release cert-manager/cert-manager ")

@@ -1,4 +1,4 @@
-"""The twin's `flux`: reconcile, check and get, printing flux's ► ◎ ✔ ✗ lines on stderr."""
+"""The twin's `flux`: reconcile, suspend, resume, check and get, printing flux's ► ◎ ✔ ✗ lines on stderr."""
 
 from __future__ import annotations
 
@@ -20,6 +20,8 @@ GLOBAL_FLAGS = [
 ]
 COMMAND_FLAGS = {
     "reconcile": [Flag("with-source", None, False), Flag("force", None, False), Flag("reset", None, False)],
+    "suspend": [],
+    "resume": [],
     "check": [Flag("pre", None, False)],
     "get": [Flag("all-namespaces", "A", False), Flag("no-header", None, False)],
     "bootstrap": flux_bootstrap.FLAGS,
@@ -85,7 +87,8 @@ def _run(argv: list[str], twin_dir: str) -> int:
         )
     if command == "bootstrap":
         return flux_bootstrap.bootstrap(parsed, twin_dir, current)
-    return {"reconcile": _reconcile, "check": _check, "get": _get}[command](parsed, twin_dir, current)
+    commands = {"reconcile": _reconcile, "suspend": _suspend, "resume": _resume, "check": _check, "get": _get}
+    return commands[command](parsed, twin_dir, current)
 
 
 def _objects(command: str, kind_word: str, current: dict) -> tuple[str, list[dict]]:
@@ -96,11 +99,12 @@ def _objects(command: str, kind_word: str, current: dict) -> tuple[str, list[dic
     raise ToolFailure(f'✗ unknown command "{kind_word}" for "flux {command}"')
 
 
-def _reconcile(parsed, twin_dir: str, current: dict) -> int:
+def _target(command: str, parsed, current: dict) -> tuple[str, str, str, dict]:
+    """The one object a reconcile, suspend or resume names: (kind, namespace, name, item)."""
     words = parsed.positionals[1:]
     if not words:
-        raise ToolFailure("✗ a resource type is required, e.g. flux reconcile kustomization NAME")
-    kind, items = _objects("reconcile", words[0], current)
+        raise ToolFailure(f"✗ a resource type is required, e.g. flux {command} kustomization NAME")
+    kind, items = _objects(command, words[0], current)
     if len(words) != 2:
         raise ToolFailure(f"✗ {kind} name is required")
     name = words[1]
@@ -109,9 +113,16 @@ def _reconcile(parsed, twin_dir: str, current: dict) -> int:
     if not found:
         group = objects.KUSTOMIZATION_GROUP if kind == "Kustomization" else objects.HELMRELEASE_GROUP
         raise ToolFailure(f'✗ {group} "{name}" not found')
-    item = found[0]
+    return kind, namespace, name, found[0]
+
+
+def _reconcile(parsed, twin_dir: str, current: dict) -> int:
+    kind, namespace, name, item = _target("reconcile", parsed, current)
     if item["spec"].get("suspend"):
         raise ToolFailure("✗ resource is suspended")
+    if kind == "Kustomization" and (parsed.switch("reset") or parsed.switch("force")):
+        flag = "reset" if parsed.switch("reset") else "force"
+        raise ToolFailure(f"✗ unknown flag: --{flag}")
     revision = current["flux"]["revision"]
     if parsed.switch("with-source"):
         source = "GitRepository" if kind == "Kustomization" else "HelmRepository"
@@ -130,16 +141,89 @@ def _reconcile(parsed, twin_dir: str, current: dict) -> int:
         )
     _say(f"► annotating {kind} {name} in {namespace} namespace")
     with cluster.changing(twin_dir) as (live, now):
-        live["flux"]["reconciled"][f"{kind}/{name}"] = clock.rfc3339_micro(now)
+        stamp = clock.rfc3339_micro(now)
+        if kind == "Kustomization":
+            live["flux"]["reconciled"][f"{kind}/{name}"] = stamp
+        else:
+            requests = [objects.RECONCILE_ANNOTATION]
+            requests += [objects.RESET_ANNOTATION] if parsed.switch("reset") else []
+            requests += [objects.FORCE_ANNOTATION] if parsed.switch("force") else []
+            _handle_release(live, namespace, name, {a: stamp for a in requests})
+            item = next(i for i in objects.helmreleases(live)
+                        if (i["metadata"]["namespace"], i["metadata"]["name"]) == (namespace, name))
     _say(f"✔ {kind} annotated")
     _say(f"◎ waiting for {kind} reconciliation")
     ready = objects.ready_condition(item)
     if ready["status"] != "True":
+        if kind == "HelmRelease":  # flux2 v2.7 cmd/flux/reconcile.go quotes the Ready message
+            raise ToolFailure(f"✗ {kind} reconciliation failed: '{ready['message']}'")
         raise ToolFailure(f"✗ {kind} reconciliation failed: {ready['message']}")
     if kind == "Kustomization":
         _say(f"✔ applied revision {revision}")
     else:
         _say(f"✔ applied revision {item['status']['lastAttemptedRevision']}")
+    return 0
+
+
+def _release_entry(live: dict, namespace: str, name: str) -> dict:
+    record = objects.release_record(live, namespace, name)
+    live["flux"].setdefault("releases", {})[f"{namespace}/{name}"] = record
+    return record
+
+
+def _handle_release(live: dict, namespace: str, name: str, requests: dict[str, str]) -> None:
+    """helm-controller's next reconcile of a release that is not suspended, handling `requests` (annotations).
+
+    A reset request, a force request or a generation not yet attempted gives a release out of retries
+    a new attempt (helm-controller's action.MustResetFailures, and forceRequested in atomic_release.go).
+    """
+    record = _release_entry(live, namespace, name)
+    record["annotations"].update(requests)
+    record["handled"].update({objects.HANDLED[a]: stamp for a, stamp in requests.items()})
+    new_generation = record["generation"] != record["attempted"]
+    record["observed"] = record["attempted"] = record["generation"]
+    key = f"{namespace}/{name}"
+    out_of_retries = key in live["faults"].get("helmrelease-stuck", []) + live["faults"].get("helmrelease-failing", [])
+    if out_of_retries and (new_generation or objects.RESET_ANNOTATION in requests
+                           or objects.FORCE_ANNOTATION in requests):
+        record["attempts"] += 1
+        record["recovered"] = key not in live["faults"].get("helmrelease-failing", [])
+
+
+def _suspend(parsed, twin_dir: str, current: dict) -> int:
+    kind, namespace, name, _ = _target("suspend", parsed, current)
+    if kind != "HelmRelease":
+        raise ToolFailure("✗ the twin suspends HelmReleases only")
+    _say(f"► suspending {kind.lower()} {name} in {namespace} namespace")
+    with cluster.changing(twin_dir) as (live, _now):
+        record = _release_entry(live, namespace, name)
+        if not record["suspend"]:  # a patch that changes nothing moves no generation
+            record["suspend"] = True
+            record["generation"] += 1
+    _say(f"✔ {kind.lower()} suspended")
+    return 0
+
+
+def _resume(parsed, twin_dir: str, current: dict) -> int:
+    kind, namespace, name, _ = _target("resume", parsed, current)
+    if kind != "HelmRelease":
+        raise ToolFailure("✗ the twin resumes HelmReleases only")
+    _say(f"► resuming {kind.lower()} {name} in {namespace} namespace")
+    with cluster.changing(twin_dir) as (live, _now):
+        record = _release_entry(live, namespace, name)
+        if record["suspend"]:
+            record["suspend"] = False
+            record["generation"] += 1
+        _handle_release(live, namespace, name, {})
+        item = next(i for i in objects.helmreleases(live)
+                    if (i["metadata"]["namespace"], i["metadata"]["name"]) == (namespace, name))
+    _say(f"✔ {kind.lower()} resumed")
+    _say(f"◎ waiting for {kind} reconciliation")
+    stalled = next((c for c in item["status"]["conditions"] if c["type"] == "Stalled" and c["status"] == "True"), None)
+    if stalled:  # kstatus Failed: flux2's resume prints the Stalled message (cmd/flux/readiness.go)
+        raise ToolFailure(f"✗ {kind} {name} reconciliation failed: {stalled['message']}")
+    _say(f"✔ {kind} {name} reconciliation completed")
+    _say(f"✔ applied revision {item['status']['lastAttemptedRevision']}")
     return 0
 
 

@@ -5,6 +5,14 @@ homeops.rendering.inventory), plus the bootstrap's flux-system. A HelmRelease ru
 chart version unless state["flux"]["running"]["NAMESPACE/NAME"] says otherwise. `flux-not-ready`
 fails the flux-system Kustomization's health check on the rook-ceph-cluster release; `leak-secret`
 plants an age key in flux-system's message.
+
+What a runbook did to a HelmRelease is kept in state["flux"]["releases"]["NAMESPACE/NAME"]
+(`release_record`): spec.suspend, metadata.generation, the reconcile/reset/force request
+annotations and the controller's lastHandled* answers, and whether a stuck release has had its
+new attempt. `helmrelease-stuck` is a release out of install retries (Stalled RetriesExceeded, as
+helm-controller marks it) whose cause is gone: a reset, a force or a new generation (suspend then
+resume) clears its failure counters and the next install succeeds. `helmrelease-failing` is one
+whose cause stays: every attempt fails again.
 """
 
 from __future__ import annotations
@@ -19,6 +27,14 @@ HELMRELEASE_GROUP = "helmreleases.helm.toolkit.fluxcd.io"
 LEAK_KUSTOMIZATION = "flux-system"
 NOT_READY_KUSTOMIZATION = "flux-system"
 NOT_READY_RELEASE = ("rook-ceph", "rook-ceph-cluster")
+RECONCILE_ANNOTATION = "reconcile.fluxcd.io/requestedAt"
+RESET_ANNOTATION = "reconcile.fluxcd.io/resetAt"
+FORCE_ANNOTATION = "reconcile.fluxcd.io/forceAt"
+HANDLED = {  # annotation -> the status field helm-controller copies it to once handled
+    RECONCILE_ANNOTATION: "lastHandledReconcileAt",
+    RESET_ANNOTATION: "lastHandledResetAt",
+    FORCE_ANNOTATION: "lastHandledForceAt",
+}
 
 
 def _ready(status: str, reason: str, message: str, since: float) -> dict:
@@ -99,6 +115,20 @@ def kustomizations(state: dict) -> list[dict]:
     return items
 
 
+def release_record(state: dict, namespace: str, name: str) -> dict:
+    """What has been done to one HelmRelease; a release nobody touched has the defaults."""
+    default = {"suspend": False, "generation": 1, "observed": 1, "attempted": 1, "annotations": {}, "handled": {}, "attempts": 0,
+               "recovered": False}
+    return {**default, **state["flux"].get("releases", {}).get(f"{namespace}/{name}", {})}
+
+
+def _failure(state: dict, namespace: str, name: str, record: dict) -> bool:
+    key = f"{namespace}/{name}"
+    if key in state["faults"].get("helmrelease-failing", []):
+        return True
+    return key in state["faults"].get("helmrelease-stuck", []) and not record["recovered"]
+
+
 def helmreleases(state: dict) -> list[dict]:
     if not progress.flux_bootstrapped(state):
         return []
@@ -107,6 +137,7 @@ def helmreleases(state: dict) -> list[dict]:
     for entry in state["rendered"]["helmreleases"]:
         namespace, name, chart, desired = entry["namespace"], entry["name"], entry["chart"], entry["version"]
         chart_version = state["flux"].get("running", {}).get(f"{namespace}/{name}", desired)
+        record = release_record(state, namespace, name)
         condition = _ready(
             "True",
             "UpgradeSucceeded",
@@ -116,38 +147,56 @@ def helmreleases(state: dict) -> list[dict]:
         if not progress.has_sops_secret(state):
             condition = _ready("False", "DependencyNotReady", "dependency 'flux-system/flux-system' is not ready",
                                since)
+        conditions = [condition]
+        status: dict = {
+            "history": [{"chartName": chart, "chartVersion": chart_version, "status": "deployed", "version": 4}],
+            "lastAttemptedReleaseAction": "upgrade",
+        }
         if (namespace, name) == NOT_READY_RELEASE and faults.active(state, "flux-not-ready"):
             condition = _ready("Unknown", "Progressing", "Running 'upgrade' action with timeout of 5m0s", since)
-        items.append(
-            {
-                "apiVersion": "helm.toolkit.fluxcd.io/v2",
-                "kind": "HelmRelease",
-                "metadata": {
-                    "creationTimestamp": clock.rfc3339(k8s.born(state)),
-                    "generation": 1,
-                    "name": name,
-                    "namespace": namespace,
-                    "resourceVersion": str(state["resource_version"]),
-                },
+            conditions = [condition]
+        if _failure(state, namespace, name, record):
+            # helm-controller's fmtInstallFailure and its RetriesExceeded stall (reconcile/install.go, atomic_release.go)
+            failed = (f"Helm install failed for release {namespace}/{name} with chart {chart}@{chart_version}: "
+                      "context deadline exceeded")
+            conditions = [
+                {**_ready("True", "RetriesExceeded", "Failed to install after 1 attempt(s)", since), "type": "Stalled"},
+                _ready("False", "InstallFailed", failed, since),
+                {**_ready("False", "InstallFailed", failed, since), "type": "Released"},
+            ]
+            status = {"history": [{"chartName": chart, "chartVersion": chart_version, "status": "failed",
+                                   "version": 1}],
+                      "lastAttemptedReleaseAction": "install", "failures": 1 + record["attempts"],
+                      "installFailures": 1}
+        for c in conditions:
+            c["observedGeneration"] = record["observed"]
+        status.update({"conditions": conditions, "lastAttemptedRevision": chart_version,
+                       "observedGeneration": record["observed"]})
+        status.update(record["handled"])
+        metadata: dict = {
+            "creationTimestamp": clock.rfc3339(k8s.born(state)),
+            "generation": record["generation"],
+            "name": name,
+            "namespace": namespace,
+            "resourceVersion": str(state["resource_version"]),
+        }
+        if record["annotations"]:
+            metadata["annotations"] = dict(record["annotations"])
+        spec: dict = {
+            "chart": {
                 "spec": {
-                    "chart": {
-                        "spec": {
-                            "chart": chart,
-                            "sourceRef": {"kind": "HelmRepository", "name": chart, "namespace": "flux-system"},
-                            "version": desired,
-                        }
-                    },
-                    "interval": "1h",
-                },
-                "status": {
-                    "conditions": [condition],
-                    "history": [
-                        {"chartName": chart, "chartVersion": chart_version, "status": "deployed", "version": 4}
-                    ],
-                    "lastAttemptedRevision": chart_version,
-                    "observedGeneration": 1,
-                },
-            }
+                    "chart": chart,
+                    "sourceRef": {"kind": "HelmRepository", "name": chart, "namespace": "flux-system"},
+                    "version": desired,
+                }
+            },
+            "interval": "1h",
+        }
+        if record["suspend"]:
+            spec["suspend"] = True
+        items.append(
+            {"apiVersion": "helm.toolkit.fluxcd.io/v2", "kind": "HelmRelease", "metadata": metadata, "spec": spec,
+             "status": status}
         )
     return items
 

@@ -91,6 +91,12 @@ def _table(
         header = ["NAME"]
         rows = [([item["metadata"].get("namespace", "")] if with_namespace else []) + [item["metadata"]["name"]]
                 for item in items]
+    elif kind.plural == "daemonsets":
+        header = ["NAME", "DESIRED", "CURRENT", "READY", "UP-TO-DATE", "AVAILABLE", "NODE SELECTOR", "AGE"]
+        rows = [([item["metadata"]["namespace"]] if with_namespace else [])
+                + [item["metadata"]["name"]] + [str(item["status"][k]) for k in (
+                    "desiredNumberScheduled", "currentNumberScheduled", "numberReady", "updatedNumberScheduled",
+                    "numberAvailable")] + ["<none>", "30d"] for item in items]
     else:
         header = leases.HEADER
         rows = [leases.row(item, with_namespace, now) for item in items]

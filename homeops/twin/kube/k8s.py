@@ -342,3 +342,31 @@ def osd_pods(state: dict, now: float) -> list[dict]:
                 "status": {"phase": "Running" if running else "Pending"},
             })
     return pods
+
+
+def daemonsets(state: dict, now: float) -> list[dict]:
+    """The Cilium agent's DaemonSet (kube-system/cilium): one pod a node, ready while its node is.
+
+    `cilium-unhealthy` keeps one agent unready, as a crash-looping agent does (a runbook sees Cilium
+    through the DaemonSet's status, the same numbers `cilium status` sums up, without the cilium CLI).
+    """
+    desired = len(state["nodes"])
+    ready = sum(1 for node in state["nodes"] if nodes.is_ready(node, now))
+    if "cilium-unhealthy" in state["faults"] and ready:
+        ready -= 1
+    return [{
+        "apiVersion": "apps/v1",
+        "kind": "DaemonSet",
+        "metadata": {"generation": 1, "labels": {"k8s-app": "cilium"}, "name": "cilium", "namespace": "kube-system"},
+        "spec": {"selector": {"matchLabels": {"k8s-app": "cilium"}}},
+        "status": {
+            "currentNumberScheduled": desired,
+            "desiredNumberScheduled": desired,
+            "numberAvailable": ready,
+            "numberMisscheduled": 0,
+            "numberReady": ready,
+            "numberUnavailable": desired - ready,
+            "observedGeneration": 1,
+            "updatedNumberScheduled": desired,
+        },
+    }]

@@ -38,6 +38,7 @@ KINDS = (
     Kind("namespaces", "", "Namespace", False, ("namespace", "ns")),
     Kind("secrets", "", "Secret", True, ("secret",)),
     Kind("certificates", "cert-manager.io", "Certificate", True, ("certificate", "cert")),
+    Kind("daemonsets", "apps", "DaemonSet", True, ("daemonset", "ds")),
 )
 
 
@@ -73,4 +74,6 @@ def objects(kind: Kind, current: dict, now: float) -> list[dict]:
         return kube_objects.secrets(current)
     if kind.plural == "certificates":
         return kube_objects.certificates(current)
+    if kind.plural == "daemonsets":
+        return k8s.daemonsets(current, now)
     return leases.in_namespace(current, None)
