@@ -99,13 +99,28 @@ def bootstrap_etcd(session: Session) -> str:
     running = etcd_running(session.cluster)
     if running:
         return f"etcd already runs on {running[0]}: not bootstrapped again"  # one member's list names them all
+    already: list[str] = []
+
+    def attempt() -> bool | str:
+        try:
+            talosctl.bootstrap(session.gate, str(first.address),
+                               why="start etcd on one node, once for the life of the cluster; the others join it")
+        except ToolError as exc:
+            if talosctl.ALREADY_BOOTSTRAPPED in str(exc):
+                already.append(first.name)
+                return True
+            if talosctl.NOT_AVAILABLE_YET in str(exc):
+                return f"{first.name} is still booting (Talos: {talosctl.NOT_AVAILABLE_YET})"
+            raise _stop("talosctl bootstrap", str(exc), "every node configured, etcd not bootstrapped") from None
+        return True
+
+    what = f"etcd bootstrapped on {first.name}"
     try:
-        talosctl.bootstrap(session.gate, str(first.address),
-                           why="start etcd on one node, once for the life of the cluster; the others join it")
-    except ToolError as exc:
-        if talosctl.ALREADY_BOOTSTRAPPED in str(exc):
-            return f"etcd was already bootstrapped on {first.name} (Talos: {talosctl.ALREADY_BOOTSTRAPPED})"
+        wait_until(attempt, session.wait_timeout, session.poll_interval, what, progress=session.waiting(what).saw)
+    except WaitTimedOut as exc:
         raise _stop("talosctl bootstrap", str(exc), "every node configured, etcd not bootstrapped") from None
+    if already:
+        return f"etcd was already bootstrapped on {first.name} (Talos: {talosctl.ALREADY_BOOTSTRAPPED})"
     return f"planned: bootstrap etcd on {first.name}" if not session.apply else f"bootstrapped etcd on {first.name}"
 
 

@@ -72,6 +72,13 @@ def in_maintenance(node: dict) -> bool:
     return bool(node.get("maintenance"))
 
 
+def installing(node: dict, now: float) -> bool:
+    """Configured by `apply-config --insecure` but not yet rebooted away from the install image: the
+    maintenance service still answers, so the cluster's talosconfig cannot verify it yet."""
+    reboot = node.get("reboot") or {}
+    return bool(reboot.get("from_maintenance")) and now < reboot.get("offline_at", 0.0)
+
+
 def registered(node: dict) -> bool:
     """The node's kubelet has registered it with the API server (every node of a built cluster has)."""
     return node.get("registered", True)

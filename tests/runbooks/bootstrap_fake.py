@@ -95,7 +95,7 @@ class FakeLab:
         return all(m.state == "configured" for m in self.machines.values())
 
     # -- the tools ----------------------------------------------------------------------------
-    def run(self, argv, *, timeout, input=None, check=True) -> Completed:
+    def run(self, argv, *, timeout, input=None, check=True, on_line=None, quiet=None, on_quiet=None) -> Completed:
         import os
 
         assert timeout > 0, f"no timeout on {argv}"
@@ -103,6 +103,10 @@ class FakeLab:
         self.calls.append([a for a in argv if not a.startswith("--request-timeout=")])
         self.environments.append({k: os.environ.get(k) for k in ("TALOSCONFIG", "KUBECONFIG", "GITHUB_TOKEN")})
         code, out, err = self._answer([a for a in argv if not a.startswith("--request-timeout=")])
+        if on_line is not None:  # a followed change hears each line of the tool's output, as the real run does
+            for name, text in (("stdout", out), ("stderr", err)):
+                for line in text.splitlines():
+                    on_line(name, line)
         if check and code:
             raise ToolError(argv, code, err, out)
         return Completed(tuple(argv), code, out, err)

@@ -55,9 +55,10 @@ def reach(current: dict, address: str, now: float, insecure: bool = False) -> tu
         return None, unreachable(address, "no route to host")
     if not nodes.api_reachable(node, now):
         return None, unreachable(address)
-    if nodes.in_maintenance(node) and not insecure:
+    maintenance_service = nodes.in_maintenance(node) or nodes.installing(node, now)
+    if maintenance_service and not insecure:
         return None, UNKNOWN_AUTHORITY
-    if insecure and not nodes.in_maintenance(node):
+    if insecure and not maintenance_service:
         return None, CERTIFICATE_REQUIRED
     return node, None
 

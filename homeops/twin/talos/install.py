@@ -79,4 +79,7 @@ def install(state: dict, node: dict, now: float) -> None:
         "offline_at": now + reboot_seconds / 4,
         "booting_at": now + reboot_seconds / 2,
         "up_at": now + reboot_seconds,
+        # Until it goes offline the node still runs the maintenance service it installs from:
+        # only --insecure answers (homeops.twin.nodes.installing).
+        "from_maintenance": True,
     }
