@@ -222,9 +222,9 @@ def apply_config_insecure(gate: Gate, address: str, file: str, *, why: str = "")
 # directory of that node already holds a cluster. talosctl wraps it: "error executing bootstrap: rpc
 # error: code = AlreadyExists desc = etcd data directory is not empty".
 ALREADY_BOOTSTRAPPED = "etcd data directory is not empty"
-# machined answers this until the freshly installed node has booted far enough to start etcd
-# (siderolabs/talos internal/app/machined/internal/server/v1alpha1/v1alpha1_server.go, Bootstrap);
-# the node's version already answers by then, so the bootstrap itself has to be retried.
+# Talos answers FailedPrecondition with this until a freshly installed node has booted far enough
+# (its volumes ready) to start etcd, while its version already answers: the bootstrap itself is
+# retried, as public Talos bootstrap scripts do (`until talosctl bootstrap; do sleep 10; done`).
 NOT_AVAILABLE_YET = "bootstrap is not available yet"
 
 
