@@ -91,7 +91,7 @@ def mkdocs_build(config: Path, site_dir: Path, env: dict[str, str]) -> tuple[flo
 
 STARTUP_STEPS = (  # what a real build does once on top of plain MkDocs + Material, in order
     ("plain MkDocs + Material", "import mkdocs.commands.build, material.plugins.search.plugin"),
-    ("mkdocs-macros", "import mkdocs_macros.plugin"),
+    ("mkdocs-macros (its `requests` imported lazily)", "import homeops.site.macros_plugin"),
     # mkdocs-macros' `git` variable (12 git commands) is only read when a page uses it (homeops.site.git_variable).
     ("the cluster model (pydantic)", "import homeops.cluster.model"),
     ("the validator", "import homeops.cluster.loader"),
@@ -180,7 +180,7 @@ def plain_project(work: Path, env: dict[str, str]) -> Path:
 
     config.pop("hooks")
     config.pop("watch", None)
-    config["plugins"] = [p for p in config["plugins"] if not (isinstance(p, dict) and "macros" in p)]
+    config["plugins"] = [p for p in config["plugins"] if not (isinstance(p, dict) and "homeops-macros" in p)]
     config["nav"] = nav_with_runbooks(config["nav"], list_runbooks(ROOT / "runbooks"))
     config["theme"]["custom_dir"] = str(ROOT / config["theme"]["custom_dir"])
     plain = work / "plain" / "mkdocs.yml"

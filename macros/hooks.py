@@ -83,7 +83,7 @@ def on_pre_build(config: MkDocsConfig) -> None:
     global _compiled
     _compiled = None
     try:
-        environment = config.plugins["macros"].env
+        environment = config.plugins["homeops-macros"].env
     except (KeyError, AttributeError):
         return  # no mkdocs-macros, or its environment does not exist yet
     _compiled = page_templates.keep_compiled(environment, sources.site_cache_dir(_project_dir(config)) / "pages")
