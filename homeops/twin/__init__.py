@@ -37,6 +37,16 @@ Behaviour
 - Leases in kube-system: create/replace (resourceVersion conflicts)/get/delete.
 - `kubectl delete` of anything but a Lease is refused as by RBAC (Forbidden).
 
+- Maintenance mode (scenario `maintenance`): those nodes answer only `--insecure` talosctl calls
+  (`version`, `get machinestatus|disks|links`, `apply-config`), are not in Kubernetes and not in
+  etcd. `apply-config --insecure` installs versions.talos and reboots; the node then registers
+  once an API server answers (Ready once the state has a CNI, `cni`), and a control plane's etcd
+  joins a running etcd as a learner, promoted `promote_seconds` later, or waits for `bootstrap`.
+- etcd: `bootstrap` once (then "etcd data directory is not empty"), `--recover-from` a snapshot
+  (its revision comes back), `etcd leave`/`remove-member` (need quorum), `reset` with its wipe
+  labels (EPHEMERAL: etcd's data; STATE: back to maintenance mode; without --graceful a control
+  plane's member stays in the list), `service etcd` (Preparing/Running/Failed/Finished), `etcd alarm list`,
+  `cp /var/lib/etcd/member/snap/db DIR` (a database without integrity hash: --recover-skip-hash-check).
 - `talosctl health` runs Talos's checks in order, including "all k8s nodes to report
   schedulable": a node left cordoned fails it, as on a real cluster.
 - The `ceph` CLI prints its status lines (`noout is set`) on stderr, as the real one does.
@@ -52,6 +62,7 @@ Scenario file (all keys optional)::
     talos_version: v1.11.0       # what every node runs at the start (default: cluster.yaml)
     kubernetes_version: v1.34.0  # likewise
     reboot_seconds: 1.0
+    maintenance: [worker-3]      # or `all`: booted from the install image, unconfigured
     faults:
       - {fault: never-ready, node: worker-2}
 
@@ -60,7 +71,9 @@ node with OSDs; default the first OSD host), pgs-stuck, api-unreachable, flux-no
 etcd-unhealthy (optional control-plane node; default the last), leak-secret (optional node for the
 bearer-token annotation; an age key goes in the flux-system Kustomization's Ready message),
 upgrade-without-reboot (node: reports the new Talos version at once, Ready on its old boot ID),
-mon-down (Ceph MON_DOWN, mon c out of quorum), osd-nearfull (Ceph OSD_NEARFULL): both leave PGs clean.
+mon-down (Ceph MON_DOWN, mon c out of quorum), osd-nearfull (Ceph OSD_NEARFULL): both leave PGs clean;
+on a control-plane node: etcd-member-lost (the node answers, its etcd data is gone: a 2-member etcd
+has lost quorum), control-plane-lost (the node never answers again), etcd-nospace (NOSPACE alarm).
 
 `create` into a directory: a missing or empty one is filled; one that already holds a twin is
 reset (state and bin/ rewritten, other files kept); any other non-empty directory is refused.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from homeops.twin import clock, nodes, state
+from homeops.twin import clock, etcd, nodes, state
 from homeops.twin.ceph import rook
 
 
@@ -42,6 +42,9 @@ def changing(twin_dir: str) -> Iterator[tuple[dict, float]]:
 
 
 def catch_up(current: dict, now: float) -> None:
-    """What the cluster's controllers have done by `now`: finished reboots settled, Rook reconciled."""
+    """What the cluster's controllers have done by `now`: finished reboots settled, etcd members joined
+    and promoted, kubelets registered, Rook reconciled."""
     nodes.settle(current, now)
+    etcd.reconcile(current, now)
+    nodes.register(current, now, etcd.available(current, now))
     rook.reconcile(current, now)

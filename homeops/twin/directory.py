@@ -100,6 +100,7 @@ def initial_state(cluster, scenario: Scenario) -> dict:
         if fault.node:
             faults[fault.fault].append(fault.node)
     started = clock.now()
+    in_maintenance = set(scenario.maintenance_nodes(cluster))
     pod_networks = ipaddress.ip_network(str(cluster.network.pod_cidr)).subnets(new_prefix=24)
     nodes, next_osd = [], 0
     for node in cluster.nodes:
@@ -125,8 +126,21 @@ def initial_state(cluster, scenario: Scenario) -> dict:
                 "recovered_at": 0.0,
                 "boots": 0,
                 "ready_since": started,
+                # What `talosctl get disks|links` shows; the MAC is made up when cluster.yaml gives none.
+                "install_disk": str(node.install_disk),
+                "mac_address": str(node.mac_address) if node.mac_address else ids.mac_address(node.name),
+                "osd_devices": [str(device) for device in node.osd_devices],
             }
         )
+        if node.name in in_maintenance:
+            # Booted from the install image, unconfigured: answers only --insecure talosctl calls,
+            # not in Kubernetes, not in etcd.
+            nodes[-1].update(maintenance=True, registered=False, etcd_member=False, etcd_data=False)
+    for node in nodes:
+        if node["name"] in faults.get("etcd-member-lost", []):
+            node["etcd_data"] = False  # as after a reset without --graceful, or a replaced disk
+        if node["name"] in faults.get("control-plane-lost", []):
+            node["off"] = True  # never answers again
     if "etcd-unhealthy" in faults and not faults["etcd-unhealthy"]:
         faults["etcd-unhealthy"] = [cluster.control_planes[-1].name] if cluster.control_planes else []
     forced_down = []
@@ -172,7 +186,9 @@ def initial_state(cluster, scenario: Scenario) -> dict:
         "secrets": leaked,
         "resource_version": 1000,
         "nodes": nodes,
-        "etcd": {"raft_index": 412_233, "raft_term": 7, "db_size": 17_170_432, "in_use": 8_290_304},
+        # A cluster whose control planes are all in maintenance mode has neither etcd nor a CNI yet.
+        "cni": any(n["role"] == "control-plane" and not n.get("maintenance") for n in nodes),
+        "etcd": {"formed_at": 0.0, "raft_index": 412_233, "raft_term": 7, "db_size": 17_170_432, "in_use": 8_290_304},
         "ceph": {
             "fsid": ids.uuid4(),
             "epoch": 211,

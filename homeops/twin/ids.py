@@ -22,3 +22,11 @@ def pod_suffix(length: int = 5) -> str:
     """The random tail Kubernetes gives pod names (consonants and digits, no vowels)."""
     alphabet = "bcdfghjklmnpqrstvwxz2456789"
     return "".join(alphabet[b % len(alphabet)] for b in os.urandom(length))
+
+
+def mac_address(name: str) -> str:
+    """A stable, locally administered MAC for a node cluster.yaml gives none (02:... never belongs to a vendor)."""
+    import zlib  # only `create` needs it
+
+    digest = zlib.crc32(name.encode()).to_bytes(4, "big")
+    return ":".join(f"{b:02x}" for b in (0x02, 0x00, *digest))

@@ -13,6 +13,7 @@ CORDONED_BY_TALOS = "talos.dev/cordoned"
 
 # Phases; all but OFFLINE are also the Talos machine stage the node shows.
 RUNNING, UPGRADING, REBOOTING, OFFLINE, BOOTING = "running", "upgrading", "rebooting", "offline", "booting"
+MAINTENANCE = "maintenance"  # booted from the install image, waiting for `apply-config --insecure`
 
 
 def find(state: dict, *, name: str | None = None, address: str | None = None) -> dict | None:
@@ -23,6 +24,10 @@ def find(state: dict, *, name: str | None = None, address: str | None = None) ->
 
 
 def phase(node: dict, now: float) -> str:
+    if node.get("off"):
+        return OFFLINE  # shut down, or lost for good (`control-plane-lost`)
+    if node.get("maintenance"):
+        return MAINTENANCE
     reboot = node["reboot"]
     if not reboot:
         return RUNNING
@@ -60,6 +65,27 @@ def _finish(state: dict, node: dict, reboot: dict) -> None:
     if faults.active(state, "pgs-stuck"):
         state["ceph"]["stuck"] = True
     node["reboot"] = None
+    node.pop("etcd_stopped", None)  # a boot starts etcd again
+
+
+def in_maintenance(node: dict) -> bool:
+    return bool(node.get("maintenance"))
+
+
+def registered(node: dict) -> bool:
+    """The node's kubelet has registered it with the API server (every node of a built cluster has)."""
+    return node.get("registered", True)
+
+
+def register(state: dict, now: float, api_up: bool) -> None:
+    """A configured node that has booted registers as soon as an API server answers (kubelet's first act)."""
+    if not api_up:
+        return
+    for node in state["nodes"]:
+        if not registered(node) and phase(node, now) == RUNNING:
+            # From the state, not `now`: every read registers it at the same moment.
+            node["registered"] = True
+            node["registered_at"] = max(node["ready_since"], state["etcd"].get("formed_at", 0.0))
 
 
 def is_ready(node: dict, now: float) -> bool:

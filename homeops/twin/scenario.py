@@ -30,8 +30,13 @@ FAULTS: dict[str, str] = {
     "upgrade-without-reboot": "node",
     "mon-down": "cluster",
     "osd-nearfull": "cluster",
+    "etcd-member-lost": "node",
+    "control-plane-lost": "node",
+    "etcd-nospace": "node",
 }
-KEYS = ("talos_version", "kubernetes_version", "reboot_seconds", "faults")
+# Faults that only make sense on a control-plane node (an etcd member).
+CONTROL_PLANE_FAULTS = ("etcd-unhealthy", "etcd-member-lost", "control-plane-lost", "etcd-nospace")
+KEYS = ("talos_version", "kubernetes_version", "reboot_seconds", "maintenance", "faults")
 MAX_REBOOT_SECONDS = 600.0
 
 
@@ -59,12 +64,21 @@ class Scenario:
     kubernetes_version: str | None = None
     reboot_seconds: float = 1.0
     faults: tuple[Fault, ...] = ()
+    # Nodes booted from the install image, unconfigured: "all", or names (with their (line, column)).
+    maintenance: str | tuple[tuple[str, int, int], ...] = ()
     source: str = "(default scenario)"
     # (line, column) of each top-level key written, for problems found against the cluster
     positions: dict[str, tuple[int, int]] = field(default_factory=dict, compare=False, repr=False)
 
     def fault_names(self) -> list[str]:
         return [f.fault + (f"@{f.node}" if f.node else "") for f in self.faults]
+
+    def maintenance_nodes(self, cluster) -> list[str]:
+        """The names of the nodes that boot in maintenance mode, in cluster.yaml order."""
+        if self.maintenance == "all":
+            return [n.name for n in cluster.nodes]
+        named = {name for name, _, _ in self.maintenance}
+        return [n.name for n in cluster.nodes if n.name in named]
 
     def check_against(self, cluster) -> None:
         """Raise ScenarioInvalid when the scenario does not fit `cluster` (a homeops Cluster)."""
@@ -76,6 +90,12 @@ class Scenario:
                                     code="scenario"))
 
         names = [n.name for n in cluster.nodes]
+        if self.maintenance != "all":
+            for index, (name, line, column) in enumerate(self.maintenance):
+                if name not in names:
+                    problems.append(Problem(line, column, f"maintenance[{index}]",
+                                            f"no node named {name!r} in cluster.yaml (nodes: {', '.join(names)})",
+                                            file=self.source, code="scenario"))
         for fault in self.faults:
             if fault.node is None:
                 continue
@@ -83,7 +103,7 @@ class Scenario:
                 problem(fault, f"no node named {fault.node!r} in cluster.yaml (nodes: {', '.join(names)})")
                 continue
             node = cluster.node(fault.node)
-            if fault.fault == "etcd-unhealthy" and node.role != "control-plane":
+            if fault.fault in CONTROL_PLANE_FAULTS and node.role != "control-plane":
                 problem(fault, f"{fault.node} is a worker and runs no etcd member; name a control-plane node")
             if fault.fault == "ceph-degraded" and node.osd_count == 0:
                 problem(fault, f"{fault.node} has no Ceph OSD; name a node that has one")
@@ -141,6 +161,8 @@ def _read(source: Source) -> Scenario:
             values[key] = _version(value, key, check)
         elif key == "reboot_seconds":
             values[key] = _seconds(value, check)
+        elif key == "maintenance":
+            values[key] = _maintenance(value, check)
         else:
             values[key] = _faults(value, check)
     if check.problems:
@@ -170,6 +192,24 @@ def _seconds(value: object, check: _Checker) -> float | None:
                     f"{shown} must be a number of seconds above 0 and at most {MAX_REBOOT_SECONDS:g}")
         return None
     return float(value)
+
+
+def _maintenance(value: object, check: _Checker) -> str | tuple[tuple[str, int, int], ...] | None:
+    usage = "must be `all` or a list of node names"
+    if value == "all":
+        return "all"
+    if not isinstance(value, list):
+        check.value(("maintenance",), f"{usage}, found {found(value)}")
+        return None
+    names: list[tuple[str, int, int]] = []
+    for index, entry in enumerate(value):
+        if not isinstance(entry, str):
+            check.value(("maintenance", index), f"must be a node name, found {found(entry)}")
+        elif any(entry == name for name, _, _ in names):
+            check.value(("maintenance", index), f"{entry} is given twice")
+        else:
+            names.append((entry, *check.source.position(("maintenance", index))))
+    return tuple(names)
 
 
 def _faults(value: object, check: _Checker) -> tuple[Fault, ...] | None:

@@ -70,7 +70,7 @@ def _table(
     if kind.plural == "nodes":
         by_name = {node["name"]: node for node in current["nodes"]}
         header = k8s.NODE_WIDE_HEADER if wide else k8s.NODE_HEADER
-        rows = [k8s.node_row(by_name[item["metadata"]["name"]], now, wide) for item in items]
+        rows = [k8s.node_row(by_name[item["metadata"]["name"]], now, wide, current.get("cni", True)) for item in items]
     elif kind.plural == "services":
         header = ["NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE"]
         rows = [k8s.service_row(item, with_namespace) for item in items]

@@ -3,7 +3,7 @@ CephCluster, and the pods a drain finds on a node."""
 
 from __future__ import annotations
 
-from homeops.twin import clock, faults, nodes
+from homeops.twin import clock, faults, nodes, table
 from homeops.twin.ceph import ceph
 
 CLUSTER_AGE_SECONDS = 30 * 86400  # the cluster was built before the twin was made
@@ -17,9 +17,20 @@ def as_list(items: list[dict]) -> dict:
     return {"apiVersion": "v1", "items": items, "kind": "List", "metadata": {"resourceVersion": ""}}
 
 
+# What the kubelet reports until a CNI is installed (kubelet's KubeletNotReady condition).
+NO_CNI = ("container runtime network not ready: NetworkReady=false reason:NetworkPluginNotReady "
+          "message:Network plugin returns error: cni plugin not initialized")
+
+
+def registered_nodes(state: dict) -> list[dict]:
+    """The nodes the API server knows: every node but those never configured or not yet joined."""
+    return [node for node in state["nodes"] if nodes.registered(node)]
+
+
 def node_object(state: dict, node: dict, now: float) -> dict:
     control_plane = node["role"] == "control-plane"
-    ready = nodes.is_ready(node, now)
+    running = nodes.is_ready(node, now)
+    ready = running and state.get("cni", True)
     labels = {
         "beta.kubernetes.io/arch": "amd64",
         "beta.kubernetes.io/os": "linux",
@@ -36,18 +47,20 @@ def node_object(state: dict, node: dict, now: float) -> dict:
         taints.append(
             {"effect": "NoSchedule", "key": "node.kubernetes.io/unschedulable", "timeAdded": clock.rfc3339(now)}
         )
-    if not ready:
+    if not running:
         taints.append(
             {"effect": "NoSchedule", "key": "node.kubernetes.io/unreachable", "timeAdded": clock.rfc3339(now)}
         )
         taints.append({"effect": "NoExecute", "key": "node.kubernetes.io/unreachable", "timeAdded": clock.rfc3339(now)})
+    elif not ready:
+        taints.append({"effect": "NoSchedule", "key": "node.kubernetes.io/not-ready", "timeAdded": clock.rfc3339(now)})
     spec: dict = {"podCIDR": node["pod_cidr"], "podCIDRs": [node["pod_cidr"]]}
     if node["unschedulable"]:
         spec["unschedulable"] = True
     if taints:
         spec["taints"] = taints
     since = clock.rfc3339(node["ready_since"])
-    if ready:
+    if running:
         pressure = [
             _condition(
                 kind,
@@ -60,10 +73,11 @@ def node_object(state: dict, node: dict, now: float) -> dict:
             for kind, word in (("MemoryPressure", "Memory"), ("DiskPressure", "Disk"), ("PIDPressure", "PID"))
         ]
         conditions = pressure + [
-            _condition("Ready", "True", "KubeletReady", "kubelet is posting ready status", since, now)
+            _condition("Ready", "True", "KubeletReady", "kubelet is posting ready status", since, now) if ready
+            else _condition("Ready", "False", "KubeletNotReady", NO_CNI, since, now)
         ]
     else:
-        down_since = clock.rfc3339(node["reboot"]["down_at"])
+        down_since = clock.rfc3339(node["reboot"]["down_at"]) if node["reboot"] else since
         conditions = [
             _condition(kind, "Unknown", "NodeStatusUnknown", "Kubelet stopped posting node status.", down_since, now)
             for kind in ("MemoryPressure", "DiskPressure", "PIDPressure", "Ready")
@@ -77,7 +91,7 @@ def node_object(state: dict, node: dict, now: float) -> dict:
                 "volumes.kubernetes.io/controller-managed-attach-detach": "true",
                 **node["annotations"],
             },
-            "creationTimestamp": clock.rfc3339(born(state)),
+            "creationTimestamp": clock.rfc3339(node.get("registered_at") or born(state)),
             "labels": labels,
             "name": node["name"],
             "resourceVersion": str(state["resource_version"]),
@@ -120,12 +134,13 @@ def _condition(kind: str, status: str, reason: str, message: str, since: str, no
     }
 
 
-def node_row(node: dict, now: float, wide: bool) -> list[str]:
-    status = "Ready" if nodes.is_ready(node, now) else "NotReady"
+def node_row(node: dict, now: float, wide: bool, cni: bool = True) -> list[str]:
+    status = "Ready" if nodes.is_ready(node, now) and cni else "NotReady"
     if node["unschedulable"]:
         status += ",SchedulingDisabled"
     roles = "control-plane" if node["role"] == "control-plane" else "<none>"
-    row = [node["name"], status, roles, "30d", node["kubelet_version"]]
+    age = table.age(now - node["registered_at"]) if node.get("registered_at") else "30d"
+    row = [node["name"], status, roles, age, node["kubelet_version"]]
     if wide:
         row += [
             node["address"],

@@ -34,7 +34,7 @@ def cordon(parsed, twin_dir: str, current: dict, now: float) -> int:
 
 
 def node_named(current: dict, name: str) -> dict:
-    for node in current["nodes"]:
+    for node in k8s.registered_nodes(current):
         if node["name"] == name:
             return node
     raise ToolFailure(f'Error from server (NotFound): nodes "{name}" not found')

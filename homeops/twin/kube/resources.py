@@ -52,7 +52,7 @@ def namespace(parsed) -> str:
 
 def objects(kind: Kind, current: dict, now: float) -> list[dict]:
     if kind.plural == "nodes":
-        return [k8s.node_object(current, node, now) for node in current["nodes"]]
+        return [k8s.node_object(current, node, now) for node in k8s.registered_nodes(current)]
     if kind.plural == "services":
         return k8s.services(current)
     if kind.plural == "kustomizations":

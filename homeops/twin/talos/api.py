@@ -32,13 +32,33 @@ def node_errors(errors: list[tuple[str, str]]) -> str:
     return head + "".join(f"\n\t* {address}: {message}" for address, message in errors) + "\n\n"
 
 
-def reach(current: dict, address: str, now: float) -> tuple[dict | None, str | None]:
-    """The node behind `address` and None, or None and why the Talos API did not answer."""
+# A node in maintenance mode serves a self-signed certificate: talosctl with the cluster's
+# talosconfig cannot verify it (siderolabs/talos issues #9241, #8442).
+UNKNOWN_AUTHORITY = (
+    'rpc error: code = Unavailable desc = connection error: desc = "transport: authentication handshake failed: '
+    'tls: failed to verify certificate: x509: certificate signed by unknown authority"'
+)
+# A configured node's apid requires a client certificate, which `--insecure` does not send.
+CERTIFICATE_REQUIRED = (
+    'rpc error: code = Unavailable desc = connection error: desc = "error reading server preface: '
+    'remote error: tls: certificate required"'
+)
+
+
+def reach(current: dict, address: str, now: float, insecure: bool = False) -> tuple[dict | None, str | None]:
+    """The node behind `address` and None, or None and why the Talos API did not answer.
+
+    `insecure` is talosctl's --insecure: the maintenance service, without client certificates,
+    which only a node in maintenance mode runs."""
     node = nodes.find(current, address=address)
     if node is None:
         return None, unreachable(address, "no route to host")
     if not nodes.api_reachable(node, now):
         return None, unreachable(address)
+    if nodes.in_maintenance(node) and not insecure:
+        return None, UNKNOWN_AUTHORITY
+    if insecure and not nodes.in_maintenance(node):
+        return None, CERTIFICATE_REQUIRED
     return node, None
 
 

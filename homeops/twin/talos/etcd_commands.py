@@ -9,13 +9,15 @@ import sys
 import zlib
 
 from homeops.twin import clock, cluster, etcd, output, table
-from homeops.twin.talos import api
+from homeops.twin.talos import api, membership
 from homeops.twin.failure import ToolFailure
 
 
 def etcd_command(parsed, twin_dir: str) -> int:
     words = parsed.positionals[1:]
     sub = words[0] if words else None
+    if sub in ("leave", "remove-member", "alarm"):
+        return membership.command(parsed, twin_dir, sub, words[1:])
     if sub not in ("members", "status", "snapshot"):
         raise ToolFailure(
             f'Error: unknown command "{sub or ""}" for "talosctl etcd"\nRun \'talosctl etcd --help\' for usage.'
@@ -30,10 +32,12 @@ def etcd_command(parsed, twin_dir: str) -> int:
         if not error and node["role"] != "control-plane":
             what = "member list" if sub == "members" else "etcd status"
             error = f"rpc error: code = Unimplemented desc = {what} is only available on control plane nodes"
+        if not error and not etcd.running(current, node, now) and not etcd.members(current):
+            error = NOT_RUNNING
         if error:
             errors.append((address, error))
             continue
-        rows += _members_rows(current, address) if sub == "members" else [_status_row(current, node, now)]
+        rows += _members_rows(current, address, now) if sub == "members" else [_status_row(current, node, now)]
     if not rows:
         raise ToolFailure(
             f"error getting {'members' if sub == 'members' else 'status'}: " + api.node_errors(errors)
@@ -50,6 +54,10 @@ def etcd_command(parsed, twin_dir: str) -> int:
     return 0
 
 
+# A control plane whose etcd has not started (waiting for `talosctl bootstrap`): Talos's local
+# etcd client cannot connect.
+NOT_RUNNING = ("rpc error: code = Unknown desc = failed to create etcd client: error building etcd client: "
+               "context deadline exceeded")
 MEMBER_HEADER = ["NODE", "ID", "HOSTNAME", "PEER URLS", "CLIENT URLS", "LEARNER"]
 STATUS_HEADER = [
     "NODE", "MEMBER", "DB SIZE", "IN USE", "LEADER", "RAFT INDEX", "RAFT TERM", "RAFT APPLIED INDEX", "LEARNER",
@@ -57,9 +65,10 @@ STATUS_HEADER = [
 ]
 
 
-def _members_rows(current: dict, address: str) -> list[list[str]]:
+def _members_rows(current: dict, address: str, now: float) -> list[list[str]]:
     return [
-        [address, m["member_id"], m["name"], f"https://{m['address']}:2380", f"https://{m['address']}:2379", "false"]
+        [address, m["member_id"], m["name"], f"https://{m['address']}:2380", f"https://{m['address']}:2379",
+         str(etcd.is_learner(m, now)).lower()]
         for m in etcd.members(current)
     ]
 
@@ -78,11 +87,23 @@ def _status_row(current: dict, node: dict, now: float) -> list[str]:
         str(data["raft_index"]),
         str(data["raft_term"]),
         str(data["raft_index"] if healthy else data["raft_index"] - 1742),
-        "false",
+        str(etcd.is_learner(node, now)).lower(),
         "3.6.4",
         "3.6.0",
         "" if healthy else "etcdserver: no leader",
     ]
+
+
+def database(current: dict, now: float, hash_appended: bool = True) -> bytes:
+    """A small stand-in for the etcd database: what the twin's API server holds, and its revision.
+
+    `etcd snapshot` appends an integrity hash; the database file copied off a node has none
+    (`hash_appended: false`), so a restore from it needs --recover-skip-hash-check."""
+    content = {"snapshot": "homeops-twin", "taken": clock.rfc3339(now), "leases": current["leases"],
+               "revision": current["resource_version"]}
+    if not hash_appended:
+        content["hash_appended"] = False
+    return json.dumps(content, indent=1).encode()
 
 
 def _snapshot(current: dict, now: float, addresses: list[str], words: list[str]) -> int:
@@ -98,16 +119,7 @@ def _snapshot(current: dict, now: float, addresses: list[str], words: list[str])
         error = "rpc error: code = Unavailable desc = etcdserver: no leader"
     if error:
         raise ToolFailure("error reading snapshot: " + api.node_errors([(address, error)]))
-    # A small stand-in for the etcd database: what the twin's API server holds.
-    payload = json.dumps(
-        {
-            "snapshot": "homeops-twin",
-            "taken": clock.rfc3339(now),
-            "leases": current["leases"],
-            "revision": current["resource_version"],
-        },
-        indent=1,
-    ).encode()
+    payload = database(current, now)
     partial = f"{target}.part"
     try:
         with open(partial, "wb") as handle:

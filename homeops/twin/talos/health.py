@@ -46,7 +46,9 @@ def _health_checks() -> list[tuple[str, object]]:
         return refused if k8s.api_refused(current, now) else None
 
     def k8s_ready(current, now):
-        bad = [n["name"] for n in current["nodes"] if not nodes.is_ready(n, now)]
+        cni = current.get("cni", True)
+        bad = [n["name"] for n in current["nodes"]
+               if not (nodes.registered(n) and nodes.is_ready(n, now) and cni)]
         return f"some nodes are not ready: [{' '.join(bad)}]" if bad else None
 
     def schedulable(current, now):

@@ -1,4 +1,5 @@
-"""The twin's `talosctl`: version, get machinestatus, upgrade, upgrade-k8s, etcd and health.
+"""The twin's `talosctl`: version, get (machinestatus, disks, links), apply-config, upgrade,
+upgrade-k8s, etcd, health, bootstrap, kubeconfig, service and reset.
 
 Per-node failures are printed the way talosctl's multi-node client does (`1 error occurred:` and
 `* IP: rpc error: ...`). A rebooting node's Talos API refuses connections.
@@ -6,19 +7,30 @@ Per-node failures are printed the way talosctl's multi-node client does (`1 erro
 
 from __future__ import annotations
 
+import importlib
 import json
 import sys
 import zlib
 
 from homeops.twin import clock, cluster, nodes, output, table
-from homeops.twin.talos import api, etcd_commands, health, kubernetes, upgrade
 from homeops.twin.args import Flag, UsageError, parse, reject_unexpected
 from homeops.twin.failure import ToolFailure, answer
+from homeops.twin.talos import api, resources
 
 GLOBAL_FLAGS = [Flag("nodes", "n"), Flag("endpoints", "e"), Flag("talosconfig"), Flag("context"), Flag("cluster")]
 COMMAND_FLAGS = {
-    "version": [Flag("json", None, False), Flag("short", None, False), Flag("client", None, False)],
-    "get": [Flag("output", "o"), Flag("namespace")],
+    "version": [Flag("json", None, False), Flag("short", None, False), Flag("client", None, False),
+                Flag("insecure", "i", False)],
+    "get": [Flag("output", "o"), Flag("namespace"), Flag("insecure", "i", False)],
+    "apply-config": [
+        Flag("file", "f"),
+        Flag("insecure", "i", False),
+        Flag("mode", "m"),
+        Flag("dry-run", None, False),
+        Flag("config-patch", "p"),
+        Flag("cert-fingerprint"),
+        Flag("timeout"),
+    ],
     "upgrade": [
         Flag("image", "i"),
         Flag("timeout"),
@@ -39,6 +51,22 @@ COMMAND_FLAGS = {
         Flag("endpoint"),
     ],
     "etcd": [],
+    "bootstrap": [Flag("recover-from"), Flag("recover-skip-hash-check", None, False)],
+    "kubeconfig": [Flag("force", "f", False), Flag("merge", "m", False), Flag("force-context-name")],
+    "service": [],
+    "cp": [],
+    "copy": [],
+    "reset": [
+        Flag("graceful", None, False),
+        Flag("reboot", None, False),
+        Flag("insecure", None, False),
+        Flag("system-labels-to-wipe"),
+        Flag("user-disks-to-wipe"),
+        Flag("wipe-mode"),
+        Flag("wait", None, False),
+        Flag("timeout"),
+        Flag("debug", None, False),
+    ],
     "health": [
         Flag("wait-timeout"),
         Flag("server", None, False),
@@ -51,6 +79,21 @@ COMMAND_FLAGS = {
 }
 
 
+LOCAL = ("version", "get")
+HANDLERS = {
+    "apply-config": ("homeops.twin.talos.install", "apply_config"),
+    "upgrade": ("homeops.twin.talos.upgrade", "upgrade"),
+    "upgrade-k8s": ("homeops.twin.talos.kubernetes", "upgrade_k8s"),
+    "etcd": ("homeops.twin.talos.etcd_commands", "etcd_command"),
+    "health": ("homeops.twin.talos.health", "health"),
+    "bootstrap": ("homeops.twin.talos.bootstrap", "bootstrap"),
+    "kubeconfig": ("homeops.twin.talos.bootstrap", "kubeconfig"),
+    "service": ("homeops.twin.talos.service", "service"),
+    "reset": ("homeops.twin.talos.reset", "reset"),
+    "cp": ("homeops.twin.talos.copy", "copy"),
+    "copy": ("homeops.twin.talos.copy", "copy"),
+}
+
 MACHINE_STATUS = {"machinestatus", "machinestatuses", "ms", "machinestatuses.runtime.talos.dev"}
 
 
@@ -62,7 +105,11 @@ def _run(argv: list[str], twin_dir: str) -> int:
     all_flags = {flag.name: flag for flags in COMMAND_FLAGS.values() for flag in flags}
     command = None
     try:
-        parsed = parse(argv, GLOBAL_FLAGS + list(all_flags.values()))
+        # Each command has its own flags, as in talosctl's cobra tree: `-i` is upgrade's --image
+        # but get's --insecure, `-f` upgrade's --force but apply-config's --file.
+        named = _command_word(argv)
+        known = COMMAND_FLAGS[named] if named in COMMAND_FLAGS else list(all_flags.values())
+        parsed = parse(argv, GLOBAL_FLAGS + known)
         if not parsed.positionals:
             output.write(
                 sys.stdout,
@@ -74,19 +121,33 @@ def _run(argv: list[str], twin_dir: str) -> int:
         if command not in COMMAND_FLAGS:
             raise ToolFailure(f'Error: unknown command "{command}" for "talosctl"\nRun \'talosctl --help\' for usage.')
         reject_unexpected(parsed, {f.name for f in GLOBAL_FLAGS + COMMAND_FLAGS[command]})
-        handler = {
-            "version": _version,
-            "get": _get,
-            "upgrade": upgrade.upgrade,
-            "upgrade-k8s": kubernetes.upgrade_k8s,
-            "etcd": etcd_commands.etcd_command,
-            "health": health.health,
-        }[command]
+        if command in LOCAL:
+            handler = {"version": _version, "get": _get}[command]
+        else:
+            # Only the command's own module is imported: every call is a new process.
+            module, function = HANDLERS[command]
+            handler = getattr(importlib.import_module(module), function)
         return handler(parsed, twin_dir)
     except UsageError as exc:
         raise ToolFailure(
             f"Error: {exc}\nRun 'talosctl {command or ''} --help' for usage.".replace("  ", " ")
         ) from None
+
+
+def _command_word(argv: list[str]) -> str | None:
+    """The first word that is neither a flag nor a global flag's value."""
+    takes_value = {f"--{f.name}" for f in GLOBAL_FLAGS} | {f"-{f.short}" for f in GLOBAL_FLAGS if f.short}
+    skip = False
+    for item in argv:
+        if skip:
+            skip = False
+        elif item == "--":
+            return None
+        elif item.startswith("-"):
+            skip = item in takes_value
+        else:
+            return item
+    return None
 
 
 def _sha(version: str) -> str:
@@ -108,7 +169,7 @@ def _version(parsed, twin_dir: str) -> int:
             f"Client:\n\tTag:         {client}\n\tSHA:         {_sha(client)}\n\tOS/Arch:     linux/amd64\nServer:"
         )
     for address in addresses:
-        node, error = api.reach(current, address, now)
+        node, error = api.reach(current, address, now, parsed.switch("insecure"))
         if error:
             errors.append((address, error))
             continue
@@ -172,18 +233,21 @@ def _get(parsed, twin_dir: str) -> int:
     words = parsed.positionals[1:]
     if not words:
         raise ToolFailure("Error: accepts between 1 and 2 arg(s), received 0")
-    if words[0].lower() not in MACHINE_STATUS:
-        raise ToolFailure(f"error: resource type {words[0]!r} is not registered")
-    addresses = api.addresses(parsed)
     output_format = parsed.value("output", "table")
     if output_format not in ("json", "table", "yaml"):
         raise ToolFailure(f'error: output format "{output_format}" is not supported')
+    kind = resources.kind_of(words[0])
+    if kind:
+        return _get_resources(parsed, twin_dir, kind, words[1:], output_format)
+    if words[0].lower() not in MACHINE_STATUS:
+        raise ToolFailure(f"error: resource type {words[0]!r} is not registered")
+    addresses = api.addresses(parsed)
     if output_format == "yaml":
         raise ToolFailure('error: output format "yaml" is not supported by the homeops twin (use -o json)')
     current, now = cluster.observe(twin_dir)
     errors, documents, rows = [], [], [["NODE", "NAMESPACE", "TYPE", "ID", "VERSION", "STAGE", "READY"]]
     for address in addresses:
-        node, error = api.reach(current, address, now)
+        node, error = api.reach(current, address, now, parsed.switch("insecure"))
         if error:
             errors.append((address, error))
             continue
@@ -204,6 +268,42 @@ def _get(parsed, twin_dir: str) -> int:
     output.write(
         sys.stdout, "\n".join(documents) if output_format == "json" else (table.aligned(rows) if len(rows) > 1 else "")
     )
+    if errors:
+        raise ToolFailure(api.node_errors(errors))
+    return 0
+
+
+def _get_resources(parsed, twin_dir: str, kind: str, ids: list[str], output_format: str) -> int:
+    """`get disks|links [ID]`: every node's resources, in talosctl's table, JSON stream or YAML documents."""
+    addresses = api.addresses(parsed)
+    current, now = cluster.observe(twin_dir)
+    errors, documents = [], []
+    rows = [["NODE", "NAMESPACE", "TYPE", "ID", "VERSION",
+             *(resources.DISK_COLUMNS if kind == "disks" else resources.LINK_COLUMNS)]]
+    for address in addresses:
+        node, error = api.reach(current, address, now, parsed.switch("insecure"))
+        if error:
+            errors.append((address, error))
+            continue
+        found = [r for r in resources.of(kind, node) if not ids or r["metadata"]["id"] == ids[0]]
+        if ids and not found:
+            kind_name = "Disks.block.talos.dev" if kind == "disks" else "LinkStatuses.net.talos.dev"
+            namespace = "runtime" if kind == "disks" else "network"
+            missing = f"resource {kind_name}({namespace}/{ids[0]}@undefined) doesn't exist"
+            errors.append((address, f"rpc error: code = NotFound desc = {missing}"))
+        for resource in found:
+            meta = resource["metadata"]
+            short = "Disk" if kind == "disks" else "LinkStatus"
+            rows.append([address, meta["namespace"], short, meta["id"], str(meta["version"]),
+                         *resources.row(kind, resource)])
+            documents.append(resources.as_json(address, resource) if output_format == "json"
+                             else resources.as_yaml(address, resource))
+    if output_format == "table":
+        output.write(sys.stdout, table.aligned(rows) if len(rows) > 1 else "")
+    elif output_format == "json":
+        output.write(sys.stdout, "\n".join(documents))
+    else:
+        output.write(sys.stdout, "---\n".join(documents))
     if errors:
         raise ToolFailure(api.node_errors(errors))
     return 0
