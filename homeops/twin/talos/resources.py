@@ -14,6 +14,7 @@ import json
 import re
 
 from homeops.twin import clock
+from homeops.twin.talos import machine_config
 
 DISKS = {"disks", "disk", "disks.block.talos.dev"}
 LINKS = {"links", "link", "linkstatus", "linkstatuses", "linkstatuses.net.talos.dev"}
@@ -36,6 +37,8 @@ def kind_of(word: str) -> str | None:
         return "disks"
     if word in LINKS:
         return "links"
+    if word in machine_config.KINDS:
+        return "machineconfig"
     return None
 
 
@@ -111,12 +114,24 @@ def links(node: dict) -> list[dict]:
     ]
 
 
-def of(kind: str, node: dict) -> list[dict]:
+# kind -> (type, namespace, the short name of the table's TYPE column, extra columns)
+NAMES = {
+    "disks": ("Disks.block.talos.dev", "runtime", "Disk", DISK_COLUMNS),
+    "links": ("LinkStatuses.net.talos.dev", "network", "LinkStatus", LINK_COLUMNS),
+    "machineconfig": (machine_config.TYPE, "config", "MachineConfig", machine_config.COLUMNS),
+}
+
+
+def of(kind: str, node: dict, state: dict | None = None) -> list[dict]:
+    if kind == "machineconfig":
+        return [machine_config.resource(state, node)]
     return disks(node) if kind == "disks" else links(node)
 
 
 def row(kind: str, resource: dict) -> list[str]:
     spec = resource["spec"]
+    if kind == "machineconfig":
+        return []
     if kind == "disks":
         return [spec["pretty_size"], str(spec["readonly"]).lower(), spec.get("transport", ""),
                 "true" if spec.get("rotational") else "", spec.get("wwid", ""), spec.get("model", ""),
@@ -138,7 +153,9 @@ def _yaml(mapping: dict, indent: int) -> str:
     pad = " " * indent
     lines = []
     for key, value in mapping.items():
-        if isinstance(value, dict):
+        if value is None:
+            lines.append(f"{pad}{key}:\n")
+        elif isinstance(value, dict):
             lines.append(f"{pad}{key}:\n" + _yaml(value, indent + 4))
         elif isinstance(value, list):
             if value:
