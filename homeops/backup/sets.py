@@ -18,7 +18,7 @@ from pathlib import Path
 PREFIX = "etcd-"
 MANIFEST = "manifest.json"
 SNAPSHOT_FILE = "etcd.snapshot.age"
-_NAME = re.compile(r"etcd-\d{8}T\d{6}Z(-\d+)?")
+_NAME = re.compile(r"etcd-(?P<stamp>\d{8}T\d{6}Z)(-(?P<count>\d+))?")
 
 
 def machine_config_file(node: str) -> str:
@@ -53,8 +53,8 @@ def existing(destination: Path) -> list[Path]:
 
 
 def _order(path: Path) -> tuple[str, int]:
-    stamp, _, count = path.name.partition("Z-")
-    return (stamp, int(count) if count else 1)
+    name = _NAME.fullmatch(path.name)
+    return (name["stamp"], int(name["count"] or 1))
 
 
 def beyond(destination: Path, keep: int, adding: int = 0) -> list[Path]:

@@ -147,11 +147,15 @@ def machine_config(address: str, *, timeout: float = READ_TIMEOUT) -> str:
     It carries the cluster's secrets (CA keys, tokens): returned to be encrypted, never shown, and
     an unexpected answer is reported without its text."""
     argv = ["talosctl", "-n", address, "get", "machineconfig", "-o", "yaml"]
-    out = process.run(argv, timeout=timeout).stdout
-    if f"type: {MACHINE_CONFIG_TYPE}" not in out or "\nspec:" not in out:
+    return checked_machine_config(process.run(argv, timeout=timeout).stdout, argv)
+
+
+def checked_machine_config(text: str, argv: Sequence[str]) -> str:
+    """`text` when it is a MachineConfig resource with a spec; otherwise an error that never shows it."""
+    if f"type: {MACHINE_CONFIG_TYPE}" not in text or not re.search(r"^spec:", text, re.MULTILINE):
         raise process.ToolError(argv, 0, f"printed no {MACHINE_CONFIG_TYPE} resource with a spec "
-                                         f"({len(out)} characters, not shown: they may hold secrets)")
-    return out
+                                         f"({len(text)} characters, not shown: they may hold secrets)")
+    return text
 
 
 def upgrade(gate: Gate, address: str, image: str, *, timeout: float, force: bool = False, why: str = "") -> None:

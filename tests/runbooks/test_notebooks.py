@@ -16,7 +16,7 @@ from homeops.catalog import read_runbook
 ROOT = Path(__file__).resolve().parents[2]
 RUNBOOKS = sorted((ROOT / "runbooks").glob("*.ipynb"))
 EXPECTED = {"cluster-health", "worker-upgrade", "control-plane-upgrade", "kubernetes-upgrade", "ceph-maintenance",
-            "flux-reconcile"}
+            "flux-reconcile", "etcd-backup"}
 COMMON = {"config": "cluster.yaml", "apply": False, "wait_timeout": 900, "poll_interval": 10.0}
 OWN = {
     "cluster-health": {},
@@ -25,6 +25,7 @@ OWN = {
     "kubernetes-upgrade": {"to": ""},
     "ceph-maintenance": {"node": "", "action": "enter"},
     "flux-reconcile": {},
+    "etcd-backup": {"destination": "backups", "keep": 7},
 }
 
 
