@@ -16,9 +16,7 @@ import hashlib
 
 from homeops.twin import clock
 
-KINDS = {"machineconfig", "machineconfigs", "mc", "machineconfigs.config.talos.dev"}
 TYPE = "MachineConfigs.config.talos.dev"
-COLUMNS: list[str] = []  # talosctl's table shows only NODE NAMESPACE TYPE ID VERSION for it
 
 
 def _made_up(*words: str, length: int = 32) -> str:

@@ -14,10 +14,10 @@ import json
 import re
 
 from homeops.twin import clock
-from homeops.twin.talos import machine_config
 
 DISKS = {"disks", "disk", "disks.block.talos.dev"}
 LINKS = {"links", "link", "linkstatus", "linkstatuses", "linkstatuses.net.talos.dev"}
+MACHINE_CONFIGS = {"machineconfig", "machineconfigs", "mc", "machineconfigs.config.talos.dev"}
 
 DISK_COLUMNS = ["SIZE", "READ ONLY", "TRANSPORT", "ROTATIONAL", "WWID", "MODEL", "SERIAL"]
 LINK_COLUMNS = ["TYPE", "KIND", "HW ADDR", "OPER STATE", "LINK STATE"]
@@ -37,7 +37,7 @@ def kind_of(word: str) -> str | None:
         return "disks"
     if word in LINKS:
         return "links"
-    if word in machine_config.KINDS:
+    if word in MACHINE_CONFIGS:
         return "machineconfig"
     return None
 
@@ -118,12 +118,15 @@ def links(node: dict) -> list[dict]:
 NAMES = {
     "disks": ("Disks.block.talos.dev", "runtime", "Disk", DISK_COLUMNS),
     "links": ("LinkStatuses.net.talos.dev", "network", "LinkStatus", LINK_COLUMNS),
-    "machineconfig": (machine_config.TYPE, "config", "MachineConfig", machine_config.COLUMNS),
+    "machineconfig": ("MachineConfigs.config.talos.dev", "config", "MachineConfig", []),
 }
 
 
 def of(kind: str, node: dict, state: dict | None = None) -> list[dict]:
     if kind == "machineconfig":
+        # Imported here: its hashing is needed by this one command, not by every talosctl call.
+        from homeops.twin.talos import machine_config
+
         return [machine_config.resource(state, node)]
     return disks(node) if kind == "disks" else links(node)
 
