@@ -3,7 +3,7 @@ age-encrypted files and `manifest.json`, which names each file with its sha256 a
 snapshot is (node, revision, hash, size as talosctl printed them). The manifest holds no secret.
 
 Retention only ever removes directories this module made: named like a backup and holding a
-manifest; anything else in the destination is left alone.
+manifest that says it is complete; anything else in the destination is left alone.
 """
 
 from __future__ import annotations
@@ -44,12 +44,22 @@ def new_set(destination: Path, now: float | None = None) -> Path:
 
 
 def existing(destination: Path) -> list[Path]:
-    """The backups in `destination`, oldest first (their names sort by time)."""
+    """The complete backups in `destination`, oldest first (their names sort by time).
+
+    An incomplete one (a node's configuration could not be read) is kept for what it holds but
+    never counted: it must not push a complete backup out."""
     if not destination.is_dir():
         return []
     found = [p for p in destination.iterdir()
-             if p.is_dir() and not p.is_symlink() and _NAME.fullmatch(p.name) and (p / MANIFEST).is_file()]
+             if p.is_dir() and not p.is_symlink() and _NAME.fullmatch(p.name) and _complete(p)]
     return sorted(found, key=_order)
+
+
+def _complete(directory: Path) -> bool:
+    try:
+        return read_manifest(directory).get("complete") is True
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 def _order(path: Path) -> tuple[str, int]:

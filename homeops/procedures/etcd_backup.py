@@ -132,7 +132,9 @@ def take_backup(session: Session, destination: str | Path = DEFAULT_DESTINATION,
         _snapshot(session, backup, root / name, to, why)
         _machine_configs(session, backup, root / name, to)
     except BaseException:
-        if backup.directory is not None:
+        if backup.directory is not None and not backup.files:
+            sets.remove(backup.directory)  # nothing was written: no backup to keep
+        elif backup.directory is not None:
             _write_manifest(session, backup, complete=False)
         raise
     if backup.directory is not None:

@@ -89,17 +89,19 @@ def test_scratch_is_private_in_memory_and_gone_after_a_failure(monkeypatch):
 
 
 def test_retention_counts_only_backups_oldest_first(tmp_path):
-    def backup(name: str, manifest: bool = True) -> Path:
+    def backup(name: str, manifest: str | None = '{"complete": true}') -> Path:
         path = tmp_path / name
         path.mkdir()
-        if manifest:
-            (path / sets.MANIFEST).write_text("{}")
+        if manifest is not None:
+            (path / sets.MANIFEST).write_text(manifest)
         return path
 
     second = backup("etcd-20260101T000000Z-2")
     first = backup("etcd-20260101T000000Z")
     later = backup("etcd-20260102T000000Z")
-    backup("etcd-20250101T000000Z", manifest=False)  # not one of ours: no manifest
+    backup("etcd-20250101T000000Z", manifest=None)  # not one of ours: no manifest
+    backup("etcd-20250102T000000Z", manifest='{"complete": false}')  # incomplete: kept, never counted
+    backup("etcd-20250103T000000Z", manifest="not json")
     backup("etcd-notes")
     (tmp_path / "etcd-20240101T000000Z").write_text("a file")
     assert sets.existing(tmp_path) == [first, second, later]

@@ -122,7 +122,7 @@ def test_plan_shows_the_snapshot_and_every_file_and_writes_nothing(make_drill, m
 def _old_backup(root: Path, stamp: str) -> Path:
     path = root / f"etcd-{stamp}"
     path.mkdir(parents=True)
-    (path / "manifest.json").write_text("{}")
+    (path / "manifest.json").write_text('{"complete": true}')
     return path
 
 

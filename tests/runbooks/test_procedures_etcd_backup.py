@@ -4,6 +4,9 @@ warned, and its parameters, with talosctl's answers set per test."""
 from __future__ import annotations
 
 import dataclasses
+import json
+import os
+from pathlib import Path
 
 import pytest
 
@@ -11,7 +14,7 @@ from homeops.errors import RunbookStopped
 from homeops.procedures import etcd_backup
 from homeops.tools import talosctl
 from homeops.tools.process import ToolError
-from homeops.tools.shapes import EtcdAlarm, EtcdStatus
+from homeops.tools.shapes import EtcdAlarm, EtcdSnapshot, EtcdStatus
 
 
 def answers(monkeypatch, errors: dict[str, str | Exception], alarms: list[str] = ()):
@@ -77,3 +80,51 @@ def test_without_an_age_key_nothing_is_written(session_for):
         update={"age_public_key": None})})
     with pytest.raises(RunbookStopped, match="^refused: cluster.yaml has no secrets.age_public_key"):
         etcd_backup.check_parameters(dataclasses.replace(session, cluster=cluster), 3)
+
+
+@pytest.mark.skipif(not os.path.isdir("/dev/shm"), reason="no /dev/shm")
+def test_a_node_that_does_not_answer_leaves_an_incomplete_backup_and_removes_nothing(monkeypatch, session_for,
+                                                                                      tmp_path):
+    answers(monkeypatch, {})
+    session = dataclasses.replace(session_for(apply=True), project=tmp_path)
+    silent = session.cluster.workers[0]
+
+    def snapshot(gate, address, path, why=""):
+        Path(path).write_bytes(b"plain database")
+        return EtcdSnapshot(path, 14, "0000abcd", 1004, 1, 14)
+
+    def machine_config(address, **_):
+        if address == str(silent.address):
+            raise ToolError(["talosctl"], 1, "error: rpc error: code = Unavailable desc = connection refused")
+        return f"node: {address}\nmetadata:\n    type: MachineConfigs.config.talos.dev\nspec:\n    version: v1alpha1\n"
+
+    monkeypatch.setattr(talosctl, "etcd_snapshot", snapshot)
+    monkeypatch.setattr(talosctl, "machine_config", machine_config)
+    old = tmp_path / "backups" / "etcd-20250101T000000Z"
+    old.mkdir(parents=True)
+    (old / "manifest.json").write_text('{"complete": true}')
+
+    with pytest.raises(RunbookStopped) as stopped:
+        etcd_backup.take_backup(session, "backups", keep=1)
+    assert str(stopped.value).startswith(f"{silent.name}: stopped at step 'machine configuration': ")
+    assert str(stopped.value).endswith("is incomplete (its manifest says so) and no older backup was removed")
+    [new] = [p for p in (tmp_path / "backups").iterdir() if p != old]
+    manifest = json.loads((new / "manifest.json").read_text())
+    before = [n.name for n in session.cluster.nodes][:[n.name for n in session.cluster.nodes].index(silent.name)]
+    assert manifest["complete"] is False and manifest["snapshot"]["revision"] == 1004
+    assert [f["name"] for f in manifest["files"]] == ["etcd.snapshot.age", *(f"machineconfig-{n}.yaml.age"
+                                                                           for n in before)]
+    assert old.is_dir()
+
+
+def test_a_snapshot_that_fails_leaves_no_backup_directory(monkeypatch, session_for, tmp_path):
+    answers(monkeypatch, {})
+    session = dataclasses.replace(session_for(apply=True), project=tmp_path)
+
+    def refused(gate, address, path, why=""):
+        raise ToolError(["talosctl"], 1, "error reading snapshot: rpc error: etcdserver: no leader")
+
+    monkeypatch.setattr(talosctl, "etcd_snapshot", refused)
+    with pytest.raises(RunbookStopped, match="^cp-1: stopped at step 'etcd snapshot': .*no leader"):
+        etcd_backup.take_backup(session, "backups", keep=1)
+    assert list((tmp_path / "backups").iterdir()) == []
