@@ -107,6 +107,12 @@ class Gate:
             stopped.in_doubt, stopped.command = doubt, shown
             raise stopped from exc
 
+    def would(self, what: str, why: str = "") -> None:
+        """In plan mode, a step done on this machine rather than by a command (a file encrypted,
+        an old backup removed): described, not done. Nothing in apply mode, where it is done."""
+        if not self.apply:
+            self._plan(f"would {what}", why)
+
     def would_wait(self, what: str, timeout: float) -> None:
         """In plan mode a wait that depends on a change cannot be observed: describe it instead."""
         self._plan(f"would wait for {what} (up to {timeout:g}s)", "")

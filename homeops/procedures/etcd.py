@@ -1,20 +1,14 @@
-"""etcd around control-plane maintenance: the two-member refusal, the snapshot, health between nodes."""
+"""etcd around control-plane maintenance: the two-member refusal, the snapshot (etcd_backup's), health between nodes."""
 
 from __future__ import annotations
 
-import os
-import time
-from pathlib import Path
-
-from homeops.procedures import waits
 from homeops.errors import RunbookStopped
 from homeops.cluster.model import Node
+from homeops.procedures import etcd_backup, waits
 from homeops.procedures.checks import CheckResult
 from homeops.procedures.preflight import etcd
 from homeops.procedures.session import Session
 from homeops.procedures.waits import WaitTimedOut, wait_until
-from homeops.tools import talosctl
-from homeops.tools.process import ToolError
 
 TWO_MEMBER_RISK = (
     "etcd has exactly 2 members: its quorum is 2, so while one control-plane node reboots etcd has no "
@@ -37,28 +31,11 @@ def refuse_two_members(session: Session, accept_risk: bool) -> bool:
     return True
 
 
-def snapshot_path(now: float | None = None) -> Path:
-    """Where the snapshot goes: beside the run's record (HOMEOPS_ARTIFACTS), else records/."""
-    directory = Path(os.environ.get("HOMEOPS_ARTIFACTS") or "records")
-    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(now))
-    return directory / f"etcd-{stamp}.snapshot"
-
-
-def take_snapshot(session: Session, node: Node) -> Path:
-    path = snapshot_path()
-    if session.apply:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        talosctl.etcd_snapshot(session.gate, str(node.address), str(path),
-                               why="a copy of the cluster's state to restore from if the upgrade goes wrong")
-    except ToolError as exc:
-        raise RunbookStopped(f"{node.name}: stopped at step 'etcd snapshot': {exc}; nothing changed") from None
-    if session.apply:
-        if not path.is_file() or path.stat().st_size == 0:
-            raise RunbookStopped(
-                f"{node.name}: stopped at step 'etcd snapshot': {path} was not written; nothing changed")
-        session.say(f"etcd snapshot saved: {path} ({path.stat().st_size} bytes)")
-    return path
+def take_snapshot(session: Session) -> etcd_backup.Backup:
+    """The backup before an upgrade: etcd-backup's own code (health, encryption, manifest) into
+    `backups/`, without retention: an upgrade never removes a backup."""
+    return etcd_backup.take_backup(session, etcd_backup.DEFAULT_DESTINATION, keep=None,
+                                   why="a copy of the cluster's state to restore from if the upgrade goes wrong")
 
 
 def _healthy(results: list[CheckResult]) -> bool:

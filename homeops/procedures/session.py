@@ -53,6 +53,7 @@ class Session:
     wait_timeout: float  # seconds any one wait may take before the runbook stops
     poll_interval: float  # seconds between two looks at the cluster while waiting
     guard: object | None = None  # homeops.runner.guard.Guard, when opened by open_session
+    project: Path | None = None  # the directory of cluster.yaml: relative paths a runbook writes are under it
 
     @property
     def apply(self) -> bool:
@@ -114,7 +115,7 @@ def open_session(config: str | Path, *, apply: bool | None = None, wait_timeout:
         gate.say("mode: read-only (this runbook changes nothing)")
     else:
         gate.say(f"mode: {gate.mode}" + ("" if apply else f" (nothing will change; {plan_hint()} to run the changes)"))
-    return Session(cluster, gate, float(wait_timeout), float(poll_interval), guard)
+    return Session(cluster, gate, float(wait_timeout), float(poll_interval), guard, project_of(path))
 
 
 def plan_hint() -> str:

@@ -131,6 +131,25 @@ class EtcdMember:
 
 
 @dataclass(frozen=True)
+class EtcdAlarm:
+    node: str
+    member: str
+    alarm: str  # NOSPACE or CORRUPT (etcd's AlarmType)
+
+
+@dataclass(frozen=True)
+class EtcdSnapshot:
+    """What `talosctl etcd snapshot` printed: the file and etcd's own account of it."""
+
+    path: str
+    saved_bytes: int
+    hash: str  # etcd's hash of the database, 8 hex digits as talosctl prints it
+    revision: int
+    total_keys: int
+    total_size: int
+
+
+@dataclass(frozen=True)
 class EtcdStatus:
     node: str
     member: str

@@ -13,7 +13,8 @@ from typing import Callable, Sequence
 from homeops.gate import Gate
 from homeops.tools import process
 from homeops.tools.decode import ToolOutputInvalid, json_lines, json_stream, table
-from homeops.tools.shapes import Disk, EtcdMember, EtcdStatus, Link, MachineStatus, TalosVersion
+from homeops.tools.shapes import (Disk, EtcdAlarm, EtcdMember, EtcdSnapshot, EtcdStatus, Link, MachineStatus,
+                                  TalosVersion)
 
 READ_TIMEOUT = 30.0  # apid answers in a second; a node that is rebooting should fail fast, not hang
 SNAPSHOT_TIMEOUT = 300.0  # an etcd snapshot of a home cluster is tens of MB
@@ -26,6 +27,13 @@ CHANGE_TIMEOUT = 120.0  # apply-config, bootstrap, kubeconfig, gen: answered in 
 # show the 9 columns without them), so tables are read by these names, never by position.
 MEMBER_COLUMNS = ("NODE", "ID", "HOSTNAME", "LEARNER")
 STATUS_COLUMNS = ("NODE", "MEMBER", "LEADER", "LEARNER", "ERRORS")
+ALARM_COLUMNS = ("NODE", "MEMBER", "ALARM")  # printed only when some member has an alarm
+# `etcd snapshot`'s two lines (cmd/talosctl/cmd/talos/etcd.go): the bytes written, then what etcd's
+# snapshot.Status reads back from the file.
+_SNAPSHOT_SAVED = re.compile(r'^etcd snapshot saved to "(?P<path>.*)" \((?P<bytes>\d+) bytes\)$', re.MULTILINE)
+_SNAPSHOT_INFO = re.compile(r"^snapshot info: hash (?P<hash>[0-9a-f]{8}), revision (?P<revision>\d+), "
+                            r"total keys (?P<keys>\d+), total size (?P<size>\d+)$", re.MULTILINE)
+MACHINE_CONFIG_TYPE = "MachineConfigs.config.talos.dev"
 _CLIENT_TAG = re.compile(r"^\s*Tag:\s*(\S+)", re.MULTILINE)
 
 
@@ -111,10 +119,51 @@ def etcd_status(address: str, *, timeout: float = READ_TIMEOUT) -> list[EtcdStat
     return parse_etcd_status(out, argv)
 
 
-def etcd_snapshot(gate: Gate, address: str, path: str, *, why: str = "") -> None:
-    # A snapshot changes nothing in the cluster, but it writes a file: plan mode only shows it.
-    gate.change(["talosctl", "-n", address, "etcd", "snapshot", path], timeout=SNAPSHOT_TIMEOUT, why=why,
-                about=f"the snapshot {path}", unsure=f"may be incomplete (a {path}.part file may be left)")
+def parse_etcd_alarms(text: str, argv: Sequence[str]) -> list[EtcdAlarm]:
+    """No output at all means no alarm: talosctl prints the header only above the first alarm."""
+    if not text.strip():
+        return []
+    return [EtcdAlarm(row["NODE"], row["MEMBER"], row["ALARM"]) for row in table(text, ALARM_COLUMNS, argv)]
+
+
+def etcd_alarms(address: str, *, timeout: float = READ_TIMEOUT) -> list[EtcdAlarm]:
+    argv, out = _read(address, ["etcd", "alarm", "list"], timeout)
+    return parse_etcd_alarms(out, argv)
+
+
+def parse_etcd_snapshot(text: str, argv: Sequence[str]) -> EtcdSnapshot:
+    saved, info = _SNAPSHOT_SAVED.search(text), _SNAPSHOT_INFO.search(text)
+    if not saved or not info:
+        raise ToolOutputInvalid(argv, text, "talosctl's 'etcd snapshot saved to' and 'snapshot info:' lines")
+    return EtcdSnapshot(saved["path"], int(saved["bytes"]), info["hash"], int(info["revision"]), int(info["keys"]),
+                        int(info["size"]))
+
+
+def etcd_snapshot(gate: Gate, address: str, path: str, *, why: str = "") -> EtcdSnapshot | None:
+    """What talosctl printed of the snapshot it wrote to `path`; None in plan mode.
+
+    A snapshot changes nothing in the cluster, but it writes a file: plan mode only shows it."""
+    argv = ["talosctl", "-n", address, "etcd", "snapshot", path]
+    done = gate.change(argv, timeout=SNAPSHOT_TIMEOUT, why=why, about=f"the snapshot {path}",
+                       unsure=f"may be incomplete (a {path}.part file may be left)")
+    return None if done is None else parse_etcd_snapshot(done.stdout, argv)
+
+
+def machine_config(address: str, *, timeout: float = READ_TIMEOUT) -> str:
+    """The node's running machine configuration, as `get machineconfig -o yaml` prints the resource.
+
+    It carries the cluster's secrets (CA keys, tokens): returned to be encrypted, never shown, and
+    an unexpected answer is reported without its text."""
+    argv = ["talosctl", "-n", address, "get", "machineconfig", "-o", "yaml"]
+    return checked_machine_config(process.run(argv, timeout=timeout).stdout, argv)
+
+
+def checked_machine_config(text: str, argv: Sequence[str]) -> str:
+    """`text` when it is a MachineConfig resource with a spec; otherwise an error that never shows it."""
+    if f"type: {MACHINE_CONFIG_TYPE}" not in text or not re.search(r"^spec:", text, re.MULTILINE):
+        raise process.ToolError(argv, 0, f"printed no {MACHINE_CONFIG_TYPE} resource with a spec "
+                                         f"({len(text)} characters, not shown: they may hold secrets)")
+    return text
 
 
 def upgrade(gate: Gate, address: str, image: str, *, timeout: float, force: bool = False, why: str = "",

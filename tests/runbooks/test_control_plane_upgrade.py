@@ -3,7 +3,12 @@ that stops it, with the next control-plane node never touched."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
+
+from tests.runbooks.backup_files import AgeIdentity, plaintext_leaks
 
 pytestmark = pytest.mark.slow
 
@@ -28,7 +33,8 @@ def test_two_members_are_refused_by_default_with_the_reason(make_drill, apply):
 
 
 def test_with_the_risk_accepted_it_snapshots_then_upgrades_each_node_with_force(make_drill):
-    drill = make_drill(scenario())
+    age = AgeIdentity()
+    drill = make_drill(scenario(), edit=age.edit)
     before = drill.snapshot()
     result = drill.run("control-plane-upgrade", "accept_two_member_etcd_risk=true", apply=True)
     assert result.code == 0, result.stdout + result.stderr
@@ -38,10 +44,14 @@ def test_with_the_risk_accepted_it_snapshots_then_upgrades_each_node_with_force(
     assert len(snapshot) == 1 and result.changes.index(snapshot[0]) < result.changes.index(upgrades[0])
     assert [u.split()[2] for u in upgrades] == ["10.0.10.11", "10.0.10.12"]
     assert all(u.endswith("--force") for u in upgrades)
-    saved = snapshot[0].split()[-1]
-    assert saved.startswith(str(drill.records)) and "etcd-" in saved
-    from pathlib import Path
-    assert Path(saved).is_file() and Path(saved).stat().st_size > 0
+    # Through etcd-backup's code: encrypted into backups/ with every machine configuration, the plain
+    # snapshot only ever in memory (gone now), nothing removed.
+    assert snapshot[0].startswith("talosctl -n 10.0.10.11 etcd snapshot ") and not Path(snapshot[0].split()[-1]).exists()
+    [backup] = (drill.directory / "backups").iterdir()
+    assert json.loads(age.decrypt(backup / "etcd.snapshot.age"))["snapshot"] == "homeops-twin"
+    assert age.decrypt(backup / "machineconfig-cp-2.yaml.age").startswith(b"node: 10.0.10.12\n")
+    assert f"{backup / 'etcd.snapshot.age'} sha256 " in result.stdout
+    assert plaintext_leaks([drill.directory], []) == []
     after = drill.snapshot()
     for name in CONTROL_PLANES:
         assert after[name][0] == NEW and after[name][2] != before[name][2] and not after[name][3]
@@ -58,7 +68,7 @@ def test_plan_with_the_risk_accepted_shows_force_and_changes_nothing(make_drill)
     assert any(c.startswith("talosctl -n 10.0.10.11 etcd snapshot ") for c in result.changes)
     assert any(c.startswith("talosctl -n 10.0.10.12 upgrade -i ") and c.endswith("--force") for c in result.changes)
     assert drill.snapshot() == before
-    assert not list(drill.records.glob("**/etcd-*.snapshot"))
+    assert not (drill.directory / "backups").exists()
 
 
 def test_an_unhealthy_etcd_is_refused_even_with_the_risk_accepted(make_drill):
@@ -94,7 +104,7 @@ def test_an_unsupported_talos_path_is_refused_before_any_node_is_touched(make_dr
     assert result.code == 1, result.stdout + result.stderr
     assert result.last_line.startswith(f"stopped: {refusal} — record: ")
     assert result.changes == []
-    assert not list(drill.records.glob("**/etcd-*.snapshot"))
+    assert not (drill.directory / "backups").exists()
     assert drill.snapshot() == before  # versions, kubelets, boot IDs and cordons
     assert drill.osd_dump() == flags_before
 
@@ -166,7 +176,7 @@ def test_a_failing_preflight_gate_stops_before_the_snapshot(make_drill, fault, g
     assert gate in result.last_line
     assert result.checks[gate.split(":")[0]][0] == "FAIL"
     assert result.changes == []
-    assert not list(drill.records.glob("**/etcd-*.snapshot"))
+    assert not (drill.directory / "backups").exists()
     assert drill.snapshot() == before
     assert drill.osd_dump() == flags_before
 
@@ -183,7 +193,7 @@ def test_an_unreachable_api_stops_before_any_control_plane_node_is_touched(make_
     assert applied.last_line.startswith("failed: cannot take the maintenance lock kube-system/homeops-maintenance")
     for run in (plan, applied):
         assert run.changes == []
-    assert not list(drill.records.glob("**/etcd-*.snapshot"))
+    assert not (drill.directory / "backups").exists()
     assert drill.talos_view() == talos_before  # kubectl cannot answer: Talos says no node rebooted
     assert all(tag == OLD for tag, _ in talos_before.values())
 

@@ -39,14 +39,6 @@ def test_two_member_etcd_is_refused_unless_the_risk_is_accepted(session_for, cap
     assert "upgrading with --force after a snapshot" in capsys.readouterr().out
 
 
-def test_the_snapshot_goes_beside_the_record(monkeypatch, tmp_path):
-    monkeypatch.setenv("HOMEOPS_ARTIFACTS", str(tmp_path / "artifacts"))
-    path = etcd.snapshot_path(now=0)
-    assert path == tmp_path / "artifacts" / "etcd-19700101T000000Z.snapshot"
-    monkeypatch.delenv("HOMEOPS_ARTIFACTS")
-    assert str(etcd.snapshot_path(now=0)) == "records/etcd-19700101T000000Z.snapshot"
-
-
 def test_ceph_maintenance_enter_then_exit(fake_cluster, session_for):
     session = session_for(apply=True)
     node = ceph_maintenance.chosen_node(session, "worker-2", "enter")

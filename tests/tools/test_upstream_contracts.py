@@ -12,6 +12,7 @@ from pathlib import Path
 import yaml
 
 from homeops.tools import ceph, decode, talosctl
+from homeops.tools.process import ToolError
 from homeops.tools.shapes import pg_state_is_clean
 
 UPSTREAM = Path(__file__).parent / "fixtures" / "upstream"
@@ -111,3 +112,30 @@ def test_helm_lists_a_release_with_its_chart_as_name_and_version():
 
     (release,) = helm.parse_list(text("helm-list.json"), ["helm", "list", "--output", "json"])
     assert (release["name"], release["status"], release["chart"]) == ("test-release", "deployed", "test-chart-1.0.0")
+
+
+def test_an_etcd_snapshot_is_read_as_talosctl_prints_it():
+    argv = ["talosctl", "-n", "IP", "etcd", "snapshot", "db.snapshot"]
+    found = talosctl.parse_etcd_snapshot(text("talosctl-etcd-snapshot.txt"), argv)
+    assert (found.path, found.saved_bytes, found.hash, found.revision, found.total_keys, found.total_size) == (
+        "db.snapshot", 2015264, "c25fd181", 4193, 1287, 3035136)
+
+
+def test_a_machine_config_resource_is_accepted_and_anything_else_refused_without_showing_it():
+    argv = ["talosctl", "-n", "IP", "get", "machineconfig", "-o", "yaml"]
+    resource = text("talosctl-get-machineconfig-yaml.txt")
+    assert talosctl.checked_machine_config(resource, argv) == resource
+    secret_looking = "node: IP\nmetadata:\n    type: Other\ntoken: abcdef.0123456789abcdef\n"
+    try:
+        talosctl.checked_machine_config(secret_looking, argv)
+    except ToolError as exc:
+        assert "abcdef" not in str(exc) and exc.stdout == "" and "not shown" in str(exc)
+    else:
+        raise AssertionError("a resource of another type was accepted")
+
+
+def test_etcd_alarms_are_none_without_output_and_rows_under_the_header():
+    argv = ["talosctl", "etcd", "alarm", "list"]
+    assert talosctl.parse_etcd_alarms("", argv) == []
+    rows = talosctl.parse_etcd_alarms("NODE         MEMBER             ALARM\n10.0.10.11   3a1b2c3d4e5f6071   NOSPACE\n", argv)
+    assert [(a.node, a.member, a.alarm) for a in rows] == [("10.0.10.11", "3a1b2c3d4e5f6071", "NOSPACE")]

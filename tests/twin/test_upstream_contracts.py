@@ -9,6 +9,7 @@ without one of these failing.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -152,3 +153,38 @@ def test_a_stuck_release_has_helm_controllers_stalled_and_ready_conditions(make_
         real["Stalled"]["Status"], real["Stalled"]["Reason"], real["Stalled"]["Message"])
     assert conditions["Ready"]["status"] == real["Ready"]["Status"] == "False"
     assert conditions["Ready"]["message"].startswith("Helm install failed for release cert-manager/cert-manager ")
+
+
+def _top_level(text: str) -> list[str]:
+    """The keys of a resource's first two levels, in order (`node`, `metadata`, `metadata.type`, ..., `spec`)."""
+    keys, parent = [], ""
+    for line in text.splitlines():
+        stripped = line.split("#", 1)[0].rstrip()
+        if not stripped or ":" not in stripped:
+            continue
+        key = stripped.split(":", 1)[0]
+        if not line.startswith(" "):
+            parent = key
+            keys.append(key)
+        elif line.startswith("    ") and not line.startswith("     ") and parent == "metadata":
+            keys.append(f"metadata.{key.strip()}")
+    return keys
+
+
+def test_get_machineconfig_yaml_is_talos_resource_with_the_config_under_spec(twin, cluster):
+    address = str(cluster.control_planes[0].address)
+    printed = twin.talosctl("-n", address, "get", "machineconfig", "-o", "yaml").stdout
+    real = upstream("talosctl-get-machineconfig-yaml.txt")
+    ours = _top_level(printed)
+    assert [k for k in _top_level(real) if k in ours] == _top_level(real)  # every real key, in the real order
+    assert f"node: {address}\n" in printed and "    type: MachineConfigs.config.talos.dev\n" in printed
+    assert "\nspec:\n    version: v1alpha1\n" in printed and "\n        type: controlplane\n" in printed
+
+
+def test_etcd_snapshot_prints_talosctls_two_lines(twin, cluster, tmp_path):
+    printed = twin.talosctl("-n", str(cluster.control_planes[0].address), "etcd", "snapshot",
+                            str(tmp_path / "db.snapshot")).stdout
+    real = upstream("talosctl-etcd-snapshot.txt")
+    shape = re.compile(r'etcd snapshot saved to "[^"]+" \(\d+ bytes\)\n'
+                       r"snapshot info: hash [0-9a-f]{8}, revision \d+, total keys \d+, total size \d+\n?")
+    assert shape.fullmatch(real) and shape.fullmatch(printed)

@@ -17,6 +17,7 @@ from homeops.twin import clock
 
 DISKS = {"disks", "disk", "disks.block.talos.dev"}
 LINKS = {"links", "link", "linkstatus", "linkstatuses", "linkstatuses.net.talos.dev"}
+MACHINE_CONFIGS = {"machineconfig", "machineconfigs", "mc", "machineconfigs.config.talos.dev"}
 
 DISK_COLUMNS = ["SIZE", "READ ONLY", "TRANSPORT", "ROTATIONAL", "WWID", "MODEL", "SERIAL"]
 LINK_COLUMNS = ["TYPE", "KIND", "HW ADDR", "OPER STATE", "LINK STATE"]
@@ -36,6 +37,8 @@ def kind_of(word: str) -> str | None:
         return "disks"
     if word in LINKS:
         return "links"
+    if word in MACHINE_CONFIGS:
+        return "machineconfig"
     return None
 
 
@@ -111,12 +114,27 @@ def links(node: dict) -> list[dict]:
     ]
 
 
-def of(kind: str, node: dict) -> list[dict]:
+# kind -> (type, namespace, the short name of the table's TYPE column, extra columns)
+NAMES = {
+    "disks": ("Disks.block.talos.dev", "runtime", "Disk", DISK_COLUMNS),
+    "links": ("LinkStatuses.net.talos.dev", "network", "LinkStatus", LINK_COLUMNS),
+    "machineconfig": ("MachineConfigs.config.talos.dev", "config", "MachineConfig", []),
+}
+
+
+def of(kind: str, node: dict, state: dict | None = None) -> list[dict]:
+    if kind == "machineconfig":
+        # Imported here: its hashing is needed by this one command, not by every talosctl call.
+        from homeops.twin.talos import machine_config
+
+        return [machine_config.resource(state, node)]
     return disks(node) if kind == "disks" else links(node)
 
 
 def row(kind: str, resource: dict) -> list[str]:
     spec = resource["spec"]
+    if kind == "machineconfig":
+        return []
     if kind == "disks":
         return [spec["pretty_size"], str(spec["readonly"]).lower(), spec.get("transport", ""),
                 "true" if spec.get("rotational") else "", spec.get("wwid", ""), spec.get("model", ""),
@@ -138,7 +156,9 @@ def _yaml(mapping: dict, indent: int) -> str:
     pad = " " * indent
     lines = []
     for key, value in mapping.items():
-        if isinstance(value, dict):
+        if value is None:
+            lines.append(f"{pad}{key}:\n")
+        elif isinstance(value, dict):
             lines.append(f"{pad}{key}:\n" + _yaml(value, indent + 4))
         elif isinstance(value, list):
             if value:

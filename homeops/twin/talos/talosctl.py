@@ -282,26 +282,23 @@ def _get(parsed, twin_dir: str) -> int:
 
 
 def _get_resources(parsed, twin_dir: str, kind: str, ids: list[str], output_format: str) -> int:
-    """`get disks|links [ID]`: every node's resources, in talosctl's table, JSON stream or YAML documents."""
+    """`get disks|links|machineconfig [ID]`: every node's resources, as talosctl's table, JSON or YAML."""
     addresses = api.addresses(parsed)
     current, now = cluster.observe(twin_dir)
     errors, documents = [], []
-    rows = [["NODE", "NAMESPACE", "TYPE", "ID", "VERSION",
-             *(resources.DISK_COLUMNS if kind == "disks" else resources.LINK_COLUMNS)]]
+    kind_name, namespace, short, columns = resources.NAMES[kind]
+    rows = [["NODE", "NAMESPACE", "TYPE", "ID", "VERSION", *columns]]
     for address in addresses:
         node, error = api.reach(current, address, now, parsed.switch("insecure"))
         if error:
             errors.append((address, error))
             continue
-        found = [r for r in resources.of(kind, node) if not ids or r["metadata"]["id"] == ids[0]]
+        found = [r for r in resources.of(kind, node, current) if not ids or r["metadata"]["id"] == ids[0]]
         if ids and not found:
-            kind_name = "Disks.block.talos.dev" if kind == "disks" else "LinkStatuses.net.talos.dev"
-            namespace = "runtime" if kind == "disks" else "network"
             missing = f"resource {kind_name}({namespace}/{ids[0]}@undefined) doesn't exist"
             errors.append((address, f"rpc error: code = NotFound desc = {missing}"))
         for resource in found:
             meta = resource["metadata"]
-            short = "Disk" if kind == "disks" else "LinkStatus"
             rows.append([address, meta["namespace"], short, meta["id"], str(meta["version"]),
                          *resources.row(kind, resource)])
             documents.append(resources.as_json(address, resource) if output_format == "json"
