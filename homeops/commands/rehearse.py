@@ -77,7 +77,7 @@ def _make_twin(twin, directory: Path, checked: Checked, scenario_file: Path | No
             print(f"homeops rehearse: --scenario {scenario_file} cannot be used; nothing was run", file=sys.stderr)
             return EXIT_USAGE
     try:
-        twin.create(directory, cluster, scenario=scenario)
+        twin.create(directory, cluster, scenario=scenario, repository=Path(checked.config).resolve().parent)
     except (OSError, twin.ScenarioInvalid) as exc:
         print(f"homeops rehearse: cannot create the twin: {exc}", file=sys.stderr)
         return EXIT_USAGE

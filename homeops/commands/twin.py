@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 from homeops.cli import EXIT_OK, EXIT_USAGE
 
@@ -31,7 +32,8 @@ def handle_create(args) -> int:
         return EXIT_USAGE
     try:
         scenario = load_scenario(args.scenario, cluster) if args.scenario else None
-        directory = create(args.directory, cluster, scenario)
+        # the project beside cluster.yaml stands for the repository the twin's Flux reads
+        directory = create(args.directory, cluster, scenario, repository=Path(args.config).resolve().parent)
     except ScenarioInvalid as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)

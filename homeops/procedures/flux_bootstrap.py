@@ -13,10 +13,10 @@ from homeops.errors import RunbookStopped
 from homeops.procedures import preflight
 from homeops.procedures.bootstrap_files import Workspace, age_key_file
 from homeops.procedures.checks import CheckResult, failed, verdict
-from homeops.procedures.flux_dependencies import Key, apply_order
 from homeops.procedures.session import Session
 from homeops.procedures.waits import WaitTimedOut, wait_until
 from homeops.rendering import inventory
+from homeops.rendering.flux_order import flux_order
 from homeops.tools import flux, kubectl, workstation
 from homeops.tools.process import ToolError
 from homeops.tools.shapes import FluxObject
@@ -83,6 +83,20 @@ def bootstrap_flux(session: Session) -> str:
     except ToolError as exc:
         raise _stop("flux bootstrap", exc, "Cilium installed, the SOPS age Secret made") from None
     return "planned: flux bootstrap github" if not session.apply else "bootstrapped: Flux"
+
+
+Key = tuple[str, str, str]  # (kind, namespace, name)
+
+
+def apply_order(project) -> list[Key]:
+    """Every Kustomization in the order Flux applies it (homeops.rendering.flux_order, the one rule of it), each
+    followed by the HelmReleases it applies, in their own dependsOn order."""
+    order = flux_order(project)
+    keys: list[Key] = []
+    for name in order.kustomizations:
+        keys.append(("Kustomization", "flux-system", name))
+        keys += [("HelmRelease", r.namespace or "default", r.name) for r in order.releases.get(name, [])]
+    return keys
 
 
 def _key(o: FluxObject) -> Key:

@@ -399,3 +399,56 @@ def _ordered(o: _Object, what: Ref, why: str, applier: str, source_applier: str,
         return Need(o.ref, what, why, by, detail)
     return Need(o.ref, what, why, "unordered",
                 f"{source_applier} applies it, and {applier} (which applies {o.ref}) does not depend on it")
+
+
+# --- the twin's copy ---------------------------------------------------------------------------------------
+
+
+def twin_plan(order: FluxOrder) -> dict:
+    """The order and the Secrets each Flux object waits for, as plain data for the twin's state (its fake flux
+    runs without PyYAML, so it reads this instead of the tree).
+
+    Per Kustomization: its dependsOn, the user-written SOPS files it applies and the Secrets the objects it
+    applies need; per HelmRelease: the Kustomization applying it, its dependsOn and the Secrets it needs. A
+    Secret is found through what makes it: a bootstrap step ("bootstrap"), a user file a Kustomization applies
+    ("file", "applied_by") or a Kustomization of the tree ("applied_by"); "missing" when nothing does.
+    """
+    applier = {ref: name for name, refs in order.applies.items() for ref in refs}
+    user_files = {(namespace, name): path for path, (namespace, name, _) in tree.USER_SECRETS.items()}
+
+    def secret(need: Need) -> dict:
+        what = need.what
+        entry: dict = {"secret": f"{what.namespace}/{what.name}", "why": need.why}
+        path = user_files.get((what.namespace, what.name))
+        if path is not None:
+            entry.update(file=path, applied_by=applier.get(Ref("Secret", what.namespace, what.name), ""))
+        elif need.by == "bootstrap":
+            entry["bootstrap"] = need.detail
+        elif need.by == "tree":
+            entry["applied_by"] = need.detail.removeprefix("applied by ")
+        elif need.by == "unordered":
+            entry["applied_by"] = need.detail.split(" applies it", 1)[0]
+        else:
+            entry["missing"] = need.detail
+        return entry
+
+    kustomizations = {name: {"name": name, "depends_on": list(order.depends_on.get(name, ())), "secrets": [],
+                             "files": sorted(path for path, (namespace, secret_name, _) in tree.USER_SECRETS.items()
+                                             if Ref("Secret", namespace, secret_name) in order.applies.get(name, []))}
+                      for name in order.kustomizations}
+    releases = {str(r): {"namespace": r.namespace, "name": r.name, "kustomization": name, "depends_on": [],
+                         "secrets": []}
+                for name in order.kustomizations for r in order.releases.get(name, [])}
+    for need in order.needs:
+        who = need.who
+        if who.kind == "HelmRelease" and need.why == "dependsOn" and str(who) in releases:
+            releases[str(who)]["depends_on"].append(f"{need.what.namespace}/{need.what.name}")
+        if need.what.kind != "Secret" or need.by == "built-in":
+            continue
+        if who.kind == "HelmRelease" and str(who) in releases:
+            releases[str(who)]["secrets"].append(secret(need))
+        elif who.kind == "Kustomization" and who.name in kustomizations and need.why == "decryption key":
+            kustomizations[who.name]["secrets"].append(secret(need))
+        elif applier.get(who) in kustomizations:
+            kustomizations[applier[who]]["secrets"].append(secret(need))
+    return {"kustomizations": list(kustomizations.values()), "releases": list(releases.values())}

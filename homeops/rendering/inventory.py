@@ -124,7 +124,10 @@ BOOTSTRAP_KUSTOMIZATION = {"namespace": "flux-system", "name": "flux-system", "p
 
 
 def twin_view(project: Path) -> dict:
-    """What the twin serves from a rendered tree: Flux objects and LoadBalancer Services, as plain data."""
+    """What the twin serves from a rendered tree: Flux objects and LoadBalancer Services, as plain data, and the
+    order Flux reconciles them in (homeops.rendering.flux_order), for the twin's Flux after `flux bootstrap`."""
+    from homeops.rendering.flux_order import flux_order, twin_plan  # it reads the tree through this module
+
     kustomizations = [BOOTSTRAP_KUSTOMIZATION] + [
         {"namespace": k.namespace or "flux-system", "name": k.name, "path": k.document["spec"]["path"]}
         for k in flux_kustomizations(project)
@@ -135,6 +138,7 @@ def twin_view(project: Path) -> dict:
         "load_balancers": [dict(vars(lb)) for lb in load_balancers(project)],
         "certificates": [{"namespace": c.namespace or "default", "name": c.name}
                          for c in of_kind(project, "Certificate")],
+        "flux_order": twin_plan(flux_order(project)),
     }
 
 

@@ -46,12 +46,14 @@ class TwinDirRefused(Exception):
     """The directory holds something that is not a twin: creating there would destroy it."""
 
 
-def create(directory: str | Path, cluster, scenario: Scenario | str | Path | None = None) -> Path:
+def create(directory: str | Path, cluster, scenario: Scenario | str | Path | None = None,
+           repository: Path | None = None) -> Path:
     """Make (or reset) a twin of `cluster` in `directory` and return the directory.
 
     An empty or missing directory is filled; a directory that already holds a twin is reset to
     the new initial state (its state and bin/ are rewritten, other files are left alone); any
     other non-empty directory is refused with TwinDirRefused, and nothing in it is touched.
+    `repository` is the project whose committed files the twin's Flux reads (user-written SOPS files).
     """
     if scenario is None:
         scenario = Scenario()
@@ -62,7 +64,10 @@ def create(directory: str | Path, cluster, scenario: Scenario | str | Path | Non
     _check_target(directory)
     bin_dir = directory / "bin"
     bin_dir.mkdir(parents=True, exist_ok=True)
-    state.write_new(directory, initial_state(cluster, scenario))
+    initial = initial_state(cluster, scenario)
+    if repository is not None:
+        initial["repository"] = str(Path(repository).absolute())
+    state.write_new(directory, initial)
     package_root = str(Path(homeops.__file__).resolve().parent.parent)
     for tool, module in TOOLS.items():
         launcher = bin_dir / tool
@@ -183,6 +188,8 @@ def initial_state(cluster, scenario: Scenario) -> dict:
             "talos_drain_seconds": reboot,
             "recovery_seconds": reboot / 2,
             "patience_seconds": max(4 * reboot, 1.0),
+            # One step of Flux after bootstrap (apply a path, install a release): a tenth of a reboot.
+            "flux_seconds": reboot / 10,
         },
         "faults": faults,
         "secrets": leaked,

@@ -16,7 +16,7 @@ from pathlib import Path
 import yaml
 
 from homeops.cluster.model import Cluster
-from homeops.procedures.flux_dependencies import apply_order
+from homeops.procedures.flux_bootstrap import apply_order
 from homeops.tools.process import Completed, ToolError
 
 ROOT = Path(__file__).resolve().parents[2]

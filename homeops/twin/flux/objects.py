@@ -18,6 +18,7 @@ whose cause stays: every attempt fails again.
 from __future__ import annotations
 
 from homeops.twin import clock, faults
+from homeops.twin.flux import reconcile
 from homeops.twin.kube import k8s
 from homeops.twin.setup import progress
 
@@ -59,10 +60,16 @@ def kustomizations(state: dict) -> list[dict]:
     revision = state["flux"]["revision"]
     since = state["created"]
     items = []
+    flux = reconcile.Reconciler(state, clock.twin_now(state)) if reconcile.active(state) else None
     for entry in state["rendered"]["kustomizations"]:
         name, path = entry["name"], entry["path"]
+        if flux is not None and not flux.kustomization_exists(name):
+            continue  # flux-system has not applied it yet
         condition = _ready("True", "ReconciliationSucceeded", f"Applied revision: {revision}", since)
-        if not progress.has_sops_secret(state):
+        if flux is not None:
+            status, reason, message, at = flux.kustomization_condition(name)
+            condition = _ready(status, reason, message or f"Applied revision: {revision}", at)
+        elif not progress.has_sops_secret(state):
             condition = _ready("False", "DecryptionFailed", NO_SOPS_SECRET, since)
         if name == NOT_READY_KUSTOMIZATION and faults.active(state, "flux-not-ready"):
             namespace, release = NOT_READY_RELEASE
@@ -134,17 +141,25 @@ def helmreleases(state: dict) -> list[dict]:
         return []
     since = state["created"]
     items = []
+    flux = reconcile.Reconciler(state, clock.twin_now(state)) if reconcile.active(state) else None
     for entry in state["rendered"]["helmreleases"]:
         namespace, name, chart, desired = entry["namespace"], entry["name"], entry["chart"], entry["version"]
         chart_version = state["flux"].get("running", {}).get(f"{namespace}/{name}", desired)
         record = release_record(state, namespace, name)
+        key = f"{namespace}/{name}"
+        if flux is not None and key in flux.releases and not flux.release_exists(key):
+            continue  # its Kustomization has not applied it yet
         condition = _ready(
             "True",
             "UpgradeSucceeded",
             f"Helm upgrade succeeded for release {namespace}/{name}.v4 with chart {chart}@{chart_version}",
             since,
         )
-        if not progress.has_sops_secret(state):
+        if flux is not None and key in flux.releases:
+            status, reason, message, at = flux.release_condition(key)
+            condition = _ready(status, reason, message or f"Helm install succeeded for release {namespace}/{name}.v1 "
+                                                          f"with chart {chart}@{chart_version}", at)
+        elif not progress.has_sops_secret(state):
             condition = _ready("False", "DependencyNotReady", "dependency 'flux-system/flux-system' is not ready",
                                since)
         conditions = [condition]

@@ -41,8 +41,10 @@ def bootstrap(parsed, twin_dir: str, current: dict) -> int:
                  "◎ waiting for Kustomization \"flux-system/flux-system\" to be reconciled",
                  "✔ Kustomization reconciled successfully", "✔ bootstrap finished"):
         sys.stderr.write(line + "\n")
-    with cluster.changing(twin_dir) as (state, _):
+    with cluster.changing(twin_dir) as (state, now):
         setup = progress.editable(state)
+        if not setup["flux"]:
+            setup["flux_since"] = now  # from here Flux brings the rendered tree up in order (flux/reconcile.py)
         setup["flux"] = True
         if "flux-system" not in setup["namespaces"]:
             setup["namespaces"].append("flux-system")
