@@ -19,6 +19,7 @@ from tests.runbooks.twin_state import read_bootstrap_state, read_twin_state
 pytestmark = pytest.mark.slow
 
 TOKEN = "ghp_DrillTokenThatNeverShows0123456789abcd"
+USER_SECRET_FILE = "kubernetes/apps/external-secrets/store/cloudflare.sops.yaml"
 REPOSITORY = "repository:\n  owner: ana\n  name: home-ops\n"
 CLUSTER = load_cluster(ROOT / "cluster.yaml")
 CONTROL_PLANES = tuple(n.name for n in CLUSTER.control_planes)
@@ -26,12 +27,19 @@ CONTROL_PLANES = tuple(n.name for n in CLUSTER.control_planes)
 
 @pytest.fixture
 def make_bootstrap(make_drill, monkeypatch):
-    def make(scenario: dict | None = None):
-        """A project with a repository, rendered, an age key and a token, and its twin in maintenance mode."""
+    def make(scenario: dict | None = None, user_secret_written: bool = True):
+        """A project with a repository, rendered, the user-written SOPS Secret, an age key and a token, and its
+        twin in maintenance mode."""
         drill = make_drill({"maintenance": "all", **(scenario or {})}, edit=lambda text: text + REPOSITORY)
         shutil.copytree(ROOT / "templates", drill.directory / "templates")
         rendered = drill.homeops("render")
         assert rendered.code == 0, rendered.stdout + rendered.stderr
+        # What the user writes and commits before the bootstrap (tree.USER_SECRETS): the twin's Flux applies it
+        # from the project, as Flux from the repository; without it cluster-secrets never becomes Ready.
+        if user_secret_written:
+            (drill.directory / USER_SECRET_FILE).write_text(
+                "apiVersion: v1\nkind: Secret\nmetadata:\n  name: cloudflare\n  namespace: external-secrets\n"
+                "stringData:\n  api-token: ENC[AES256_GCM,data:Zm9v,type:str]\nsops:\n  age: []\n")
         monkeypatch.setenv("SOPS_AGE_KEY_FILE", str(age_key(drill.directory, str(CLUSTER.secrets.age_public_key))))
         monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
         return drill
@@ -88,6 +96,24 @@ def test_apply_takes_machines_in_maintenance_mode_to_a_cluster_with_flux_ready(m
     status = record_of(drill, result)["metadata"]["homeops"]
     assert (status["runbook"], status["mode"], status["outcome"]) == ("bootstrap", "apply", "completed")
     assert TOKEN not in result.stdout + result.stderr and AGE_SECRET not in result.stdout + result.stderr
+
+
+def test_without_the_user_written_secret_the_wait_for_flux_stops_naming_its_file(make_bootstrap):
+    drill = make_bootstrap(user_secret_written=False)
+    assert read_bootstrap_state(drill.twin).in_maintenance == tuple(n.name for n in CLUSTER.nodes)
+    result = drill.run("bootstrap", apply=True)
+    assert result.code != 0, result.stdout
+    assert ("not Ready, first the one the others wait for: Kustomization flux-system/cluster-secrets Ready=False "
+            "BuildFailed: kustomize build failed: accumulating resources from "
+            f"'{USER_SECRET_FILE}'") in result.stdout
+    assert "dependency 'flux-system/cluster-secrets' is not ready" in result.stdout
+    assert record_of(drill, result)["metadata"]["homeops"]["outcome"] == "stopped"
+    objects = flux_objects(drill)  # the twin: Flux up, what needs the Secret held back, the rest Ready
+    assert read_bootstrap_state(drill.twin).flux_bootstrapped
+    assert objects["Kustomization flux-system/cluster-secrets"] == "False"
+    assert objects["Kustomization flux-system/cert-manager-issuers"] == "False"
+    assert "HelmRelease network/external-dns" not in objects  # its Kustomization waits for cluster-secrets
+    assert objects["HelmRelease kube-system/cilium"] == objects["Kustomization flux-system/rook-ceph-cluster"] == "True"
 
 
 def test_a_rerun_bootstraps_nothing_twice_and_changes_nothing(make_bootstrap):
