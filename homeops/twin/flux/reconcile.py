@@ -151,12 +151,6 @@ class Reconciler:
         for secret in release["secrets"]:
             at, message = self._secret_at(secret, release["kustomization"])
             if at > self.now:
-                # helm-controller's reason for values it cannot compose; the twin uses it for every Secret
+                # the message is helm-controller's valuesFrom text; the reason is the twin's (not checked upstream)
                 return "False", "InitFailed", message, self.since
         return "Unknown", "Progressing", IN_PROGRESS, self.since
-
-    def order_of_ready(self) -> list[str]:
-        """Every object ("Kustomization/NAME", "HelmRelease/NS/NAME") that becomes Ready, by when it does."""
-        times = [(self.kustomization_ready(n), 0, f"Kustomization/{n}") for n in self.kustomizations]
-        times += [(self.release_ready(k), 1, f"HelmRelease/{k}") for k in self.releases]
-        return [name for at, _, name in sorted(times) if at != BLOCKED]
