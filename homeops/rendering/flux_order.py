@@ -443,6 +443,10 @@ def twin_plan(order: FluxOrder) -> dict:
         who = need.who
         if who.kind == "HelmRelease" and need.why == "dependsOn" and str(who) in releases:
             releases[str(who)]["depends_on"].append(f"{need.what.namespace}/{need.what.name}")
+        if need.why in ("source", "chart source") and need.by == "missing":
+            target = releases.get(str(who)) if who.kind == "HelmRelease" else kustomizations.get(who.name)
+            if target is not None:
+                target["missing_source"] = str(need.what)
         if need.what.kind != "Secret" or need.by == "built-in":
             continue
         if who.kind == "HelmRelease" and str(who) in releases:

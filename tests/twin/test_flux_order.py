@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from homeops.rendering.flux_order import flux_order
+from homeops.rendering.flux_order import FluxOrder, Need, Ref, flux_order, twin_plan
 from homeops.twin import cluster as twin_cluster
 from homeops.twin import create, load_scenario
 from homeops.twin.setup import progress
@@ -126,3 +126,36 @@ def test_without_the_sops_age_secret_nothing_that_decrypts_becomes_ready(before_
     assert not any(name.startswith("HelmRelease/") for name in now)
     done = twin.flux("reconcile", "kustomization", "cilium")
     assert done.returncode == 1 and "flux-system/sops-age" in done.stderr.splitlines()[-1]
+
+
+def test_a_release_whose_chart_source_is_missing_stays_not_ready_naming_it(before_flux):
+    twin = before_flux()
+    with twin_cluster.state.change(str(twin.directory)) as state:  # as flux_order marks a source nothing makes
+        release = next(r for r in state["rendered"]["flux_order"]["releases"] if r["name"] == "cert-manager")
+        release["missing_source"] = "HelmRepository/flux-system/jetstack"
+    bootstrap(twin)
+    twin_cluster.advance(str(twin.directory), 60.0 * 40)
+    now = conditions(twin)
+    assert now["HelmRelease/cert-manager/cert-manager"] == (
+        "False", "ArtifactFailed", "source 'HelmRepository/flux-system/jetstack' not found")
+    assert now["Kustomization/cert-manager"][:2] == ("False", "HealthCheckFailed")
+    assert "HelmRelease/cert-manager/cert-manager" in now["Kustomization/cert-manager"][2]
+    assert now["Kustomization/cert-manager-issuers"][1:] == (
+        "DependencyNotReady", "dependency 'flux-system/cert-manager' is not ready")
+
+
+def test_the_twins_copy_of_the_order_names_a_source_nothing_makes():
+    release = Ref("HelmRelease", "apps", "web")
+    order = FluxOrder(["flux-system", "apps"], {"flux-system": (), "apps": ()}, {"apps": [release]},
+                      {"apps": [release]},
+                      [Need(release, Ref("HelmRepository", "flux-system", "charts"), "chart source", "missing")])
+    plan = twin_plan(order)
+    assert plan["releases"] == [{"namespace": "apps", "name": "web", "kustomization": "apps", "depends_on": [],
+                                 "secrets": [], "missing_source": "HelmRepository/flux-system/charts"}]
+
+
+def test_the_twins_copy_of_the_rendered_order_keeps_flux_orders_order_and_user_file(order):
+    plan = twin_plan(order)
+    assert [k["name"] for k in plan["kustomizations"]] == order.kustomizations
+    holder = next(k for k in plan["kustomizations"] if k["files"])
+    assert (holder["name"], holder["files"]) == ("cluster-secrets", [USER_SECRET_FILE])

@@ -27,10 +27,12 @@ BOOTSTRAP = "flux-system"
 # namespace/name. helm-controller's valuesFrom: "could not find %s '%s'" (kind, namespace/name).
 DEPENDENCY_NOT_READY = "dependency '{}' is not ready"
 VALUES_NOT_FOUND = "could not find Secret '{}'"
-# Not copied from upstream: the twin's words, naming what is missing as the real messages do.
+# Not copied from upstream: the twin's words (and ArtifactFailed for a missing source), naming what is missing
+# as the real messages do.
 NO_DECRYPTION_SECRET = 'decryption failed: Secret "{}" not found'
 FILE_MISSING = "kustomize build failed: accumulating resources from '{}': no such file or directory"
 NOTHING_MAKES = "Secret '{}' not found: nothing in the tree or the bootstrap makes it"
+SOURCE_MISSING = "source '{}' not found"
 IN_PROGRESS = "Reconciliation in progress"
 
 
@@ -83,6 +85,8 @@ class Reconciler:
         for secret in entry["secrets"]:
             if secret["why"] == "decryption key" and secret["secret"] not in self.secrets:
                 return BLOCKED
+        if entry.get("missing_source"):
+            return BLOCKED
         if any(not self._has_file(path) for path in entry["files"]):
             return BLOCKED
         return start + self.step
@@ -104,6 +108,7 @@ class Reconciler:
             start = [self.kustomization_applied(release["kustomization"])]
             start += [self.release_ready(d) for d in release["depends_on"] if d in self.releases]
             start += [self._secret_at(s, release["kustomization"])[0] for s in release["secrets"]]
+            start += [BLOCKED] if release.get("missing_source") else []
             self._ready[key] = max(start) + self.step
         return self._ready[key]
 
@@ -127,6 +132,8 @@ class Reconciler:
         for path in entry["files"]:
             if not self._has_file(path):
                 return "False", "BuildFailed", FILE_MISSING.format(path), self.since
+        if entry.get("missing_source"):
+            return "False", "ArtifactFailed", SOURCE_MISSING.format(entry["missing_source"]), self.since
         for dependency in entry["depends_on"]:
             if self.kustomization_ready(dependency) > self.now:
                 return ("False", "DependencyNotReady", DEPENDENCY_NOT_READY.format(f"flux-system/{dependency}"),
@@ -148,6 +155,8 @@ class Reconciler:
         for dependency in release["depends_on"]:
             if dependency in self.releases and self.release_ready(dependency) > self.now:
                 return "False", "DependencyNotReady", DEPENDENCY_NOT_READY.format(dependency), self.since
+        if release.get("missing_source"):
+            return "False", "ArtifactFailed", SOURCE_MISSING.format(release["missing_source"]), self.since
         for secret in release["secrets"]:
             at, message = self._secret_at(secret, release["kustomization"])
             if at > self.now:
