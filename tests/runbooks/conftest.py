@@ -11,6 +11,7 @@ final state read back from the twin's state directory (twin_state.py), not throu
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -365,3 +366,34 @@ def make_drill(tmp_path):
         return Drill(directory, scenario or {}, edit)
 
     return make
+
+
+BOOTSTRAP_TOKEN = "ghp_DrillTokenThatNeverShows0123456789abcd"
+USER_SECRET_FILE = "kubernetes/apps/external-secrets/store/cloudflare.sops.yaml"
+REPOSITORY = "repository:\n  owner: ana\n  name: home-ops\n"
+
+
+@pytest.fixture
+def make_bootstrap(make_drill, monkeypatch):
+    from tests.runbooks.bootstrap_fake import age_key
+
+    def make(scenario: dict | None = None, user_secret_written: bool = True):
+        """A project with a repository, rendered, the user-written SOPS Secret, an age key and a token, and its
+        twin in maintenance mode."""
+        drill = make_drill({"maintenance": "all", **(scenario or {})}, edit=lambda text: text + REPOSITORY)
+        shutil.copytree(ROOT / "templates", drill.directory / "templates")
+        rendered = drill.homeops("render")
+        assert rendered.code == 0, rendered.stdout + rendered.stderr
+        # What the user writes and commits before the bootstrap (tree.USER_SECRETS): the twin's Flux applies it
+        # from the project, as Flux from the repository; without it cluster-secrets never becomes Ready.
+        if user_secret_written:
+            (drill.directory / USER_SECRET_FILE).write_text(
+                "apiVersion: v1\nkind: Secret\nmetadata:\n  name: cloudflare\n  namespace: external-secrets\n"
+                "stringData:\n  api-token: ENC[AES256_GCM,data:Zm9v,type:str]\nsops:\n  age: []\n")
+        monkeypatch.setenv("SOPS_AGE_KEY_FILE", str(age_key(drill.directory, str(load_cluster(ROOT / 'cluster.yaml').secrets.age_public_key))))
+        monkeypatch.setenv("GITHUB_TOKEN", BOOTSTRAP_TOKEN)
+        return drill
+
+    return make
+
+

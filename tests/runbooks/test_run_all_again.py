@@ -126,8 +126,11 @@ def test_a_step_run_again_by_hand_after_its_run_ended_is_refused_and_changes_not
 
 @pytest.mark.parametrize("name", sorted(p.stem for p in (Path(__file__).resolve().parents[2] / "runbooks")
                                         .glob("*.ipynb")))
-def test_every_runbook_run_all_twice_in_one_kernel_keeps_two_complete_records(name, make_drill, kernel_for):
-    drill = make_drill({"reboot_seconds": 0.3})
+def test_every_runbook_run_all_twice_in_one_kernel_keeps_two_complete_records(name, make_drill, make_bootstrap,
+                                                                              kernel_for):
+    # The bootstrap plans against machines in maintenance mode with what it needs (repository, age key, token);
+    # on a built cluster its preflight rightly stops before the last cell.
+    drill = make_bootstrap({"reboot_seconds": 0.3}) if name == "bootstrap" else make_drill({"reboot_seconds": 0.3})
     kernel = kernel_for(drill, name)
     kernel.set_parameters(wait_timeout=DRILL_WAIT_TIMEOUT, poll_interval=DRILL_POLL_INTERVAL,
                           **TO_THE_END.get(name, {}))
