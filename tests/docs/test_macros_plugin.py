@@ -37,6 +37,19 @@ def test_requests_is_executed_only_when_mkdocs_macros_uses_it():
     assert json.loads(done.stdout) == {"imported_at_import": False, "real_get": True, "real_error": True}
 
 
+def heard(monkeypatch, caplog, level: int) -> None:
+    """caplog hears mkdocs-macros' logger at `level`, whatever an earlier build in this process did to it
+    (MkDocs' CLI stops its loggers' propagation; homeops.site.build_log filters the macros' INFO chatter)."""
+    logger = logging.getLogger(MACROS_LOGGER)
+    monkeypatch.setattr(logger, "filters", [])
+    monkeypatch.setattr(logger, "propagate", True)
+    monkeypatch.setattr(logger, "disabled", False)
+    for parent in ("mkdocs.plugins", "mkdocs"):
+        monkeypatch.setattr(logging.getLogger(parent), "propagate", True)
+        monkeypatch.setattr(logging.getLogger(parent), "disabled", False)
+    caplog.set_level(level, logger=MACROS_LOGGER)
+
+
 def plugin_with_variables() -> MacrosPlugin:
     plugin = MacrosPlugin()
     plugin._variables = {"cluster_name": "a-value-only-in-the-dump"}
@@ -50,15 +63,15 @@ def test_without_debug_logging_the_variables_are_named_but_not_serialized(caplog
         raise AssertionError("the variables were serialized for a DEBUG line nobody logs")
 
     monkeypatch.setattr(SuperDict, "to_json", serialize)
-    caplog.set_level(logging.INFO, logger=MACROS_LOGGER)
+    heard(monkeypatch, caplog, logging.INFO)
     plugin_with_variables().on_pre_build(config=None)
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert "Config variables:" in logged and "cluster_name" in logged
     assert "Config macros:" in logged and "node_table" in logged
 
 
-def test_with_debug_logging_the_variables_are_dumped_as_mkdocs_macros_does(caplog):
-    caplog.set_level(logging.DEBUG, logger=MACROS_LOGGER)
+def test_with_debug_logging_the_variables_are_dumped_as_mkdocs_macros_does(caplog, monkeypatch):
+    heard(monkeypatch, caplog, logging.DEBUG)
     plugin_with_variables().on_pre_build(config=None)
     debug_lines = [r.getMessage() for r in caplog.records if r.levelno == logging.DEBUG]
     assert any("Config variables:" in m and "a-value-only-in-the-dump" in m for m in debug_lines)
