@@ -127,6 +127,13 @@ def remediate(session: Session, *, release: str = "", method: str = "reset") -> 
         except KeyboardInterrupt:
             raise RunbookStopped(_stopped(target, INTERRUPTED, done, untouched, _state_after(target, method))) \
                 from None
+        except RunbookStopped as exc:
+            # An interrupt while a flux command ran comes from the gate as a stop in doubt: what the
+            # release is now is read back, as for any other interrupt.
+            if not getattr(exc, "in_doubt", None):
+                raise
+            raise RunbookStopped(_stopped(target, f"{INTERRUPTED} before `{exc.command}` answered", done, untouched,
+                                          _state_after(target, method))) from None
         except ToolError as exc:
             raise RunbookStopped(_stopped(target, str(exc), done, untouched, _state_after(target, method))) \
                 from None

@@ -80,7 +80,8 @@ def test_ctrl_c_during_the_resume_stops_naming_the_release_left_suspended(stuck_
         flux_remediate.remediate(session, method="suspend-resume")
     assert str(stopped.value) == (
         "Flux: stopped at HelmRelease cert-manager/cert-manager: interrupted (Ctrl-C, Kernel > Interrupt or a "
-        f"signal); left in place: HelmRelease cert-manager/cert-manager left suspended; {RESUME_HINT}; "
+        "signal) before `flux resume helmrelease cert-manager -n cert-manager --timeout 3s` answered; left in place: "
+        f"HelmRelease cert-manager/cert-manager left suspended; {RESUME_HINT}; "
         "not touched: HelmRelease network/external-dns")
     assert read_twin_state(stuck_twin.twin).releases["cert-manager/cert-manager"].suspended
 
