@@ -300,7 +300,9 @@ def test_plan_then_apply_in_one_kernel_is_two_runs_each_with_its_own_record_and_
     parameters.scroll_into_view_if_needed()  # the lab renders only the cells in view
     editor = parameters.locator(".cm-content")
     editor.get_by_text("apply: bool = False").wait_for()
-    source = editor.inner_text()
+    # Each CodeMirror line is one .cm-line; their text, not the editor's rendered inner text, which a
+    # loaded machine catches mid-layout as empty.
+    source = "\n".join(editor.locator(".cm-line").all_text_contents())
     assert "apply: bool = False" in source
     editor.click()
     notebook.page.keyboard.press("Control+a")
