@@ -55,6 +55,7 @@ def define_env(env) -> None:
     env.macro(lambda: cluster_tables.load_balancer_table(cluster), "load_balancer_table")
     env.macro(lambda: cluster_tables.network_table(cluster), "network_table")
     env.macro(lambda: cluster_tables.etcd_availability(cluster), "etcd_availability")
+    env.macro(lambda: cluster_tables.component_support_table(cluster), "component_support_table")
     env.macro(lambda category: technology.technology_table(cluster, category), "technology_table")
     env.macro(lambda: network_diagram.network_diagram(cluster), "network_diagram")
     env.macro(schema_reference.cluster_yaml_reference, "cluster_yaml_reference")

@@ -65,3 +65,26 @@ def etcd_availability(cluster: Cluster) -> str:
     advice = f"It keeps quorum with up to {_plural(tolerance, 'control-plane node')} down at once."
     return admonition("success", f"etcd tolerates {_plural(tolerance, 'control-plane failure')}",
                       f"{facts}\n\n{advice}")
+
+
+def component_support_table(cluster: Cluster) -> str:
+    """Every known release line of the components whose Kubernetes support is judged, the pinned one
+    marked: why a pin is where it is (Flux 2.6 stops at Kubernetes 1.33, so 1.34 needs 2.7)."""
+    from homeops.cluster import component_support
+    from homeops.cluster.talos_support import minor_of
+
+    kubernetes = minor_of(str(cluster.versions.kubernetes))[1]
+    rows = []
+    for key in component_support.COMPONENTS:
+        pinned = getattr(cluster.versions, key, None)
+        pinned_minor = minor_of(str(pinned)) if pinned else None
+        for (row_key, minor), support in sorted(component_support.SUPPORT.items()):
+            if row_key != key:
+                continue
+            highest = f"1.{support.highest}" if support.highest is not None else "(no upper bound stated)"
+            fits = component_support.supports(support, kubernetes)
+            mark = f"**{cell(pinned)}**" if minor == pinned_minor else ""
+            rows.append((cell(support.component), cell(f"{minor[0]}.{minor[1]}"), mark,
+                         cell(f"1.{support.lowest} to {highest}"), "yes" if fits else "no", cell(support.source)))
+    return table(("Component", "Release line", "Pinned", "Supports Kubernetes",
+                  f"Runs {cell(cluster.versions.kubernetes)}", "Upstream source"), rows)

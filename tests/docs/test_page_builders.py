@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import json
 import re
+from pathlib import Path
 
 import pytest
 import yaml
@@ -500,3 +501,23 @@ def test_the_reference_says_optional_sections_default_key_by_key():
     rows = {row.path: row for row in key_rows()}
     assert rows["secrets"].default == "each key's own default"
     assert rows["secrets.store"].default == "default `cluster-secrets`"
+
+
+def test_the_component_support_table_marks_each_pin_and_says_which_lines_run_the_clusters_kubernetes():
+    from homeops import load_cluster
+    from homeops.cluster import component_support
+    from homeops.site.cluster_tables import component_support_table
+
+    cluster = load_cluster(Path(__file__).resolve().parents[2] / "cluster.yaml")
+    shown = component_support_table(cluster)
+    rows = [line for line in shown.splitlines()[2:]]
+    assert len(rows) == len(component_support.SUPPORT)
+    flux = {line.split(" | ")[1]: line for line in rows if line.startswith("| Flux |")}
+    pinned_line = ".".join(str(cluster.versions.flux).lstrip("v").split(".")[:2])
+    assert "**" in flux[pinned_line] and "| yes |" in flux[pinned_line]
+    unpinned = [line for minor, line in flux.items() if minor != pinned_line]
+    assert unpinned and all("**" not in line for line in unpinned)
+    # Flux 2.6 stops at Kubernetes 1.33 (its release announcement): the reason the pin is on a later line.
+    kubernetes_minor = int(str(cluster.versions.kubernetes).lstrip("v").split(".")[1])
+    if kubernetes_minor > 33:
+        assert "| no |" in flux["2.6"]
