@@ -37,8 +37,13 @@ def kernel_for(tmp_path: Path):
 
 
 def records_of(drill, name: str) -> list[dict]:
-    """The runbook's records, oldest first."""
-    return [json.loads(p.read_text()) for p in sorted(drill.records.glob(f"*-{name}*.ipynb"))]
+    """The runbook's records, oldest first: by their second, then by the `-2` suffix a second run started
+    in the same second gets (which sorts before `.ipynb` as text)."""
+    def started(path):
+        stamp, _, rest = path.stem.partition(f"-{name}")
+        return stamp, int(rest.lstrip("-") or 1)
+
+    return [json.loads(p.read_text()) for p in sorted(drill.records.glob(f"*-{name}*.ipynb"), key=started)]
 
 
 def executed(record: dict) -> list[str]:
