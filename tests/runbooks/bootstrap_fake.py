@@ -103,10 +103,9 @@ class FakeLab:
         self.calls.append([a for a in argv if not a.startswith("--request-timeout=")])
         self.environments.append({k: os.environ.get(k) for k in ("TALOSCONFIG", "KUBECONFIG", "GITHUB_TOKEN")})
         code, out, err = self._answer([a for a in argv if not a.startswith("--request-timeout=")])
-        if on_line is not None:  # a followed change hears each line of the tool's output, as the real run does
-            for name, text in (("stdout", out), ("stderr", err)):
-                for line in text.splitlines():
-                    on_line(name, line)
+        from tests.runbooks.conftest import hear_followed
+
+        hear_followed(on_line, out, err)
         if check and code:
             raise ToolError(argv, code, err, out)
         return Completed(tuple(argv), code, out, err)

@@ -63,6 +63,15 @@ class FakeNode:
         }}
 
 
+def hear_followed(on_line, out: str, err: str) -> None:
+    """A followed change hears each line of the tool's output, as the real run does (process.run's on_line)."""
+    if on_line is None:
+        return
+    for name, text in (("stdout", out), ("stderr", err)):
+        for line in text.splitlines():
+            on_line(name, line)
+
+
 @dataclass
 class FakeCluster:
     nodes: dict[str, FakeNode]
@@ -94,10 +103,7 @@ class FakeCluster:
         argv = [a for a in map(str, argv) if not a.startswith("--request-timeout=")]
         self.calls.append(argv)
         code, out, err = self._answer(argv)
-        if on_line is not None:  # a followed change hears each line of the tool's output, as the real run does
-            for name, text in (("stdout", out), ("stderr", err)):
-                for line in text.splitlines():
-                    on_line(name, line)
+        hear_followed(on_line, out, err)
         if check and code:
             raise ToolError(argv, code, err, out)
         return Completed(tuple(argv), code, out, err)
