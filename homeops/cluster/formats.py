@@ -37,6 +37,15 @@ _EXTENSION = re.compile(r"^[a-z0-9][a-z0-9-]*/[a-z0-9][a-z0-9.-]*$")
 _GITHUB_OWNER = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$")
 _GITHUB_REPOSITORY = re.compile(r"^(?!\.\.?$)[A-Za-z0-9._-]{1,100}$")
 _GIT_BRANCH = re.compile(r"^(?![/.-])(?!.*(?:\.\.|//|@\{|\.lock$|/$|\.$|/\.))[^\x00-\x20~^:?*\[\\\x7f]+$")
+# S3 (and S3-compatible stores): AWS's bucket naming rules, an endpoint URL without path or credentials,
+# a region name, a key prefix of path segments; a CronJob schedule: five cron fields or a @macro.
+_S3_BUCKET = re.compile(r"(?!\d+\.\d+\.\d+\.\d+$)(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+_S3_ENDPOINT = re.compile(r"https?://[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::[0-9]{1,5})?")
+_S3_REGION = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?")
+_S3_PREFIX = re.compile(r"[A-Za-z0-9._-]+(?:/[A-Za-z0-9._-]+)*")
+_CRON_FIELD = r"(?:\*|[0-9A-Za-z]+(?:-[0-9A-Za-z]+)?)(?:/[0-9]+)?"
+_CRON = re.compile(rf"(?:@(?:yearly|annually|monthly|weekly|daily|midnight|hourly)"
+                   rf"|{_CRON_FIELD}(?:,{_CRON_FIELD})*(?: +{_CRON_FIELD}(?:,{_CRON_FIELD})*){{4}})")
 _FLOATING_TAGS = {"latest", "stable", "main", "master", "edge", "nightly"}
 
 
@@ -108,6 +117,15 @@ _SHAPES: dict[str, tuple[re.Pattern[str], str]] = {
     "mac-address": (_MAC, "a MAC address of the form 00:1a:2b:3c:4d:5e (lowercase hex){hint}"),
     "device-path": (_DEVICE_PATH, "a disk device path such as /dev/nvme0n1 or /dev/disk/by-id/...{hint}"),
     "extension-name": (_EXTENSION, "a Talos system extension name such as siderolabs/zfs{hint}"),
+    "s3-bucket": (_S3_BUCKET, "an S3 bucket name{hint} (3 to 63 lowercase letters, digits, '.' and '-', starting and "
+                              "ending with a letter or digit)"),
+    "s3-endpoint": (_S3_ENDPOINT, "an S3 endpoint URL such as https://s3.example.com or http://minio.lan:9000{hint} "
+                                  "(scheme, host and port only: no path)"),
+    "s3-region": (_S3_REGION, "a region name such as us-east-1{hint} (lowercase letters, digits and '-')"),
+    "s3-prefix": (_S3_PREFIX, "an object key prefix such as home-ops/etcd{hint} (segments of letters, digits, '.', "
+                              "'_' and '-' joined by '/', no '/' at either end)"),
+    "cron-schedule": (_CRON, "a CronJob schedule{hint}: five cron fields (minute hour day-of-month month day-of-week) "
+                             "such as '0 */6 * * *', or @daily, @hourly..."),
 }
 
 
@@ -162,6 +180,14 @@ def _age_recipient(value: str) -> str:
     return value
 
 
+def _s3_endpoint(value: str) -> str:
+    if "@" in value.split("://", 1)[-1].split("/", 1)[0]:
+        # credentials in the address would be committed and published: refuse them without echoing them
+        raise _fail("s3-endpoint", "this address carries credentials (USER:KEY@): give scheme, host and port only; "
+                    "the keys go in the SOPS-encrypted Secret you write (see the Backup and disaster recovery page)")
+    return _shaped("s3-endpoint")(value)
+
+
 _as_text = PlainSerializer(str, return_type=str)
 
 
@@ -184,3 +210,8 @@ MacAddress = _text(_shaped("mac-address"))
 DevicePath = _text(_shaped("device-path"))
 AgePublicKey = _text(_age_recipient)
 ExtensionName = _text(_shaped("extension-name"))
+S3Bucket = _text(_shaped("s3-bucket"))
+S3Endpoint = _text(_s3_endpoint)
+S3Region = _text(_shaped("s3-region"))
+S3Prefix = _text(_shaped("s3-prefix"))
+CronSchedule = _text(_shaped("cron-schedule"))

@@ -18,7 +18,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from homeops.cluster import rules
 from homeops.cluster import component_support
-from homeops.cluster.model import Cluster, LoadBalancer, Network, Node, Talos, Versions
+from homeops.cluster.model import Cluster, LoadBalancer, Network, Node, Secrets, Talos, Versions
 from homeops import collector
 from homeops.safe_yaml.problems import DataPath, Problem, dotted, found
 from homeops.safe_yaml.source import Source, read_file, read_source
@@ -219,6 +219,8 @@ def _facts_from_cluster(cluster: Cluster, source: Source) -> rules.Facts:
         zfs_localpv_version=cluster.versions.zfs_localpv,
         schematic_id=cluster.talos.schematic_id,
         extensions=cluster.talos.extensions,
+        s3_backups=cluster.backups is not None,
+        age_public_key="absent" if cluster.secrets.age_public_key is None else "set",
     )
 
 
@@ -276,6 +278,9 @@ def _facts_from_data(source: Source, error_locs: set[DataPath]) -> rules.Facts:
 
     talos = data.get("talos")
     extensions = _parsed(Talos, talos, ("talos",), "extensions", failed)
+    backups = data.get("backups")
+    secrets = data.get("secrets")
+    age_key = _parsed(Secrets, secrets, ("secrets",), "age_public_key", failed) if secrets is not None else None
 
     return rules.Facts(
         file=source.file,
@@ -295,6 +300,8 @@ def _facts_from_data(source: Source, error_locs: set[DataPath]) -> rules.Facts:
         zfs_localpv_version=version("zfs_localpv"),
         schematic_id=_known(_parsed(Talos, talos, ("talos",), "schematic_id", failed)),
         extensions=None if extensions is _FAILED else extensions,
+        s3_backups=isinstance(backups, dict) and backups.get("s3") is not None,
+        age_public_key="unknown" if age_key is _FAILED else ("absent" if age_key is None else "set"),
     )
 
 

@@ -150,6 +150,30 @@ class Secrets(Frozen):
         description="Name of the External Secrets ClusterSecretStore the rendered ExternalSecrets read from.")
 
 
+class S3Backups(Frozen):
+    endpoint: Optional[formats.S3Endpoint] = Field(
+        default=None,
+        description="S3 API address of an S3-compatible store (MinIO, Garage, Ceph RGW, R2...), scheme and host "
+                    "only; without it, AWS S3 of `region`.")
+    bucket: formats.S3Bucket = Field(description="Bucket the snapshots go to; create it first (talos-backup does not).")
+    region: formats.S3Region = Field(
+        default="us-east-1", description="Region requests are signed for (most S3-compatible stores accept us-east-1).")
+    prefix: Optional[formats.S3Prefix] = Field(
+        default=None, description="Key prefix of every snapshot (default: cluster.name, as talos-backup's own).")
+    path_style: bool = Field(
+        default=False, strict=True,
+        description="Address the bucket in the path (`https://HOST/BUCKET/...`) instead of as a subdomain; most "
+                    "self-hosted stores need it. Applies with `endpoint` only.")
+    schedule: formats.CronSchedule = Field(
+        default="0 */6 * * *", description="When the CronJob takes a snapshot, in UTC (cron syntax).")
+
+
+class Backups(Frozen):
+    s3: S3Backups = Field(
+        description="Scheduled etcd snapshots by siderolabs/talos-backup (a CronJob in the cluster), age-encrypted "
+                    "to secrets.age_public_key and uploaded to this S3 bucket.")
+
+
 class Cluster(Frozen):
     cluster: ClusterInfo = Field(description="Who the cluster is: its name and the domain it serves.")
     versions: Versions = Field(description="Pinned releases of every component; Renovate bumps them by pull request.")
@@ -162,6 +186,17 @@ class Cluster(Frozen):
                     "address, and what Flux is bootstrapped from. Without it the site has no repository links.",
     )
     secrets: Secrets = Field(default_factory=Secrets, description="Where encrypted and external secrets come from.")
+    backups: Optional[Backups] = Field(
+        default=None,
+        description="Where scheduled etcd snapshots go. Without it nothing is scheduled: etcd-backup runs by hand "
+                    "(and inside control-plane-upgrade) into the local backups/ directory.")
+
+    @property
+    def backup_prefix(self) -> str | None:
+        """The S3 key prefix talos-backup writes under (its S3_PREFIX), or None without scheduled backups."""
+        if self.backups is None:
+            return None
+        return self.backups.s3.prefix or self.cluster.name
 
     @cached_property
     def control_planes(self) -> tuple[Node, ...]:

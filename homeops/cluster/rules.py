@@ -62,6 +62,9 @@ class Facts:
     zfs_localpv_version: str | None = None
     schematic_id: str | None = None
     extensions: tuple[str, ...] | None = None  # None when talos.extensions did not parse
+    s3_backups: bool = False  # backups.s3 is written (whether or not its own values parsed)
+    # "set", "absent", or "unknown" when secrets.age_public_key had a problem of its own
+    age_public_key: str = "unknown"
 
     def problem(self, code: str, path: DataPath, message: str, severity: Severity = "error") -> Problem:
         line, column = self.locate(path)
@@ -303,6 +306,16 @@ def component_unsupported(facts: Facts) -> list[Problem]:
     return problems
 
 
+def backups_need_age_key(facts: Facts) -> list[Problem]:
+    """talos-backup encrypts each snapshot to secrets.age_public_key: without it there is nothing to encrypt to."""
+    if not facts.s3_backups or facts.age_public_key != "absent":
+        return []
+    return [facts.problem(
+        "backups-need-age-key", ("backups", "s3"),
+        "scheduled backups need secrets.age_public_key: talos-backup encrypts every etcd snapshot to it before "
+        "the upload (an unencrypted snapshot holds every Secret of the cluster); set it (`age-keygen -y` prints it)")]
+
+
 RULES: tuple[Callable[[Facts], list[Problem]], ...] = (
     cidr_overlap,
     address_outside_node_cidr,
@@ -318,6 +331,7 @@ RULES: tuple[Callable[[Facts], list[Problem]], ...] = (
     zfs_extension_missing,
     schematic_stale,
     component_unsupported,
+    backups_need_age_key,
 )
 
 
