@@ -48,6 +48,11 @@ CRD_PROVIDERS: dict[str, tuple[str, str, str]] = {
     "gateway.networking.k8s.io": ("Kustomization", "flux-system", "gateway-api-crds"),
 }
 FLUX_GROUPS = ("kustomize.toolkit.fluxcd.io", "helm.toolkit.fluxcd.io", "source.toolkit.fluxcd.io")
+# CRDs Talos itself installs: serviceaccounts.talos.dev exists once the control planes enable Talos API access
+# from Kubernetes (Talos docs v1.11, "Talos API access from Kubernetes"); talos/patches/controlplane.yaml does
+# when cluster.yaml has backups.s3.
+TALOS_GROUPS = {"talos.dev": "Talos: machine.features.kubernetesTalosAPIAccess of talos/patches/controlplane.yaml, "
+                             "applied to every control plane"}
 
 
 @dataclass(frozen=True, order=True)
@@ -210,7 +215,7 @@ def _needs_of(obj: _Object) -> list[tuple[Ref, str]]:
     spec = d.get("spec") or {}
     needs: list[tuple[Ref, str]] = []
     group = d.get("apiVersion", "").split("/")[0] if "/" in d.get("apiVersion", "") else ""
-    if group in CRD_PROVIDERS or group in FLUX_GROUPS:
+    if group in CRD_PROVIDERS or group in FLUX_GROUPS or group in TALOS_GROUPS:
         needs.append((Ref("CustomResourceDefinition", "", group), "CRD"))
     if ns:
         needs.append((Ref("Namespace", "", ns), "namespace"))
@@ -261,8 +266,11 @@ def _needs_of(obj: _Object) -> list[tuple[Ref, str]]:
     elif kind == "HTTPRoute":
         for parent in spec.get("parentRefs") or []:
             needs.append((Ref(parent.get("kind", "Gateway"), parent.get("namespace", ns), parent["name"]), "parent"))
-    elif kind in ("Deployment", "StatefulSet", "DaemonSet"):
+    elif kind in ("Deployment", "StatefulSet", "DaemonSet", "Job"):
         needs += [(Ref(k, ns, n), k) for k, n in _workload_refs(spec.get("template") or {})]
+    elif kind == "CronJob":
+        job = (spec.get("jobTemplate") or {}).get("spec") or {}
+        needs += [(Ref(k, ns, n), k) for k, n in _workload_refs(job.get("template") or {})]
     elif kind == "RoleBinding":
         role = d["roleRef"]
         needs.append((Ref(role["kind"], ns if role["kind"] == "Role" else "", role["name"]), "role"))
@@ -318,6 +326,9 @@ def _produced(objects: list[_Object]) -> dict[Ref, _Object]:
             made[Ref("Secret", o.ref.namespace, target)] = o
         elif o.ref.kind == "Certificate":
             made[Ref("Secret", o.ref.namespace, spec["secretName"])] = o
+        elif o.ref.kind == "ServiceAccount" and o.document.get("apiVersion", "").startswith("talos.dev/"):
+            # Talos answers a Talos ServiceAccount with a Secret of the same name holding its talosconfig
+            made[Ref("Secret", o.ref.namespace, o.ref.name)] = o
     for group, provider in CRD_PROVIDERS.items():
         if Ref(*provider) in by_ref:
             made[Ref("CustomResourceDefinition", "", group)] = by_ref[Ref(*provider)]
@@ -377,6 +388,8 @@ def _resolve(o: _Object, what: Ref, why: str, applier: str, made: dict[Ref, _Obj
         return Need(o.ref, what, why, "bootstrap", BOOTSTRAP_STEPS[(what.kind, what.namespace, what.name)])
     if what.kind == "CustomResourceDefinition" and what.name in FLUX_GROUPS:
         return Need(o.ref, what, why, "bootstrap", "flux bootstrap (gotk-components.yaml)")
+    if what.kind == "CustomResourceDefinition" and what.name in TALOS_GROUPS:
+        return Need(o.ref, what, why, "bootstrap", TALOS_GROUPS[what.name])
     if what.kind == "Namespace" and what.name in BUILT_IN_NAMESPACES:
         return Need(o.ref, what, why, "built-in", "a namespace every cluster has")
     if what.kind == "ConfigMap" and what.name == ROOT_CA:

@@ -55,6 +55,11 @@ USER_SECRETS: dict[str, tuple[str, str, str]] = {
         "external-secrets", "cloudflare",
         "keys api-token (Cloudflare API token: Zone:Zone:Read and Zone:DNS:Edit) and tunnel-token "
         "(`cloudflared tunnel token`), read through the ClusterSecretStore"),
+    # rendered (and listed) only when cluster.yaml has backups.s3
+    "kubernetes/apps/backup/talos-backup/s3-credentials.sops.yaml": (
+        "backup", "talos-backup-s3",
+        "keys AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (an S3 key that may put objects into backups.s3.bucket "
+        "under its prefix), read by talos-backup's CronJob"),
 }
 
 

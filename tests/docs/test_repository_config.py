@@ -76,3 +76,15 @@ def test_pre_commit_strips_papermill_metadata_and_validates_cluster_yaml():
              for h in repo["hooks"]}
     assert hooks["nbstripout"]["args"][:2] == ["--extra-keys", "metadata.papermill cell.metadata.papermill"]
     assert hooks["homeops-validate"]["entry"].endswith("homeops validate")
+
+
+def test_renovate_finds_the_image_pinned_in_the_talos_backup_template():
+    config = json.loads((ROOT / "renovate.json").read_text())
+    (manager,) = [m for m in config["customManagers"] if any("templates" in p for p in m["managerFilePatterns"])]
+    assert re.search(manager["managerFilePatterns"][0].strip("/"), "templates/kubernetes/apps/backup/talos-backup/cronjob.yaml.j2")
+    text = (ROOT / "templates/kubernetes/apps/backup/talos-backup/cronjob.yaml.j2").read_text()
+    [pattern] = [re.compile(p.replace("(?<", "(?P<")) for p in manager["matchStrings"]]
+    [found] = [m.groupdict() for m in pattern.finditer(text)]
+    assert (found["datasource"], found["depName"], found["currentValue"], found["versioning"]) == (
+        "docker", "ghcr.io/siderolabs/talos-backup", "v0.1.0-beta.3", "semver")
+    assert f"image: {found['depName']}:{found['currentValue']}" in text

@@ -64,6 +64,8 @@ def checkout(tmp_path_factory) -> Path:
     copy = tmp_path_factory.mktemp("checkout")
     shutil.copytree(ROOT / "kubernetes", copy / "kubernetes")
     for path, (namespace, name, _) in tree.USER_SECRETS.items():
+        if not (copy / path).parent.is_dir():
+            continue  # a component cluster.yaml does not render (talos-backup without backups.s3)
         (copy / path).write_text(yaml.safe_dump({"apiVersion": "v1", "kind": "Secret", "metadata": {
             "name": name, "namespace": namespace}, "stringData": {"placeholder": "not a secret"}}))
     return copy
@@ -99,7 +101,7 @@ def test_kustomize_builds_each_flux_kustomization_path_into_what_the_order_repor
 def test_without_your_secret_file_the_store_kustomization_is_the_one_that_fails_naming_it():
     if not KUBECTL.is_file():
         pytest.skip("needs the real kubectl at /usr/bin/kubectl (`kubectl kustomize`, offline)")
-    [path] = tree.USER_SECRETS
+    [path] = [p for p in tree.USER_SECRETS if (ROOT / p).parent.is_dir()]  # the ones the committed tree lists
     done = subprocess.run([str(KUBECTL), "kustomize", str(ROOT / Path(path).parent)], capture_output=True, text=True)
     assert done.returncode != 0 and Path(path).name in done.stderr
 
