@@ -308,6 +308,15 @@ def _cases() -> list[Case]:
     bearer = chars(ALNUM + "-._~", 40)
     add("Bearer authorization header", "RFC 6750 section 2.1",
         f"curl -H 'Authorization: Bearer {bearer}' https://api.example.com/", bearer)
+    s3_id, s3_secret = chars("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", 16), chars(BASE64, 40)
+    add("talos-backup's S3 keys, as you write the Secret before sops encrypts it",
+        "siderolabs/talos-backup cronjob.sample.yaml (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY); "
+        "kubectl create secret generic --dry-run=client -o yaml (data: base64)",
+        f"apiVersion: v1\nkind: Secret\nmetadata:\n  name: talos-backup-s3\n  namespace: backup\nstringData:\n"
+        f"  AWS_ACCESS_KEY_ID: AKIA{s3_id}\n  AWS_SECRET_ACCESS_KEY: {s3_secret}\n---\ndata:\n"
+        f"  AWS_SECRET_ACCESS_KEY: {b64(s3_secret.encode())}\n",
+        s3_id, s3_secret, b64(s3_secret.encode()))
+
     return cases
 
 
