@@ -17,6 +17,7 @@ from mkdocs_macros.errors import format_error
 from homeops.catalog import RunbookMalformed
 from homeops.rendering import excerpt, render, tree
 from homeops.site import (
+    backup_tables,
     boot_media,
     cluster_tables,
     folding,
@@ -55,6 +56,8 @@ def define_env(env) -> None:
     env.macro(lambda: cluster_tables.load_balancer_table(cluster), "load_balancer_table")
     env.macro(lambda: cluster_tables.network_table(cluster), "network_table")
     env.macro(lambda: cluster_tables.etcd_availability(cluster), "etcd_availability")
+    env.macro(lambda: backup_tables.backup_destinations(cluster), "backup_destinations")
+    env.macro(backup_tables.s3_credentials_keys, "s3_credentials_keys")
     env.macro(lambda: cluster_tables.component_support_table(cluster), "component_support_table")
     env.macro(lambda category: technology.technology_table(cluster, category), "technology_table")
     env.macro(lambda: network_diagram.network_diagram(cluster), "network_diagram")
