@@ -121,3 +121,97 @@ def test_the_leak_scan_finds_a_planted_secret(tmp_path):
     (tmp_path / "deep" / "copy").write_bytes(b'{"snapshot": "homeops-twin"}')
     (tmp_path / "config").write_bytes(b"token: abcdef.0123456789abcdef")
     assert len(plaintext_leaks([tmp_path], [b"abcdef.0123456789abcdef"])) == 2
+
+
+def test_scratch_looks_in_homeops_scratch_alone_or_else_the_runtime_directory_then_dev_shm(monkeypatch):
+    monkeypatch.delenv(scratch.ENV, raising=False)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", "/run/user/1000")
+    assert scratch.candidates() == ["/run/user/1000", "/dev/shm"]
+    monkeypatch.setenv("XDG_RUNTIME_DIR", "")
+    assert scratch.candidates() == ["/dev/shm"]
+    monkeypatch.setenv(scratch.ENV, "/mnt/ram")
+    assert scratch.candidates() == ["/mnt/ram"]
+
+
+def test_a_new_set_makes_its_private_destination_with_its_parents(tmp_path):
+    previous = os.umask(0o022)
+    try:
+        made = sets.new_set(tmp_path / "not" / "yet" / "there", now=86400)
+    finally:
+        os.umask(previous)
+    assert made == tmp_path / "not" / "yet" / "there" / "etcd-19700102T000000Z"
+    assert stat.S_IMODE(made.parent.stat().st_mode) == 0o700 and stat.S_IMODE(made.stat().st_mode) == 0o700
+
+
+def test_the_hundredth_backup_of_one_second_is_refused_by_name(tmp_path):
+    (tmp_path / "etcd-19700101T000000Z").mkdir()
+    for count in range(2, 100):
+        (tmp_path / f"etcd-19700101T000000Z-{count}").mkdir()
+    with pytest.raises(FileExistsError) as refused:
+        sets.new_set(tmp_path, now=0)
+    assert str(refused.value) == f"{tmp_path / 'etcd-19700101T000000Z'}: 99 backups in one second"
+    assert not (tmp_path / "etcd-19700101T000000Z-100").exists()
+
+
+def test_backups_of_one_second_are_ordered_by_their_count_not_as_text(tmp_path):
+    names = ["etcd-20260101T000000Z-10", "etcd-20260101T000000Z-2", "etcd-20260101T000000Z"]
+    for name in names:
+        (tmp_path / name).mkdir()
+        (tmp_path / name / sets.MANIFEST).write_text('{"complete": true}')
+    assert [p.name for p in sets.existing(tmp_path)] == list(reversed(names))
+    assert sets._order(tmp_path / names[2]) < sets._order(tmp_path / names[1])
+
+
+def test_the_manifest_is_private_and_written_as_stable_indented_json(tmp_path):
+    previous = os.umask(0o022)
+    try:
+        path = sets.write_manifest(tmp_path, {"taken": "2026-12-06T17:40:00Z", "files": [{"name": "a", "sha256": "0"}],
+                                              "complete": True})
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert path.read_text() == (
+        '{\n  "complete": true,\n  "files": [\n    {\n      "name": "a",\n      "sha256": "0"\n    }\n  ],\n'
+        '  "taken": "2026-12-06T17:40:00Z"\n}\n')
+    assert sets.read_manifest(tmp_path)["complete"] is True
+    assert sorted(p.name for p in tmp_path.iterdir()) == [sets.MANIFEST]  # no .part left
+
+
+def test_a_sealed_file_names_its_own_size_and_digest_and_binary_plaintext_goes_in_unchanged(tmp_path, identity):
+    import hashlib
+
+    plain = tmp_path / "snapshot.db"
+    data = bytes(range(256)) * 9000  # bbolt pages: not text, and more than one 1 MiB read
+    plain.write_bytes(data)
+    sealed = seal_file(plain, tmp_path / "etcd.snapshot.age", recipient(str(identity.to_public())))
+    ciphertext = sealed.path.read_bytes()
+    assert pyrage.decrypt(ciphertext, [identity]) == data
+    assert sealed.size == len(ciphertext) > 1 << 20
+    assert sealed.sha256 == hashlib.sha256(ciphertext).hexdigest()
+
+
+MOUNTS_WITH_EDGES = """\
+
+garbage line without a separator at all
+22 1 252:0 / / rw,relatime shared:1 - ext4 /dev/vda rw
+25 22 0:21 / /dev/shm rw,nosuid,nodev shared:3 - tmpfs tmpfs rw
+28 22 252:2 / /mnt/abc rw shared:6 - xfs /dev/vdc rw
+29 22 0:23 / /srv/BOX rw shared:7 - tmpfs tmpfs rw
+30 22 252:3 / /media/Müll rw shared:8 - vfat /dev/sdb1 rw
+"""
+
+
+def test_unreadable_lines_are_skipped_and_a_mount_of_the_same_length_elsewhere_is_not_the_paths():
+    assert scratch.filesystem_type("/dev/shm/x", MOUNTS_WITH_EDGES) == "tmpfs"  # not /mnt/abc's, also 8 long
+    assert scratch.filesystem_type("/srv/BOX/etcd.snapshot", MOUNTS_WITH_EDGES) == "tmpfs"
+    assert scratch.filesystem_type("/media/Müll/backups", MOUNTS_WITH_EDGES) == "vfat"  # not escaped: read as is
+    assert scratch.filesystem_type("/home", MOUNTS_WITH_EDGES) == "ext4"
+
+
+def test_scratch_names_every_directory_it_tried(monkeypatch, tmp_path):
+    monkeypatch.delenv(scratch.ENV, raising=False)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
+    monkeypatch.setattr(scratch, "filesystem_type", lambda path, mountinfo=None: "ext4")
+    with pytest.raises(scratch.ScratchUnavailable) as refused:
+        scratch.base_directory()
+    assert f"(tried {tmp_path} (ext4), /dev/shm (ext4)): set HOMEOPS_SCRATCH" in str(refused.value)

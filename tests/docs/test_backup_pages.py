@@ -91,3 +91,12 @@ def test_the_control_plane_page_gathers_the_risks_of_two_members(site: Path):
     assert "accept_two_member_etcd_risk=true" in rows["Control-plane upgrade"]
     assert len(rows) == 5
     assert "homeops run node-add -p node=NAME --apply" in text
+
+
+def test_the_secrets_page_lists_the_s3_keys_among_the_files_you_write(site: Path, with_backups: Path):
+    assert "kubernetes/apps/backup/talos-backup/s3-credentials.sops.yaml" in article_text(
+        page_html(site, "security/secrets"))
+    page = page_html(with_backups, "security/secrets")
+    [keys] = [t for t in article_tables(page) if t[0] == ["Secret", "Key", "What"]]
+    assert [row[1] for row in keys[1:]] == ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]
+    assert 'href="../../operations/backups/#scheduled-talos-backup-to-s3"' in page
