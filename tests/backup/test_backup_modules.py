@@ -195,8 +195,8 @@ MOUNTS_WITH_EDGES = """\
 garbage line without a separator at all
 22 1 252:0 / / rw,relatime shared:1 - ext4 /dev/vda rw
 25 22 0:21 / /dev/shm rw,nosuid,nodev shared:3 - tmpfs tmpfs rw
-28 22 252:2 / /mnt/abc rw shared:6 - xfs /dev/vdc rw
 29 22 0:23 / /srv/BOX rw shared:7 - tmpfs tmpfs rw
+31 22 252:2 / /mnt/abc rw shared:6 - xfs /dev/vdc rw
 30 22 252:3 / /media/Müll rw shared:8 - vfat /dev/sdb1 rw
 """
 
