@@ -50,7 +50,7 @@ def test_the_backup_page_says_what_where_and_to_which_key_without_scheduled_back
         "by hand (etcd-backup), and inside control-plane-upgrade before it changes anything",
         CLUSTER.secrets.age_public_key]]
     assert "has no backups key, so nothing is scheduled" in text
-    assert "homeops run etcd-restore -p snapshot=backups/etcd-TIME -p identity=" in text
+    assert "homeops run etcd-restore -p snapshot=etcd-TIME -p identity=" in text
     assert "refuses while etcd has quorum" in text and "copies the database from a surviving member" in text
     assert "Ceph RBD volumes" in text and "ZFS volumes" in text
     assert "talos-backup-s3" not in text
@@ -69,7 +69,7 @@ def test_with_backups_s3_the_page_shows_the_bucket_schedule_and_the_secret_you_w
     assert "kubernetes/apps/backup/talos-backup/s3-credentials.sops.yaml" in text
     assert "ghcr.io/siderolabs/talos-backup:v0.1.0-beta.3" in text  # the rendered CronJob is shown
     assert "kubernetesTalosAPIAccess" in text and "os:etcd:backup" in text
-    assert "or an object of the S3 bucket" in text
+    assert "or a talos-backup object of the S3 bucket" in text
 
 
 def test_with_backups_s3_the_reference_documents_the_keys(with_backups: Path):
