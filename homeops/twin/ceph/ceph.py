@@ -94,6 +94,8 @@ DOWN_OUT_INTERVAL = 600.0  # mon_osd_down_out_interval: Ceph marks a down OSD ou
 
 
 def _down_since(host: dict) -> float | None:
+    if host.get("off") and "off_since" in host:  # shut down (talosctl shutdown)
+        return host["off_since"]
     if host["reboot"]:
         return host["reboot"]["down_at"]
     if host["drained"]:

@@ -3,7 +3,7 @@ CephCluster, and the pods a drain finds on a node."""
 
 from __future__ import annotations
 
-from homeops.twin import clock, faults, nodes, table
+from homeops.twin import clock, faults, nodes, power, table
 from homeops.twin.ceph import ceph
 
 CLUSTER_AGE_SECONDS = 30 * 86400  # the cluster was built before the twin was made
@@ -29,7 +29,8 @@ def registered_nodes(state: dict) -> list[dict]:
 
 def node_object(state: dict, node: dict, now: float) -> dict:
     control_plane = node["role"] == "control-plane"
-    running = nodes.is_ready(node, now)
+    # A node that lost power still reads Ready until the node-monitor grace period has passed.
+    running = power.reported_ready(state, node, now)
     ready = running and state.get("cni", True)
     labels = {
         "beta.kubernetes.io/arch": "amd64",
@@ -77,7 +78,8 @@ def node_object(state: dict, node: dict, now: float) -> dict:
             else _condition("Ready", "False", "KubeletNotReady", NO_CNI, since, now)
         ]
     else:
-        down_since = clock.rfc3339(node["reboot"]["down_at"]) if node["reboot"] else since
+        down_since = (clock.rfc3339(node["reboot"]["down_at"]) if node["reboot"]
+                      else clock.rfc3339(node["off_since"]) if "off_since" in node else since)
         conditions = [
             _condition(kind, "Unknown", "NodeStatusUnknown", "Kubelet stopped posting node status.", down_since, now)
             for kind in ("MemoryPressure", "DiskPressure", "PIDPressure", "Ready")
