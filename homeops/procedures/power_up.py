@@ -111,11 +111,19 @@ class PowerUpRun:
             raise self.stop(where, str(exc)) from None
 
     def _wait(self, where: str, what: str, predicate) -> None:
+        last: list[str] = []
+
+        def look() -> bool | str:
+            answer = predicate()
+            if isinstance(answer, str):
+                last[:] = [answer]
+            return answer
+
         try:
-            wait_until(predicate, self.session.wait_timeout, self.session.poll_interval, what,
+            wait_until(look, self.session.wait_timeout, self.session.poll_interval, what,
                        progress=waits.progress(self.session, what))
         except WaitTimedOut as exc:
-            raise self.stop(where, str(exc)) from None
+            raise self.stop(where, str(exc) + (f"; last seen: {last[0]}" if last else "")) from None
 
     # -- the steps --------------------------------------------------------------------------
     def control_planes(self) -> str:
