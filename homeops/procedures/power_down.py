@@ -174,8 +174,15 @@ class PowerDownRun:
         nodes = self.session.cluster.workers if role == "worker" else self.session.cluster.control_planes
         if not nodes:
             return f"no {role} node"
-        calls = ([[str(n.address) for n in nodes]] if role == "worker"
-                 else [[str(n.address)] for n in nodes])
+        # A node already off (the power cut reached it first, a machine that died) would only fail the
+        # whole call: it is said and left out.
+        answers = {n.name: talos_power.answers(str(n.address)) for n in nodes}
+        gone = [n for n in nodes if answers[n.name] is not True]
+        for node in gone:
+            self.session.say(f"{node.name} is already off (its Talos API does not answer: {answers[node.name]})")
+        on = [n for n in nodes if answers[n.name] is True]
+        calls = ([[str(n.address) for n in on]] if role == "worker" and on
+                 else [[str(n.address)] for n in on])
         for addresses in calls:
             endpoint = addresses[0] if role == "control-plane" else None
             names = [n.name for n in nodes if str(n.address) in addresses]

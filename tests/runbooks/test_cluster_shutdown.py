@@ -71,3 +71,19 @@ def test_plans_change_nothing(make_drill):
     planned = drill.run("cluster-startup")
     assert planned.code == 0, planned.stdout + planned.stderr
     assert drill.state() == before
+
+
+def test_a_node_already_off_is_said_and_left_out_of_the_shutdown(make_drill):
+    drill = make_drill(FAST)
+    drill.tool("talosctl", "-n", "10.0.10.23", "shutdown", "--force")  # the power cut reached it first
+    result = drill.run("cluster-shutdown", apply=True)
+    assert result.code == 0, result.stdout + result.stderr
+    assert "worker-3 is already off (its Talos API does not answer:" in result.stdout
+    assert "talosctl -n 10.0.10.21,10.0.10.22 shutdown --force --timeout 3s" in result.changes
+    assert all(n.get("off") for n in raw(drill)["nodes"])
+    (shutdown,) = records(drill, "cluster-shutdown")
+    assert from_notebook(shutdown).shut_down == ["worker-1", "worker-2", "cp-1", "cp-2"]
+    power_on(drill, "worker-3", "worker-2", "worker-1", "cp-1", "cp-2")
+    started = drill.run("cluster-startup", apply=True)
+    assert started.code == 0, started.stdout + started.stderr
+    assert drill.state().ceph.health == "HEALTH_OK" and operator_replicas(drill) == 1

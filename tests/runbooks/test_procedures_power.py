@@ -378,3 +378,35 @@ def test_ceph_is_up_only_with_every_osd_up_and_clean_pgs(monkeypatch, session):
     assert run.step("ceph", run.ceph_up) == "Ceph: every OSD up, every PG clean"
     with pytest.raises(StopIteration):
         next(answers)
+
+
+def test_workers_go_in_one_call_control_planes_one_each_through_themselves_and_a_node_off_is_left_out(
+        monkeypatch, session):
+    calls = []
+    off = {"10.0.10.22"}
+    monkeypatch.setattr(talos_power, "answers", lambda address: "connect: connection refused" if address in off
+                        else True)
+
+    def shutdown(gate, addresses, *, timeout, endpoint=None, why=""):
+        calls.append((list(addresses), endpoint))
+        off.update(addresses)
+
+    monkeypatch.setattr(talos_power, "shutdown", shutdown)
+    run = power_down.PowerDownRun(session(), PowerDown())
+    assert run.step("workers", lambda: run.shut_down("worker")).endswith("their Talos API no longer answers")
+    assert run.step("control planes", lambda: run.shut_down("control-plane")).startswith("the control-planes off")
+    assert calls == [(["10.0.10.21", "10.0.10.23"], None), (["10.0.10.11"], "10.0.10.11"),
+                     (["10.0.10.12"], "10.0.10.12")]
+    assert run.state.shut_down == ["worker-1", "worker-3", "cp-1", "cp-2"]
+
+
+def test_a_node_still_answering_after_its_shutdown_stops_the_run_naming_it(monkeypatch, session):
+    monkeypatch.setattr(talos_power, "answers", lambda address: True)
+    monkeypatch.setattr(talos_power, "shutdown", lambda gate, addresses, **_: None)
+    run = power_down.PowerDownRun(session(), PowerDown(flags_set=["noout"]))
+    with pytest.raises(RunbookStopped) as stopped:
+        run.step("shut down the workers", lambda: run.shut_down("worker"))
+    message = str(stopped.value)
+    assert message.startswith("cluster-shutdown: stopped at step 'confirm the workers are off': ")
+    assert "still answering: worker-1, worker-2, worker-3" in message
+    assert "Ceph flags set: noout; shutdown sent to worker-1, worker-2, worker-3" in message
