@@ -134,7 +134,8 @@ def last_shutdown(directory: Path | None, *, twin: bool, besides: Path | None = 
     if not shutdowns:
         return None
     started, path, status, notebook = shutdowns[-1]
-    undone = [run for run in _apply_runs(directory, STARTUP, twin, besides)
+    # The reader's own record, still running, is never a completed startup: no need to leave it out.
+    undone = [run for run in _apply_runs(directory, STARTUP, twin, None)
               if run[0] >= started and run[2].get("outcome") == "completed"]
     if undone:
         return None

@@ -410,3 +410,101 @@ def test_a_node_still_answering_after_its_shutdown_stops_the_run_naming_it(monke
     assert message.startswith("cluster-shutdown: stopped at step 'confirm the workers are off': ")
     assert "still answering: worker-1, worker-2, worker-3" in message
     assert "Ceph flags set: noout; shutdown sent to worker-1, worker-2, worker-3" in message
+
+
+# -- the rules' edges (what mutation testing found unpinned) ---------------------------------------------
+
+def test_the_block_line_is_sorted_json_and_its_lock_reads_back():
+    state = PowerDown(lock="released before the control planes went down")
+    assert state.line() == MARKER + json.dumps(
+        {"already_suspended": [], "flags_before": [], "flags_set": [], "lock": state.lock,
+         "operator_replicas": None, "shut_down": [], "suspended": []})
+    assert PowerDown.parse(json.loads(state.line()[len(MARKER):])).lock == state.lock
+    assert PowerDown.parse({}).lock == "held"
+
+
+def test_a_block_is_found_past_other_cells_outputs_broken_lines_and_in_text_given_whole():
+    block = PowerDown(flags_set=["noout"]).line()
+    record = {"cells": [
+        "not a cell",
+        {"cell_type": "code", "outputs": [{"output_type": "display_data", "data": {}},
+                                          {"output_type": "stream", "text": MARKER + "{broken\n" + block + "\n"}]},
+        {"cell_type": "code", "outputs": [{"output_type": "stream", "text": "no block here\n"}]},
+    ]}
+    assert from_notebook(record).flags_set == ["noout"]
+
+
+def test_the_records_are_ordered_by_when_they_started_not_by_name(tmp_path):
+    write(tmp_path, "20260102T000000Z-cluster-shutdown.ipynb", "cluster-shutdown", started="2026-01-01T00:00:00Z",
+          block=PowerDown(flags_set=["first"]))
+    write(tmp_path, "20260101T000000Z-cluster-shutdown.ipynb", "cluster-shutdown", started="2026-01-02T00:00:00Z",
+          block=PowerDown(flags_set=["second"]))
+    assert last_shutdown(tmp_path, twin=True).state.flags_set == ["second"]
+
+
+def test_records_of_another_runbook_and_this_runs_own_are_not_read(tmp_path):
+    write(tmp_path, "20260101T000000Z-cluster-shutdown.ipynb", "cluster-shutdown", started="2026-01-01T00:00:00Z",
+          block=PowerDown(flags_set=["first"]))
+    write(tmp_path, "20260102T000000Z-cluster-shutdown.ipynb", "cluster-shutdown", started="2026-01-02T00:00:00Z",
+          block=PowerDown(flags_set=["second"]))
+    write(tmp_path, "20260103T000000Z-cluster-shutdown.ipynb", "flux-reconcile", started="2026-01-03T00:00:00Z",
+          block=PowerDown(flags_set=["not a shutdown"]))
+    first = tmp_path / "20260101T000000Z-cluster-shutdown.ipynb"
+    assert last_shutdown(tmp_path, twin=True, besides=first).state.flags_set == ["second"]
+    found = last_shutdown(tmp_path, twin=True)
+    assert found.state.flags_set == ["second"]
+    assert found.describe() == ("20260102T000000Z-cluster-shutdown.ipynb (cluster-shutdown completed, "
+                                "started 2026-01-02T00:00:00Z)")
+
+
+def test_a_startup_of_the_same_second_undoes_the_shutdown_and_this_startups_own_record_does_too(tmp_path):
+    write(tmp_path, "20260101T000000Z-cluster-shutdown.ipynb", "cluster-shutdown", started="2026-01-01T00:00:00Z",
+          block=PowerDown(flags_set=["noout"]))
+    write(tmp_path, "20260101T000000Z-cluster-startup.ipynb", "cluster-startup", started="2026-01-01T00:00:00Z")
+    own = tmp_path / "20260101T000000Z-cluster-startup.ipynb"
+    assert last_shutdown(tmp_path, twin=True) is None
+    # A completed startup is a completed startup even when it is the reader's own record: the shutdown is undone.
+    assert last_shutdown(tmp_path, twin=True, besides=own) is None
+
+
+def test_the_records_directory_is_the_runs_own_then_the_environments_then_the_projects(tmp_path, monkeypatch, session):
+    from homeops.procedures.power_state import records_directory
+    from homeops.runner.guard import RECORDS_ENV
+
+    class Guard:
+        record_path = tmp_path / "mine" / "20260101T000000Z-cluster-startup.ipynb"
+
+    class WithGuard:
+        guard = Guard()
+        project = tmp_path / "project"
+
+    monkeypatch.delenv(RECORDS_ENV, raising=False)
+    assert records_directory(WithGuard()) == tmp_path / "mine"
+    plain = Session(session().cluster, Gate(True, out=io.StringIO()), 1.0, 0.1, project=tmp_path / "project")
+    assert records_directory(plain) == tmp_path / "project" / "records"
+    monkeypatch.setenv(RECORDS_ENV, str(tmp_path / "elsewhere"))
+    assert records_directory(plain) == tmp_path / "elsewhere"
+    monkeypatch.delenv(RECORDS_ENV)
+    assert records_directory(Session(plain.cluster, plain.gate, 1.0, 0.1)) is None
+
+
+def test_the_last_line_of_a_refusal_is_what_answers_says():
+    assert talos_power._last_line(ToolError(["talosctl"], 1, "1 error occurred:\n\t* a\n\t* b: refused\n\n")) == "* b: refused"
+    bare = ToolError(["talosctl"], 1, "")
+    assert talos_power._last_line(bare) == str(bare)
+
+
+def test_a_shutdown_without_an_answer_names_the_nodes_that_may_be_going_down(monkeypatch):
+    seen = {}
+
+    def run(argv, *, timeout, **_):
+        seen["timeout"] = timeout
+        raise ToolTimeout(argv, timeout)
+
+    monkeypatch.setattr(process, "run", run)
+    out = io.StringIO()
+    with pytest.raises(ToolTimeout) as timed_out:
+        talos_power.shutdown(Gate(True, out=out), ["10.0.10.21", "10.0.10.22"], timeout=900, why="the workers")
+    assert seen["timeout"] == 900 + talos_power.SHUTDOWN_MARGIN
+    assert timed_out.value.in_doubt == "10.0.10.21, 10.0.10.22 may be shutting down or off"
+    assert "shutdown --force --timeout 900s  # the workers" in out.getvalue()
