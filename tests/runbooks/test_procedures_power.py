@@ -428,7 +428,8 @@ def test_a_block_is_found_past_other_cells_outputs_broken_lines_and_in_text_give
     record = {"cells": [
         "not a cell",
         {"cell_type": "code", "outputs": [{"output_type": "display_data", "data": {}},
-                                          {"output_type": "stream", "text": MARKER + "{broken\n" + block + "\n"}]},
+                                          {"output_type": "stream",
+                                           "text": "a line first\n" + MARKER + "{broken\n" + block + "\n"}]},
         {"cell_type": "code", "outputs": [{"output_type": "stream", "text": "no block here\n"}]},
     ]}
     assert from_notebook(record).flags_set == ["noout"]
@@ -508,3 +509,77 @@ def test_a_shutdown_without_an_answer_names_the_nodes_that_may_be_going_down(mon
     assert seen["timeout"] == 900 + talos_power.SHUTDOWN_MARGIN
     assert timed_out.value.in_doubt == "10.0.10.21, 10.0.10.22 may be shutting down or off"
     assert "shutdown --force --timeout 900s  # the workers" in out.getvalue()
+
+
+class FluxCalls:
+    """flux.suspend and flux.resume as the procedures call them: every argument kept."""
+
+    def __init__(self, monkeypatch, objects: list[FluxObject], fail: BaseException | None = None):
+        from homeops.tools import flux
+
+        self.objects, self.calls, self.fail = objects, [], fail
+        monkeypatch.setattr(flux_suspension, "flux_objects", self.read)
+        monkeypatch.setattr(flux, "suspend", lambda gate, o, why="": self.call("suspend", o, None, why))
+        monkeypatch.setattr(flux, "resume", lambda gate, o, timeout, why="": self.call("resume", o, timeout, why))
+
+    def read(self) -> list[FluxObject]:
+        if isinstance(self.fail, ToolError) and not self.calls and self.fail.argv == ["read"]:
+            raise self.fail
+        return list(self.objects)
+
+    def call(self, verb, o, timeout, why):
+        if self.fail is not None and not (isinstance(self.fail, ToolError) and self.fail.argv == ["read"]):
+            raise self.fail
+        self.calls.append((verb, str(o), timeout, why))
+
+
+def test_other_kinds_go_after_helmreleases():
+    source = obj("GitRepository", "flux-system", "flux-system")
+    assert flux_suspension.in_order([source, CILIUM, APPS]) == [APPS, CILIUM, source]
+
+
+def test_suspend_says_why_and_what_it_did_or_would_do(monkeypatch, session):
+    calls = FluxCalls(monkeypatch, [CILIUM, FLUX_SYSTEM])
+    state = PowerDown()
+    assert flux_suspension.suspend_all(session(), state, lambda: None) == \
+        "Flux: suspended 2 of 2 Kustomizations and HelmReleases"
+    assert calls.calls == [("suspend", str(FLUX_SYSTEM), None, "nothing may reconcile while the cluster goes down"),
+                           ("suspend", str(CILIUM), None, "nothing may reconcile while the cluster goes down")]
+    other = obj("HelmRelease", "default", "held", suspended=True)
+    FluxCalls(monkeypatch, [CILIUM, HELD, other])
+    assert flux_suspension.suspend_all(session(apply=False), PowerDown(), lambda: None) == (
+        "Flux: would suspend 1 of 3 Kustomizations and HelmReleases; already suspended before, left so: "
+        "HelmRelease cert-manager/cert-manager, HelmRelease default/held")
+
+
+@pytest.mark.parametrize("fail, said", [
+    (ToolError(["flux"], 1, "✗ no"), "Flux: cannot suspend Kustomization flux-system/flux-system: "),
+    (KeyboardInterrupt(), "Flux: interrupted (Ctrl-C, Kernel > Interrupt or a signal) while suspending "
+                          "Kustomization flux-system/flux-system; Kustomization flux-system/flux-system may be suspended"),
+    (ToolError(["read"], 1, "refused"), "Flux: cannot read the Kustomizations and HelmReleases: "),
+])
+def test_a_suspend_that_fails_stops_naming_it(monkeypatch, session, fail, said):
+    FluxCalls(monkeypatch, [FLUX_SYSTEM], fail=fail)
+    with pytest.raises(RunbookStopped) as stopped:
+        flux_suspension.suspend_all(session(), PowerDown(), lambda: None)
+    assert str(stopped.value).startswith(said)
+
+
+def test_resume_skips_what_is_resumed_already_says_what_is_gone_and_waits_as_long_as_the_run_may(monkeypatch, session):
+    apps = obj("Kustomization", "flux-system", "apps", suspended=True)
+    calls = FluxCalls(monkeypatch, [FLUX_SYSTEM, CILIUM, apps])
+    done: list[str] = []
+    run = session()
+    flux_suspension.resume(run, [key(FLUX_SYSTEM), key(apps), "HelmRelease gone/gone", key(CILIUM)], done)
+    assert done == [key(FLUX_SYSTEM), key(apps), key(CILIUM)]
+    why = "suspended by cluster-shutdown: Flux takes it back now that the cluster is up"
+    assert calls.calls == [("resume", str(apps), run.wait_timeout, why)]
+    said = run.gate._out.getvalue()
+    assert "HelmRelease gone/gone is no longer in the cluster: nothing to resume" in said
+    assert "Kustomization flux-system/flux-system is no longer" not in said
+
+
+def test_resume_that_cannot_read_flux_stops(monkeypatch, session):
+    FluxCalls(monkeypatch, [], fail=ToolError(["read"], 1, "refused"))
+    with pytest.raises(RunbookStopped, match="^Flux: cannot read the Kustomizations and HelmReleases: "):
+        flux_suspension.resume(session(), [key(APPS)], [])
