@@ -15,6 +15,10 @@ def register(sub) -> None:
     create.add_argument("directory", metavar="DIR", help="where the twin lives (empty, new, or an existing twin)")
     create.add_argument("--scenario", metavar="FILE", help="scenario YAML: versions, reboot_seconds, faults")
     create.set_defaults(handler=handle_create)
+    power_on = actions.add_parser("power-on", help="power on nodes of the twin in DIR that are off (after a shutdown)")
+    power_on.add_argument("directory", metavar="DIR", help="the twin's directory")
+    power_on.add_argument("nodes", metavar="NODE", nargs="+", help="node names in the order power comes back, or all")
+    power_on.set_defaults(handler=handle_power_on)
 
 
 def handle_create(args) -> int:
@@ -58,3 +62,25 @@ def _describe(directory, cluster, scenario) -> None:
     print("use it:")
     print(f"  export PATH={directory}/bin:$PATH")
     print(f"  homeops run NAME --twin {directory}")
+
+
+def handle_power_on(args) -> int:
+    """Power comes back: what a rehearsal of cluster-startup does by hand between the two runbooks."""
+    from homeops.twin import cluster, power, state
+
+    try:
+        with cluster.changing(args.directory) as (live, now):
+            known = [n["name"] for n in live["nodes"]]
+            names = known if args.nodes == ["all"] else args.nodes
+            unknown = [name for name in names if name not in known]
+            if unknown:
+                print(f"homeops twin power-on: no node named {', '.join(unknown)} in the twin "
+                      f"(nodes: {', '.join(known)}); nothing powered on", file=sys.stderr)
+                return EXIT_USAGE
+            started = power.power_on(live, names, now)
+    except (state.NotATwin, OSError) as exc:
+        print(f"homeops twin power-on: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    left = [name for name in names if name not in started]
+    print(f"powered on: {', '.join(started) or 'none'}" + (f" (already on: {', '.join(left)})" if left else ""))
+    return EXIT_OK

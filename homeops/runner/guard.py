@@ -142,6 +142,27 @@ class Guard:
             # away is retried until the extended expiry, and never interrupts the step.
             self.lock._cover_seconds = 0
 
+    def release_lock(self) -> str | None:
+        """Release the maintenance lock before the run ends, while the API still answers (cluster-shutdown,
+        before the control planes go down: a Lease left behind would outlive the cluster's API and
+        refuse the startup for its whole duration). The gate lets changes through without a lock after this.
+        Returns a warning when the Lease could not be deleted."""
+        if self.lock is None:
+            return None
+        lock, self.lock = self.lock, None
+        return lock.release()
+
+    def take_lease(self, say: Callable[[str], None]) -> None:
+        """Take the maintenance Lease once the API answers, in place of the workstation lock a run that
+        started without an API holds (cluster-startup); RunbookStopped when another run holds it."""
+        if not self.apply or isinstance(self.lock, MaintenanceLock):
+            return
+        lease = _take_lock(self.runbook, None, say)
+        lease.keep_renewed(notify=self.warn, on_lost=lambda: None)
+        previous, self.lock = self.lock, lease
+        if previous is not None:
+            previous.release()
+
     # -- the end ----------------------------------------------------------------------------
     def end(self, error: BaseException | None, where: str) -> outcomes.Outcome:
         """End the run: its outcome from `error` (None: completed), lock released, record finished."""
@@ -319,7 +340,7 @@ def _take_workstation_lock(runbook: str, claimed: Path | None, project: Path, sa
         if claimed is not None and _unstarted(claimed):
             claimed.unlink(missing_ok=True)
         raise (RunbookStopped if isinstance(exc, LockHeld) else RunbookFailed)(str(exc)) from None
-    say(f"bootstrap lock taken: {lock.describe()}")
+    say(f"{'bootstrap' if runbook == 'bootstrap' else 'workstation'} lock taken: {lock.describe()}")
     return lock
 
 

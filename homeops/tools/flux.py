@@ -117,3 +117,20 @@ def resume_release(gate: Gate, namespace: str, name: str, *, timeout: float,
     then flux waits up to `timeout` for the release to be Ready."""
     return gate.change(["flux", "resume", "helmrelease", name, "-n", namespace, "--timeout", f"{timeout:g}s"],
                        timeout=timeout + RECONCILE_MARGIN, why=why)
+
+
+# The flux CLI's word for each kind (`flux suspend kustomization|helmrelease NAME -n NS`).
+KIND_WORDS = {"Kustomization": "kustomization", "HelmRelease": "helmrelease"}
+
+
+def suspend(gate: Gate, obj: FluxObject, *, why: str = "") -> process.Completed | None:
+    """`flux suspend KIND NAME -n NS`: spec.suspend true; flux prints `► suspending ...` and `✔ ... suspended`."""
+    return gate.change(["flux", "suspend", KIND_WORDS[obj.kind], obj.name, "-n", obj.namespace],
+                       timeout=READ_TIMEOUT, why=why, about=str(obj), unsure="may be suspended")
+
+
+def resume(gate: Gate, obj: FluxObject, *, timeout: float, why: str = "") -> process.Completed | None:
+    """`flux resume KIND NAME -n NS`: spec.suspend false, then flux waits up to `timeout` for its reconcile."""
+    return gate.change(["flux", "resume", KIND_WORDS[obj.kind], obj.name, "-n", obj.namespace,
+                        "--timeout", f"{timeout:g}s"], timeout=timeout + RECONCILE_MARGIN, why=why,
+                       about=str(obj), unsure="may be resumed")

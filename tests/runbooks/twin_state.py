@@ -9,7 +9,7 @@ the twin keeps (`state.json`) with the few rules of its format spelt out here:
   the node runs `target_version` on `next_boot_id`, Talos's own cordon is lifted, its PGs recover
   for `timing.recovery_seconds`, and with the `pgs-stuck` fault they stay unclean.
 - A node is Ready unless a reboot has taken it down (from `down_at` until `up_at`; never back when
-  `up_at` is null).
+  `up_at` is null) or it is `off` (shut down, until powered on).
 - Ceph's flags: `ceph.flags` cluster-wide, `ceph.group_flags` per host; its PGs are clean unless a
   host with OSDs is down, `recovered_at` lies ahead, an OSD is forced down, or `ceph.stuck` is set;
   it is HEALTH_OK when they are clean, no host is down, no flag is set and neither the `mon-down`
@@ -83,6 +83,9 @@ class TwinState:
 
 
 def _node(raw: dict, now: float) -> NodeState:
+    if raw.get("off"):  # shut down (or lost): not Ready until powered on, whatever a reboot said
+        return NodeState(raw["name"], raw["talos_version"], raw["kubelet_version"], raw["boot_id"],
+                         raw["unschedulable"], False, False, raw["annotations"])
     reboot = raw["reboot"]
     over = reboot is not None and reboot["up_at"] is not None and now >= reboot["up_at"]
     if over:

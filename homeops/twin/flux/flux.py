@@ -192,11 +192,10 @@ def _handle_release(live: dict, namespace: str, name: str, requests: dict[str, s
 
 def _suspend(parsed, twin_dir: str, current: dict) -> int:
     kind, namespace, name, _ = _target("suspend", parsed, current)
-    if kind != "HelmRelease":
-        raise ToolFailure("✗ the twin suspends HelmReleases only")
     _say(f"► suspending {kind.lower()} {name} in {namespace} namespace")
     with cluster.changing(twin_dir) as (live, _now):
-        record = _release_entry(live, namespace, name)
+        record = (_release_entry(live, namespace, name) if kind == "HelmRelease"
+                  else _kustomization_entry(live, name))
         if not record["suspend"]:  # a patch that changes nothing moves no generation
             record["suspend"] = True
             record["generation"] += 1
@@ -206,9 +205,9 @@ def _suspend(parsed, twin_dir: str, current: dict) -> int:
 
 def _resume(parsed, twin_dir: str, current: dict) -> int:
     kind, namespace, name, _ = _target("resume", parsed, current)
-    if kind != "HelmRelease":
-        raise ToolFailure("✗ the twin resumes HelmReleases only")
     _say(f"► resuming {kind.lower()} {name} in {namespace} namespace")
+    if kind == "Kustomization":
+        return _resume_kustomization(twin_dir, name)
     with cluster.changing(twin_dir) as (live, _now):
         record = _release_entry(live, namespace, name)
         if record["suspend"]:
@@ -224,6 +223,32 @@ def _resume(parsed, twin_dir: str, current: dict) -> int:
         raise ToolFailure(f"✗ {kind} {name} reconciliation failed: {stalled['message']}")
     _say(f"✔ {kind} {name} reconciliation completed")
     _say(f"✔ applied revision {item['status']['lastAttemptedRevision']}")
+    return 0
+
+
+def _kustomization_entry(live: dict, name: str) -> dict:
+    record = objects.kustomization_record(live, name)
+    live["flux"].setdefault("kustomizations", {})[name] = record
+    return record
+
+
+def _resume_kustomization(twin_dir: str, name: str) -> int:
+    """spec.suspend false (a new generation), which kustomize-controller reconciles at once
+    (flux2 cmd/flux/testdata/kustomization/resume_kustomization_from_git.golden's lines)."""
+    with cluster.changing(twin_dir) as (live, _now):
+        record = _kustomization_entry(live, name)
+        if record["suspend"]:
+            record["suspend"] = False
+            record["generation"] += 1
+        record["observed"] = record["generation"]
+        item = next(i for i in objects.kustomizations(live) if i["metadata"]["name"] == name)
+    _say("✔ kustomization resumed")
+    _say("◎ waiting for Kustomization reconciliation")
+    ready = objects.ready_condition(item)
+    if ready["status"] != "True":
+        raise ToolFailure(f"✗ Kustomization {name} reconciliation failed: {ready['message']}")
+    _say(f"✔ Kustomization {name} reconciliation completed")
+    _say(f"✔ applied revision {item['status']['lastAppliedRevision']}")
     return 0
 
 

@@ -83,10 +83,10 @@ def kustomizations(state: dict) -> list[dict]:
         if name == LEAK_KUSTOMIZATION and faults.active(state, "leak-secret"):
             # Planted on purpose: a secret where a runbook reads, to prove the redaction end to end.
             condition["message"] += f"; sops: decrypted with age identity {state['secrets']['age_key']}"
-        generation = 2 if f"Kustomization/{name}" in state["flux"].get("lagging", []) else 1
+        record = kustomization_record(state, name)
         metadata: dict = {
             "creationTimestamp": clock.rfc3339(k8s.born(state)),
-            "generation": generation,
+            "generation": record["generation"],
             "name": name,
             "namespace": "flux-system",
             "resourceVersion": str(state["resource_version"]),
@@ -96,8 +96,9 @@ def kustomizations(state: dict) -> list[dict]:
             "inventory": {"entries": []},
             "lastAppliedRevision": revision,
             "lastAttemptedRevision": revision,
-            "observedGeneration": 1,
+            "observedGeneration": record["observed"],
         }
+        condition["observedGeneration"] = record["observed"]
         requested = state["flux"]["reconciled"].get(f"Kustomization/{name}")
         if requested:
             metadata["annotations"] = {"reconcile.fluxcd.io/requestedAt": requested}
@@ -112,6 +113,7 @@ def kustomizations(state: dict) -> list[dict]:
                     "interval": "1h",
                     "path": path,
                     "prune": True,
+                    **({"suspend": True} if record["suspend"] else {}),
                     "sourceRef": {"kind": "GitRepository", "name": "flux-system", "namespace": "flux-system"},
                     "timeout": "5m",
                     "wait": True,
@@ -120,6 +122,15 @@ def kustomizations(state: dict) -> list[dict]:
             }
         )
     return items
+
+
+def kustomization_record(state: dict, name: str) -> dict:
+    """What `flux suspend|resume kustomization` did to one Kustomization (state["flux"]["kustomizations"]):
+    spec.suspend, and its generation (each patch of spec.suspend is one) against the one observed.
+    A Kustomization named in `flux.lagging` has a generation its controller has not observed yet."""
+    lagging = f"Kustomization/{name}" in state["flux"].get("lagging", [])
+    default = {"suspend": False, "generation": 2 if lagging else 1, "observed": 1}
+    return {**default, **state["flux"].get("kustomizations", {}).get(name, {})}
 
 
 def release_record(state: dict, namespace: str, name: str) -> dict:

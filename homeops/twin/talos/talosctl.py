@@ -73,6 +73,7 @@ COMMAND_FLAGS = {
         Flag("timeout"),
         Flag("debug", None, False),
     ],
+    "shutdown": [Flag("force", None, False), Flag("wait", None, False), Flag("timeout"), Flag("debug", None, False)],
     "health": [
         Flag("wait-timeout"),
         Flag("server", None, False),
@@ -96,6 +97,7 @@ HANDLERS = {
     "kubeconfig": ("homeops.twin.talos.bootstrap", "kubeconfig"),
     "service": ("homeops.twin.talos.service", "service"),
     "reset": ("homeops.twin.talos.reset", "reset"),
+    "shutdown": ("homeops.twin.talos.shutdown", "shutdown"),
     "cp": ("homeops.twin.talos.copy", "copy"),
     "copy": ("homeops.twin.talos.copy", "copy"),
     "gen": ("homeops.twin.setup.talos_files", "gen"),
