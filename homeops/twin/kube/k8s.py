@@ -322,7 +322,7 @@ def osd_pods(state: dict, now: float) -> list[dict]:
     `topology-location-host`, pinned to their node by nodeSelector. An evicted one is Pending,
     with no `spec.nodeName`, until its node is schedulable again."""
     pods = []
-    for node in state["nodes"]:
+    for node in ceph.hosts(state):
         for osd in node["osds"]:
             running = ceph.osd_up(state, node, osd, now)
             spec: dict = {"nodeSelector": {"kubernetes.io/hostname": node["name"]}}
