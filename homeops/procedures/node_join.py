@@ -182,7 +182,8 @@ def configure(session: Session, workspace: Workspace, standing_: Standing, joine
         doubt = getattr(exc, "in_doubt", None)
         left = doubt or "nothing: the node is still in maintenance mode"
         raise RunbookStopped(f"{node.name}: stopped at step 'apply-config': {exc}; left in place: {left}") from None
-    joined.changed.append(f"configured {node.name} (apply-config --insecure)")
+    if session.apply:
+        joined.changed.append(f"configured {node.name} (apply-config --insecure)")
 
 
 def _stop(node: Node, step: str, detail: str, left: str) -> RunbookStopped:

@@ -14,33 +14,13 @@ from homeops.runner.records import last_changes
 from tests.runbooks.backup_files import AGE_HEADER, AgeIdentity, plaintext_leaks
 from tests.runbooks.bootstrap_fake import age_key
 from tests.runbooks.conftest import ROOT, RunResult
+from tests.runbooks.new_nodes import CP_3, WORKER_4, with_node
 from tests.runbooks.twin_state import read_bootstrap_state
 
 pytestmark = pytest.mark.slow
 
 OLD, NEW = "v1.11.0", "v1.11.1"  # the running nodes' Talos, and cluster.yaml's (what a new node installs)
-WORKER_4 = """  - name: worker-4
-    role: worker
-    address: 10.0.10.24
-    install_disk: /dev/sda
-    mac_address: bc:24:11:00:10:24
-    osd_devices:
-      - /dev/disk/by-id/nvme-Samsung_SSD_980_1TB_S64ANS0T100004
-"""
-CP_3 = """  - name: cp-3
-    role: control-plane
-    address: 10.0.10.13
-    install_disk: /dev/nvme0n1
-    mac_address: bc:24:11:00:10:13
-"""
 EXISTING = ("cp-1", "cp-2", "worker-1", "worker-2", "worker-3")
-
-
-def with_node(text: str, node: str) -> str:
-    """cluster.yaml's text with `node` added: a control plane after the last one, a worker at the end."""
-    anchor = "  - name: worker-1\n" if "control-plane" in node else "\n# The GitHub repository"
-    head, tail = text.split(anchor, 1)
-    return head + (node + anchor if "control-plane" in node else node.rstrip("\n") + "\n" + anchor) + tail
 
 
 @pytest.fixture
