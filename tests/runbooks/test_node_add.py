@@ -35,14 +35,9 @@ def make_node_add(make_drill, monkeypatch):
         shutil.copytree(ROOT / "templates", drill.directory / "templates")
         rendered = drill.homeops("render")
         assert rendered.code == 0, rendered.stdout + rendered.stderr
-        # The bundle the bootstrap made and kept SOPS-encrypted (against a twin: in the twin's directory).
-        bundle = drill.twin / "bootstrap-files" / "talos" / "secrets.sops.yaml"
-        bundle.parent.mkdir(parents=True)
-        plain = drill.directory / "bundle.json"
-        drill.tool("talosctl", "gen", "secrets", "--output-file", str(plain))
-        drill.tool("sops", "--config", str(drill.directory / ".sops.yaml"), "--encrypt", "--filename-override",
-                   "talos/secrets.sops.yaml", "--output", str(bundle), str(plain))
-        plain.unlink()
+        # The bundle the bootstrap made and kept SOPS-encrypted: a twin made built has one (against a twin, in
+        # the twin's directory).
+        assert (drill.twin / "bootstrap-files" / "talos" / "secrets.sops.yaml").is_file()
         public = age.public_key if age else _cluster_age_key()
         monkeypatch.setenv("SOPS_AGE_KEY_FILE", str(age_key(drill.directory, public)))
         return drill

@@ -57,10 +57,10 @@ def test_a_worker_in_maintenance_mode_has_no_osd_and_ceph_stays_clean(make_twin,
 
 def test_a_configured_worker_brings_its_osds_and_ceph_backfills_onto_them_until_clean(make_twin, grown_cluster,
                                                                                       tmp_path):
-    twin = make_twin("reboot_seconds: 0.3\nmaintenance: [worker-4]\n", on=grown_cluster)
+    twin = make_twin("reboot_seconds: 20\nmaintenance: [worker-4]\n", on=grown_cluster)  # long: the clock is moved
     configure(twin, tmp_path, "10.0.10.24")
 
-    advance(str(twin.directory), 0.3)  # the install's reboot is over: the kubelet registers
+    advance(str(twin.directory), 20)  # the install's reboot is over: the kubelet registers
     status = twin.ceph_status()
     assert (status["osdmap"]["num_osds"], status["osdmap"]["num_up_osds"]) == (4, 4)
     states = pg_states(twin)
@@ -69,20 +69,32 @@ def test_a_configured_worker_brings_its_osds_and_ceph_backfills_onto_them_until_
     pods = twin.json("kubectl", "-n", "rook-ceph", "get", "pods", "-l", "app=rook-ceph-osd", "-o", "json")["items"]
     assert {p["metadata"]["labels"]["ceph-osd-id"]: p["spec"].get("nodeName") for p in pods}["3"] == "worker-4"
 
-    advance(str(twin.directory), 0.2)  # recovery_seconds later
+    advance(str(twin.directory), 10)  # recovery_seconds later
     assert pg_states(twin) == {"active+clean": 137}
     assert twin.ready("worker-4") == "True"
 
 
 def test_a_configured_control_plane_joins_etcd_as_a_learner_then_votes(make_twin, grown_cluster, tmp_path):
-    twin = make_twin("reboot_seconds: 0.3\nmaintenance: [cp-3]\n", on=grown_cluster)
+    twin = make_twin("reboot_seconds: 20\nmaintenance: [cp-3]\n", on=grown_cluster)
     configure(twin, tmp_path, "10.0.10.13")
 
-    advance(str(twin.directory), 0.3)
+    advance(str(twin.directory), 20)
     learner = [line.split() for line in twin.talosctl("-n", "10.0.10.11", "etcd", "members").stdout.splitlines()[1:]]
     assert {row[2]: row[-1] for row in learner} == {"cp-1": "false", "cp-2": "false", "cp-3": "true"}
 
-    advance(str(twin.directory), 0.2)  # promote_seconds: half a reboot
+    advance(str(twin.directory), 10)  # promote_seconds: half a reboot
     voting = [line.split() for line in twin.talosctl("-n", "10.0.10.11", "etcd", "members").stdout.splitlines()[1:]]
     assert {row[2]: row[-1] for row in voting} == {"cp-1": "false", "cp-2": "false", "cp-3": "false"}
     assert twin.ready("cp-3") == "True"
+
+
+def test_a_built_twin_has_the_secrets_bundle_the_bootstrap_would_have_kept_and_one_in_maintenance_none(
+        make_twin, grown_cluster):
+    import json
+
+    built = make_twin("reboot_seconds: 0.3\nmaintenance: [worker-4]\n", on=grown_cluster)
+    bundle = json.loads((built.directory / "bootstrap-files" / "talos" / "secrets.sops.yaml").read_text())
+    assert bundle["sops"]["age"][0]["recipient"] == str(grown_cluster.secrets.age_public_key)
+    assert all(v.startswith("ENC[AES256_GCM,data:") for v in bundle["cluster"].values())
+    unbuilt = make_twin("reboot_seconds: 0.3\nmaintenance: all\n", on=grown_cluster)
+    assert not (unbuilt.directory / "bootstrap-files").exists()  # the bootstrap makes it
