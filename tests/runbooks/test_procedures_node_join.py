@@ -16,7 +16,7 @@ from homeops.procedures.bootstrap_preflight import MAINTENANCE, UNREACHABLE, Nod
 from homeops.procedures.session import Session
 from homeops.tools import ceph, kubectl, talosctl
 from homeops.tools.process import ToolError
-from homeops.tools.shapes import CephStatus, EtcdMember, NodeStatus, OsdTree
+from homeops.tools.shapes import CephStatus, EtcdMember, EtcdStatus, NodeStatus, OsdTree
 
 from tests.runbooks.conftest import ROOT
 from tests.runbooks.new_nodes import CP_3, WORKER_4, with_node
@@ -314,3 +314,266 @@ def test_the_summary_says_what_changed_or_that_nothing_did(grown, monkeypatch):
     assert node_join.summary(plan, node_join.Joined(grown.node("worker-4")), rerun) == (
         "plan: worker-4 is already in Kubernetes (Ready): nothing to change")
 
+
+
+# --- the same, step by step in apply mode: what each says, and where each stops ------------------------------
+
+
+class Joining:
+    """A cluster joined by one node, look by look: etcd's member lists in turn, each member's status, the nodes."""
+
+    def __init__(self, monkeypatch, lists, errors=None, nodes=()):
+        self.lists, self.errors, self.nodes = list(lists), dict(errors or {}), list(nodes)
+        monkeypatch.setattr(talosctl, "etcd_members", self.members)
+        monkeypatch.setattr(talosctl, "etcd_status", self.status)
+        monkeypatch.setattr(kubectl, "nodes", lambda **_: self.nodes)
+
+    def members(self, address, **_):
+        return self.lists.pop(0) if len(self.lists) > 1 else self.lists[0]
+
+    def status(self, address, **_):
+        return [EtcdStatus(address, "m", "m", False, self.errors.get(address, ""))]
+
+
+VOTING = members(("cp-1", False), ("cp-2", False), ("cp-3", False))
+
+
+def test_a_control_plane_is_followed_from_learner_to_voting_to_healthy_to_ready(grown, monkeypatch):
+    Joining(monkeypatch, [members(("cp-1", False), ("cp-2", False)),
+                          members(("cp-1", False), ("cp-2", False), ("cp-3", True)), VOTING],
+            nodes=[status("cp-3")])
+    session, out = session_of(grown)
+    node_join.wait_joined(session, standing_of(grown, "cp-3"))
+    said = [line.split(" ", 1)[1] for line in out.getvalue().splitlines()]
+    assert said[0] == "waiting for cp-3 a voting etcd member: not an etcd member yet (members: cp-1, cp-2) (0s of 0.3s)"
+    assert [s for s in said if not s.startswith("waiting for ")] == [
+        "cp-3: joined etcd as a learner (member 0000000000000002); Talos promotes it once it has caught up",
+        "cp-3 a voting etcd member: yes", "etcd: every member healthy: yes", "cp-3 Ready on Talos v1.11.1: yes"]
+
+
+def test_a_member_in_error_stops_the_wait_for_etcd_health_naming_it(grown, monkeypatch):
+    Joining(monkeypatch, [VOTING], errors={"10.0.10.13": "etcdserver: no leader"}, nodes=[status("cp-3")])
+    with pytest.raises(RunbookStopped) as stopped:
+        node_join.wait_joined(session_of(grown)[0], standing_of(grown, "cp-3"))
+    assert str(stopped.value) == (
+        "cp-3: stopped at step 'wait for etcd health': etcd: every member healthy did not happen within 0.3s; "
+        "last seen: etcd health: cp-3: etcdserver: no leader; left in place: cp-3 configured, joining; "
+        "run node-add again to go on waiting")
+
+
+def test_etcd_membership_that_nobody_can_list_is_said(grown, monkeypatch):
+    def unreachable(address, **_):
+        raise ToolError(["talosctl"], 1, f"{address}: connection refused", "")
+
+    monkeypatch.setattr(talosctl, "etcd_members", unreachable)
+    look = node_join._EtcdJoin(session_of(grown)[0], grown.node("cp-3"))
+    assert look() == ("no member answers: `talosctl` exited 1: 10.0.10.11: connection refused; `talosctl` exited 1: "
+                      "10.0.10.12: connection refused; `talosctl` exited 1: 10.0.10.13: connection refused")
+
+
+@pytest.mark.parametrize("state, left", [(MAINTENANCE, "worker-4 configured, joining"),
+                                         (node_join.IN_KUBERNETES, "worker-4 as it was")])
+def test_a_node_that_never_registers_stops_the_wait_for_the_node(grown, monkeypatch, state, left):
+    monkeypatch.setattr(kubectl, "nodes", lambda **_: [status("worker-1")])
+    session, out = session_of(grown)
+    with pytest.raises(RunbookStopped) as stopped:
+        node_join.wait_joined(session, standing_of(grown, "worker-4", state))
+    assert str(stopped.value) == (
+        "worker-4: stopped at step 'wait for the node': worker-4 Ready on Talos v1.11.1 did not happen within 0.3s; "
+        f"last seen: not registered with Kubernetes yet; left in place: {left}; run node-add again to go on waiting")
+    assert " waiting for worker-4 Ready on Talos v1.11.1: not registered with Kubernetes yet (0s of 0.3s)" in \
+        out.getvalue()
+
+
+def test_a_worker_with_its_osds_up_waits_for_clean_pgs_and_stops_naming_them(grown, monkeypatch):
+    monkeypatch.setattr(kubectl, "nodes", lambda **_: [status("worker-4")])
+    asked = []
+    monkeypatch.setattr(osd_placement, "placement",
+                        lambda name: asked.append(name) or osd_placement.Placement((3,), ("worker-4",), "pods"))
+    monkeypatch.setattr(ceph, "osd_tree", lambda **_: OsdTree({"worker-4": (3,)}, ()))
+    monkeypatch.setattr(ceph, "status", lambda **_: CephStatus("HEALTH_OK", (), 4, 4, 4,
+                                                               (("active+remapped+backfilling", 137),), 137))
+    session, out = session_of(grown)
+    with pytest.raises(RunbookStopped) as stopped:
+        node_join.wait_joined(session, standing_of(grown, "worker-4"))
+    assert asked and set(asked) == {"worker-4"}
+    assert str(stopped.value) == (
+        "worker-4: stopped at step 'wait for Ceph': every Ceph PG active+clean did not happen within 0.3s; last seen: "
+        "HEALTH_OK, PGs not clean: 137 active+remapped+backfilling; left in place: worker-4 configured, joining; "
+        "run node-add again to go on waiting")
+    assert "worker-4 Ready on Talos v1.11.1: yes" in out.getvalue() and "1 OSD(s) of worker-4 up: yes" in out.getvalue()
+
+
+def test_an_osd_rook_never_prepares_stops_with_the_hint_in_full(grown, monkeypatch):
+    monkeypatch.setattr(kubectl, "nodes", lambda **_: [status("worker-4")])
+    monkeypatch.setattr(osd_placement, "placement", lambda name: osd_placement.Placement((), (), "pods"))
+    with pytest.raises(RunbookStopped) as stopped:
+        node_join.wait_joined(session_of(grown)[0], standing_of(grown, "worker-4"))
+    assert str(stopped.value) == (
+        "worker-4: stopped at step 'wait for its OSDs': 1 OSD(s) of worker-4 up did not happen within 0.3s; last seen: "
+        "0 of 1 OSDs prepared by Rook (Rook prepares OSDs only on the nodes the rook-ceph-cluster HelmRelease lists, "
+        "rendered from cluster.yaml: is the render committed and pushed, and has Flux reconciled it?); left in place: "
+        "worker-4 configured, joining; run node-add again to go on waiting")
+
+
+def test_a_control_plane_that_never_joins_etcd_stops_the_wait_for_etcd(grown, monkeypatch):
+    Joining(monkeypatch, [members(("cp-1", False), ("cp-2", False))])
+    with pytest.raises(RunbookStopped) as stopped:
+        node_join.wait_joined(session_of(grown)[0], standing_of(grown, "cp-3"))
+    assert str(stopped.value) == (
+        "cp-3: stopped at step 'wait for etcd': cp-3 a voting etcd member did not happen within 0.3s; last seen: not "
+        "an etcd member yet (members: cp-1, cp-2); left in place: cp-3 configured, joining; run node-add again to go "
+        "on waiting")
+
+
+def test_a_control_plane_that_never_becomes_ready_stops_the_wait_for_the_node(grown, monkeypatch):
+    Joining(monkeypatch, [VOTING], nodes=[status("cp-3", ready="False")])
+    with pytest.raises(RunbookStopped, match=r"^cp-3: stopped at step 'wait for the node': cp-3 Ready on Talos v1\.11\.1 "
+                                             r"did not happen within 0\.3s; last seen: registered, Ready=False; left "):
+        node_join.wait_joined(session_of(grown)[0], standing_of(grown, "cp-3"))
+
+
+def test_the_running_clusters_health_is_its_nodes_etcd_ceph_and_flux_without_the_tolerance(grown, monkeypatch):
+    from homeops.procedures import preflight
+
+    asked = {}
+    monkeypatch.setattr(kubectl, "nodes", lambda **_: [status("worker-1", ready="False")])
+
+    def etcd(cluster):
+        asked["etcd"] = [n.name for n in cluster.control_planes]
+        return [checks.passed("etcd members", "2"), checks.CheckResult("etcd fault tolerance", "warn", "none")]
+
+    monkeypatch.setattr(preflight, "etcd", etcd)
+    monkeypatch.setattr(preflight, "ceph_health", lambda: [checks.passed("Ceph health", "HEALTH_OK")])
+    monkeypatch.setattr(preflight, "flux_ready", lambda: [checks.passed("Flux Ready", "24")])
+    before = node_join.running(grown, standing_of(grown, "cp-3"))
+    results = node_join._cluster_health(before)
+    assert [(r.check, r.status) for r in results] == [("nodes Ready", "FAIL"), ("etcd members", "ok"),
+                                                      ("Ceph health", "ok"), ("Flux Ready", "ok")]
+    assert results[0].detail == "worker-1 not Ready (Ready=False)" and asked["etcd"] == ["cp-1", "cp-2"]
+
+
+def test_the_checks_read_render_and_age_key_of_this_cluster_yaml(grown, monkeypatch, tmp_path):
+    seen = []
+    monkeypatch.setattr(bootstrap_preflight, "render_clean",
+                        lambda cluster, config: seen.append(("render", cluster, config)) or checks.passed("render", "ok"))
+    monkeypatch.setattr(bootstrap_preflight, "age_key",
+                        lambda cluster: seen.append(("age key", cluster)) or checks.passed("age key", "ok"))
+    monkeypatch.setattr(node_join, "_cluster_health", lambda cluster: [])
+    config = tmp_path / "cluster.yaml"
+    node_join.checks(session_of(grown)[0], Workspace(tmp_path), config, standing_of(grown, "worker-4",
+                                                                                    registered=(*RUNNING, "cp-3")))
+    assert seen == [("render", grown, config), ("age key", grown)]
+
+
+def test_the_bundle_must_be_encrypted_to_cluster_yamls_key(grown, tmp_path):
+    bundle = tmp_path / "talos" / "secrets.sops.yaml"
+    bundle.parent.mkdir()
+    key = str(grown.secrets.age_public_key)
+    bundle.write_text(f"cluster:\n  id: ENC[AES256_GCM,data:YQ==,type:str]\nsops:\n  age:\n    - recipient: {key}\n")
+    assert node_join._secrets_bundle(grown, Workspace(tmp_path)) == checks.passed(
+        "Talos secrets", f"secrets.sops.yaml is SOPS-encrypted to {key}")
+    bundle.write_text("cluster:\n  id: ENC[AES256_GCM,data:YQ==,type:str]\nsops:\n  age:\n    - recipient: age1other\n")
+    assert node_join._secrets_bundle(grown, Workspace(tmp_path)) == checks.failed(
+        "Talos secrets", f"{bundle}: encrypted to age1other, not to {key}")
+    bundle.unlink()
+    assert node_join._secrets_bundle(grown, Workspace(tmp_path)) == checks.failed(
+        "Talos secrets", f"{bundle} is missing: a new node's configuration is made from the secrets bundle the "
+                         "bootstrap kept there (restore it from Git); a new bundle would make another cluster")
+
+
+def test_a_node_in_kubernetes_but_not_ready_is_said_so_and_a_machine_is_read_with_this_workspace(
+        grown, monkeypatch, tmp_path):
+    monkeypatch.setattr(kubectl, "nodes", lambda **_: [status("worker-4", ready="False")])
+    found = node_join.standing(grown.node("worker-4"), Workspace(tmp_path))
+    assert found.detail == "already in Kubernetes (not Ready, Talos v1.11.1)"
+    assert node_join._machine(found) == checks.passed("node worker-4", f"{found.detail}: not configured again")
+    monkeypatch.setattr(kubectl, "nodes", lambda **_: [])
+    machine = NodeState(grown.node("worker-4"), MAINTENANCE, "maintenance mode at 10.0.10.24")
+    asked = []
+    monkeypatch.setattr(bootstrap_preflight, "node_state", lambda n, w: asked.append((n, w)) or machine)
+    found = node_join.standing(grown.node("worker-4"), Workspace(tmp_path))
+    assert asked == [(grown.node("worker-4"), Workspace(tmp_path))]
+    assert (found.node, found.detail, found.machine) == (grown.node("worker-4"), machine.detail, machine)
+
+
+def test_the_backup_runs_in_this_sessions_gate_guard_and_project(grown, monkeypatch, tmp_path):
+    taken = []
+    monkeypatch.setattr(etcd_backup, "take_backup", lambda session, *a, **k: taken.append(session))
+    gate = Gate(True, out=io.StringIO())
+    session = Session(grown, gate, wait_timeout=12.0, poll_interval=3.0, guard="the guard", project=tmp_path)
+    node_join.backup_first(session, standing_of(grown, "cp-3"))
+    [used] = taken
+    assert (used.gate, used.wait_timeout, used.poll_interval, used.guard, used.project) == (
+        gate, 12.0, 3.0, "the guard", tmp_path)
+
+
+@pytest.fixture
+def tools_of_configure(monkeypatch):
+    """The commands configure gives, in order; a failure is set per step name."""
+    from homeops.tools import workstation
+
+    done, failing = [], {}
+
+    def step(name):
+        def run(gate, *args, why=""):
+            if name in failing:
+                raise failing[name]
+            done.append((name, args, why))
+        return run
+
+    monkeypatch.setattr(workstation, "sops_decrypt", step("decrypt"))
+    monkeypatch.setattr(talosctl, "gen_config", step("gen config"))
+    monkeypatch.setattr(talosctl, "apply_config_insecure", step("apply-config"))
+    return done, failing
+
+
+def test_configure_decrypts_makes_the_config_from_the_clear_bundle_and_applies_it(grown, tools_of_configure, tmp_path):
+    done, _ = tools_of_configure
+    session, _ = session_of(grown)
+    joined = node_join.Joined(grown.node("worker-4"))
+    node_join.configure(session, Workspace(tmp_path), standing_of(grown, "worker-4"), joined)
+    generated = tmp_path / "talos" / "generated"
+    assert [name for name, _, _ in done] == ["decrypt", "gen config", "apply-config"]
+    assert f"--with-secrets {generated}/secrets.yaml" in " ".join(done[1][1][0])
+    assert done[2] == ("apply-config", ("10.0.10.24", str(generated / "worker-4.yaml")),
+                       "worker-4 installs Talos v1.11.1 to /dev/sda and reboots into its configuration")
+    assert joined.changed == ["configured worker-4 (apply-config --insecure)"]
+
+
+@pytest.mark.parametrize("step, said", [("decrypt", "decrypt secrets"), ("gen config", "gen config worker-4")])
+def test_a_failure_making_the_config_stops_as_node_add_with_the_cluster_untouched(grown, tools_of_configure,
+                                                                                   tmp_path, step, said):
+    done, failing = tools_of_configure
+    failing[step] = ToolError(["tool"], 1, "boom", "")
+    with pytest.raises(RunbookStopped) as stopped:
+        node_join.configure(session_of(grown)[0], Workspace(tmp_path), standing_of(grown, "worker-4"),
+                            node_join.Joined(grown.node("worker-4")))
+    assert str(stopped.value) == f"node-add: stopped at step '{said}': `tool` exited 1: boom; the cluster was not touched"
+    assert "apply-config" not in [name for name, _, _ in done]
+
+
+def test_an_apply_config_without_an_answer_names_what_may_have_changed(grown, tools_of_configure, tmp_path):
+    _, failing = tools_of_configure
+    error = ToolError(["talosctl"], -1, "no answer", "")
+    error.in_doubt = "`talosctl apply-config --insecure --nodes 10.0.10.24` may have configured it"
+    failing["apply-config"] = error
+    with pytest.raises(RunbookStopped) as stopped:
+        node_join.configure(session_of(grown)[0], Workspace(tmp_path), standing_of(grown, "worker-4"),
+                            node_join.Joined(grown.node("worker-4")))
+    assert str(stopped.value).endswith(
+        "left in place: `talosctl apply-config --insecure --nodes 10.0.10.24` may have configured it")
+
+
+def test_the_summary_names_the_backup_and_five_members_quorum(grown, monkeypatch, tmp_path):
+    five = members(*((f"cp-{i}", False) for i in range(1, 6)))
+    monkeypatch.setattr(talosctl, "etcd_members", lambda address, **_: five)
+    backup = etcd_backup.Backup(tmp_path / "etcd-1", grown.node("cp-1"))
+    joined = node_join.Joined(grown.node("cp-3"), ["configured cp-3 (apply-config --insecure)", "and more"], backup)
+    assert node_join.summary(session_of(grown)[0], joined, standing_of(grown, "cp-3")).splitlines() == [
+        "cp-3 joined the cluster: configured cp-3 (apply-config --insecure); and more",
+        f"  backup before it joined: {tmp_path / 'etcd-1'}",
+        "  etcd: 5 members, quorum 3: tolerates 2 member(s) down"]
+    planned = etcd_backup.Backup(None, grown.node("cp-1"))
+    joined = node_join.Joined(grown.node("cp-3"), ["configured cp-3 (apply-config --insecure)"], planned)
+    assert "backup before" not in node_join.summary(session_of(grown)[0], joined, standing_of(grown, "cp-3"))
