@@ -205,7 +205,8 @@ def _wait(session: Session, node: Node, what: str, look, step: str, left: str, h
     try:
         wait_until(look, session.wait_timeout, session.poll_interval, what, progress=heard)
     except WaitTimedOut as exc:
-        raise _stop(node, step, f"{exc}" + (f"; last seen: {last[0]}" if last else "") + hint, left) from None
+        # wait_until reports every look before it may time out: something was seen.
+        raise _stop(node, step, f"{exc}; last seen: {last[-1]}{hint}", left) from None
     session.say(f"{what}: yes")
 
 

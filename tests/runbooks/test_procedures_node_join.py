@@ -133,7 +133,8 @@ def test_a_machine_with_another_mac_fails_the_check_that_stops_the_run(grown, qu
     assert by_check["node worker-4"].failed
     assert "no NIC with MAC bc:24:11:00:10:24 (has enp1s0 bc:24:11:00:99:99)" in by_check["node worker-4"].detail
     assert by_check["Talos secrets"].failed and "is missing" in by_check["Talos secrets"].detail
-    assert by_check["other new nodes"].status == "warn" and "cp-3" in by_check["other new nodes"].detail
+    assert by_check["other new nodes"] == checks.CheckResult(
+        "other new nodes", "warn", "also in cluster.yaml, not in the cluster yet: cp-3 (each joins by a run of its own)")
     assert quiet_checks["health"] == list(RUNNING)  # the running cluster's health, not cluster.yaml's
 
 
@@ -452,6 +453,41 @@ def test_the_running_clusters_health_is_its_nodes_etcd_ceph_and_flux_without_the
                                                       ("Ceph health", "ok"), ("Flux Ready", "ok")]
     assert results[0].detail == "worker-1 not Ready (Ready=False)" and asked["etcd"] == ["cp-1", "cp-2"]
 
+    def refused(**_):
+        raise ToolError(["kubectl"], 1, "connection refused", "")
+
+    monkeypatch.setattr(kubectl, "nodes", refused)
+    assert node_join._cluster_health(before)[0] == checks.failed("nodes Ready", "`kubectl` exited 1: connection refused")
+
+
+def test_etcd_health_says_every_failure(grown, monkeypatch):
+    from homeops.procedures import preflight
+
+    monkeypatch.setattr(preflight, "etcd", lambda cluster: [checks.failed("etcd members", "cp-3 is still a learner"),
+                                                            checks.failed("etcd health", "cp-3: no leader"),
+                                                            checks.passed("etcd fault tolerance", "1")])
+    assert node_join._etcd_healthy(grown) == "etcd members: cp-3 is still a learner; etcd health: cp-3: no leader"
+    monkeypatch.setattr(preflight, "etcd", lambda cluster: [checks.passed("etcd members", "3")])
+    assert node_join._etcd_healthy(grown) is True
+
+
+def test_every_osd_down_is_named(grown, monkeypatch):
+    node = grown.node("worker-4")
+    monkeypatch.setattr(osd_placement, "placement", lambda name: osd_placement.Placement((3, 4), ("worker-4",), "pods"))
+    monkeypatch.setattr(ceph, "osd_tree", lambda **_: OsdTree({"worker-4": (3, 4)}, (4, 3)))
+    assert node_join._osds_up(node) == "OSDs 3, 4 down"
+
+
+def test_a_cluster_yaml_without_an_age_key_accepts_no_bundle(grown, tmp_path):
+    data = grown.model_dump(mode="json")
+    data["secrets"]["age_public_key"] = None
+    keyless = type(grown).model_validate(data)
+    bundle = tmp_path / "talos" / "secrets.sops.yaml"
+    bundle.parent.mkdir()
+    bundle.write_text("cluster:\n  id: ENC[AES256_GCM,data:YQ==,type:str]\nsops:\n  age:\n    - recipient: age1x\n")
+    assert node_join._secrets_bundle(keyless, Workspace(tmp_path)) == checks.failed(
+        "Talos secrets", f"{bundle}: encrypted to age1x, not to ")
+
 
 def test_the_checks_read_render_and_age_key_of_this_cluster_yaml(grown, monkeypatch, tmp_path):
     seen = []
@@ -461,9 +497,14 @@ def test_the_checks_read_render_and_age_key_of_this_cluster_yaml(grown, monkeypa
                         lambda cluster: seen.append(("age key", cluster)) or checks.passed("age key", "ok"))
     monkeypatch.setattr(node_join, "_cluster_health", lambda cluster: [])
     config = tmp_path / "cluster.yaml"
-    node_join.checks(session_of(grown)[0], Workspace(tmp_path), config, standing_of(grown, "worker-4",
-                                                                                    registered=(*RUNNING, "cp-3")))
+    bundle = tmp_path / "talos" / "secrets.sops.yaml"
+    bundle.parent.mkdir()
+    bundle.write_text("cluster:\n  id: ENC[AES256_GCM,data:YQ==,type:str]\nsops:\n  age:\n"
+                      f"    - recipient: {grown.secrets.age_public_key}\n")
+    results = node_join.checks(session_of(grown)[0], Workspace(tmp_path), config,
+                               standing_of(grown, "worker-4", registered=(*RUNNING, "cp-3")))
     assert seen == [("render", grown, config), ("age key", grown)]
+    assert {r.check: r.status for r in results}["Talos secrets"] == "ok"
 
 
 def test_the_bundle_must_be_encrypted_to_cluster_yamls_key(grown, tmp_path):
