@@ -138,6 +138,13 @@ def test_a_machine_with_another_mac_fails_the_check_that_stops_the_run(grown, qu
     assert quiet_checks["health"] == list(RUNNING)  # the running cluster's health, not cluster.yaml's
 
 
+def test_every_other_node_not_in_the_cluster_yet_is_named(grown, quiet_checks, tmp_path):
+    standing = standing_of(grown, "worker-4", registered=("cp-1", "cp-2", "worker-1", "worker-2"))
+    results = node_join.checks(session_of(grown)[0], Workspace(tmp_path), tmp_path / "cluster.yaml", standing)
+    assert {r.check: r.detail for r in results}["other new nodes"] == (
+        "also in cluster.yaml, not in the cluster yet: cp-3, worker-3 (each joins by a run of its own)")
+
+
 def test_a_node_already_in_kubernetes_has_nothing_to_hold(grown, quiet_checks, tmp_path):
     standing = node_join.Standing(grown.node("worker-4"), node_join.IN_KUBERNETES, "already in Kubernetes",
                                   registered=frozenset((*RUNNING, "worker-4")))
