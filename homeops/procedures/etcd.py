@@ -6,7 +6,7 @@ from homeops.errors import RunbookStopped
 from homeops.cluster.model import Node
 from homeops.procedures import etcd_backup, waits
 from homeops.procedures.checks import CheckResult
-from homeops.procedures.preflight import etcd
+from homeops.procedures.preflight import etcd, etcd_member_list
 from homeops.procedures.session import Session
 from homeops.procedures.waits import WaitTimedOut, wait_until
 
@@ -17,9 +17,22 @@ TWO_MEMBER_RISK = (
 )
 
 
+def voting_members(session: Session) -> int:
+    """How many voting members etcd has now, as the cluster lists them (a learner does not count toward
+    quorum); cluster.yaml's control-plane count only when no member answers (the etcd gate then stops)."""
+    members, _ = etcd_member_list(session.cluster)
+    if members is None:
+        return len(session.cluster.control_planes)
+    return sum(not m.learner for m in members)
+
+
 def refuse_two_members(session: Session, accept_risk: bool) -> bool:
-    """Stop on a 2-member etcd unless the operator accepted the risk; True when --force is needed."""
-    members = len(session.cluster.control_planes)
+    """Stop on a 2-member etcd unless the operator accepted the risk; True when --force is needed.
+
+    Judged on the cluster's own member list, not cluster.yaml's count: a third control plane written
+    into cluster.yaml but not joined yet (node-add) gives no fault tolerance, and one that has joined
+    does (3 voting members, quorum 2: one may reboot)."""
+    members = voting_members(session)
     if members != 2:
         return False
     if not accept_risk:

@@ -13,6 +13,10 @@ etcd snapshot: a plan leaves the workstation as it found it.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+from pathlib import Path
+
+from homeops.cluster.model import Cluster, Node
 from homeops.errors import RunbookStopped
 from homeops.procedures.bootstrap_files import Workspace
 from homeops.procedures.bootstrap_preflight import MAINTENANCE, NodeState, encryption_problem
@@ -21,11 +25,11 @@ from homeops.tools import talosctl, workstation
 from homeops.tools.process import ToolError
 
 
-def _step(step: str, change, *args, **kwargs) -> None:
+def _step(step: str, change, *args, runbook: str = "bootstrap", **kwargs) -> None:
     try:
         change(*args, **kwargs)
     except ToolError as exc:
-        raise RunbookStopped(f"bootstrap: stopped at step '{step}': {exc}; the cluster was not touched") from None
+        raise RunbookStopped(f"{runbook}: stopped at step '{step}': {exc}; the cluster was not touched") from None
 
 
 def secrets_bundle(session: Session, workspace: Workspace) -> str:
@@ -60,37 +64,59 @@ def generate(session: Session, workspace: Workspace, states: list[NodeState]) ->
     cluster = session.cluster
     if not needed(workspace, states):
         return "kept: every node is configured and talos/generated/talosconfig exists"
-    if session.apply:
-        workspace.make_generated()
-    plain = workspace.secrets_plain
     # In plan mode a bundle that secrets_bundle would make now stays in clear for this step, as in apply mode.
-    if not plain.exists() and (session.apply or workspace.secrets_sops.exists()):
-        _step("decrypt secrets", workstation.sops_decrypt, session.gate, workspace.sops_config,
-              workspace.secrets_sops, plain, why="the bundle in clear, only inside the private talos/generated/")
-    endpoint = f"https://{cluster.network.control_plane_vip}:6443"
-    common = [cluster.cluster.name, endpoint, "--with-secrets", str(plain),
-              "--kubernetes-version", cluster.versions.kubernetes.removeprefix("v"),
-              "--install-image", cluster.installer_image(),
-              "--with-docs=false", "--with-examples=false", "--force"]
-    try:
+    with bundle_in_clear(session, workspace, session.apply or workspace.secrets_sops.exists()) as plain:
+        common = gen_config_args(cluster, plain)
         for node in cluster.nodes:
-            patches = ["--config-patch", f"@{workspace.patch('all')}"]
-            if node.role == "control-plane":
-                patches += ["--config-patch-control-plane", f"@{workspace.patch('controlplane')}"]
-            patches += ["--config-patch", f"@{workspace.node_patch(node)}"]
-            kind = "controlplane" if node.role == "control-plane" else "worker"
-            _step(f"gen config {node.name}", talosctl.gen_config, session.gate,
-                  [*common, *patches, "--output-types", kind, "--output", str(workspace.machine_config(node))],
-                  why=f"{node.name}'s own configuration ({kind})")
+            node_config(session, workspace, node, common)
         _step("gen talosconfig", talosctl.gen_config, session.gate,
               [*common, "--output-types", "talosconfig", "--output", str(workspace.talosconfig)],
               why="the client configuration of this cluster, for talosctl")
         _step("talosconfig endpoints", talosctl.config_endpoints, session.gate, str(workspace.talosconfig),
               [str(n.address) for n in cluster.control_planes], str(cluster.control_planes[0].address),
               why="talosctl reaches the cluster through the control planes' own addresses (the VIP needs etcd)")
-    finally:
-        if session.apply and plain.exists():
-            plain.unlink(missing_ok=True)  # the configurations hold what they need; no clear bundle left behind
     if not session.apply:
         return f"planned: {len(cluster.nodes)} machine configurations and the talosconfig in {workspace.generated}"
     return f"made: {len(cluster.nodes)} machine configurations and the talosconfig in {workspace.generated}"
+
+
+@contextmanager
+def bundle_in_clear(session: Session, workspace: Workspace, decrypt: bool, runbook: str = "bootstrap"):
+    """The secrets bundle in clear inside the private talos/generated/ while configurations are made
+    from it (decrypted there when `decrypt` and not already in clear), removed afterwards in apply mode."""
+    if session.apply:
+        workspace.make_generated()
+    plain = workspace.secrets_plain
+    if not plain.exists() and decrypt:
+        _step("decrypt secrets", workstation.sops_decrypt, session.gate, workspace.sops_config,
+              workspace.secrets_sops, plain, why="the bundle in clear, only inside the private talos/generated/",
+              runbook=runbook)
+    try:
+        yield plain
+    finally:
+        if session.apply and plain.exists():
+            plain.unlink(missing_ok=True)  # the configurations hold what they need; no clear bundle left behind
+
+
+def gen_config_args(cluster: Cluster, plain: Path) -> list[str]:
+    """What every node's `talosctl gen config` shares: the cluster, its endpoint, the secrets, the versions."""
+    endpoint = f"https://{cluster.network.control_plane_vip}:6443"
+    return [cluster.cluster.name, endpoint, "--with-secrets", str(plain),
+            "--kubernetes-version", cluster.versions.kubernetes.removeprefix("v"),
+            "--install-image", cluster.installer_image(),
+            "--with-docs=false", "--with-examples=false", "--force"]
+
+
+def node_config(session: Session, workspace: Workspace, node: Node, common: list[str],
+                runbook: str = "bootstrap") -> Path:
+    """`talosctl gen config` of one node: the common patch, the control planes' one, then the node's own."""
+    patches = ["--config-patch", f"@{workspace.patch('all')}"]
+    if node.role == "control-plane":
+        patches += ["--config-patch-control-plane", f"@{workspace.patch('controlplane')}"]
+    patches += ["--config-patch", f"@{workspace.node_patch(node)}"]
+    kind = "controlplane" if node.role == "control-plane" else "worker"
+    target = workspace.machine_config(node)
+    _step(f"gen config {node.name}", talosctl.gen_config, session.gate,
+          [*common, *patches, "--output-types", kind, "--output", str(target)],
+          why=f"{node.name}'s own configuration ({kind})", runbook=runbook)
+    return target

@@ -61,10 +61,10 @@ def node_inventory(cluster: Cluster, nodes: list[NodeStatus]) -> CheckResult:
     return verdict("node inventory", problems, fine)
 
 
-def _etcd_members(cluster: Cluster) -> tuple[list[EtcdMember] | None, list[str]]:
+def etcd_member_list(cluster: Cluster, control_planes=None) -> tuple[list[EtcdMember] | None, list[str]]:
     """The member list from the first control-plane node that answers, and the errors of those that did not."""
     errors = []
-    for cp in cluster.control_planes:  # any member can list them all; a rebooting one should not hide the others
+    for cp in control_planes or cluster.control_planes:  # any member lists them all; a rebooting one hides none
         try:
             return talosctl.etcd_members(str(cp.address)), errors
         except ToolError as exc:
@@ -79,14 +79,17 @@ def _etcd_status(address: str) -> list[EtcdStatus] | ToolError:
         return exc
 
 
-def etcd(cluster: Cluster) -> list[CheckResult]:
-    """Members as cluster.yaml expects them, each answering without errors; the fault tolerance as a warning."""
-    control_planes = cluster.control_planes
+def etcd(cluster: Cluster, control_planes=None) -> list[CheckResult]:
+    """Members as cluster.yaml expects them, each answering without errors; the fault tolerance as a warning.
+
+    `control_planes`: the members expected, when not every control plane of cluster.yaml (node-add: the
+    one about to join is not a member yet)."""
+    control_planes = tuple(control_planes) if control_planes is not None else cluster.control_planes
     if not control_planes:
         return [failed("etcd members", "cluster.yaml has no control-plane node")]
     # The member list and every member's status are independent reads: all of them at once.
     (members, errors), *answers = at_once(
-        partial(_etcd_members, cluster), *(partial(_etcd_status, str(cp.address)) for cp in control_planes)
+        partial(etcd_member_list, cluster, control_planes), *(partial(_etcd_status, str(cp.address)) for cp in control_planes)
     )
     if members is None:
         return [failed("etcd members", "; ".join(errors))]

@@ -11,6 +11,7 @@ import homeops
 from homeops.twin import clock, ids, state
 from homeops.twin.ceph import rook
 from homeops.twin.scenario import Scenario, load_scenario
+from homeops.twin.setup import built_cluster
 
 # Each fake tool and the module whose main() it runs.
 TOOLS = {"kubectl": "kube.kubectl", "talosctl": "talos.talosctl", "flux": "flux.flux",
@@ -68,6 +69,7 @@ def create(directory: str | Path, cluster, scenario: Scenario | str | Path | Non
     if repository is not None:
         initial["repository"] = str(Path(repository).absolute())
     state.write_new(directory, initial)
+    built_cluster.seed(directory, initial["nodes"], cluster.secrets.age_public_key)
     package_root = str(Path(homeops.__file__).resolve().parent.parent)
     for tool, module in TOOLS.items():
         launcher = bin_dir / tool

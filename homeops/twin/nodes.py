@@ -61,7 +61,9 @@ def _finish(state: dict, node: dict, reboot: dict) -> None:
     # Pods pinned to the node (its OSDs) come back once it is schedulable: at once when Talos
     # uncordons it, at the uncordon of whoever cordoned it otherwise.
     node["drained"] = node["drained"] and node["unschedulable"]
-    node["recovered_at"] = reboot["up_at"] + state["timing"]["recovery_seconds"]
+    if not reboot.get("from_maintenance"):
+        # Its OSDs were down while it rebooted: their PGs recover. A new node had none (see register).
+        node["recovered_at"] = reboot["up_at"] + state["timing"]["recovery_seconds"]
     if faults.active(state, "pgs-stuck"):
         state["ceph"]["stuck"] = True
     node["reboot"] = None
@@ -93,6 +95,9 @@ def register(state: dict, now: float, api_up: bool) -> None:
             # From the state, not `now`: every read registers it at the same moment.
             node["registered"] = True
             node["registered_at"] = max(node["ready_since"], state["etcd"].get("formed_at", 0.0))
+            if node["osds"] and node.get("configured_at") is not None:
+                # Rook prepares the new node's OSDs and Ceph moves their share of the data onto them.
+                node["backfill_until"] = node["registered_at"] + state["timing"]["recovery_seconds"]
 
 
 def is_ready(node: dict, now: float) -> bool:

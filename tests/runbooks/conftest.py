@@ -90,6 +90,7 @@ class FakeCluster:
     pgs_stuck: bool = False
     api_down: bool = False
     etcd_errors: dict[str, str] = field(default_factory=dict)  # node name -> ERRORS column
+    etcd_learners: set[str] = field(default_factory=set)  # members not promoted yet (LEARNER true)
     flux_not_ready: set[str] = field(default_factory=set)
     calls: list[list[str]] = field(default_factory=list)
 
@@ -177,7 +178,7 @@ class FakeCluster:
         node = next(n for n in self.nodes.values() if n.address == args[1])
         control_planes = [n for n in self.nodes.values() if n.role == "control-plane"]
         if args[2:] == ["etcd", "members"]:
-            rows = [f"{node.address}\t{i:016x}\t{cp.name}\thttps://{cp.address}:2380\thttps://{cp.address}:2379\tfalse"
+            rows = [f"{node.address}\t{i:016x}\t{cp.name}\thttps://{cp.address}:2380\thttps://{cp.address}:2379\t{str(cp.name in self.etcd_learners).lower()}"
                     for i, cp in enumerate(control_planes)]
             return 0, "NODE\tID\tHOSTNAME\tPEER URLS\tCLIENT URLS\tLEARNER\n" + "\n".join(rows) + "\n", ""
         if args[2:] == ["etcd", "status"]:

@@ -18,6 +18,7 @@ RUNBOOKS = sorted((ROOT / "runbooks").glob("*.ipynb"))
 EXPECTED = {"cluster-health", "worker-upgrade", "control-plane-upgrade", "kubernetes-upgrade", "ceph-maintenance",
             "flux-reconcile", "bootstrap", "etcd-backup"}
 EXPECTED |= {"cluster-shutdown", "cluster-startup"}
+EXPECTED |= {"node-add"}
 COMMON = {"config": "cluster.yaml", "apply": False, "wait_timeout": 900, "poll_interval": 10.0}
 OWN = {
     "cluster-health": {},
@@ -30,6 +31,7 @@ OWN = {
     "etcd-backup": {"destination": "backups", "keep": 7},
     "cluster-shutdown": {},
     "cluster-startup": {"resume_flux": False},
+    "node-add": {"node": ""},
 }
 
 

@@ -28,7 +28,7 @@ def test_the_next_patch_and_the_default_target_are_accepted(fake_cluster, sessio
     assert kubernetes_upgrade.check_path(session, "", kubectl.nodes()) == session.cluster.versions.kubernetes
 
 
-def test_two_member_etcd_is_refused_unless_the_risk_is_accepted(session_for, capsys):
+def test_two_member_etcd_is_refused_unless_the_risk_is_accepted(fake_cluster, session_for, capsys):
     session = session_for(apply=True)
     with pytest.raises(RunbookStopped) as stopped:
         etcd.refuse_two_members(session, accept_risk=False)
@@ -37,6 +37,31 @@ def test_two_member_etcd_is_refused_unless_the_risk_is_accepted(session_for, cap
     assert "-p accept_two_member_etcd_risk=True" in message and message.endswith("nothing changed")
     assert etcd.refuse_two_members(session, accept_risk=True) is True
     assert "upgrading with --force after a snapshot" in capsys.readouterr().out
+
+
+def test_the_refusal_counts_the_voting_members_etcd_lists_not_cluster_yaml(fake_cluster, session_for):
+    from tests.runbooks.conftest import FakeNode
+
+    session = session_for(apply=True)
+    fake_cluster.nodes["cp-3"] = FakeNode("cp-3", "control-plane", "10.0.10.13", "v1.11.0", "v1.34.1")
+    # A third member that joined (node-add): quorum 2 of 3, one may reboot, nothing to accept.
+    assert etcd.refuse_two_members(session, accept_risk=False) is False
+    # Still a learner: it does not vote, so etcd's quorum is still 2 of 2.
+    fake_cluster.etcd_learners.add("cp-3")
+    with pytest.raises(RunbookStopped, match="^refused: etcd has exactly 2 members"):
+        etcd.refuse_two_members(session, accept_risk=False)
+    assert fake_cluster.changes() == []
+
+
+def test_without_any_member_answering_the_refusal_falls_back_to_cluster_yamls_count(monkeypatch, session_for):
+    from homeops.tools import process
+
+    def unreachable(argv, **_):
+        raise process.ToolError(argv, 1, "1 error occurred:\n\t* 10.0.10.11: connection refused\n", "")
+
+    monkeypatch.setattr(process, "run", unreachable)
+    with pytest.raises(RunbookStopped, match="^refused: etcd has exactly 2 members"):
+        etcd.refuse_two_members(session_for(apply=True), accept_risk=False)
 
 
 def test_ceph_maintenance_enter_then_exit(fake_cluster, session_for):

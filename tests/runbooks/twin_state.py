@@ -12,6 +12,8 @@ the twin keeps (`state.json`) with the few rules of its format spelt out here:
   `up_at` is null) or it is `off` (shut down, until powered on).
 - Ceph's flags: `ceph.flags` cluster-wide, `ceph.group_flags` per host; its PGs are clean unless a
   host with OSDs is down, `recovered_at` lies ahead, an OSD is forced down, or `ceph.stuck` is set;
+  a host exists once registered (a node joining from maintenance mode), and its OSDs' PGs backfill
+  until its `backfill_until`;
   it is HEALTH_OK when they are clean, no host is down, no flag is set and neither the `mon-down`
   nor the `osd-nearfull` fault is on.
 - A HelmRelease is what `flux.releases["NAMESPACE/NAME"]` says was done to it (absent: untouched,
@@ -104,14 +106,15 @@ def read_twin_state(twin_dir: Path) -> TwinState:
     now = time.time() + float(raw.get("clock_offset", 0.0))
     nodes = {n["name"]: _node(n, now) for n in raw["nodes"]}
     ceph = raw["ceph"]
-    hosts = [n for n in raw["nodes"] if n["osds"]]
+    hosts = [n for n in raw["nodes"] if n["osds"] and n.get("registered", True)]  # OSDs only once in Kubernetes
     down_hosts = tuple(h["name"] for h in hosts if not nodes[h["name"]].is_ready)
     finished = [n for n in raw["nodes"] if n["reboot"] and n["reboot"]["up_at"] is not None
                 and now >= n["reboot"]["up_at"]]
     recovered_at = {h["name"]: h["recovered_at"] for h in hosts}
     recovered_at.update({n["name"]: n["reboot"]["up_at"] + raw["timing"]["recovery_seconds"]
-                         for n in finished if n["osds"]})
-    recovering = any(moment > now for moment in recovered_at.values())
+                         for n in finished if n["osds"] and not n["reboot"].get("from_maintenance")})
+    backfilling = any(h.get("backfill_until", 0.0) > now for h in hosts)
+    recovering = any(moment > now for moment in recovered_at.values()) or backfilling
     stuck = ceph["stuck"] or (bool(finished) and "pgs-stuck" in raw["faults"])
     clean = not down_hosts and not recovering and not ceph["forced_down"] and not stuck
     flags = CephFlags(frozenset(ceph["flags"]) - ALWAYS_SET,

@@ -3,7 +3,8 @@
 One host bucket per node that has OSDs; OSD ids are given in node order. A host whose node is
 rebooting has its OSDs down and every PG undersized and degraded; when it is back the PGs
 recover for `recovery_seconds`, one after another (the count still recovering falls evenly), then are
-active+clean again (never, with `pgs-stuck`).
+active+clean again (never, with `pgs-stuck`). A node that joins (configured from maintenance mode)
+brings its OSDs once it has registered, and PGs are remapped and backfilled onto them for `recovery_seconds`.
 Pools are replicated three times across hosts with min_size 2.
 """
 
@@ -76,7 +77,9 @@ class CephError(Exception):
 
 
 def hosts(state: dict) -> list[dict]:
-    return [n for n in state["nodes"] if n["osds"]]
+    """The nodes with OSDs in Ceph: Rook prepares a node's OSDs only once Kubernetes has the node, so a
+    machine still in maintenance mode (cluster.yaml's next node) has none yet."""
+    return [n for n in state["nodes"] if n["osds"] and nodes.registered(n)]
 
 
 def crush_host(node: dict) -> str:
@@ -145,6 +148,13 @@ def pg_states(state: dict, now: float) -> list[dict]:
         left = min(total, max(1, math.ceil(total * (recovered_at - now) / window)))
         return [s for s in ({"state_name": "active+clean", "count": total - left},
                             {"state_name": "active+recovering+degraded", "count": left}) if s["count"]]
+    backfill_until = max((h.get("backfill_until", 0.0) for h in hosts(state)), default=0.0)
+    if backfill_until > now:
+        # A new host's OSDs take their share of the data: PGs remapped onto them, backfilled one after another.
+        window = max(state["timing"]["recovery_seconds"], backfill_until - now)
+        left = min(total, max(1, math.ceil(total * (backfill_until - now) / window)))
+        return [s for s in ({"state_name": "active+clean", "count": total - left},
+                            {"state_name": "active+remapped+backfilling", "count": left}) if s["count"]]
     if state["ceph"]["stuck"]:
         return [{"state_name": "active+recovery_wait+degraded", "count": total}]
     if state["ceph"].get("snaptrim"):

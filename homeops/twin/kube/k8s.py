@@ -326,7 +326,7 @@ def osd_pods(state: dict, now: float) -> list[dict]:
     `topology-location-host`, pinned to their node by nodeSelector. An evicted one is Pending,
     with no `spec.nodeName`, until its node is schedulable again."""
     pods = []
-    for node in state["nodes"]:
+    for node in ceph.hosts(state):
         for osd in node["osds"]:
             if deployments.osd_stopped_at(state, osd) is not None:
                 continue  # its Deployment has 0 replicas: no pod at all

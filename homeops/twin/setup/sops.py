@@ -44,9 +44,7 @@ def _run(argv: list[str], twin_dir: str) -> int:
     if parsed.switch("encrypt"):
         name = parsed.value("filename-override") or source
         recipient = _recipient(parsed.value("config") or ".sops.yaml", name)
-        result = _map(data, lambda v: f"ENC[AES256_GCM,data:{base64.b64encode(str(v).encode()).decode()},type:str]")
-        result["sops"] = {"age": [{"recipient": recipient, "enc": "-----BEGIN AGE ENCRYPTED FILE-----"}],
-                          "version": "3.10.2"}
+        result = encrypted(data, recipient)
     elif parsed.switch("decrypt"):
         if not isinstance(data, dict) or "sops" not in data:
             raise ToolFailure("Error: sops metadata not found")
@@ -62,6 +60,14 @@ def _run(argv: list[str], twin_dir: str) -> int:
     else:
         output.write(sys.stdout, text)
     return 0
+
+
+def encrypted(data: dict, recipient: str) -> dict:
+    """`data` as the twin's sops --encrypt writes it for `recipient`."""
+    result = _map(data, lambda v: f"ENC[AES256_GCM,data:{base64.b64encode(str(v).encode()).decode()},type:str]")
+    result["sops"] = {"age": [{"recipient": recipient, "enc": "-----BEGIN AGE ENCRYPTED FILE-----"}],
+                      "version": "3.10.2"}
+    return result
 
 
 _RULE = re.compile(r"^\s*-?\s*(path_regex|age):\s*(\S+)\s*$")

@@ -33,15 +33,20 @@ def _write(path: str, data: dict, force: bool) -> None:
         handle.write("\n")
 
 
+def secrets_bundle() -> dict:
+    """A bundle of made-up secrets, as `talosctl gen secrets` writes one (in JSON)."""
+    return {
+        "cluster": {"id": ids.hex_id(32), "secret": ids.hex_id(32)},
+        "secrets": {"bootstraptoken": f"{ids.hex_id(6)}.{ids.hex_id(16)}", "secretboxencryptionsecret": ids.hex_id(32)},
+        "certs": {"os": {"crt": ids.hex_id(40), "key": ids.hex_id(40)}},
+    }
+
+
 def gen(parsed, twin_dir: str) -> int:
     what = parsed.positionals[1:2]
     force = parsed.switch("force")
     if what == ["secrets"]:
-        _write(parsed.value("output-file", "secrets.yaml"), {
-            "cluster": {"id": ids.hex_id(32), "secret": ids.hex_id(32)},
-            "secrets": {"bootstraptoken": f"{ids.hex_id(6)}.{ids.hex_id(16)}", "secretboxencryptionsecret": ids.hex_id(32)},
-            "certs": {"os": {"crt": ids.hex_id(40), "key": ids.hex_id(40)}},
-        }, force)
+        _write(parsed.value("output-file", "secrets.yaml"), secrets_bundle(), force)
         return 0
     if what == ["config"]:
         return _gen_config(parsed, force)
