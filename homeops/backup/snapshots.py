@@ -116,14 +116,19 @@ def _snapshot_file(manifest: dict) -> str | None:
     return file if isinstance(file, str) and file and "/" not in file and file not in (".", "..") else None
 
 
-def is_copied_database(directory: Path) -> bool:
-    """A set etcd-restore made of a member's database: it has no integrity hash (--recover-skip-hash-check)."""
+def copied_from(directory: Path) -> str | None:
+    """The node a set etcd-restore made of a member's database was copied off (a database without an
+    integrity hash: its recovery needs --recover-skip-hash-check); None for a snapshot."""
     try:
         manifest = sets.read_manifest(directory)
     except (OSError, ValueError):
-        return False
+        return None
     snapshot = manifest.get("snapshot") if isinstance(manifest, dict) else None
-    return isinstance(snapshot, dict) and snapshot.get("hash_appended") is False
+    if not isinstance(snapshot, dict) or snapshot.get("hash_appended") is not False:
+        return None
+    source = manifest.get("source")
+    node = source.get("node") if isinstance(source, dict) else None
+    return node if isinstance(node, str) and node else "a member"
 
 
 def sources_for(session, destination: str | Path) -> list[SnapshotSource]:

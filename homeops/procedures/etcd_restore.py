@@ -138,7 +138,11 @@ def _copy_from(session: Session, cp: ControlPlane, root: Path, to, failures: lis
 class Chosen:
     ref: SnapshotRef | None  # None: this run's copy, planned only
     source: SnapshotSource | None
-    skip_hash_check: bool  # a copied database: no integrity hash appended
+    copied_from: str | None  # the node a copied database came off: no integrity hash, skip its check
+
+    @property
+    def skip_hash_check(self) -> bool:
+        return self.copied_from is not None
 
     def describe(self) -> str:
         if self.ref is None:
@@ -156,8 +160,8 @@ def choose(session: Session, snapshot: str, destination: str, copied: Copied | N
             raise RunbookStopped("refused: snapshot=copied, but no member had a database to copy; choose a backup "
                                  "(the default: the newest); nothing changed")
         if copied.directory is None:
-            return Chosen(None, None, True)
-        return Chosen(local.ref(copied.directory), local, True)
+            return Chosen(None, None, copied.node.name)
+        return Chosen(local.ref(copied.directory), local, copied.node.name)
     if wanted == NEWEST:
         return _newest(session, destination, copied)
     path = Path(wanted).expanduser()
@@ -169,11 +173,11 @@ def choose(session: Session, snapshot: str, destination: str, copied: Copied | N
         if ref is None:
             raise RunbookStopped(f"refused: {path} is not a complete backup with a manifest naming its snapshot; "
                                  "nothing changed")
-        return Chosen(ref, LocalSource(directory.parent), snapshots.is_copied_database(directory))
+        return Chosen(ref, LocalSource(directory.parent), snapshots.copied_from(directory))
     for source in snapshots.sources_for(session, destination):
         for ref in _listed(session, source):
             if ref.name == wanted:
-                copy = isinstance(source, LocalSource) and snapshots.is_copied_database(source.directory / ref.name)
+                copy = snapshots.copied_from(source.directory / ref.name) if isinstance(source, LocalSource) else None
                 return Chosen(ref, source, copy)
     raise RunbookStopped(f"refused: no backup named {wanted!r} in "
                          + ", ".join(s.describe() for s in snapshots.sources_for(session, destination))
@@ -201,7 +205,7 @@ def _newest(session: Session, destination: str, copied: Copied | None) -> Chosen
     order = snapshots.newest_first([ref for ref, _ in found])
     ref = order[0]
     source = next(s for r, s in found if r is ref)
-    return Chosen(ref, source, False)
+    return Chosen(ref, source, None)
 
 
 @dataclass(frozen=True)
@@ -426,7 +430,7 @@ def summary(session: Session, found: Triage, verified: Verified,
         return "\n".join(lines)
     ref = chosen.ref
     taken = ref.taken_at.strftime("%Y-%m-%dT%H:%M:%SZ") if ref.taken_at else "an unknown time"
-    what = "the database copied off a member" if chosen.skip_hash_check else f"the backup {ref.name}"
+    what = f"the database copied off {chosen.copied_from}" if chosen.copied_from else f"the backup {ref.name}"
     lines.append(f"etcd restored on {target(found).name} from {what}: the cluster's state went back to the "
                  f"snapshot's time, {taken} (revision {recovering.revision}); every change to Kubernetes since then "
                  "is gone (Flux applies again what Git holds)")

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 from homeops.twin import state as twin_state_file
 from homeops.twin.cluster import advance
@@ -248,3 +249,29 @@ def test_a_changed_backup_file_stops_before_any_reset(make_drill, memory, age, m
     assert [c.split()[3] for c in result.changes] == ["cp"]
     cp1 = next(n for n in raw_state(drill)["nodes"] if n["name"] == "cp-1")
     assert cp1.get("etcd_data", True) and cp1["reboot"] is None
+
+
+SCENARIOS = Path(__file__).resolve().parents[2] / "runbooks" / "scenarios"
+
+
+@pytest.mark.parametrize("scenario", ["etcd-member-lost.yaml", "control-plane-lost.yaml"])
+def test_the_rehearsal_scenarios_restore_from_the_copied_database(make_drill, memory, age, monkeypatch, scenario):
+    drill = make_drill(yaml.safe_load((SCENARIOS / scenario).read_text()), edit=age.edit)
+    monkeypatch.setenv("SOPS_AGE_KEY", f"{age.identity}\n")  # SOPS's variable this time
+    assert drill.tool("kubectl", "get", "nodes", check=False).returncode != 0
+    before = raw_state(drill)["resource_version"]
+
+    result = drill.run("etcd-restore", "snapshot=copied", apply=True)
+    assert result.code == 0, result.stdout + result.stderr
+    assert f"decrypting with 1 age identity from SOPS_AGE_KEY" in result.stdout
+    # A copied database has no integrity hash: its recovery, and only it, skips the check.
+    recovery = [c for c in result.changes if " bootstrap " in c]
+    assert len(recovery) == 1 and recovery[0].endswith(" --recover-skip-hash-check")
+    raw = raw_state(drill)
+    lost = scenario == "control-plane-lost.yaml"
+    assert members(raw) == {"cp-1": True, "cp-2": not lost}
+    assert raw["etcd"]["restored_revision"] == before  # the copy was the database as it stood
+    assert drill.tool("kubectl", "get", "nodes").returncode == 0
+    assert ("run node-add -p node=cp-2" in result.stdout) == lost
+    assert "went back to the snapshot's time" in result.stdout and "the database copied off cp-1" in result.stdout
+    assert list(memory.iterdir()) == [] and plaintext_leaks([drill.directory, memory], []) == []
