@@ -94,7 +94,8 @@ def _why(path: Path, identities: Identities, error: Exception) -> WontOpen:
     # rage says "No matching keys found" when no identity is a recipient of the file.
     if "no matching keys" in str(error).lower():
         return WontOpen(f"{path} does not decrypt with {identities.describe()} (it was encrypted to another key)")
-    return WontOpen(f"{path} does not decrypt with {identities.describe()} (it is damaged or not an age file)")
+    return WontOpen(f"{path} does not decrypt with {identities.describe()} (it is damaged or not an age file: "
+                    f"{str(error).lower()})")
 
 
 class _Counter:
@@ -117,7 +118,7 @@ def check_opens(path: Path, identities: Identities) -> int:
     with open(path, "rb") as source:
         try:
             pyrage.decrypt_io(source, sink, list(identities.keys))
-        except pyrage.DecryptError as exc:
+        except (pyrage.DecryptError, OSError) as exc:  # rage's stream reports a failed chunk as an OSError
             raise _why(path, identities, exc) from None
     return sink.size
 
@@ -128,7 +129,7 @@ def open_into(path: Path, target: Path, identities: Identities) -> int:
     try:
         with os.fdopen(descriptor, "wb") as sink, open(path, "rb") as source:
             pyrage.decrypt_io(source, sink, list(identities.keys))
-    except pyrage.DecryptError as exc:
+    except (pyrage.DecryptError, OSError) as exc:
         target.unlink(missing_ok=True)
         raise _why(path, identities, exc) from None
     except BaseException:

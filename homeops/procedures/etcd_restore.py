@@ -174,11 +174,13 @@ def choose(session: Session, snapshot: str, destination: str, copied: Copied | N
             raise RunbookStopped(f"refused: {path} is not a complete backup with a manifest naming its snapshot; "
                                  "nothing changed")
         return Chosen(ref, LocalSource(directory.parent), snapshots.copied_from(directory))
+    named = local.directory / wanted
+    if "/" not in wanted and named.is_dir() and local.ref(named) is not None:  # a backup, or a copy (never listed)
+        return Chosen(local.ref(named), local, snapshots.copied_from(named))
     for source in snapshots.sources_for(session, destination):
         for ref in _listed(session, source):
             if ref.name == wanted:
-                copy = snapshots.copied_from(source.directory / ref.name) if isinstance(source, LocalSource) else None
-                return Chosen(ref, source, copy)
+                return Chosen(ref, source, None)
     raise RunbookStopped(f"refused: no backup named {wanted!r} in "
                          + ", ".join(s.describe() for s in snapshots.sources_for(session, destination))
                          + "; nothing changed")

@@ -94,10 +94,11 @@ class Triage:
 
 
 def _first_line(error: Exception) -> str:
-    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
-    # talosctl's multi-node errors put the reason on the `* IP: ...` line after "1 error occurred:".
-    reason = [line for line in lines if line.startswith("* ")]
-    return (reason[0][2:] if reason else lines[0] if lines else type(error).__name__)
+    """Why a talosctl call failed, in one line: the `* IP: reason` of its multi-node error, or its last line."""
+    text = getattr(error, "stderr", "") or getattr(error, "stdout", "") or str(error)
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    reasons = [line[2:] for line in lines if line.startswith("* ")]
+    return reasons[0] if reasons else lines[-1] if lines else type(error).__name__
 
 
 def _look(node: Node) -> ControlPlane:

@@ -1,0 +1,466 @@
+"""etcd-restore's procedures in process, step by step, with talosctl's answers set per test: the
+triage and its refusal, where the identity comes from, which snapshot is chosen and what is checked
+before anything is wiped, and the commands the gate is given."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import io
+import json
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pyrage
+import pytest
+from pyrage import x25519
+
+from homeops.backup import sets, snapshots, unsealing
+from homeops.backup.sealing import recipient, seal_bytes
+from homeops.errors import RunbookStopped
+from homeops.gate import Gate
+from homeops.procedures import etcd_restore, etcd_triage
+from homeops.procedures.session import Session
+from homeops.tools import talos_recovery, talosctl
+from homeops.tools.process import ToolError
+from homeops.tools.shapes import EtcdMember, EtcdStatus
+
+UPSTREAM = Path(__file__).resolve().parents[1] / "tools" / "fixtures" / "upstream"
+CP1, CP2 = "10.0.10.11", "10.0.10.12"
+UNREACHABLE = ToolError(["talosctl"], 1, "error listing services: 1 error occurred:\n\t* 10.0.10.12: rpc error: "
+                                         "code = Unavailable desc = connection refused\n\n")
+
+
+@pytest.fixture
+def memory(monkeypatch, tmp_path):
+    if not os.path.isdir("/dev/shm"):
+        pytest.skip("no /dev/shm")
+    import tempfile
+    path = Path(tempfile.mkdtemp(prefix="homeops-test-", dir="/dev/shm"))
+    monkeypatch.setenv("HOMEOPS_SCRATCH", str(path))
+    yield path
+    import shutil
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def identity():
+    return x25519.Identity.generate()
+
+
+@pytest.fixture
+def make_session(cluster_model, identity, tmp_path):
+    model = cluster_model.model_copy(update={"secrets": cluster_model.secrets.model_copy(
+        update={"age_public_key": str(identity.to_public())})})
+
+    def make(apply: bool) -> Session:
+        return Session(model, Gate(apply, out=io.StringIO()), wait_timeout=0.5, poll_interval=0.01, project=tmp_path)
+
+    return make
+
+
+def said(session: Session) -> str:
+    return session.gate._out.getvalue()
+
+
+def talos(monkeypatch, services: dict[str, str | Exception], statuses: dict[str, tuple[str, str]] | None = None):
+    """Per address: the etcd service's state (or the error), and etcd status's (LEADER, ERRORS)."""
+    statuses = statuses or {}
+
+    def service(address, **_):
+        answer = services[address]
+        if isinstance(answer, Exception):
+            raise answer
+        return talos_recovery.ServiceState(address, answer, "?")
+
+    def status(address, **_):
+        leader, errors = statuses.get(address, ("0000000000000000", "etcdserver: no leader"))
+        return [EtcdStatus(address, "8f1e", leader, False, errors)]
+
+    monkeypatch.setattr(talos_recovery, "etcd_service", service)
+    monkeypatch.setattr(talosctl, "etcd_status", status)
+    monkeypatch.setattr(talosctl, "etcd_members", lambda address, **_: [
+        EtcdMember(address, "8f1e", "cp-1", False), EtcdMember(address, "9a2b", "cp-2", False)])
+
+
+# --- talosctl's outputs -----------------------------------------------------------------------
+
+
+def test_service_and_recovery_lines_are_read_from_talos_docs():
+    argv = ["talosctl", "service", "etcd"]
+    assert talos_recovery.parse_service((UPSTREAM / "talosctl-service-etcd-preparing.txt").read_text(), argv) == \
+        talos_recovery.ServiceState("172.20.0.2", "Preparing", "?")
+    line = (UPSTREAM / "talosctl-bootstrap-recover-from.txt").read_text()
+    assert talos_recovery.parse_recovering(line, argv) == talos_recovery.Recovering(
+        "./db.snapshot", "c25fd181", 4193, 1287, 3035136)
+    with pytest.raises(ToolError, match="STATE row"):
+        talos_recovery.parse_service("NODE 1.2.3.4\n", argv)
+    with pytest.raises(ToolError, match="recovering from snapshot"):
+        talos_recovery.parse_recovering("", argv)
+
+
+def test_the_guides_commands_and_the_skip_flag_only_when_asked():
+    assert talos_recovery.reset_ephemeral_argv(CP1, 900) == [
+        "talosctl", "-n", CP1, "reset", "--graceful=false", "--reboot", "--system-labels-to-wipe=EPHEMERAL",
+        "--timeout", "900s"]
+    assert talos_recovery.recover_argv(CP1, "/m/db.snapshot", skip_hash_check=False) == [
+        "talosctl", "-n", CP1, "bootstrap", "--recover-from=/m/db.snapshot"]
+    assert talos_recovery.recover_argv(CP1, "/m/db", skip_hash_check=True)[-1] == "--recover-skip-hash-check"
+
+
+# --- triage -----------------------------------------------------------------------------------
+
+
+def test_a_member_with_a_leader_and_no_error_means_quorum_and_a_restore_is_refused(monkeypatch, make_session):
+    talos(monkeypatch, {CP1: "Running", CP2: "Running"}, {CP1: ("8f1e", ""), CP2: ("8f1e", "")})
+    found = etcd_triage.triage(make_session(True).cluster)
+    assert found.quorum and [cp.node.name for cp in found.with_data] == ["cp-1", "cp-2"] and found.lost == []
+    with pytest.raises(RunbookStopped) as stop:
+        etcd_triage.decide(make_session(True), found, why="  ")
+    assert str(stop.value).startswith("refused: etcd has quorum (cp-1, cp-2 answer with a leader): bring the missing "
+                                      "member back instead")
+    assert str(stop.value).endswith("nothing changed")
+    assert etcd_triage.decide(make_session(True), found, why="roll back a bad migration") == (
+        "etcd has quorum (cp-1, cp-2 answer with a leader), restored anyway because: roll back a bad migration")
+
+
+@pytest.mark.parametrize("leader, errors", [("0000000000000000", ""), ("8f1e", "etcdserver: no leader"),
+                                            ("0000000000000000", "etcdserver: no leader")])
+def test_no_leader_or_an_error_is_no_quorum(monkeypatch, make_session, leader, errors):
+    talos(monkeypatch, {CP1: "Running", CP2: "Preparing"}, {CP1: (leader, errors), CP2: (leader, errors)})
+    found = etcd_triage.triage(make_session(True).cluster)
+    assert not found.quorum
+    assert [cp.node.name for cp in found.with_data] == ["cp-1"]  # Preparing: no data to wipe
+    assert etcd_triage.decide(make_session(True), found, "") == "etcd has no quorum: no member answers with a leader"
+
+
+def test_one_healthy_member_is_quorum_even_beside_a_failing_one(monkeypatch, make_session):
+    talos(monkeypatch, {CP1: "Running", CP2: "Running"}, {CP1: ("8f1e", "some error"), CP2: ("8f1e", "")})
+    found = etcd_triage.triage(make_session(True).cluster)
+    assert found.quorum
+    with pytest.raises(RunbookStopped, match=r"etcd has quorum \(cp-2 answers with a leader\)"):
+        etcd_triage.decide(make_session(True), found, "")
+
+
+def test_a_node_that_does_not_answer_is_lost_and_named(monkeypatch, make_session):
+    talos(monkeypatch, {CP1: "Running", CP2: UNREACHABLE})
+    found = etcd_triage.triage(make_session(True).cluster)
+    assert [cp.node.name for cp in found.lost] == ["cp-2"] and [cp.node.name for cp in found.reachable] == ["cp-1"]
+    assert "connection refused" in found.lost[0].answer
+    assert etcd_triage.decide(make_session(True), found, "disk died") == (
+        "etcd has no quorum: no member answers with a leader; lost (no answer): cp-2; the operator's reason: disk died")
+    assert "no answer: 10.0.10.12: rpc error" in found.table()
+
+
+def test_with_no_control_plane_answering_there_is_nothing_to_restore_onto(monkeypatch, make_session):
+    talos(monkeypatch, {CP1: UNREACHABLE, CP2: UNREACHABLE})
+    with pytest.raises(RunbookStopped, match="refused: no control-plane node answers .* reinstall a control plane"):
+        etcd_triage.decide(make_session(True), etcd_triage.triage(make_session(True).cluster), "why not")
+
+
+# --- the identity -----------------------------------------------------------------------------
+
+
+def key_text(identity) -> str:
+    return f"# created: 2026-12-06\n# public key: {identity.to_public()}\n{identity}\n"
+
+
+def test_the_identity_parameter_alone_is_read_when_given(tmp_path, identity):
+    other = x25519.Identity.generate()
+    named = tmp_path / "named.txt"
+    named.write_text(key_text(identity))
+    env = {"SOPS_AGE_KEY": str(other)}
+    found = unsealing.find_identities(str(named), env)
+    assert found.origins == (str(named),) and len(found.keys) == 1
+    assert str(identity) not in found.describe()
+
+
+def test_without_a_parameter_every_place_sops_looks_is_read(tmp_path, identity):
+    other = x25519.Identity.generate()
+    (tmp_path / "sops" / "age").mkdir(parents=True)
+    default = tmp_path / "sops" / "age" / "keys.txt"
+    default.write_text(key_text(identity))
+    found = unsealing.find_identities(None, {"SOPS_AGE_KEY": str(other), "XDG_CONFIG_HOME": str(tmp_path)})
+    assert found.origins == ("SOPS_AGE_KEY", str(default)) and len(found.keys) == 2
+    chosen = tmp_path / "chosen.txt"
+    chosen.write_text(key_text(other))
+    found = unsealing.find_identities(None, {"SOPS_AGE_KEY_FILE": str(chosen), "XDG_CONFIG_HOME": str(tmp_path)})
+    assert found.origins == (str(chosen),)
+
+
+def test_no_identity_anywhere_or_a_bad_line_is_named_without_the_key(tmp_path):
+    with pytest.raises(unsealing.IdentityMissing, match=r"no age identity found \(looked in SOPS_AGE_KEY, "):
+        unsealing.find_identities(None, {"XDG_CONFIG_HOME": str(tmp_path)})
+    bad = tmp_path / "bad.txt"
+    bad.write_text("# comment\n\nAGE-SECRET-KEY-1NOTAKEY\n")
+    with pytest.raises(unsealing.IdentityMissing, match=r"^line 3 of .*bad.txt is not an age identity"):
+        unsealing.find_identities(str(bad), {})
+    bad.write_text("# only comments\n")
+    with pytest.raises(unsealing.IdentityMissing, match="holds no age identity"):
+        unsealing.find_identities(str(bad), {})
+    with pytest.raises(unsealing.IdentityMissing, match="cannot read the age identity in"):
+        unsealing.find_identities(str(tmp_path / "missing"), {})
+
+
+def test_a_file_opens_only_with_its_key_and_a_damaged_one_never(tmp_path, identity):
+    path = tmp_path / "x.age"
+    seal_bytes(b"etcd" * 100, path, recipient(str(identity.to_public())))
+    mine = unsealing.Identities((identity,), ("mine",))
+    assert unsealing.check_opens(path, mine) == 400
+    stranger = unsealing.Identities((x25519.Identity.generate(),), ("theirs",))
+    with pytest.raises(unsealing.WontOpen, match=r"\(it was encrypted to another key\)"):
+        unsealing.check_opens(path, stranger)
+    damaged = bytearray(path.read_bytes())
+    damaged[-2] ^= 1
+    path.write_bytes(bytes(damaged))
+    with pytest.raises(unsealing.WontOpen, match=r"\(it is damaged or not an age file: decryption error\)"):
+        unsealing.check_opens(path, mine)
+    target = tmp_path / "plain"
+    with pytest.raises(unsealing.WontOpen):
+        unsealing.open_into(path, target, mine)
+    assert not target.exists()  # nothing half-written left behind
+
+
+def test_open_into_writes_a_private_file(tmp_path, identity):
+    path = tmp_path / "x.age"
+    seal_bytes(b"snapshot", path, recipient(str(identity.to_public())))
+    target = tmp_path / "plain"
+    assert unsealing.open_into(path, target, unsealing.Identities((identity,), ("mine",))) == 8
+    assert target.read_bytes() == b"snapshot" and target.stat().st_mode & 0o077 == 0
+
+
+# --- snapshot sources -------------------------------------------------------------------------
+
+
+def backup(root: Path, stamp: str, identity, content: bytes = b"db", *, complete=True, revision=7,
+           copy_of: str | None = None) -> Path:
+    directory = root / (f"{sets.COPY_PREFIX}{stamp}" if copy_of else f"etcd-{stamp}")
+    directory.mkdir(parents=True)
+    file = sets.COPY_FILE if copy_of else sets.SNAPSHOT_FILE
+    sealed = seal_bytes(content, directory / file, recipient(str(identity.to_public())))
+    taken = datetime.strptime(stamp, "%Y%m%dT%H%M%SZ").strftime("%Y-%m-%dT%H:%M:%SZ")
+    snapshot = {"file": file, "hash_appended": False, "revision": None} if copy_of else {"file": file, "revision": revision}
+    sets.write_manifest(directory, {"complete": complete, "taken": taken, "snapshot": snapshot,
+                                    "source": {"node": copy_of or "cp-1"},
+                                    "files": [{"name": file, "sha256": sealed.sha256}]})
+    return directory
+
+
+def test_local_backups_are_listed_newest_first_without_incomplete_ones_or_copies(tmp_path, identity):
+    old = backup(tmp_path, "20261201T000000Z", identity, revision=5)
+    new = backup(tmp_path, "20261203T000000Z", identity, revision=9)
+    backup(tmp_path, "20261204T000000Z", identity, complete=False)
+    backup(tmp_path, "20261205T000000Z", identity, copy_of="cp-1")
+    refs = snapshots.LocalSource(tmp_path).list()
+    assert [(r.name, r.revision) for r in refs] == [(new.name, 9), (old.name, 5)]
+    assert refs[0].taken_at == datetime(2026, 12, 3, tzinfo=timezone.utc)
+    assert refs[0].sha256 == hashlib.sha256((new / sets.SNAPSHOT_FILE).read_bytes()).hexdigest()
+    assert snapshots.copied_from(tmp_path / f"{sets.COPY_PREFIX}20261205T000000Z") == "cp-1"
+    assert snapshots.copied_from(new) is None
+
+
+def test_a_reference_never_leads_out_of_its_set(tmp_path, identity):
+    directory = backup(tmp_path, "20261201T000000Z", identity)
+    manifest = sets.read_manifest(directory)
+    manifest["snapshot"]["file"] = "../../etc/passwd"
+    sets.write_manifest(directory, manifest)
+    source = snapshots.LocalSource(tmp_path)
+    assert source.ref(directory) is None
+    ref = snapshots.SnapshotRef(source.describe(), "../x", None, None, None)
+    with pytest.raises(snapshots.SnapshotUnavailable):
+        source.path_of(ref)
+
+
+def test_sources_merge_newest_first_and_untimed_last():
+    at = lambda day: datetime(2026, 12, day, tzinfo=timezone.utc)  # noqa: E731
+    refs = [snapshots.SnapshotRef("a", "1", at(1), 1, None), snapshots.SnapshotRef("s3", "x", None, None, None),
+            snapshots.SnapshotRef("s3", "3", at(3), 3, None)]
+    assert [r.name for r in snapshots.newest_first(refs)] == ["3", "1", "x"]
+
+
+# --- choosing and checking, before anything is wiped ------------------------------------------
+
+
+def test_the_newest_backup_is_chosen_by_default_and_a_name_or_path_picks_another(make_session, identity):
+    session = make_session(True)
+    root = session.project / "backups"
+    old = backup(root, "20261201T000000Z", identity)
+    new = backup(root, "20261203T000000Z", identity)
+    assert etcd_restore.choose(session, "newest", "backups", None).ref.name == new.name
+    assert etcd_restore.choose(session, "", "backups", None).ref.name == new.name
+    named = etcd_restore.choose(session, old.name, "backups", None)
+    assert named.ref.name == old.name and not named.skip_hash_check
+    by_path = etcd_restore.choose(session, str(old / sets.SNAPSHOT_FILE), "backups", None)
+    assert by_path.ref.name == old.name
+    with pytest.raises(RunbookStopped, match="refused: no backup named 'etcd-19990101T000000Z' in "):
+        etcd_restore.choose(session, "etcd-19990101T000000Z", "backups", None)
+
+
+def test_no_backup_at_all_stops_and_names_the_copy(make_session, identity):
+    session = make_session(True)
+    copied = etcd_restore.Copied(session.cluster.control_planes[0], None, None)
+    with pytest.raises(RunbookStopped, match=r"refused: no backup in .*backups/; the database copied off cp-1 can be "
+                                             r"restored with -p snapshot=copied"):
+        etcd_restore.choose(session, "newest", "backups", copied)
+    with pytest.raises(RunbookStopped, match="snapshot=copied, but no member had a database to copy"):
+        etcd_restore.choose(session, "copied", "backups", None)
+
+
+def test_the_copy_is_restored_with_the_skip_hash_check(make_session, identity):
+    session = make_session(True)
+    directory = backup(session.project / "backups", "20261205T000000Z", identity, copy_of="cp-1")
+    copied = etcd_restore.Copied(session.cluster.control_planes[0], directory, None)
+    chosen = etcd_restore.choose(session, "copied", "backups", copied)
+    assert chosen.skip_hash_check and chosen.copied_from == "cp-1" and chosen.ref.name == directory.name
+    assert etcd_restore.choose(session, directory.name, "backups", None).skip_hash_check
+
+
+def test_a_changed_file_or_a_foreign_identity_stops_before_anything(make_session, identity, memory):
+    session = make_session(True)
+    directory = backup(session.project / "backups", "20261203T000000Z", identity, content=b"x" * 50)
+    chosen = etcd_restore.choose(session, "newest", "backups", None)
+    mine = unsealing.Identities((identity,), ("mine",))
+    assert etcd_restore.verify(session, chosen, mine).size == 50
+    assert "snapshot checked: sha256 matches its manifest, decrypts whole (50 bytes)" in said(session)
+    with pytest.raises(RunbookStopped, match=r"\(it was encrypted to another key\) \(the identity must be"):
+        etcd_restore.verify(session, chosen, unsealing.Identities((x25519.Identity.generate(),), ("theirs",)))
+    file = directory / sets.SNAPSHOT_FILE
+    file.write_bytes(file.read_bytes() + b"\n")
+    with pytest.raises(RunbookStopped, match=r"has sha256 [0-9a-f]{64}, its manifest says "):
+        etcd_restore.verify(session, chosen, mine)
+    assert list(memory.iterdir()) == []
+
+
+def test_a_source_without_a_manifest_hash_is_vouched_for_by_age_alone(make_session, identity, memory, tmp_path):
+    session = make_session(True)
+    held = tmp_path / "remote.age"
+    seal_bytes(b"remote db", held, recipient(str(identity.to_public())))
+
+    class Remote:
+        def describe(self):
+            return "s3://bucket/home"
+
+        def list(self):
+            return [snapshots.SnapshotRef("s3://bucket/home", "home-1.snap.age", None, None, None)]
+
+        def fetch(self, ref, into):
+            target = into / "fetched.age"
+            target.write_bytes(held.read_bytes())
+            return target
+
+    chosen = etcd_restore.Chosen(Remote().list()[0], Remote(), None)
+    assert etcd_restore.verify(session, chosen, unsealing.Identities((identity,), ("mine",))).size == 9
+    assert "no manifest sha256 (age authenticated it)" in said(session)
+
+
+# --- the copy, the reset, the recovery --------------------------------------------------------
+
+
+def found_with(monkeypatch, session, services):
+    talos(monkeypatch, services)
+    return etcd_triage.triage(session.cluster)
+
+
+def test_the_database_is_copied_off_the_first_member_with_data_and_sealed(monkeypatch, make_session, identity, memory):
+    session = make_session(True)
+    found = found_with(monkeypatch, session, {CP1: "Preparing", CP2: "Running"})
+    asked = []
+
+    def copy(gate, address, directory, **_):
+        asked.append(address)
+        Path(directory).mkdir()
+        (Path(directory) / "db").write_bytes(b'{"snapshot": "homeops-twin"}')
+        return True
+
+    monkeypatch.setattr(talos_recovery, "copy_database", copy)
+    copied = etcd_restore.copy_database(session, found, "backups")
+    assert asked == [CP2] and copied.node.name == "cp-2"
+    assert copied.directory.name.startswith(sets.COPY_PREFIX)
+    assert pyrage.decrypt(copied.sealed.path.read_bytes(), [identity]) == b'{"snapshot": "homeops-twin"}'
+    assert snapshots.copied_from(copied.directory) == "cp-2"
+    assert list(memory.iterdir()) == []
+
+
+def test_no_copy_at_all_is_a_stop_before_any_wipe(monkeypatch, make_session, memory):
+    session = make_session(True)
+    found = found_with(monkeypatch, session, {CP1: "Running", CP2: "Failed"})
+
+    def refused(gate, address, directory, **_):
+        raise ToolError(["talosctl"], 1, f"error copying: {address}: no such file or directory")
+
+    monkeypatch.setattr(talos_recovery, "copy_database", refused)
+    with pytest.raises(RunbookStopped, match=r"could not be copied off any member that holds one \(cp-1: .*; cp-2: "):
+        etcd_restore.copy_database(session, found, "backups")
+    nothing = found_with(monkeypatch, session, {CP1: "Preparing", CP2: "Preparing"})
+    assert etcd_restore.copy_database(session, nothing, "backups") is None
+
+
+def test_plan_shows_the_copy_reset_and_recovery_with_the_guides_flags(monkeypatch, make_session, identity):
+    session = make_session(False)
+    found = found_with(monkeypatch, session, {CP1: "Running", CP2: UNREACHABLE})
+    copied = etcd_restore.copy_database(session, found, "backups")
+    chosen = etcd_restore.choose(session, "copied", "backups", copied)
+    verified = etcd_restore.verify(session, chosen, unsealing.Identities((identity,), ("mine",)))
+    assert etcd_restore.reset_members(session, found, verified) == ["cp-1"]
+    assert etcd_restore.recover(session, found, verified, unsealing.Identities((identity,), ("mine",))) is None
+    plans = [line.split("  # ")[0] for line in said(session).splitlines() if line.startswith("PLAN: talosctl")]
+    assert plans == [
+        f"PLAN: talosctl -n {CP1} cp /var/lib/etcd/member/snap/db homeops-backup-XXXX/copy",
+        f"PLAN: talosctl -n {CP1} reset --graceful=false --reboot --system-labels-to-wipe=EPHEMERAL --timeout 0.5s",
+        f"PLAN: talosctl -n {CP1} bootstrap --recover-from=homeops-backup-XXXX/db.snapshot --recover-skip-hash-check"]
+    assert not (session.project / "backups").exists()
+    summary = etcd_restore.summary(session, found, verified, None)
+    assert summary.splitlines()[0].startswith("cp-2 did not answer (10.0.10.12: rpc error: code = Unavailable")
+    assert "run node-add -p node=cp-2 to bring it back" in summary
+    assert summary.splitlines()[-1].startswith("plan: etcd would be recovered on cp-1 from the database this run "
+                                               "would copy; nothing changed")
+
+
+def test_only_members_with_data_are_reset(monkeypatch, make_session, identity):
+    session = make_session(True)
+    found = found_with(monkeypatch, session, {CP1: "Running", CP2: "Preparing"})
+    reset = []
+    monkeypatch.setattr(talos_recovery, "reset_ephemeral", lambda gate, address, **_: reset.append(address))
+    verified = etcd_restore.Verified(etcd_restore.Chosen(None, None, None), None)
+    assert etcd_restore.reset_members(session, found, verified) == ["cp-1"] and reset == [CP1]
+
+
+def test_the_recovery_runs_once_from_a_plain_copy_in_memory_that_is_gone_after(monkeypatch, make_session, identity,
+                                                                               memory):
+    session = make_session(True)
+    backup(session.project / "backups", "20261203T000000Z", identity, content=b"the db", revision=4193)
+    found = found_with(monkeypatch, session, {CP1: "Preparing", CP2: "Preparing"})
+    keys = unsealing.Identities((identity,), ("mine",))
+    verified = etcd_restore.verify(session, etcd_restore.choose(session, "newest", "backups", None), keys)
+    calls = []
+
+    def recover(gate, address, path, *, skip_hash_check, **_):
+        calls.append((address, Path(path).read_bytes(), Path(path).parent.parent == memory, skip_hash_check))
+        return talos_recovery.Recovering(path, "c25fd181", 4193, 1287, 3035136)
+
+    monkeypatch.setattr(talos_recovery, "recover", recover)
+    recovering = etcd_restore.recover(session, found, verified, keys)
+    assert calls == [(CP1, b"the db", True, False)] and list(memory.iterdir()) == []
+    assert etcd_restore.summary(session, found, verified, recovering) == (
+        "etcd restored on cp-1 from the backup etcd-20261203T000000Z: the cluster's state went back to the "
+        "snapshot's time, 2026-12-03T00:00:00Z (revision 4193); every change to Kubernetes since then is gone "
+        "(Flux applies again what Git holds)")
+
+
+def test_a_refused_recovery_stops_naming_what_to_look_at(monkeypatch, make_session, identity, memory):
+    session = make_session(True)
+    backup(session.project / "backups", "20261203T000000Z", identity)
+    found = found_with(monkeypatch, session, {CP1: "Preparing", CP2: "Preparing"})
+    keys = unsealing.Identities((identity,), ("mine",))
+    verified = etcd_restore.verify(session, etcd_restore.choose(session, "newest", "backups", None), keys)
+
+    def refused(*_, **__):
+        raise ToolError(["talosctl"], 1, "error uploading snapshot: etcd service is not ready for recovery yet")
+
+    monkeypatch.setattr(talos_recovery, "recover", refused)
+    with pytest.raises(RunbookStopped, match=r"stopped at step 'bootstrap --recover-from': .*not ready for recovery "
+                                             r"yet; left in place: every control plane wiped, etcd not recovered; "
+                                             r"look at `talosctl -n 10.0.10.11 service etcd`"):
+        etcd_restore.recover(session, found, verified, keys)
+    assert list(memory.iterdir()) == []
