@@ -70,7 +70,8 @@ def copy_database(gate: Gate, address: str, directory: str, *, why: str = "") ->
 
 
 def reset_ephemeral_argv(address: str, timeout: float) -> list[str]:
-    # The guide's command, with --timeout bounding talosctl's own wait for the reboot.
+    # The guide's command, with --timeout bounding talosctl's own wait for the reboot (reset's
+    # trackable-action flags --wait, default true, and --timeout: cmd/talosctl/cmd/talos/reset.go, release-1.11).
     return ["talosctl", "-n", address, "reset", "--graceful=false", "--reboot", "--system-labels-to-wipe=EPHEMERAL",
             "--timeout", f"{timeout:g}s"]
 

@@ -146,6 +146,8 @@ def test_a_member_whose_etcd_data_is_gone_is_restored_to_the_snapshots_revision(
     taken = manifest["taken"]
     assert (f"the cluster's state went back to the snapshot's time, {taken} (revision {revision})") in text
     assert "etcd has no quorum" in text
+    # No API to hold the maintenance Lease in: the workstation's file lock, beside the records.
+    assert "workstation lock taken: " in result.stdout and " for etcd-restore" in result.stdout
     assert str(age.identity) not in result.stdout + json.dumps(record)
     # Nothing in plain text anywhere: the project, the records, the twin, the scratch (empty again).
     assert list(memory.iterdir()) == []
