@@ -31,11 +31,13 @@ from homeops.backup.sealing import SealedFile, seal_file
 from homeops.backup.snapshots import LocalSource, SnapshotRef, SnapshotSource, SnapshotUnavailable
 from homeops.cluster.model import Node
 from homeops.errors import RunbookStopped
+from homeops.gate import in_doubt
 from homeops.procedures import etcd_backup, preflight, waits
 from homeops.procedures.etcd_triage import PREPARING, ControlPlane, Triage
 from homeops.procedures.session import Session
 from homeops.procedures.waits import WaitTimedOut, wait_until
 from homeops.tools import kubectl, talos_recovery, talosctl
+from homeops.tools.decode import ToolOutputInvalid
 from homeops.tools.process import ToolError
 
 NEWEST = "newest"
@@ -263,8 +265,8 @@ def verify(session: Session, chosen: Chosen, keys: unsealing.Identities) -> Veri
 
 
 def reset_members(session: Session, found: Triage, verified: Verified) -> list[str]:
-    """Wipe EPHEMERAL on every reachable control plane whose etcd has data; `verified` says it is safe to."""
-    assert verified.chosen is not None  # the order: nothing is wiped before the snapshot was checked
+    """Wipe EPHEMERAL on every reachable control plane whose etcd has data. `verified` is what only a
+    checked snapshot gives: the order is in the signature, nothing is wiped before the check."""
     done = []
     for cp in found.with_data:
         node = cp.node
@@ -344,9 +346,12 @@ def recover(session: Session, found: Triage, verified: Verified, keys: unsealing
                 recovering = talos_recovery.recover(session.gate, str(node.address), str(plain),
                                                     skip_hash_check=skip, node=node.name, why=why)
             except ToolError as exc:
-                raise _stop("bootstrap --recover-from", str(exc).strip(),
-                            f"every control plane wiped, etcd not recovered; look at `talosctl -n {node.address} "
-                            "service etcd`, then run etcd-restore again") from None
+                look = f"look at `talosctl -n {node.address} service etcd`"
+                if in_doubt(exc) or isinstance(exc, ToolOutputInvalid):  # it may have been uploaded
+                    left = f"every control plane wiped; etcd on {node.name} may be recovering: {look} first"
+                else:
+                    left = f"every control plane wiped, etcd not recovered; {look}, then run etcd-restore again"
+                raise _stop("bootstrap --recover-from", str(exc).strip(), left) from None
             plain.unlink()
     except (scratch.ScratchUnavailable, SnapshotUnavailable, OSError, unsealing.WontOpen) as exc:
         raise _stop("decrypt the snapshot", str(exc), "every control plane wiped, etcd not recovered; run "

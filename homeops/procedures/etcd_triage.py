@@ -14,7 +14,7 @@ recorded): a restore throws away every change since the snapshot.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from homeops.cluster.model import Cluster, Node
 from homeops.errors import RunbookStopped
@@ -55,8 +55,7 @@ class ControlPlane:
 class Triage:
     control_planes: tuple[ControlPlane, ...]
     members: tuple[EtcdMember, ...] | None  # the member list from the first node that gave it
-    members_error: str = ""
-    notes: list[str] = field(default_factory=list)
+    members_error: str = ""  # why no node gave it
 
     @property
     def quorum(self) -> bool:
@@ -116,7 +115,7 @@ def _look(node: Node) -> ControlPlane:
                         "" if mine else "no status")
 
 
-def _members(cluster: Cluster, looked: list[ControlPlane]) -> tuple[tuple[EtcdMember, ...] | None, str]:
+def _members(looked: list[ControlPlane]) -> tuple[tuple[EtcdMember, ...] | None, str]:
     errors = []
     for cp in looked:
         if not cp.reachable:
@@ -134,7 +133,7 @@ def triage(cluster: Cluster) -> Triage:
     if not control_planes:
         raise RunbookStopped("refused: cluster.yaml has no control-plane node; nothing changed")
     looked = at_once(*(lambda node=node: _look(node) for node in control_planes))
-    members, error = _members(cluster, looked)
+    members, error = _members(looked)
     return Triage(tuple(looked), members, error)
 
 
