@@ -9,6 +9,7 @@ import io
 import os
 from datetime import datetime, timezone
 from pathlib import Path
+from types import SimpleNamespace
 
 import pyrage
 import pytest
@@ -486,3 +487,100 @@ def test_a_recovery_without_a_readable_answer_may_be_under_way(monkeypatch, make
                                              "first"):
         etcd_restore.recover(session, found, verified, keys)
     assert list(memory.iterdir()) == []
+
+
+# --- the triage's details, pinned whole (what the table and the refusals say) ------------------
+
+
+def test_the_triage_table_names_every_answer(monkeypatch, make_session):
+    talos(monkeypatch, {CP1: "Running", CP2: UNREACHABLE}, {CP1: ("0000000000000000", "etcdserver: no leader")})
+    found = etcd_triage.triage(make_session(True).cluster)
+    no_answer = "no answer: 10.0.10.12: rpc error: code = Unavailable desc = connection refused"
+    width = len(no_answer)
+    assert found.table().splitlines() == [
+        f"node               {'etcd service':<{width}}  etcd status            in member list",
+        f"cp-1 (10.0.10.11)  {'Running':<{width}}  etcdserver: no leader  yes",
+        f"cp-2 (10.0.10.12)  {no_answer}  {'-':<21}  yes",
+    ]
+
+
+def test_a_status_that_fails_or_names_other_nodes_is_read_for_this_node_only(monkeypatch, make_session):
+    talos(monkeypatch, {CP1: "Running", CP2: "Preparing"})
+    monkeypatch.setattr(talos_recovery, "etcd_service",
+                        lambda address, **_: talos_recovery.ServiceState(address, "Running", "OK"))
+
+    def status(address, **_):
+        if address == CP2:
+            raise ToolError(["talosctl"], 1, "error getting status: 1 error occurred:\n\t* 10.0.10.12: rpc error: "
+                                             "code = Unknown desc = failed to create etcd client\n")
+        return [EtcdStatus(CP2, "9a2b", "9a2b", False, ""), EtcdStatus(CP1, "8f1e", "0000000000000000", False, "")]
+
+    monkeypatch.setattr(talosctl, "etcd_status", status)
+    cp1, cp2 = etcd_triage.triage(make_session(True).cluster).control_planes
+    assert (cp1.service, cp1.answer, cp1.status.node, cp1.healthy_member) == ("Running", "OK", CP1, False)
+    assert (cp2.service, cp2.answer, cp2.status, cp2.status_error) == (
+        "Running", "OK", None, "10.0.10.12: rpc error: code = Unknown desc = failed to create etcd client")
+    assert cp2.has_data and not cp2.healthy_member
+    monkeypatch.setattr(talosctl, "etcd_status", lambda address, **_: [])
+    cp1, _ = etcd_triage.triage(make_session(True).cluster).control_planes
+    assert (cp1.status, cp1.status_error) == (None, "no status")
+
+
+def test_the_member_list_comes_from_the_first_node_that_gives_it(monkeypatch, make_session):
+    talos(monkeypatch, {CP1: UNREACHABLE, CP2: "Preparing"})
+    asked = []
+
+    def members(address, **_):
+        asked.append(address)
+        return [EtcdMember(address, "9a2b", "cp-2", True)]
+
+    monkeypatch.setattr(talosctl, "etcd_members", members)
+    found = etcd_triage.triage(make_session(True).cluster)
+    assert asked == [CP2] and found.members == (EtcdMember(CP2, "9a2b", "cp-2", True),) and found.members_error == ""
+    assert [row[3] for row in found.rows()[1:]] == ["no", "yes"]
+
+    def refused(address, **_):
+        raise ToolError(["talosctl"], 1, f"error getting members: 1 error occurred:\n\t* {address}: context deadline "
+                                         "exceeded\n")
+
+    talos(monkeypatch, {CP1: "Preparing", CP2: "Preparing"})
+    monkeypatch.setattr(talosctl, "etcd_members", refused)
+    found = etcd_triage.triage(make_session(True).cluster)
+    assert found.members is None and [row[3] for row in found.rows()[1:]] == ["?", "?"]
+    assert found.members_error == ("cp-1: 10.0.10.11: context deadline exceeded; "
+                                   "cp-2: 10.0.10.12: context deadline exceeded")
+    talos(monkeypatch, {CP1: UNREACHABLE, CP2: UNREACHABLE})
+    assert etcd_triage.triage(make_session(True).cluster).members_error == "no control plane answers"
+
+
+def test_why_a_call_failed_is_its_node_line_or_its_last_line():
+    assert etcd_triage._first_line(UNREACHABLE) == "10.0.10.12: rpc error: code = Unavailable desc = connection refused"
+    assert etcd_triage._first_line(ToolError(["talosctl"], 1, "first\nlast\n")) == "last"
+    assert etcd_triage._first_line(ToolError(["talosctl"], 1, "", "only stdout\n")) == "only stdout"
+    assert etcd_triage._first_line(ValueError()) == "ValueError"
+
+
+def test_the_refusals_read_whole(monkeypatch, make_session, cluster_model):
+    talos(monkeypatch, {CP1: "Running", CP2: "Running"}, {CP1: ("8f1e", "")})
+    with pytest.raises(RunbookStopped) as quorum:
+        etcd_triage.decide(make_session(True), etcd_triage.triage(make_session(True).cluster), "")
+    assert str(quorum.value) == (
+        "refused: etcd has quorum (cp-1 answers with a leader): bring the missing member back instead (Talos's guide: "
+        "restoring quorum beats a disaster recovery), or, to throw away every change since the snapshot, re-run with "
+        "-p why=\"the reason\" (recorded); nothing changed")
+    talos(monkeypatch, {CP1: UNREACHABLE, CP2: UNREACHABLE})
+    with pytest.raises(RunbookStopped) as nothing:
+        etcd_triage.decide(make_session(True), etcd_triage.triage(make_session(True).cluster), "")
+    assert str(nothing.value) == (
+        "refused: no control-plane node answers (cp-1: 10.0.10.12: rpc error: code = Unavailable desc = connection "
+        "refused; cp-2: 10.0.10.12: rpc error: code = Unavailable desc = connection refused): a restore needs one "
+        "running Talos to bootstrap etcd on; reinstall a control plane with its machine configuration (the backup "
+        "holds it), then run etcd-restore again; nothing changed")
+    # Three control planes, two of them lost (a worker's Node stands in for the third).
+    three = etcd_triage.Triage(tuple(etcd_triage.ControlPlane(n, None, "gone") for n in cluster_model.control_planes)
+                               + (etcd_triage.ControlPlane(cluster_model.workers[0], "Preparing", "?"),), None)
+    assert etcd_triage.decide(make_session(True), three, "") == (
+        "etcd has no quorum: no member answers with a leader; lost (no answer): cp-1, cp-2")
+    with pytest.raises(RunbookStopped) as none:
+        etcd_triage.triage(SimpleNamespace(control_planes=[]))
+    assert str(none.value) == "refused: cluster.yaml has no control-plane node; nothing changed"
