@@ -89,7 +89,7 @@ class Triage:
     def table(self) -> str:
         rows = self.rows()
         widths = [max(len(r[i]) for r in rows) for i in range(3)]
-        return "\n".join(f"{a:<{widths[0]}}  {b:<{widths[1]}}  {c:<{widths[2]}}  {d}".rstrip() for a, b, c, d in rows)
+        return "\n".join(f"{a:<{widths[0]}}  {b:<{widths[1]}}  {c:<{widths[2]}}  {d}" for a, b, c, d in rows)
 
 
 def _first_line(error: Exception) -> str:

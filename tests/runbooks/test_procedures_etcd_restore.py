@@ -116,6 +116,7 @@ def test_a_member_with_a_leader_and_no_error_means_quorum_and_a_restore_is_refus
     talos(monkeypatch, {CP1: "Running", CP2: "Running"}, {CP1: ("8f1e", ""), CP2: ("8f1e", "")})
     found = etcd_triage.triage(make_session(True).cluster)
     assert found.quorum and [cp.node.name for cp in found.with_data] == ["cp-1", "cp-2"] and found.lost == []
+    assert [row[2] for row in found.rows()[1:]] == ["healthy", "healthy"]
     with pytest.raises(RunbookStopped) as stop:
         etcd_triage.decide(make_session(True), found, why="  ")
     assert str(stop.value).startswith("refused: etcd has quorum (cp-1, cp-2 answer with a leader): bring the missing "
@@ -132,6 +133,7 @@ def test_no_leader_or_an_error_is_no_quorum(monkeypatch, make_session, leader, e
     found = etcd_triage.triage(make_session(True).cluster)
     assert not found.quorum
     assert [cp.node.name for cp in found.with_data] == ["cp-1"]  # Preparing: no data to wipe
+    assert [row[2] for row in found.rows()[1:]] == [errors or "no leader"] * 2
     assert etcd_triage.decide(make_session(True), found, "") == "etcd has no quorum: no member answers with a leader"
 
 
@@ -517,13 +519,19 @@ def test_a_status_that_fails_or_names_other_nodes_is_read_for_this_node_only(mon
 
     monkeypatch.setattr(talosctl, "etcd_status", status)
     cp1, cp2 = etcd_triage.triage(make_session(True).cluster).control_planes
-    assert (cp1.service, cp1.answer, cp1.status.node, cp1.healthy_member) == ("Running", "OK", CP1, False)
-    assert (cp2.service, cp2.answer, cp2.status, cp2.status_error) == (
+    assert (cp1.service, cp1.answer, cp1.status.node, cp1.healthy_member, cp1.status_error) == (
+        "Running", "OK", CP1, False, "")
+    assert (cp2.node.name, cp2.service, cp2.answer, cp2.status, cp2.status_error) == ("cp-2",
         "Running", "OK", None, "10.0.10.12: rpc error: code = Unknown desc = failed to create etcd client")
     assert cp2.has_data and not cp2.healthy_member
     monkeypatch.setattr(talosctl, "etcd_status", lambda address, **_: [])
     cp1, _ = etcd_triage.triage(make_session(True).cluster).control_planes
     assert (cp1.status, cp1.status_error) == (None, "no status")
+    # A row without a NODE column's value is this node's own (a single-node call).
+    unnamed = [EtcdStatus(CP2, "9a2b", "9a2b", False, ""), EtcdStatus("", "8f1e", "8f1e", False, "")]
+    monkeypatch.setattr(talosctl, "etcd_status", lambda address, **_: unnamed)
+    cp1, _ = etcd_triage.triage(make_session(True).cluster).control_planes
+    assert cp1.status.member == "8f1e"
 
 
 def test_the_member_list_comes_from_the_first_node_that_gives_it(monkeypatch, make_session):
