@@ -4,6 +4,7 @@ before anything is wiped, and the commands the gate is given."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import os
@@ -592,3 +593,84 @@ def test_the_refusals_read_whole(monkeypatch, make_session, cluster_model):
     with pytest.raises(RunbookStopped) as none:
         etcd_triage.triage(SimpleNamespace(control_planes=[]))
     assert str(none.value) == "refused: cluster.yaml has no control-plane node; nothing changed"
+
+
+# --- sources and identities, edge by edge ------------------------------------------------------
+
+
+def test_manifest_times_and_revisions_are_read_only_when_well_formed(tmp_path, identity):
+    assert snapshots.parse_time("2026-12-06T17:40:00Z") == datetime(2026, 12, 6, 17, 40, tzinfo=timezone.utc)
+    assert snapshots.parse_time("yesterday") is None and snapshots.parse_time(1733500000) is None
+    directory = backup(tmp_path, "20261201T000000Z", identity)
+    manifest = sets.read_manifest(directory)
+    manifest.update(taken="soon", snapshot={"file": sets.SNAPSHOT_FILE, "revision": True},
+                    files=[{"name": sets.SNAPSHOT_FILE, "sha256": 7}, "junk"])
+    sets.write_manifest(directory, manifest)
+    ref = snapshots.LocalSource(tmp_path).ref(directory)
+    assert (ref.taken_at, ref.revision, ref.sha256, ref.name, ref.source) == (
+        None, None, None, directory.name, f"{tmp_path}/")
+    (directory / "manifest.json").write_text("{not json")
+    assert snapshots.LocalSource(tmp_path).ref(directory) is None
+    assert snapshots.copied_from(directory) is None
+
+
+@pytest.mark.parametrize("file", ["", ".", "..", "a/b", None, 3])
+def test_a_manifest_names_its_snapshot_inside_its_set_or_not_at_all(tmp_path, identity, file):
+    directory = backup(tmp_path, "20261201T000000Z", identity)
+    manifest = sets.read_manifest(directory)
+    manifest["snapshot"]["file"] = file
+    sets.write_manifest(directory, manifest)
+    assert snapshots.LocalSource(tmp_path).ref(directory) is None
+
+
+def test_a_local_snapshot_is_fetched_as_its_encrypted_file(tmp_path, identity):
+    directory = backup(tmp_path / "backups", "20261201T000000Z", identity)
+    source = snapshots.LocalSource(tmp_path / "backups")
+    [ref] = source.list()
+    into = tmp_path / "into"
+    into.mkdir()
+    fetched = source.fetch(ref, into)
+    assert fetched == into / sets.SNAPSHOT_FILE
+    assert fetched.read_bytes() == (directory / sets.SNAPSHOT_FILE).read_bytes()
+    (directory / sets.SNAPSHOT_FILE).unlink()
+    with pytest.raises(snapshots.SnapshotUnavailable, match="holds no encrypted snapshot"):
+        source.path_of(ref)
+    (directory / "manifest.json").write_text("[")
+    with pytest.raises(snapshots.SnapshotUnavailable, match="its manifest cannot be read"):
+        source.path_of(ref)
+    with pytest.raises(snapshots.SnapshotUnavailable, match="no such backup"):
+        source.path_of(dataclasses.replace(ref, name="etcd-19990101T000000Z"))
+    assert snapshots.LocalSource(tmp_path / "nowhere").list() == []
+
+
+def test_a_copy_without_a_named_node_is_still_a_copy(tmp_path, identity):
+    directory = backup(tmp_path, "20261205T000000Z", identity, copy_of="cp-1")
+    manifest = sets.read_manifest(directory)
+    del manifest["source"]
+    sets.write_manifest(directory, manifest)
+    assert snapshots.copied_from(directory) == "a member"
+
+
+def test_sources_are_the_local_backups_and_s3_only_when_cluster_yaml_names_it(make_session, monkeypatch):
+    session = make_session(True)
+    [local] = snapshots.sources_for(session, "backups")
+    assert isinstance(local, snapshots.LocalSource) and local.directory == session.project / "backups"
+    [absolute] = snapshots.sources_for(session, "/srv/etcd")
+    assert absolute.directory == Path("/srv/etcd")
+    remote = object()
+    monkeypatch.setattr(snapshots, "_s3_source", lambda cluster: remote)
+    with_s3 = Session(SimpleNamespace(backups=SimpleNamespace(bucket="b")), session.gate, 1, 1, project=session.project)
+    assert snapshots.sources_for(with_s3, "backups")[1] is remote
+    monkeypatch.setattr(snapshots, "_s3_source", lambda cluster: None)
+    assert len(snapshots.sources_for(with_s3, "backups")) == 1
+
+
+def test_identities_say_how_many_and_from_where(tmp_path, identity, monkeypatch):
+    two = unsealing.Identities((identity, x25519.Identity.generate()), ("SOPS_AGE_KEY", "/k.txt"))
+    assert two.describe() == "2 age identities from SOPS_AGE_KEY, /k.txt"
+    assert unsealing.Identities((identity,), ("/k.txt",)).describe() == "1 age identity from /k.txt"
+    monkeypatch.setenv("HOME", str(tmp_path))
+    (tmp_path / "k.txt").write_text(key_text(identity))
+    found = unsealing.find_identities("~/k.txt", {})
+    assert found.origins == (str(tmp_path / "k.txt"),)
+    assert str(found.keys[0].to_public()) == str(identity.to_public())
