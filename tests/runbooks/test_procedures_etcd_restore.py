@@ -674,3 +674,72 @@ def test_identities_say_how_many_and_from_where(tmp_path, identity, monkeypatch)
     found = unsealing.find_identities("~/k.txt", {})
     assert found.origins == (str(tmp_path / "k.txt"),)
     assert str(found.keys[0].to_public()) == str(identity.to_public())
+
+
+def test_manifests_of_the_wrong_shape_name_no_snapshot(tmp_path, identity):
+    directory = backup(tmp_path, "20261201T000000Z", identity)
+    source = snapshots.LocalSource(tmp_path)
+    [ref] = source.list()
+    manifest = sets.read_manifest(directory)
+    sets.write_manifest(directory, {**manifest, "complete": False})
+    assert source.ref(directory) is None
+    sets.write_manifest(directory, {**manifest, "snapshot": "etcd.snapshot.age"})
+    assert source.ref(directory) is None and snapshots.copied_from(directory) is None
+    (directory / "manifest.json").write_text("[]")
+    with pytest.raises(snapshots.SnapshotUnavailable, match="holds no encrypted snapshot"):
+        source.path_of(ref)
+    assert snapshots.copied_from(directory) is None
+    copy = backup(tmp_path, "20261205T000000Z", identity, copy_of="cp-1")
+    sets.write_manifest(copy, {**sets.read_manifest(copy), "source": {"node": ""}})
+    assert snapshots.copied_from(copy) == "a member"
+
+
+def test_the_s3_source_is_made_from_the_sessions_cluster(make_session, monkeypatch):
+    session = make_session(True)
+    cluster = SimpleNamespace(backups=SimpleNamespace(bucket="b"))
+    made = []
+    monkeypatch.setattr(snapshots, "_s3_source", lambda given: made.append(given) or object())
+    snapshots.sources_for(Session(cluster, session.gate, 1, 1, project=session.project), "backups")
+    assert made == [cluster]
+
+
+def test_every_identity_problem_reads_whole(tmp_path, monkeypatch):
+    with pytest.raises(unsealing.IdentityMissing) as missing:
+        unsealing.find_identities(None, {"XDG_CONFIG_HOME": str(tmp_path)})
+    assert str(missing.value) == (
+        f"no age identity found (looked in SOPS_AGE_KEY, {tmp_path}/sops/age/keys.txt): pass -p identity=FILE, "
+        "the file of the key whose public key is secrets.age_public_key")
+    with pytest.raises(unsealing.IdentityMissing) as unread:
+        unsealing.find_identities(str(tmp_path / "gone.txt"), {})
+    assert str(unread.value) == f"cannot read the age identity in {tmp_path / 'gone.txt'} (No such file or directory)"
+    with pytest.raises(unsealing.IdentityMissing) as foreign:
+        unsealing.find_identities(None, {"SOPS_AGE_KEY": "hello"})
+    assert str(foreign.value) == "line 1 of SOPS_AGE_KEY is not an age identity (a line starting AGE-SECRET-KEY-)"
+    (tmp_path / "sops" / "age").mkdir(parents=True)
+    (tmp_path / "sops" / "age" / "keys.txt").write_text("AGE-SECRET-KEY-1X\n")
+    with pytest.raises(unsealing.IdentityMissing, match=f"^line 1 of {tmp_path}/sops/age/keys.txt is not an age "):
+        unsealing.find_identities(None, {"XDG_CONFIG_HOME": str(tmp_path)})
+
+
+def test_without_an_environment_given_the_processs_own_is_read(monkeypatch, identity, tmp_path):
+    monkeypatch.setenv("SOPS_AGE_KEY", str(identity))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    monkeypatch.delenv("SOPS_AGE_KEY_FILE", raising=False)
+    assert unsealing.find_identities().origins == ("SOPS_AGE_KEY",)
+
+
+def test_refusals_to_open_name_the_file_and_a_long_file_is_counted_whole(tmp_path, identity):
+    path = tmp_path / "big.age"
+    seal_bytes(os.urandom(200_000), path, recipient(str(identity.to_public())))
+    mine = unsealing.Identities((identity,), ("mine",))
+    assert unsealing.check_opens(path, mine) == 200_000  # age's 64 KiB chunks, every one counted
+    theirs = unsealing.Identities((x25519.Identity.generate(),), ("theirs",))
+    with pytest.raises(unsealing.WontOpen, match=f"^{path} does not decrypt with 1 age identity from theirs "):
+        unsealing.check_opens(path, theirs)
+    data = bytearray(path.read_bytes())
+    data[-2] ^= 1
+    path.write_bytes(bytes(data))
+    with pytest.raises(unsealing.WontOpen) as damaged:
+        unsealing.open_into(path, tmp_path / "plain", mine)
+    assert str(damaged.value) == (f"{path} does not decrypt with 1 age identity from mine (it is damaged or not an "
+                                  "age file: decryption error)")
