@@ -51,10 +51,13 @@ def parse_time(text: object) -> datetime | None:
         return None
 
 
+_CHUNK = 1 << 20  # bytes read at a time: any size gives the same digest
+
+
 def sha256_of(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
-        while chunk := handle.read(1 << 20):
+        while chunk := handle.read(_CHUNK):
             digest.update(chunk)
     return digest.hexdigest()
 

@@ -743,3 +743,16 @@ def test_refusals_to_open_name_the_file_and_a_long_file_is_counted_whole(tmp_pat
         unsealing.open_into(path, tmp_path / "plain", mine)
     assert str(damaged.value) == (f"{path} does not decrypt with 1 age identity from mine (it is damaged or not an "
                                   "age file: decryption error)")
+
+
+def test_the_s3_source_is_imported_only_when_asked_and_absent_is_none(monkeypatch):
+    import sys
+    import types
+
+    cluster = SimpleNamespace(backups=SimpleNamespace(bucket="b"))
+    monkeypatch.setitem(sys.modules, "homeops.backup.s3", None)  # not merged yet: the import fails
+    assert snapshots._s3_source(cluster) is None
+    fake = types.ModuleType("homeops.backup.s3")
+    fake.S3Source = SimpleNamespace(from_cluster=lambda given: ("s3 of", given))
+    monkeypatch.setitem(sys.modules, "homeops.backup.s3", fake)
+    assert snapshots._s3_source(cluster) == ("s3 of", cluster)
