@@ -18,6 +18,10 @@ from pathlib import Path
 PREFIX = "etcd-"
 MANIFEST = "manifest.json"
 SNAPSHOT_FILE = "etcd.snapshot.age"
+# etcd-restore's copy of a member's database (`talosctl cp`) before it wipes anything: a set of its
+# own, `etcd-copy-TIME/etcd.db.age`, that the backup names (`_NAME`) and so retention never match.
+COPY_PREFIX = "etcd-copy-"
+COPY_FILE = "etcd.db.age"
 _NAME = re.compile(r"etcd-(?P<stamp>\d{8}T\d{6}Z)(-(?P<count>\d+))?")
 
 
@@ -25,14 +29,16 @@ def machine_config_file(node: str) -> str:
     return f"machineconfig-{node}.yaml.age"
 
 
-def set_name(now: float | None = None) -> str:
-    return PREFIX + time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(now))
+def set_name(now: float | None = None, prefix: str = PREFIX) -> str:
+    return prefix + time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(now))
 
 
-def new_set(destination: Path, now: float | None = None) -> Path:
-    """A fresh 0700 directory for one backup (never an existing one: two backups in a second get -2)."""
+def new_set(destination: Path, now: float | None = None, prefix: str = PREFIX) -> Path:
+    """A fresh 0700 directory for one backup (never an existing one: two backups in a second get -2).
+
+    `prefix`: COPY_PREFIX for a database etcd-restore copied off a member (never counted by retention)."""
     destination.mkdir(parents=True, exist_ok=True, mode=0o700)
-    base = set_name(now)
+    base = set_name(now, prefix)
     for attempt in range(1, 100):
         path = destination / (base if attempt == 1 else f"{base}-{attempt}")
         try:

@@ -340,7 +340,7 @@ def _take_workstation_lock(runbook: str, claimed: Path | None, project: Path, sa
         if claimed is not None and _unstarted(claimed):
             claimed.unlink(missing_ok=True)
         raise (RunbookStopped if isinstance(exc, LockHeld) else RunbookFailed)(str(exc)) from None
-    say(f"{'bootstrap' if runbook == 'bootstrap' else 'workstation'} lock taken: {lock.describe()}")
+    say(f"workstation lock taken: {lock.describe()}")
     return lock
 
 

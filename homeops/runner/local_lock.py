@@ -1,9 +1,10 @@
 """The bootstrap's lock: one apply run at a time on this workstation, held as a locked file.
 
 Before the bootstrap there is no Kubernetes API to hold the maintenance Lease, so the bootstrap
-runbook locks a file beside its records instead (`fcntl.flock`, exclusive, never waiting). The
-kernel holds it until the run ends; the operating system drops it when the process dies
-(`kill -9` included), so a dead run never blocks the next one. The file names its holder for
+runbook locks a file beside its records instead (`fcntl.flock`, exclusive, never waiting); so does
+etcd-restore, which runs because the API is down (one file for both: neither may run while the
+other rebuilds etcd). The kernel holds it until the run ends; the operating system drops it when
+the process dies (`kill -9` included), so a dead run never blocks the next one. The file names its holder for
 the refusal message. Two workstations bootstrapping one cluster at once are not seen: the
 bootstrap itself refuses a second `talosctl bootstrap` (etcd already running) and a node no
 longer in maintenance mode.
@@ -43,9 +44,9 @@ class WorkstationLock:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            holder = _holder(fd)
+            runbook, holder = _holder(fd)
             os.close(fd)
-            raise LockHeld(f"refused: another bootstrap runs from this workstation ({holder}); "
+            raise LockHeld(f"refused: another {runbook} runs from this workstation ({holder}); "
                            "nothing changed") from None
         os.ftruncate(fd, 0)
         os.write(fd, json.dumps({"holder": self.identity, "runbook": self.runbook,
@@ -76,9 +77,10 @@ class WorkstationLock:
         return None
 
 
-def _holder(fd: int) -> str:
+def _holder(fd: int) -> tuple[str, str]:
+    """The holder's runbook (the bootstrap, or etcd-restore: both run while there is no API) and who since when."""
     try:
         data = json.loads(os.pread(fd, 4096, 0) or b"{}")
-        return f"{data['holder']} since {data['since']}"
-    except (OSError, ValueError, KeyError, TypeError):
-        return "holder unknown"
+        return str(data.get("runbook") or "run"), f"{data['holder']} since {data['since']}"
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return "run", "holder unknown"

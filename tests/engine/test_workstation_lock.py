@@ -56,3 +56,12 @@ def test_the_lease_interface_the_guard_calls_is_there_and_never_loses(tmp_path):
     assert lock.lost is None and lock.taken_over is None
     assert lock.describe() == f"{tmp_path / FILE_NAME} held by ana@desk:1 for bootstrap"
     lock.release()
+
+
+def test_a_restore_holding_the_lock_is_named_to_a_bootstrap(tmp_path):
+    # etcd-restore takes the same file (the API it would hold a Lease in is down): the refusal names it.
+    restore = WorkstationLock(tmp_path, "etcd-restore", identity="ana@desk:1")
+    restore.acquire()
+    with pytest.raises(LockHeld, match=r"another etcd-restore runs from this workstation \(ana@desk:1 since "):
+        WorkstationLock(tmp_path, "bootstrap", identity="bo@desk:2").acquire()
+    restore.release()

@@ -19,6 +19,7 @@ EXPECTED = {"cluster-health", "worker-upgrade", "control-plane-upgrade", "kubern
             "flux-reconcile", "bootstrap", "etcd-backup"}
 EXPECTED |= {"cluster-shutdown", "cluster-startup"}
 EXPECTED |= {"node-add"}
+EXPECTED |= {"etcd-restore"}
 COMMON = {"config": "cluster.yaml", "apply": False, "wait_timeout": 900, "poll_interval": 10.0}
 OWN = {
     "cluster-health": {},
@@ -32,6 +33,7 @@ OWN = {
     "cluster-shutdown": {},
     "cluster-startup": {"resume_flux": False},
     "node-add": {"node": ""},
+    "etcd-restore": {"snapshot": "newest", "identity": "", "why": "", "destination": "backups"},
 }
 
 
