@@ -15,21 +15,11 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-try:
-    from homeops.backup.snapshots import SnapshotRef
-except ImportError:  # pragma: no cover - snapshots.py comes with etcd-restore (another branch); the same record
-    @dataclass(frozen=True)
-    class SnapshotRef:  # type: ignore[no-redef]
-        source: str
-        name: str
-        taken_at: datetime | None
-        revision: int | None
-        sha256: str | None
+from homeops.backup.snapshots import SnapshotRef
 
 if TYPE_CHECKING:
     from homeops.cluster.model import Cluster
