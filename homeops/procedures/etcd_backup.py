@@ -25,6 +25,7 @@ from homeops.backup.sealing import KeyInvalid, SealedFile, describe, recipient, 
 from homeops.cluster.model import Node
 from homeops.errors import RunbookStopped
 from homeops.procedures.session import Session
+from homeops.runner.target import twin_in_use
 from homeops.tools import talosctl
 from homeops.tools.process import ToolError
 from homeops.tools.shapes import EtcdSnapshot
@@ -47,10 +48,16 @@ class Backup:
 
 
 def destination_of(session: Session, destination: str | Path) -> Path:
+    """A relative destination is the project's (`backups/`), except in a rehearsal: against the twin it is
+    the twin's directory, so a rehearsal's retention never removes a real backup and a rehearsed restore
+    never picks one (as the bootstrap's files go into the twin, `bootstrap_files`)."""
     path = Path(destination)
-    if not path.is_absolute() and session.project is not None:
-        path = session.project / path
-    return path
+    if path.is_absolute():
+        return path
+    twin = twin_in_use()
+    if twin is not None:
+        return twin / path
+    return session.project / path if session.project is not None else path
 
 
 def age_recipient(session: Session):

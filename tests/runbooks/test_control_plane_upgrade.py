@@ -47,7 +47,7 @@ def test_with_the_risk_accepted_it_snapshots_then_upgrades_each_node_with_force(
     # Through etcd-backup's code: encrypted into backups/ with every machine configuration, the plain
     # snapshot only ever in memory (gone now), nothing removed.
     assert snapshot[0].startswith("talosctl -n 10.0.10.11 etcd snapshot ") and not Path(snapshot[0].split()[-1]).exists()
-    [backup] = (drill.directory / "backups").iterdir()
+    [backup] = (drill.twin / "backups").iterdir()
     assert json.loads(age.decrypt(backup / "etcd.snapshot.age"))["snapshot"] == "homeops-twin"
     assert age.decrypt(backup / "machineconfig-cp-2.yaml.age").startswith(b"node: 10.0.10.12\n")
     assert f"{backup / 'etcd.snapshot.age'} sha256 " in result.stdout
@@ -68,7 +68,7 @@ def test_plan_with_the_risk_accepted_shows_force_and_changes_nothing(make_drill)
     assert any(c.startswith("talosctl -n 10.0.10.11 etcd snapshot ") for c in result.changes)
     assert any(c.startswith("talosctl -n 10.0.10.12 upgrade -i ") and c.endswith("--force") for c in result.changes)
     assert drill.snapshot() == before
-    assert not (drill.directory / "backups").exists()
+    assert not (drill.twin / "backups").exists()
 
 
 def test_an_unhealthy_etcd_is_refused_even_with_the_risk_accepted(make_drill):
@@ -104,7 +104,7 @@ def test_an_unsupported_talos_path_is_refused_before_any_node_is_touched(make_dr
     assert result.code == 1, result.stdout + result.stderr
     assert result.last_line.startswith(f"stopped: {refusal} — record: ")
     assert result.changes == []
-    assert not (drill.directory / "backups").exists()
+    assert not (drill.twin / "backups").exists()
     assert drill.snapshot() == before  # versions, kubelets, boot IDs and cordons
     assert drill.osd_dump() == flags_before
 
@@ -176,7 +176,7 @@ def test_a_failing_preflight_gate_stops_before_the_snapshot(make_drill, fault, g
     assert gate in result.last_line
     assert result.checks[gate.split(":")[0]][0] == "FAIL"
     assert result.changes == []
-    assert not (drill.directory / "backups").exists()
+    assert not (drill.twin / "backups").exists()
     assert drill.snapshot() == before
     assert drill.osd_dump() == flags_before
 
@@ -193,7 +193,7 @@ def test_an_unreachable_api_stops_before_any_control_plane_node_is_touched(make_
     assert applied.last_line.startswith("failed: cannot take the maintenance lock kube-system/homeops-maintenance")
     for run in (plan, applied):
         assert run.changes == []
-    assert not (drill.directory / "backups").exists()
+    assert not (drill.twin / "backups").exists()
     assert drill.talos_view() == talos_before  # kubectl cannot answer: Talos says no node rebooted
     assert all(tag == OLD for tag, _ in talos_before.values())
 

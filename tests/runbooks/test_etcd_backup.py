@@ -41,7 +41,7 @@ def age():
 
 
 def backups(drill) -> list[Path]:
-    root = drill.directory / "backups"
+    root = drill.twin / "backups"
     return sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
 
 
@@ -68,6 +68,8 @@ def test_a_backup_leaves_only_encrypted_files_that_restore_the_snapshot_and_ever
     assert vip not in result.changes[0]
 
     [backup] = backups(drill)
+    # A rehearsal's backups go into the twin: its retention never removes, nor a rehearsed restore picks, a real one.
+    assert not (drill.directory / "backups").exists()
     nodes = [n.name for n in load_cluster(drill.config).nodes]
     encrypted = ["etcd.snapshot.age", *(f"machineconfig-{n}.yaml.age" for n in nodes)]
     assert sorted(p.name for p in backup.iterdir()) == sorted([*encrypted, "manifest.json"])
@@ -128,7 +130,7 @@ def _old_backup(root: Path, stamp: str) -> Path:
 
 def test_retention_removes_the_oldest_beyond_keep_and_nothing_else(make_drill, memory, age):
     drill = make_drill({}, edit=age.edit)
-    root = drill.directory / "backups"
+    root = drill.twin / "backups"
     oldest, older, newest = (_old_backup(root, s) for s in ("20250101T000000Z", "20250102T000000Z",
                                                              "20250103T000000Z"))
     notes = root / "etcd-notes"

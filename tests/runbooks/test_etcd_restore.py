@@ -74,7 +74,7 @@ def lose(drill, fault: str, node: str) -> None:
 def backed_up(drill) -> tuple[Path, dict]:
     result = drill.run("etcd-backup", apply=True)
     assert result.code == 0, result.stdout + result.stderr
-    [backup] = [p for p in (drill.directory / "backups").iterdir() if p.name.startswith("etcd-2")]
+    [backup] = [p for p in (drill.twin / "backups").iterdir() if p.name.startswith("etcd-2")]
     return backup, json.loads((backup / "manifest.json").read_text())
 
 
@@ -100,7 +100,7 @@ def node_ready(drill) -> dict[str, bool]:
 
 
 def copies(drill) -> list[Path]:
-    root = drill.directory / "backups"
+    root = drill.twin / "backups"
     return sorted(p for p in root.iterdir() if p.name.startswith("etcd-copy-")) if root.is_dir() else []
 
 

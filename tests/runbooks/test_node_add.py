@@ -84,7 +84,7 @@ def test_a_new_worker_joins_ready_on_versions_talos_with_its_osd_up_and_ceph_cle
     ]
     gen = result.changes[1]
     assert f"--config-patch @{drill.directory}/talos/nodes/worker-4.yaml --output-types worker" in gen
-    assert "no backup needed" in result.stdout and not (drill.directory / "backups").exists()
+    assert "no backup needed" in result.stdout and not (drill.twin / "backups").exists()
 
     after = drill.state()
     worker = after.nodes["worker-4"]
@@ -147,13 +147,13 @@ def test_a_third_control_plane_joins_etcd_as_learner_then_member_after_a_backup(
     after = drill.state()
     assert (after.nodes["cp-3"].talos_version, after.nodes["cp-3"].is_ready) == (NEW, True)
     # The backup of the cluster before cp-3 joined: every file age-encrypted to cluster.yaml's key.
-    [backup] = (drill.directory / "backups").iterdir()
+    [backup] = (drill.twin / "backups").iterdir()
     files = sorted(p.name for p in backup.iterdir())
     assert files == ["etcd.snapshot.age", *(f"machineconfig-{n}.yaml.age" for n in EXISTING), "manifest.json"]
     for name in files[:-1]:
         assert (backup / name).read_bytes().startswith(AGE_HEADER)
     assert json.loads(age.decrypt(backup / "etcd.snapshot.age"))["snapshot"] == "homeops-twin"
-    assert plaintext_leaks([drill.directory / "backups", drill.directory / "records"], []) == []
+    assert plaintext_leaks([drill.twin / "backups", drill.directory / "records"], []) == []
     assert record_of(result)["metadata"]["homeops"]["outcome"] == "completed"
 
     # With 3 voting members control-plane-upgrade goes without the 2-member acceptance (and without --force).

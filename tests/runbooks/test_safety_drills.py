@@ -102,4 +102,4 @@ def test_health_warn_with_clean_pgs_stops_every_upgrade_runbook_before_it_touche
     after = drill.state()
     assert after.nodes == before.nodes, "no node was cordoned, upgraded or rebooted"
     assert after.ceph_flags == before.ceph_flags, "the flags are as they were (someone else's noout kept)"
-    assert not (drill.directory / "backups").exists()
+    assert not (drill.twin / "backups").exists()
