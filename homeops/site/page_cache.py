@@ -25,8 +25,10 @@ validated. A build that finds it sets it and leaves the macros' set-up to the fi
 (`homeops.site.macros_plugin`): a build whose pages all hit validates nothing, rightly, since the same
 bytes validated with the same code and libraries before.
 
-Entries live in `.site-cache/markdown/` (private: `page_templates` says why); a published build
-removes the entries it did not use but for the newest KEEP_BUILDS builds' worth.
+Entries live in `.site-cache/markdown/` (private): an entry is what the site publishes as the page, so,
+like the compiled pages beside it, it must never be restored from a cache that others can fill (pull
+requests from forks). A published build removes the entries it did not use but for the newest
+KEEP_BUILDS builds' worth.
 """
 
 from __future__ import annotations
@@ -101,8 +103,9 @@ def site_key(config, settings: dict) -> str:
     cluster = sources.cluster_path(project)
     part("cluster.yaml", f"{cluster.resolve()}\0".encode() + cluster.read_bytes())
     part("records", _records(project))
-    for label, root, suffix in (("templates", project / "templates", ""), ("runbooks", sources.runbooks_dir(project), ""),
-                                ("homeops", _PACKAGE, ".py")):
+    trees = (("templates", project / "templates", ""), ("runbooks", sources.runbooks_dir(project), ""),
+             ("homeops", _PACKAGE, ".py"))
+    for label, root, suffix in trees:
         digest.update(f"\0{label}\0".encode())
         if root.is_dir():
             hash_tree(digest, root, suffix)

@@ -10,12 +10,10 @@ from pathlib import Path
 
 import jinja2
 import pytest
-from mkdocs.commands.build import build
-from mkdocs.config import load_config
 
 import homeops.rendering.render
 from homeops.site import git_variable, serving
-from tests.docs.site_build import SITE_ENV, build_site, copy_project, page_html, published_files
+from tests.docs.site_build import SITE_ENV, build_in_process, build_site, copy_project, page_html, published_files
 
 
 @pytest.fixture
@@ -38,11 +36,6 @@ def counted(monkeypatch: pytest.MonkeyPatch) -> Counter:
     for name in SITE_ENV:
         monkeypatch.delenv(name, raising=False)
     return calls
-
-
-def build_in_process(project: Path, site_dir: Path) -> dict[str, str]:
-    build(load_config(str(project / "mkdocs.yml"), site_dir=str(site_dir)))
-    return published_files(site_dir)
 
 
 def test_a_second_build_renders_and_compiles_nothing_and_publishes_the_same_site(tmp_path, counted):

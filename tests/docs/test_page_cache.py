@@ -12,12 +12,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from mkdocs.commands.build import build
 from mkdocs.config import load_config
 
 from homeops.site import page_cache
 from tests.docs.records import PLANTED_RECORD, write_record
-from tests.docs.site_build import SITE_ENV, copy_project, page_html, published_files
+from tests.docs.site_build import SITE_ENV, build_in_process, copy_project, page_html, published_files
 
 # A build in a fresh process, saying which of the costly modules it imported.
 BUILD_AND_SAY_IMPORTS = """
@@ -36,11 +35,6 @@ def project(tmp_path, monkeypatch) -> Path:
     return copy_project(tmp_path / "project")
 
 
-def build_in_process(project: Path, site_dir: Path) -> dict[str, str]:
-    build(load_config(str(project / "mkdocs.yml"), site_dir=str(site_dir)))
-    return published_files(site_dir)
-
-
 def build_saying_imports(project: Path, site_dir: Path) -> list[str]:
     env = {k: v for k, v in os.environ.items() if k not in SITE_ENV}
     done = subprocess.run([sys.executable, "-c", BUILD_AND_SAY_IMPORTS, str(project / "mkdocs.yml"), str(site_dir)],
@@ -50,7 +44,8 @@ def build_saying_imports(project: Path, site_dir: Path) -> list[str]:
     return json.loads(done.stdout.splitlines()[-1])
 
 
-def test_a_build_whose_pages_all_hit_imports_no_model_no_macros_no_render_and_publishes_the_same_site(project, tmp_path):
+def test_a_build_whose_pages_all_hit_imports_no_model_no_macros_no_render_and_publishes_the_same_site(project,
+                                                                                                       tmp_path):
     project.joinpath("cluster.yaml").write_text(project.joinpath("cluster.yaml").read_text()
                                                 + "repository:\n  owner: Lab-Owner\n  name: lab-cluster\n")
     page = project / "docs" / "security" / "secrets.md"  # a title (no title in the nav) the macros render
@@ -73,7 +68,8 @@ def test_a_record_added_or_judged_anew_shows_in_the_maintenance_log_at_the_next_
     records = tmp_path / "records"
     records.mkdir()
     monkeypatch.setenv("HOMEOPS_RECORDS", str(records))
-    assert "worker-2: drain refused" not in build_in_process(project, tmp_path / "site")["operations/maintenance-log/index.html"]
+    log = build_in_process(project, tmp_path / "site")["operations/maintenance-log/index.html"]
+    assert "worker-2: drain refused" not in log
 
     write_record(records, "20260314T092653Z-worker-upgrade.ipynb", PLANTED_RECORD)
     log = build_in_process(project, tmp_path / "site")["operations/maintenance-log/index.html"]
