@@ -17,7 +17,9 @@ Reading and hashing all that takes a few milliseconds.
 What the key cannot cover is never kept: a page that reads mkdocs-macros' `git`, `navigation` or
 `files`, or includes or imports another template, and a page whose rendering logged a warning (its
 Markdown is an error message: the next build renders it again and reports it again). A site whose
-macros plugin reads other files (`include_yaml`, pluglets in `modules`) keeps nothing.
+macros plugin reads other files (`include_yaml`, pluglets in `modules`) keeps nothing. Not covered: a
+page reading its neighbours through `page` (`page.next_page.title`, a title taken from another page's
+heading); no page of this site does, and one that starts to must read `navigation` instead.
 
 The configuration the macros set from cluster.yaml (site_url, repo_url, repo_name, edit_uri) is kept
 under the site key alone, written once the macros were set up with that key, that is once cluster.yaml
