@@ -121,7 +121,6 @@ def on_shutdown() -> None:
 
 def on_serve(server, config: MkDocsConfig, builder):
     server.builder = preview.showing_errors(builder, Path(server.root))
-    serving.settle_quickly(server)
     serving.import_render()
     records = sources.records_dir(_project_dir(config))
     if records.is_dir():  # mkdocs.yml watches records/; HOMEOPS_RECORDS may name another directory

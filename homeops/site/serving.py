@@ -1,14 +1,11 @@
 """`mkdocs serve` showing an edit of cluster.yaml (or of any watched file) within a second.
 
 MkDocs' dev server looks for changes by polling every watched path every half second, then waits
-0.1 s for the writes to stop before it rebuilds: on average a third of a second, at worst six
-tenths, passes before a rebuild even starts. Polling every 0.1 s instead costs about a millisecond
+0.1 s for the writes to stop before it rebuilds: on average a quarter of a second, at worst half
+of one, passes before a rebuild even starts. Polling every 0.1 s instead costs about a millisecond
 of CPU a round for this project's watched paths (docs/, homeops/, runbooks/, macros/, records/).
 `mkdocs serve` has no option for it, so `poll_often` wraps the server class it creates, the way
 `homeops.site.preview` wraps its build function (both from `on_startup`, before the server exists).
-`settle_quickly` (from `on_serve`) makes the wait for the writes to stop 0.05 s: an editor saves a
-file in one write or a few within milliseconds, and a save still being written when a rebuild
-starts only brings one more rebuild.
 
 A rebuild after an edit of cluster.yaml renders the configuration tree again (the render cache is
 keyed by cluster.yaml), the only part of a build that imports makejinja: `import_render` imports
@@ -21,7 +18,6 @@ import functools
 import sys
 
 POLLING_SECONDS = 0.1
-SETTLE_SECONDS = 0.05
 
 
 def poll_often() -> None:
@@ -32,11 +28,6 @@ def poll_often() -> None:
     if server_class is None or isinstance(server_class, functools.partial):
         return
     serve.LiveReloadServer = functools.partial(server_class, polling_interval=POLLING_SECONDS)
-
-
-def settle_quickly(server) -> None:
-    """The server rebuilds SETTLE_SECONDS after the last change it saw (MkDocs: 0.1 s), never later."""
-    server.build_delay = min(getattr(server, "build_delay", SETTLE_SECONDS), SETTLE_SECONDS)
 
 
 def import_render() -> None:

@@ -122,8 +122,7 @@ def test_the_deferred_git_variable_reads_once_and_only_when_used():
     assert dict(git_variable.DeferredGitInfo(lambda: None)) == {}  # the plugin's answer without git
 
 
-def test_mkdocs_serve_polls_its_watched_paths_every_tenth_of_a_second_and_rebuilds_a_twentieth_after(tmp_path,
-                                                                                                      monkeypatch):
+def test_mkdocs_serve_polls_its_watched_paths_every_tenth_of_a_second(tmp_path, monkeypatch):
     import mkdocs.commands.serve as serve
 
     monkeypatch.setattr(serve, "LiveReloadServer", serve.LiveReloadServer)  # restored after the test
@@ -131,10 +130,7 @@ def test_mkdocs_serve_polls_its_watched_paths_every_tenth_of_a_second_and_rebuil
     serving.poll_often()  # idempotent
     server = serve.LiveReloadServer(builder=lambda: None, host="127.0.0.1", port=0, root=str(tmp_path))
     try:
-        assert server.observer.timeout == serving.POLLING_SECONDS == 0.1
-        assert server.build_delay == 0.1  # MkDocs' own wait for the writes to stop
-        serving.settle_quickly(server)
-        assert server.build_delay == serving.SETTLE_SECONDS == 0.05
+        assert server.observer.timeout == serving.POLLING_SECONDS
     finally:
         server.server_close()
 
