@@ -92,15 +92,21 @@ def mkdocs_build(config: Path, site_dir: Path, env: dict[str, str]) -> tuple[flo
 STARTUP_STEPS = (  # what a real build does once on top of plain MkDocs + Material, in order
     ("plain MkDocs + Material", "import mkdocs.commands.build, material.plugins.search.plugin"),
     ("mkdocs-macros (its `requests` imported lazily)", "import homeops.site.macros_plugin"),
-    # mkdocs-macros' `git` variable (12 git commands) is only read when a page uses it (homeops.site.git_variable).
-    ("the cluster model (pydantic)", "import homeops.cluster.model"),
-    ("the validator", "import homeops.cluster.loader"),
-    ("macros/ and homeops.site", "import macros"),
-    ("validating cluster.yaml", "homeops.cluster.loader.load_cluster('cluster.yaml')"),
+    ("the hook's homeops.site modules", "import homeops.site.preview, homeops.site.record_files, homeops.site.staging"),
     ("reading the runbooks", "import homeops.catalog; homeops.catalog.list_runbooks('runbooks')"),
+    # Every page's Markdown after the macros comes from .site-cache/markdown/ when none of the site's sources
+    # changed (homeops.site.page_cache); this is the key of them all.
+    ("the page cache's key", "from types import SimpleNamespace; from homeops.site import page_cache; "
+                             "page_cache.site_key(SimpleNamespace(config_file_path='mkdocs.yml', site_url=None), "
+                             "{'module_name': 'macros'})"),
+    # Only in a build where a page misses (a source changed): the macros are set up.
+    ("on a miss: the model (pydantic)", "import homeops.cluster.model"),
+    ("on a miss: the validator", "import homeops.cluster.loader"),
+    ("on a miss: macros/", "import macros"),
+    ("on a miss: checking cluster.yaml", "homeops.cluster.loader.load_cluster('cluster.yaml')"),
     # A build reads the rendered tree from .site-cache/ when nothing it is made of changed; this is its key.
-    ("the render cache's key", "from pathlib import Path; import homeops.site.render_cache as r; "
-                               "r.render_key(Path('.'), Path('cluster.yaml'), Path('templates'))"),
+    ("on a miss: the render cache's key", "from pathlib import Path; import homeops.site.render_cache as r; "
+                                          "r.render_key(Path('.'), Path('cluster.yaml'), Path('templates'))"),
 )
 TIME_STEPS = """
 import json, sys, time
@@ -304,7 +310,7 @@ def main(argv: list[str] | None = None) -> int:
           f"home-ops {warm_real:.3f} s, ratio {warm_real / warm_plain:.2f}")
     print(f"difference: {real - base:.3f} s a build; start-up steps (median, fresh process, each after the ones above):")
     for label, seconds in steps:
-        print(f"  {label:<30} {seconds:.3f} s")
+        print(f"  {label:<34} {seconds:.3f} s")
     if edits:
         seen = [t for t in edits if t is not None]
         median = f"median {statistics.median(seen):.2f} s" if seen else "never shown"

@@ -7,8 +7,9 @@ browser instead (`homeops.site.preview`), and so does a failed first build, whic
 otherwise end `mkdocs serve`. Runbook pages are generated in `on_files`, so
 mkdocs-macros renders them like every other page.
 Record pages are declared in `on_files` too and filled in `on_env`, once the theme and nav exist.
-What does not change between builds is kept in `.site-cache/`: the pages' compiled Jinja
-(`homeops.site.page_templates`) and the rendered tree (`homeops.site.render_cache`).
+What does not change between builds is kept in `.site-cache/`: each page's Markdown after the macros
+(`homeops.site.page_cache`), the pages' compiled Jinja (`homeops.site.page_templates`) and the
+rendered tree (`homeops.site.render_cache`).
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ from homeops.catalog import Runbook, RunbookMalformed
 from homeops.site import (
     build_log,
     git_variable,
-    page_templates,
     preview,
     publishing,
     record_files,
@@ -41,7 +41,6 @@ _problems: build_log.Problems | None = None  # what this build logged at WARNING
 _dirty = False
 _records: list = []  # the record pages of this build, declared in on_files
 _nav = None
-_compiled: page_templates.CompiledPages | None = None  # the pages' Jinja, compiled by this build or before
 
 
 def _project_dir(config: MkDocsConfig) -> Path:
@@ -78,17 +77,6 @@ def on_config(config: MkDocsConfig) -> MkDocsConfig:
     return config
 
 
-def on_pre_build(config: MkDocsConfig) -> None:
-    # mkdocs-macros made its Jinja environment in its on_config; this build's pages are compiled in it.
-    global _compiled
-    _compiled = None
-    try:
-        environment = config.plugins["homeops-macros"].env
-    except (KeyError, AttributeError):
-        return  # no mkdocs-macros, or its environment does not exist yet
-    _compiled = page_templates.keep_compiled(environment, sources.site_cache_dir(_project_dir(config)) / "pages")
-
-
 def on_files(files: Files, config: MkDocsConfig) -> Files:
     project_dir = _project_dir(config)
     docs_in_repo = sources.docs_in_project(config.docs_dir, project_dir)
@@ -115,8 +103,9 @@ def on_post_build(config: MkDocsConfig) -> None:
     target, warnings = _staged.target, len(_problems.messages)
     if warnings == 0:
         _staged.publish()
-        if _compiled is not None:
-            page_templates.remove_unused(_compiled.directory, _compiled.used)
+        macros = config.plugins.get("homeops-macros")
+        if macros is not None:
+            macros.tidy_caches()
     _end_build()  # removes the staging directory when it was not published
     if warnings and not config.strict:
         raise PluginError(f"{warnings} warnings: the site in {target} was left as it was")

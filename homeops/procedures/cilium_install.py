@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from homeops.errors import RunbookStopped
 from homeops.procedures.bootstrap_files import Workspace
+from homeops.procedures import waits
 from homeops.procedures.session import Session
-from homeops.procedures.waits import WaitTimedOut, wait_until
+from homeops.procedures.waits import WaitTimedOut
 from homeops.rendering import inventory
 from homeops.tools import helm, kubectl
 from homeops.tools.process import ToolError
@@ -67,12 +68,8 @@ def wait_nodes_ready(session: Session) -> None:
     """Every node of cluster.yaml Ready (the CNI runs), on versions.talos."""
     cluster = session.cluster
     what = f"every node Ready on Talos {cluster.versions.talos}"
-    if not session.apply:
-        session.gate.would_wait(what, session.wait_timeout)
-        return
-    progress = session.waiting(what)
 
-    def look() -> bool:
+    def look() -> bool | str:
         nodes = {n.name: n for n in kubectl.nodes()}
         waiting = []
         for node in cluster.nodes:
@@ -83,13 +80,10 @@ def wait_nodes_ready(session: Session) -> None:
                 waiting.append(f"{node.name} Ready={seen.ready}")
             elif seen.talos_version != cluster.versions.talos:
                 waiting.append(f"{node.name} runs {seen.talos_version}")
-        progress.saw(f"{len(cluster.nodes) - len(waiting)} of {len(cluster.nodes)} Ready"
-                     + (f"; {', '.join(waiting)}" if waiting else ""))
-        return not waiting
+        return not waiting or f"{len(cluster.nodes) - len(waiting)} of {len(cluster.nodes)} Ready; {', '.join(waiting)}"
 
     try:
-        wait_until(look, session.wait_timeout, session.poll_interval, what,
-                   progress=lambda seen: None if seen == "not yet" else progress.saw(seen))
+        waits.wait_for(session, what, look)
     except WaitTimedOut as exc:
         raise RunbookStopped(f"bootstrap: stopped at step 'wait for Ready nodes': {exc}; left in place: Cilium "
                              "installed; run the bootstrap again to resume") from None

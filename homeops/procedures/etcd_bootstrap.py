@@ -13,6 +13,7 @@ from __future__ import annotations
 from homeops.errors import RunbookStopped
 from homeops.cluster.model import Cluster
 from homeops.procedures.bootstrap_files import Workspace
+from homeops.procedures import waits
 from homeops.procedures.bootstrap_preflight import CONFIGURED, MAINTENANCE, NodeState
 from homeops.procedures.checks import at_once
 from homeops.procedures.preflight import etcd
@@ -54,20 +55,14 @@ def wait_installed(session: Session, states: list[NodeState]) -> None:
     """Every node answers with this project's talosconfig, running versions.talos from its install disk."""
     cluster = session.cluster
     what = f"every node installed and answering on Talos {cluster.versions.talos}"
-    if not session.apply:
-        session.gate.would_wait(what, session.wait_timeout)
-        return
-    progress = session.waiting(what)
 
-    def look() -> bool:
+    def look() -> bool | str:
         answers = at_once(*(lambda n=n: _answer(cluster, str(n.address)) for n in cluster.nodes))
         waiting = [f"{n.name} {a}" for n, a in zip(cluster.nodes, answers) if a != "up"]
-        progress.saw(f"{len(cluster.nodes) - len(waiting)} of {len(cluster.nodes)} up"
-                     + (f"; {', '.join(waiting)}" if waiting else ""))
-        return not waiting
+        return not waiting or f"{len(cluster.nodes) - len(waiting)} of {len(cluster.nodes)} up; {', '.join(waiting)}"
 
     try:
-        wait_until(look, session.wait_timeout, session.poll_interval, what, progress=_failures_only(progress))
+        waits.wait_for(session, what, look)
     except WaitTimedOut as exc:
         raise _stop("wait for the nodes", str(exc), "the configurations applied; nodes still installing") from None
 
@@ -116,7 +111,7 @@ def bootstrap_etcd(session: Session) -> str:
 
     what = f"etcd bootstrapped on {first.name}"
     try:
-        wait_until(attempt, session.wait_timeout, session.poll_interval, what, progress=session.waiting(what).saw)
+        wait_until(attempt, session.wait_timeout, session.poll_interval, what, progress=waits.progress(session, what))
     except WaitTimedOut as exc:
         raise _stop("talosctl bootstrap", str(exc), "every node configured, etcd not bootstrapped") from None
     if already:
@@ -127,18 +122,13 @@ def bootstrap_etcd(session: Session) -> str:
 def wait_etcd(session: Session) -> None:
     """Every control plane a voting etcd member (learners promoted), each answering without errors."""
     what = f"etcd: {len(session.cluster.control_planes)} members, none a learner"
-    if not session.apply:
-        session.gate.would_wait(what, session.wait_timeout)
-        return
-    progress = session.waiting(what)
 
-    def look() -> bool:
+    def look() -> bool | str:
         failing = [f"{r.check}: {r.detail}" for r in etcd(session.cluster) if r.failed]
-        progress.saw("; ".join(failing) or "every member voting, none in error")
-        return not failing
+        return not failing or "; ".join(failing)
 
     try:
-        wait_until(look, session.wait_timeout, session.poll_interval, what, progress=_failures_only(progress))
+        waits.wait_for(session, what, look)
     except WaitTimedOut as exc:
         raise _stop("wait for etcd", str(exc), "etcd bootstrapped") from None
 
@@ -160,25 +150,15 @@ def wait_api(session: Session) -> None:
     """The Kubernetes API answers and lists every node (NotReady until Cilium runs)."""
     names = {n.name for n in session.cluster.nodes}
     what = f"the Kubernetes API listing all {len(names)} nodes"
-    if not session.apply:
-        session.gate.would_wait(what, session.wait_timeout)
-        return
-    progress = session.waiting(what)
 
-    def look() -> bool:
+    def look() -> bool | str:
         seen = {n.name for n in kubectl.nodes()}
-        progress.saw(f"{len(seen & names)} of {len(names)} nodes registered")
-        return names <= seen
+        return names <= seen or f"{len(seen & names)} of {len(names)} nodes registered"
 
     try:
-        wait_until(look, session.wait_timeout, session.poll_interval, what, progress=_failures_only(progress))
+        waits.wait_for(session, what, look)
     except WaitTimedOut as exc:
         raise _stop("wait for the API", str(exc), "etcd bootstrapped, kubeconfig written") from None
-
-
-def _failures_only(progress):
-    """wait_until's own report when a look fails (a tool error); the looks report what they saw."""
-    return lambda seen: None if seen == "not yet" else progress.saw(seen)
 
 
 def configured_summary(states: list[NodeState]) -> str:

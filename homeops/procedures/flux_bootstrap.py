@@ -10,11 +10,11 @@ from the key file by its path: the key is never on a command line, in a plan or 
 from __future__ import annotations
 
 from homeops.errors import RunbookStopped
-from homeops.procedures import preflight
+from homeops.procedures import preflight, waits
 from homeops.procedures.bootstrap_files import Workspace, age_key_file
 from homeops.procedures.checks import CheckResult, failed, verdict
 from homeops.procedures.session import Session
-from homeops.procedures.waits import WaitTimedOut, wait_until
+from homeops.procedures.waits import WaitTimedOut
 from homeops.rendering import inventory
 from homeops.rendering.flux_order import flux_order
 from homeops.tools import flux, kubectl, workstation
@@ -122,21 +122,16 @@ def ordered_progress(order: list[Key], objects: list[FluxObject]) -> tuple[list[
 def wait_flux(session: Session, workspace: Workspace) -> str:
     order = apply_order(workspace.project)
     what = f"all {len(order)} Flux objects Ready, in dependency order"
-    if not session.apply:
-        session.gate.would_wait(what, session.wait_timeout)
-        return f"planned: wait for {len(order)} Flux objects"
-    progress = session.waiting(what)
     pending: list[str] = []
 
-    def look() -> bool:
+    def look() -> bool | str:
         nonlocal pending
         pending, line = ordered_progress(order, preflight.flux_objects())
-        progress.saw(line)
-        return not pending
+        return not pending or line
 
     try:
-        wait_until(look, session.wait_timeout, session.poll_interval, what,
-                   progress=lambda seen: None if seen == "not yet" else progress.saw(seen))
+        if not waits.wait_for(session, what, look):
+            return f"planned: wait for {len(order)} Flux objects"
     except WaitTimedOut as exc:
         raise RunbookStopped(f"bootstrap: stopped at step 'wait for Flux': {exc}; not Ready, first the one the others "
                              f"wait for: {'; '.join(pending[:3]) or 'unknown'}; left in place: Flux bootstrapped; "

@@ -5,45 +5,14 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Iterator
 
 from homeops.cluster.model import Cluster
 from homeops.errors import RunbookStopped
 from homeops.gate import Gate, stamped
-
-# A wait that sees no change still says so this often: a quiet screen looks like a hung run.
-PROGRESS_EVERY_SECONDS = 30.0
-
-
-@dataclass
-class WaitProgress:
-    """Reports one wait: what it waits for, what it sees now, elapsed of its timeout."""
-
-    what: str
-    timeout: float
-    say: Callable[[str], None]
-    every: float = PROGRESS_EVERY_SECONDS
-    clock: Callable[[], float] = time.monotonic
-    started: float = field(default=0.0)
-    _last_said: float | None = None
-    _last_seen: str | None = None
-
-    def __post_init__(self) -> None:
-        self.started = self.clock()
-
-    def saw(self, now_seen: str) -> None:
-        """Call at each look: a line when what is seen changed, or `every` seconds passed since the last one."""
-        moment = self.clock()
-        if (self._last_said is not None and now_seen == self._last_seen
-                and moment - self._last_said < self.every):
-            return
-        self._last_said, self._last_seen = moment, now_seen
-        self.say(f"waiting for {self.what}: {now_seen} "
-                 f"({moment - self.started:.0f}s of {self.timeout:g}s)")
 
 
 @dataclass(frozen=True)
@@ -61,10 +30,6 @@ class Session:
 
     def say(self, line: str) -> None:
         self.gate.say(line)
-
-    def waiting(self, what: str, timeout: float | None = None) -> WaitProgress:
-        """The progress reporter of one wait (`.saw(state)` at each look)."""
-        return WaitProgress(what, self.wait_timeout if timeout is None else timeout, self.say)
 
     def covering(self, seconds: float, what: str):
         """A context manager: in apply mode, the maintenance Lease cannot expire during the next

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass, field
 from typing import Callable
 
 from homeops.tools.process import ToolError
@@ -35,12 +36,50 @@ class WaitTimedOut(Exception):
         super().__init__(f"{what} did not happen within {timeout:g}s{detail}")
 
 
+@dataclass
+class WaitProgress:
+    """Reports one wait: what it waits for, what it sees now, elapsed of its timeout."""
+
+    what: str
+    timeout: float
+    say: Callable[[str], None]
+    every: float = PROGRESS_EVERY_SECONDS
+    clock: Callable[[], float] = time.monotonic
+    started: float = field(default=0.0)
+    _last_said: float | None = None
+    _last_seen: str | None = None
+
+    def __post_init__(self) -> None:
+        self.started = self.clock()
+
+    def saw(self, now_seen: str) -> None:
+        """Call at each look: a line when what is seen changed, or `every` seconds passed since the last one."""
+        moment = self.clock()
+        if (self._last_said is not None and now_seen == self._last_seen
+                and moment - self._last_said < self.every):
+            return
+        self._last_said, self._last_seen = moment, now_seen
+        self.say(f"waiting for {self.what}: {now_seen} "
+                 f"({moment - self.started:.0f}s of {self.timeout:g}s)")
+
+
 def progress(session, what: str) -> Callable[[str], None]:
     """The reporter of one wait of `session`: what each look saw, said when it changed and at least
     every PROGRESS_EVERY_SECONDS."""
-    from homeops.procedures.session import WaitProgress
+    return WaitProgress(what, session.wait_timeout, session.say, clock=time.monotonic).saw  # wait_until's clock
 
-    return WaitProgress(what, session.wait_timeout, session.say, every=PROGRESS_EVERY_SECONDS).saw
+
+def wait_for(session, what: str, look: Callable[[], bool | str]) -> bool:
+    """A runbook's wait for a change it made: False in plan mode, where only the plan line is said (a
+    planned change cannot be seen to take effect); otherwise says what it waits for and calls `look`
+    until it returns True, saying what each look saw (`look` returns it: "2 of 3 up; cp-2 not
+    answering yet") through `progress`. True once seen; WaitTimedOut after session.wait_timeout."""
+    if not session.apply:
+        session.gate.would_wait(what, session.wait_timeout)
+        return False
+    session.say(f"waiting for {what} (up to {session.wait_timeout:g}s)")
+    wait_until(look, session.wait_timeout, session.poll_interval, what, progress=progress(session, what))
+    return True
 
 
 def wait_until(predicate: Callable[[], bool | str], timeout: float, poll_interval: float, what: str,

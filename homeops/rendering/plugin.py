@@ -11,6 +11,7 @@ import ipaddress
 from homeops.cluster.loader import load_cluster
 from homeops.cluster.model import Cluster
 from homeops.cluster.talos_schematic import schematic_yaml
+from homeops.rendering import compiled_templates
 
 
 # The load balancers whose names the templates give a component: Cilium's Gateways and k8s-gateway's DNS.
@@ -49,7 +50,9 @@ def withdraw(token: str) -> None:
 
 
 class ClusterData:
-    def __init__(self, *, data) -> None:
+    def __init__(self, *, data, env=None) -> None:
+        if env is not None:  # makejinja's environment of this pass: the one place to give it a bytecode cache
+            compiled_templates.share(env)
         token = data.get("cluster_token")
         # run as a plain makejinja loader (no token), it validates the file itself
         self._cluster = _VALIDATED[token] if token in _VALIDATED else load_cluster(data["cluster_yaml"])

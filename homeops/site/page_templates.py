@@ -26,17 +26,11 @@ import jinja2
 from jinja2 import Environment
 from jinja2.bccache import Bucket, FileSystemBytecodeCache
 
+from homeops.rendering.compiled_templates import CODE_SETTINGS
 from homeops.site.cache_files import private_directory
 
 PATTERN = "%s.jinja"
 KEEP_UNUSED = 64  # entries kept beyond those the last build used: the pages one edits back and forth
-# What the generated code depends on, besides the source (Environment.compile, lexer, parser, compiler).
-_CODE_SETTINGS = (
-    "block_start_string", "block_end_string", "variable_start_string", "variable_end_string",
-    "comment_start_string", "comment_end_string", "line_statement_prefix", "line_comment_prefix",
-    "trim_blocks", "lstrip_blocks", "newline_sequence", "keep_trailing_newline", "optimized",
-    "autoescape", "finalize", "is_async", "code_generator_class", "lexer_class", "template_class",
-)
 
 
 def _function(value: object) -> str:
@@ -52,7 +46,7 @@ def settings_key(env: Environment) -> str:
     """The environment's settings that shape compiled code. A function's repr names its address, so
     an environment with, say, an autoescape function gets a new key in every process: never a stale hit."""
     parts = [f"jinja2 {jinja2.__version__}"]  # bc_magic, in each entry, holds Python's version
-    parts += [f"{name}={getattr(env, name, None)!r}" for name in _CODE_SETTINGS]
+    parts += [f"{name}={getattr(env, name, None)!r}" for name in CODE_SETTINGS]
     parts.append("extensions=" + ",".join(sorted(env.extensions)))
     for kind, functions in (("filter", env.filters), ("test", env.tests)):
         parts += [f"{kind} {name}={_function(function)}" for name, function in sorted(functions.items())]

@@ -7,8 +7,10 @@ command alike. Without it the site carries no repository link rather than a plac
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from homeops.cluster.model import Repository
+if TYPE_CHECKING:  # pydantic: a build whose pages all come from the page cache never imports it
+    from homeops.cluster.model import Repository
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 
-from homeops.site.cache_files import private_directory, write_whole
+from homeops.site.cache_files import Uncacheable, hash_tree, private_directory, write_whole
 from homeops.site.sources import site_cache_dir
 
 RENDER_DIR = "render"
@@ -35,28 +35,8 @@ _LIBRARIES = ("jinja2", "yaml", "pydantic", "pydantic_core")
 Render = Callable[[Path, Path, object], dict[str, str]]
 
 
-class Uncacheable(Exception):
-    """An input the key cannot cover: the tree is rendered without the cache."""
-
-
 def cache_dir(project: Path) -> Path:
     return site_cache_dir(project) / RENDER_DIR
-
-
-def _hash_tree(digest, root: Path, suffix: str = "") -> None:
-    """Every file's name (relative to `root`) and bytes, in a fixed order; bytecode caches left out."""
-    for directory, subdirectories, names in os.walk(root):
-        if any(os.path.islink(os.path.join(directory, d)) for d in subdirectories):
-            # os.walk does not go into it, a render does: no key, so no cache.
-            raise Uncacheable(f"{directory}: a directory that is a symbolic link")
-        subdirectories[:] = sorted(d for d in subdirectories if d != "__pycache__")
-        relative = os.path.relpath(directory, root)
-        for name in sorted(names):
-            if name.endswith(suffix):
-                with open(os.path.join(directory, name), "rb") as handle:
-                    content = handle.read()
-                digest.update(f"\0{relative}/{name}\0{len(content)}\0".encode("utf-8", "surrogateescape"))
-                digest.update(content)
 
 
 @lru_cache(maxsize=1)  # a process never imports another version of a module it has loaded
@@ -76,9 +56,9 @@ def render_key(project: Path, config: Path, templates: Path) -> str:
     digest.update(f"{project.resolve()}\0{config.resolve()}\0{_versions()}\0".encode("utf-8", "surrogateescape"))
     digest.update(config.read_bytes())
     digest.update(b"\0templates")
-    _hash_tree(digest, templates)
+    hash_tree(digest, templates)
     digest.update(b"\0homeops")
-    _hash_tree(digest, _PACKAGE, ".py")
+    hash_tree(digest, _PACKAGE, ".py")
     return digest.hexdigest()
 
 

@@ -9,9 +9,12 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from homeops.catalog import Runbook, list_runbooks
-from homeops.cluster.model import Cluster
+
+if TYPE_CHECKING:  # pydantic: a build whose pages all come from the page cache never imports it
+    from homeops.cluster.model import Cluster
 
 CONFIG_ENV = "HOMEOPS_CONFIG"
 SITE_CACHE = ".site-cache"  # what builds keep for the next one: private, ignored by git, never watched

@@ -48,6 +48,15 @@ def build_site(project: Path, site_dir: Path, strict: bool = True, **env_overrid
     return Build(done.returncode, done.stdout + done.stderr)
 
 
+def build_in_process(project: Path, site_dir: Path) -> dict[str, str]:
+    """A build in this process, as `mkdocs serve` runs them (strict: mkdocs.yml says so); what it published."""
+    from mkdocs.commands.build import build
+    from mkdocs.config import load_config
+
+    build(load_config(str(project / "mkdocs.yml"), site_dir=str(site_dir)))
+    return published_files(site_dir)
+
+
 def published_files(site_dir: Path) -> dict[str, str]:
     """What a reader or a search engine gets: every page, the search index and the sitemap."""
     files = sorted(site_dir.rglob("*.html")) + [site_dir / "search" / "search_index.json", site_dir / "sitemap.xml"]

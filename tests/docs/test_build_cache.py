@@ -10,12 +10,10 @@ from pathlib import Path
 
 import jinja2
 import pytest
-from mkdocs.commands.build import build
-from mkdocs.config import load_config
 
 import homeops.rendering.render
 from homeops.site import git_variable, serving
-from tests.docs.site_build import SITE_ENV, build_site, copy_project, page_html, published_files
+from tests.docs.site_build import SITE_ENV, build_in_process, build_site, copy_project, page_html, published_files
 
 
 @pytest.fixture
@@ -40,11 +38,6 @@ def counted(monkeypatch: pytest.MonkeyPatch) -> Counter:
     return calls
 
 
-def build_in_process(project: Path, site_dir: Path) -> dict[str, str]:
-    build(load_config(str(project / "mkdocs.yml"), site_dir=str(site_dir)))
-    return published_files(site_dir)
-
-
 def test_a_second_build_renders_and_compiles_nothing_and_publishes_the_same_site(tmp_path, counted):
     project = copy_project(tmp_path / "project")
     first = build_in_process(project, tmp_path / "site")
@@ -56,7 +49,7 @@ def test_a_second_build_renders_and_compiles_nothing_and_publishes_the_same_site
     assert counted == {}
     assert second == first
     cache = project / ".site-cache"
-    assert {p.name for p in cache.iterdir()} == {"pages", "render"}
+    assert {p.name for p in cache.iterdir()} == {"markdown", "pages", "render"}
     for path in [cache, *cache.rglob("*")]:
         assert path.stat().st_mode & 0o077 == 0, f"{path} is readable by others"
 

@@ -12,13 +12,11 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from mkdocs.commands.build import build
-from mkdocs.config import load_config
 
 import homeops.cluster.loader
 from homeops.site import sources
 from tests.docs.notebooks import make_notebook
-from tests.docs.site_build import SITE_ENV, copy_project
+from tests.docs.site_build import SITE_ENV, build_in_process, copy_project
 
 
 @pytest.fixture
@@ -41,11 +39,6 @@ def counted(monkeypatch: pytest.MonkeyPatch) -> Counter:
     for name in SITE_ENV:
         monkeypatch.delenv(name, raising=False)
     return calls
-
-
-def build_in_process(project: Path, site_dir: Path) -> None:
-    """A strict build (mkdocs.yml says `strict: true`): any warning aborts it."""
-    build(load_config(str(project / "mkdocs.yml"), site_dir=str(site_dir)))
 
 
 def test_a_build_checks_cluster_yaml_once_and_parses_the_runbooks_once(tmp_path, counted):

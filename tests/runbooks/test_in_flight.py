@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import stat
 import subprocess
 import time
@@ -20,7 +19,7 @@ import pytest
 
 from homeops.twin import state
 
-from tests.runbooks.conftest import COMMAND_TIMEOUT
+from tests.runbooks.interrupts import interrupt, typed_again
 
 pytestmark = pytest.mark.slow
 
@@ -92,19 +91,11 @@ def test_ctrl_c_while_noout_is_in_flight_names_the_flag_and_the_plain_re_run_fin
         live["rook"]["manage_pod_budgets"] = False
     stalled = StalledAnswer(drill.twin, "osd set-group noout")
     run = drill.start("worker-upgrade", "nodes=worker-1", apply=True)
-    try:
-        sleeper = stalled.wait(run)
-        run.send_signal(signal.SIGINT)
-        out, err = run.communicate(timeout=COMMAND_TIMEOUT)
-    finally:
-        if run.poll() is None:
-            run.kill()
-            run.wait()
+    out, err = interrupt(run, when=lambda: stalled.wait(run))
+    sleeper = int(stalled.marker.read_text())  # the pid the stalled command wrote
 
     assert run.returncode == 130, out + err
-    again = " ".join(["homeops", "--config", str(drill.config), "run", "worker-upgrade", "--twin", str(drill.twin),
-                      "--records", str(drill.records), "-p", "wait_timeout=3", "-p", "poll_interval=0.1",
-                      "-p", "nodes=worker-1", "--apply"])
+    again = typed_again(drill, "worker-upgrade", "nodes=worker-1")
     last = out.strip().splitlines()[-1]
     assert last.startswith(
         "interrupted: worker-1: stopped at step 'set noout for the host': interrupted (Ctrl-C, Kernel > Interrupt or "

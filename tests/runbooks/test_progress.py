@@ -17,40 +17,11 @@ from pathlib import Path
 import pytest
 
 from tests.runbooks.conftest import ROOT
-from tests.said import TIME
+from tests.runbooks.silences import LONGEST_SILENCE, longest_silence, record_lines
 
 pytestmark = pytest.mark.slow
 
 REBOOT_SECONDS = 30.0
-LONGEST_SILENCE = 15
-
-
-def stamped_moments(lines: list[str]) -> list[int]:
-    """The second of the day of every line that starts with its time, in order."""
-    moments = []
-    for line in lines:
-        found = TIME.match(line.strip())
-        if found:
-            hours, minutes, seconds = map(int, found.group(0).split(":"))
-            moments.append(hours * 3600 + minutes * 60 + seconds)
-    return moments
-
-
-def longest_silence(lines: list[str]) -> int:
-    moments = stamped_moments(lines)
-    assert len(moments) > 10, lines
-    return max((later - earlier) % 86400 for earlier, later in zip(moments, moments[1:]))
-
-
-def record_lines(path: Path) -> list[str]:
-    notebook = json.loads(path.read_text())
-    lines = []
-    for cell in notebook["cells"]:
-        for output in cell.get("outputs", []):
-            if output.get("output_type") == "stream":
-                text = output["text"] if isinstance(output["text"], str) else "".join(output["text"])
-                lines += text.splitlines()
-    return lines
 
 
 def test_a_long_reboot_at_the_default_settings_is_never_silent_for_more_than_15_seconds(make_drill):

@@ -104,22 +104,21 @@ def test_the_twin_refuses_kubectl_while_a_two_member_etcd_has_a_member_down(make
 def test_an_interrupted_worker_upgrade_is_finished_by_a_plain_re_run(make_drill):
     """SIGINT mid-upgrade (through `homeops run`), then the same command again: every worker on the
     target, schedulable, booted once, no Ceph flag; read from the twin's state file."""
-    import signal
     import time
+
+    from tests.runbooks.interrupts import interrupt
 
     drill = make_drill({"talos_version": "v1.11.0", "reboot_seconds": 1.0})
     run = drill.start("worker-upgrade", apply=True)
-    try:
-        for _ in range(1200):  # until the first worker is on its way down (a bounded loop, not a timed assertion)
+
+    def first_worker_going_down() -> None:
+        for _ in range(1200):  # a bounded loop, not a timed assertion
             if any(n["reboot"] for n in twin_state(drill)["nodes"]) or run.poll() is not None:
                 break
             time.sleep(0.05)
         assert run.poll() is None, "the run ended before it could be interrupted"
-        run.send_signal(signal.SIGINT)
-        out, err = run.communicate(timeout=120)
-    finally:
-        if run.poll() is None:
-            run.kill()
+
+    out, err = interrupt(run, when=first_worker_going_down)
     assert run.returncode != 0, out + err
     left = [n for n in twin_state(drill)["nodes"] if n["unschedulable"]]
     assert [n["name"] for n in left] == ["worker-1"], out + err

@@ -22,6 +22,7 @@ from homeops.runner.outcome import RERUN_NOTEBOOK
 from homeops.twin import cluster, state
 
 from tests.runbooks.conftest import COMMAND_TIMEOUT, ROOT
+from tests.runbooks.interrupts import interrupt, typed_again
 from tests.said import gate_lines, unstamped
 
 pytestmark = pytest.mark.slow
@@ -52,19 +53,10 @@ def record_status(records: Path) -> list[dict]:
 def test_ctrl_c_during_a_reboot_says_the_command_to_run_again_and_a_plan_shows_the_resume(make_drill):
     drill = make_drill({"talos_version": "v1.11.0", "reboot_seconds": 30.0})
     run = drill.start("worker-upgrade", "nodes=worker-1,worker-2", apply=True)
-    try:
-        until_rebooting(drill, lambda: run.poll() is None)
-        run.send_signal(signal.SIGINT)
-        out, err = run.communicate(timeout=COMMAND_TIMEOUT)
-    finally:
-        if run.poll() is None:
-            run.kill()
-            run.wait()
+    out, err = interrupt(run, when=lambda: until_rebooting(drill, lambda: run.poll() is None))
 
     assert run.returncode == 130, out + err
-    command = " ".join(["homeops", "--config", str(drill.config), "run", "worker-upgrade", "--twin", str(drill.twin),
-                        "--records", str(drill.records), "-p", "wait_timeout=3", "-p", "poll_interval=0.1",
-                        "-p", "nodes=worker-1,worker-2", "--apply"])
+    command = typed_again(drill, "worker-upgrade", "nodes=worker-1,worker-2")
     last = out.strip().splitlines()[-1]
     assert last.startswith("interrupted: worker-1: stopped at step 'talosctl upgrade': interrupted (Ctrl-C, "
                            "Kernel > Interrupt or a signal) before `talosctl -n 10.0.10.21 upgrade "), last

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import io
+import re
+
 import pytest
 
+from homeops.gate import Gate
 from homeops.procedures import waits
+from homeops.procedures.session import Session
 from homeops.procedures.waits import WaitTimedOut, wait_until
 from homeops.tools.process import ToolError
 
@@ -101,3 +106,49 @@ def test_an_error_that_is_not_a_tool_error_is_not_swallowed(clock):
     with pytest.raises(KeyError):
         wait_until(predicate, timeout=5, poll_interval=1, what="x")
     assert clock.sleeps == []
+
+
+def said(out: io.StringIO) -> list[str]:
+    lines = out.getvalue().splitlines()
+    assert all(re.match(r"\d\d:\d\d:\d\d ", line) for line in lines), "every line carries its time"
+    return [line[9:] for line in lines]
+
+
+def test_a_wait_for_a_change_says_what_it_waits_for_then_what_the_looks_see_at_least_every_5_seconds(clock):
+    out = io.StringIO()
+    session = Session(cluster=None, gate=Gate(apply=True, out=out), wait_timeout=60.0, poll_interval=2.0)
+    looks: list[float] = []
+
+    def look() -> bool | str:
+        looks.append(clock.now - 100.0)
+        return clock.now - 100.0 >= 14 or ("0 of 3 up" if clock.now - 100.0 < 10 else "2 of 3 up")
+
+    assert waits.wait_for(session, "every node up", look) is True
+
+    assert looks == [0, 2, 4, 6, 8, 10, 12, 14]
+    assert said(out) == [
+        "waiting for every node up (up to 60s)",
+        "waiting for every node up: 0 of 3 up (0s of 60s)",
+        "waiting for every node up: 0 of 3 up (6s of 60s)",  # unchanged, but 5 s passed
+        "waiting for every node up: 2 of 3 up (10s of 60s)",  # changed: at once
+    ]
+
+
+def test_a_wait_for_a_change_in_plan_mode_only_says_it_would_wait(clock):
+    out = io.StringIO()
+    session = Session(cluster=None, gate=Gate(apply=False, out=out), wait_timeout=60.0, poll_interval=2.0)
+
+    assert waits.wait_for(session, "every node up", lambda: pytest.fail("a plan looked at the cluster")) is False
+
+    assert out.getvalue().splitlines() == ["PLAN: would wait for every node up (up to 60s)"]  # a plan line: no time
+
+
+def test_a_wait_for_a_change_that_never_comes_times_out_having_said_what_it_saw(clock):
+    out = io.StringIO()
+    session = Session(cluster=None, gate=Gate(apply=True, out=out), wait_timeout=7.0, poll_interval=2.0)
+
+    with pytest.raises(WaitTimedOut) as caught:
+        waits.wait_for(session, "etcd: 2 members", lambda: "cp-2 a learner")
+
+    assert str(caught.value) == "etcd: 2 members did not happen within 7s"
+    assert said(out)[-1] == "waiting for etcd: 2 members: cp-2 a learner (6s of 7s)"

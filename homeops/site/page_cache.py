@@ -1,0 +1,232 @@
+"""Each page's Markdown after the macros, kept between builds: a build whose pages all hit never sets
+the macros up (no cluster model, so no pydantic; no validation of cluster.yaml; no macros module, no
+Jinja environment; no render of the configuration tree).
+
+A page's key is the sha256 of everything its Markdown after the macros is made of:
+- the site's sources (`site_key`, once a build): cluster.yaml (path and bytes), every file under
+  templates/ and runbooks/ (notebooks and rehearsal scenarios), every record (its bytes, and the
+  outcome it is shown with now: a "running" record whose writer is gone reads "abandoned"),
+  mkdocs.yml, the macros module and every source file of the running `homeops`, the HOMEOPS_*
+  environment, the site's address as the build starts (`mkdocs serve` sets its own), the macros
+  plugin's settings, Python's version and every installed distribution with its version (the names
+  of the `*.dist-info` directories on sys.path);
+- the page: its source path and URL, its front matter, the Markdown MkDocs read, and the site's
+  addresses and `extra` as the macros left them.
+Reading and hashing all that takes a few milliseconds.
+
+What the key cannot cover is never kept: a page that reads mkdocs-macros' `git`, `navigation` or
+`files`, or includes or imports another template, and a page whose rendering logged a warning (its
+Markdown is an error message: the next build renders it again and reports it again). A site whose
+macros plugin reads other files (`include_yaml`, pluglets in `modules`) keeps nothing. Not covered: a
+page reading its neighbours through `page` (`page.next_page.title`, a title taken from another page's
+heading); no page of this site does, and one that starts to must read `navigation` instead.
+
+The configuration the macros set from cluster.yaml (site_url, repo_url, repo_name, edit_uri) is kept
+under the site key alone, written once the macros were set up with that key, that is once cluster.yaml
+validated. A build that finds it sets it and leaves the macros' set-up to the first page that misses
+(`homeops.site.macros_plugin`): a build whose pages all hit validates nothing, rightly, since the same
+bytes validated with the same code and libraries before.
+
+Entries live in `.site-cache/markdown/` (private): an entry is what the site publishes as the page, so,
+like the compiled pages beside it, it must never be restored from a cache that others can fill (pull
+requests from forks). A published build removes the entries it did not use but for the newest
+KEEP_BUILDS builds' worth.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import sys
+from pathlib import Path
+
+from homeops.site import sources
+from homeops.site.cache_files import Uncacheable, hash_tree, private_directory, write_whole
+
+DIRECTORY = "markdown"
+FORMAT = "homeops page cache 1"
+SETTINGS = ("site_url", "repo_url", "repo_name", "edit_uri")  # what the macros set on MkDocs' config
+# mkdocs-macros' variables whose values no key covers: the repository's state, the other pages.
+UNCOVERED_VARIABLES = frozenset({"git", "navigation", "files"})
+KEEP_BUILDS = 8  # unused entries kept, in builds' worth: the versions one edits back and forth under `mkdocs serve`
+_PACKAGE = Path(__file__).resolve().parent.parent  # the homeops that runs, wherever the project is
+_SITE_ENTRY = "site-"
+
+
+# Where distributions are installed: sys.path as the process started (a render appends to it,
+# which must not change the key of the builds that follow it under `mkdocs serve`).
+_SEARCHED = tuple(dict.fromkeys(sys.path))
+
+
+def _installed() -> str:
+    """Every distribution installed where this process imports from, with its version (the
+    `NAME-VERSION.dist-info` directories)."""
+    names = set()
+    for entry in _SEARCHED:
+        try:
+            with os.scandir(entry or ".") as found:
+                names.update(e.name for e in found if e.name.endswith((".dist-info", ".egg-info")))
+        except OSError:
+            continue  # a zip file, or a directory that does not exist
+    return "\n".join(sorted(names))
+
+
+def _records(project: Path) -> str:
+    from homeops.site import maintenance_log  # read once a build (shared with the hook's record pages)
+
+    return "\n".join(f"{r.file}\0{r.digest}\0{r.shown_outcome}"
+                     for r in maintenance_log.read_records(sources.records_dir(project)))
+
+
+def _module_path(project: Path, module_name: str) -> Path:
+    package = project / module_name
+    return package if package.is_dir() else project / f"{module_name}.py"
+
+
+def site_key(config, settings: dict) -> str:
+    """The sha256 of the site's sources (see the module's docstring); OSError or Uncacheable when one
+    cannot be read or keyed."""
+    project = Path(config.config_file_path).resolve().parent
+    digest = hashlib.sha256(FORMAT.encode())
+
+    def part(label: str, value: str | bytes) -> None:
+        data = value if isinstance(value, bytes) else value.encode("utf-8", "surrogateescape")
+        digest.update(f"\0{label}\0{len(data)}\0".encode())
+        digest.update(data)
+
+    part("python", f"{sys.version}\0{sys.implementation.cache_tag}")
+    part("installed", _installed())
+    part("environment", repr(sorted((k, v) for k, v in os.environ.items() if k.startswith("HOMEOPS_"))))
+    part("plugin", repr(sorted(settings.items())))
+    part("site_url", config.site_url or "")
+    part("mkdocs.yml", Path(config.config_file_path).read_bytes())
+    cluster = sources.cluster_path(project)
+    part("cluster.yaml", f"{cluster.resolve()}\0".encode() + cluster.read_bytes())
+    part("records", _records(project))
+    trees = (("templates", project / "templates", ""), ("runbooks", sources.runbooks_dir(project), ""),
+             ("homeops", _PACKAGE, ".py"))
+    for label, root, suffix in trees:
+        digest.update(f"\0{label}\0".encode())
+        if root.is_dir():
+            hash_tree(digest, root, suffix)
+    module = _module_path(project, settings.get("module_name") or "main")
+    digest.update(b"\0macros\0")
+    if module.is_dir():
+        hash_tree(digest, module, ".py")
+    elif module.is_file():
+        digest.update(module.read_bytes())
+    return digest.hexdigest()
+
+
+_TEMPLATE_WORDS = ("include", "import", "extends", "from")  # the tags that read another template
+_WORDS = re.compile(r"\b(?:%s)\b" % "|".join(sorted(UNCOVERED_VARIABLES) + list(_TEMPLATE_WORDS)))
+
+
+def _tags(env, source: str) -> str:
+    """The text of every tag (`{{ }}`, `{% %}`, `{# #}`) of `source`: where Jinja reads a name."""
+    pairs = ((env.variable_start_string, env.variable_end_string), (env.block_start_string, env.block_end_string),
+             (env.comment_start_string, env.comment_end_string))
+    pattern = "|".join(f"{re.escape(start)}(.*?){re.escape(end)}" for start, end in pairs)
+    return "\n".join("".join(found) for found in re.findall(pattern, source, re.DOTALL))
+
+
+def reads_uncovered(env, source: str) -> bool:
+    """Whether a page's Jinja reads what no key covers (UNCOVERED_VARIABLES) or another template.
+
+    Parsing a page costs about as much as compiling it, so only a page whose tags name one of those
+    words is parsed; names in line statements are not in tags: with those on, every page is."""
+    if not (env.line_statement_prefix or env.line_comment_prefix) and not _WORDS.search(_tags(env, source)):
+        return False
+    from jinja2 import meta
+
+    try:
+        tree = env.parse(source)
+    except Exception:  # it rendered, so it parses; anything else: not kept
+        return True
+    return bool(meta.find_undeclared_variables(tree) & UNCOVERED_VARIABLES
+                or any(True for _ in meta.find_referenced_templates(tree)))
+
+
+class PageCache:
+    def __init__(self, directory: Path, site: str):
+        self.directory, self.site = directory, site
+        self.used: set[str] = set()
+
+    @classmethod
+    def open(cls, config, settings: dict) -> PageCache | None:
+        """The cache of this build's site; None when the site cannot be keyed or the cache not made."""
+        if settings.get("include_yaml") or settings.get("modules"):
+            return None  # the macros read files this key does not cover
+        directory = sources.site_cache_dir(Path(config.config_file_path).resolve().parent) / DIRECTORY
+        try:
+            key = site_key(config, settings)
+            private_directory(directory, levels=2)
+        except (OSError, Uncacheable):
+            return None
+        return cls(directory, key)
+
+    def _read(self, name: str) -> dict | None:
+        path = self.directory / name
+        try:
+            entry = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError):
+            return None
+        if not isinstance(entry, dict):
+            return None
+        self.used.add(name)
+        try:
+            os.utime(path)  # recently used: kept by tidy
+        except OSError:
+            pass
+        return entry
+
+    def _write(self, name: str, entry: dict) -> None:
+        try:
+            write_whole(self.directory, self.directory / name, json.dumps(entry))
+        except OSError:
+            return  # not kept: the next build does the work again
+        self.used.add(name)
+
+    def configuration(self) -> dict[str, str | None] | None:
+        """What the macros set on MkDocs' config for this site, when a build set them up before."""
+        entry = self._read(f"{_SITE_ENTRY}{self.site}.json")
+        if entry is None or set(entry) != set(SETTINGS):
+            return None
+        if not all(value is None or isinstance(value, str) for value in entry.values()):
+            return None
+        return entry
+
+    def keep_configuration(self, config) -> None:
+        self._write(f"{_SITE_ENTRY}{self.site}.json", {name: config.get(name) for name in SETTINGS})
+
+    def page_key(self, markdown: str, page, config) -> str:
+        identity = json.dumps([page.file.src_uri, page.url, page.meta, [config.get(name) for name in SETTINGS],
+                               dict(config.get("extra") or {})], default=repr, sort_keys=True)
+        digest = hashlib.sha256(f"{self.site}\0{identity}\0".encode("utf-8", "surrogateescape"))
+        digest.update(markdown.encode("utf-8", "surrogateescape"))
+        return digest.hexdigest()
+
+    def page(self, key: str) -> tuple[str, str | None] | None:
+        """(the Markdown after the macros, the title they gave the page or None), when kept."""
+        entry = self._read(f"{key}.json")
+        if entry is None:
+            return None
+        markdown, title = entry.get("markdown"), entry.get("title")
+        if not isinstance(markdown, str) or not (title is None or isinstance(title, str)):
+            return None
+        return markdown, title
+
+    def keep_page(self, key: str, markdown: str, title: str | None) -> None:
+        self._write(f"{key}.json", {"markdown": markdown, "title": title})
+
+    def tidy(self) -> None:
+        """Removes the entries this build did not use, but for the newest KEEP_BUILDS builds' worth."""
+        try:
+            unused = [e for e in os.scandir(self.directory) if e.name.endswith(".json") and e.name not in self.used]
+            unused.sort(key=lambda e: e.stat().st_mtime_ns, reverse=True)
+            for entry in unused[KEEP_BUILDS * max(len(self.used), 1):]:
+                os.unlink(entry.path)
+        except OSError:
+            pass  # another build removed it meanwhile
