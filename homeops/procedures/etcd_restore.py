@@ -298,19 +298,14 @@ def _services(found: Triage) -> dict[str, str]:
 def wait_preparing(session: Session, found: Triage) -> None:
     what = "every reachable control plane's etcd service Preparing (" + ", ".join(
         cp.node.name for cp in found.reachable) + ")"
-    if not session.apply:
-        session.gate.would_wait(what, session.wait_timeout)
-        return
-    progress = session.waiting(what)
 
     def look() -> bool | str:
         states = _services(found)
         seen = ", ".join(f"{name} {state}" for name, state in states.items())
-        progress.saw(seen)
         return all(state == PREPARING for state in states.values()) or seen
 
     try:
-        wait_until(look, session.wait_timeout, session.poll_interval, what)
+        waits.wait_for(session, what, look)
     except WaitTimedOut as exc:
         raise _stop("wait for Preparing", str(exc), "the reset control planes, etcd not recovered; run etcd-restore "
                     "again once every etcd waits in Preparing") from None
