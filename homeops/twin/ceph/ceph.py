@@ -15,6 +15,7 @@ import json
 import re
 
 from homeops.twin import faults, nodes
+from homeops.twin.kube import deployments
 
 # Rook's defaultPgHealthyRegex: what the disruption controller counts as a clean PG.
 PG_HEALTHY = re.compile(r"^active(\+(clean|deep|scrubbing|snaptrim|snaptrim_wait))+$")
@@ -86,8 +87,9 @@ def crush_host(node: dict) -> str:
 
 def osd_up(state: dict, host: dict, osd: int, now: float) -> bool:
     # A drained node's OSD pods were evicted; pinned to that node, they wait until it is schedulable again.
+    # An OSD whose Deployment was scaled to 0 (or deleted) has no pod.
     return (nodes.phase(host, now) in (nodes.RUNNING, nodes.UPGRADING) and not host["drained"]
-            and osd not in state["ceph"]["forced_down"])
+            and osd not in state["ceph"]["forced_down"] and deployments.osd_stopped_at(state, osd) is None)
 
 
 DOWN_OUT_INTERVAL = 600.0  # mon_osd_down_out_interval: Ceph marks a down OSD out after 10 minutes
@@ -107,6 +109,9 @@ def osd_in(state: dict, host: dict, osd: int, now: float) -> bool:
     if osd_up(state, host, osd, now):
         return True
     since = _down_since(host)
+    stopped = deployments.osd_stopped_at(state, osd)
+    if stopped is not None:
+        since = stopped if since is None else min(since, stopped)
     covered = "noout" in state["ceph"]["flags"] or "noout" in state["ceph"]["group_flags"].get(crush_host(host), [])
     return covered or since is None or now - since < DOWN_OUT_INTERVAL
 

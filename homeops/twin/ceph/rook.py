@@ -13,6 +13,7 @@ flags on single OSDs are not Rook's and stay.
 from __future__ import annotations
 
 from homeops.twin.ceph import ceph
+from homeops.twin.kube import deployments
 
 DEFAULT_MAINTENANCE_TIMEOUT = 30 * 60.0  # osdMaintenanceTimeout: 30 minutes
 
@@ -37,8 +38,8 @@ def settings(state: dict) -> dict:
 
 def reconcile(state: dict, now: float) -> None:
     rook = settings(state)
-    if not rook["manage_pod_budgets"]:
-        return
+    if not rook["manage_pod_budgets"] or not deployments.operator_running(state):
+        return  # an operator scaled to 0 reconciles nothing
     down = set(ceph.down_osds(state, now))
     osd_down = [ceph.crush_host(h) for h in ceph.hosts(state) if down & set(h["osds"])]
     drained = [ceph.crush_host(h) for h in ceph.hosts(state) if down & set(h["osds"]) and h["unschedulable"]]

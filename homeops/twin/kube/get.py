@@ -7,7 +7,7 @@ import sys
 
 from homeops.twin import output, table
 from homeops.twin.flux import objects as flux_objects
-from homeops.twin.kube import k8s, leases, resources
+from homeops.twin.kube import deployments, k8s, leases, resources
 from homeops.twin.failure import ToolFailure
 
 
@@ -97,6 +97,9 @@ def _table(
                 + [item["metadata"]["name"]] + [str(item["status"][k]) for k in (
                     "desiredNumberScheduled", "currentNumberScheduled", "numberReady", "updatedNumberScheduled",
                     "numberAvailable")] + ["<none>", "30d"] for item in items]
+    elif kind.plural == "deployments":
+        header = deployments.HEADER
+        rows = [deployments.row(item, with_namespace) for item in items]
     else:
         header = leases.HEADER
         rows = [leases.row(item, with_namespace, now) for item in items]

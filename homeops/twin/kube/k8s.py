@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from homeops.twin import clock, faults, nodes, table
 from homeops.twin.ceph import ceph
+from homeops.twin.kube import deployments
 
 CLUSTER_AGE_SECONDS = 30 * 86400  # the cluster was built before the twin was made
 
@@ -296,7 +297,8 @@ def pods_on(state: dict, node: dict) -> dict[str, list[str]]:
     if node["role"] == "control-plane":
         return {"daemonset": daemonsets, "emptydir": [], "evictable": [f"kube-system/coredns-6d4c8f5b7-{tail}"]}
     emptydir = [f"observability/grafana-7c9d5b8f6-{tail}"]
-    osd_pods = [f"rook-ceph/rook-ceph-osd-{osd}-5f8d7c9b4-{tail}" for osd in node["osds"]]
+    osd_pods = [f"rook-ceph/rook-ceph-osd-{osd}-5f8d7c9b4-{tail}" for osd in node["osds"]
+                if deployments.osd_stopped_at(state, osd) is None]
     return {"daemonset": daemonsets, "emptydir": emptydir, "evictable": emptydir + osd_pods}
 
 
@@ -318,12 +320,14 @@ def api_refused(state: dict, now: float | None = None) -> str | None:
 
 
 def osd_pods(state: dict, now: float) -> list[dict]:
-    """The `rook-ceph-osd` pods, as Rook makes them: label `ceph-osd-id`, the CRUSH host in
+    """The `rook-ceph-osd` pods of running OSD Deployments, as Rook makes them: label `ceph-osd-id`, the CRUSH host in
     `topology-location-host`, pinned to their node by nodeSelector. An evicted one is Pending,
     with no `spec.nodeName`, until its node is schedulable again."""
     pods = []
     for node in state["nodes"]:
         for osd in node["osds"]:
+            if deployments.osd_stopped_at(state, osd) is not None:
+                continue  # its Deployment has 0 replicas: no pod at all
             running = ceph.osd_up(state, node, osd, now)
             spec: dict = {"nodeSelector": {"kubernetes.io/hostname": node["name"]}}
             if running:

@@ -1,8 +1,8 @@
 """The twin's `kubectl`: the verbs and resources the runbooks use, with kubectl's output and errors.
 
-Verbs: get, cordon, uncordon, drain, create -f, replace -f, delete (leases), exec (the Rook
-toolbox's `ceph`), version. Resources: nodes, services, Flux Kustomizations and HelmReleases,
-CephClusters, Leases. Every call but `version --client` fails as against a dead API server
+Verbs: get, cordon, uncordon, drain, create -f, replace -f, delete (leases, deployments), scale
+(deployments), exec (the Rook toolbox's `ceph`), version. Resources: nodes, services, Flux Kustomizations and HelmReleases,
+CephClusters, Leases, Deployments. Every call but `version --client` fails as against a dead API server
 under the `api-unreachable` fault.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 
 from homeops.twin import cluster, output, versions
-from homeops.twin.kube import get, k8s, lease_verbs, node_verbs, toolbox
+from homeops.twin.kube import deployments, get, k8s, lease_verbs, node_verbs, toolbox
 from homeops.twin.args import Flag, UsageError, parse, reject_unexpected
 from homeops.twin.failure import ToolFailure, answer
 from homeops.twin.setup import kube_objects
@@ -36,6 +36,7 @@ VERB_FLAGS = {
     "delete": [Flag("ignore-not-found", None, False), Flag("wait", None, False), Flag("timeout"), Flag("grace-period")],
     "exec": [Flag("stdin", "i", False), Flag("tty", "t", False), Flag("container", "c")],
     "version": [Flag("client", None, False), Flag("output", "o")],
+    "scale": [Flag("replicas"), Flag("current-replicas"), Flag("timeout")],
 }
 
 
@@ -85,7 +86,8 @@ def _run(argv: list[str], twin_dir: str) -> int:
             "drain": node_verbs.drain,
             "create": lease_verbs.apply,
             "replace": lease_verbs.apply,
-            "delete": lease_verbs.delete,
+            "delete": deployments.delete if _deployment_words(parsed) else lease_verbs.delete,
+            "scale": deployments.scale,
             "exec": toolbox.exec_command,
         }[verb]
         return handler(parsed, twin_dir, current, now)
@@ -93,6 +95,11 @@ def _run(argv: list[str], twin_dir: str) -> int:
         verb = verb or next((word for word in argv if word in VERB_FLAGS), None)
         help_for = f"kubectl {verb} --help" if verb else "kubectl --help"
         raise ToolFailure(f"error: {exc}\nSee '{help_for}' for usage.") from None
+
+
+def _deployment_words(parsed) -> bool:
+    kind = (parsed.positionals[1:2] or [""])[0].split("/", 1)[0]
+    return kind in ("deploy", "deployment", "deployments", "deployment.apps", "deployments.apps")
 
 
 def _note_outage(twin_dir: str, now: float, argv: list[str]) -> None:

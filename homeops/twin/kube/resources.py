@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from homeops.twin.flux import objects as flux_objects
-from homeops.twin.kube import k8s, leases
+from homeops.twin.kube import deployments, k8s, leases
 from homeops.twin.failure import ToolFailure
 from homeops.twin.setup import kube_objects
 
@@ -39,6 +39,7 @@ KINDS = (
     Kind("secrets", "", "Secret", True, ("secret",)),
     Kind("certificates", "cert-manager.io", "Certificate", True, ("certificate", "cert")),
     Kind("daemonsets", "apps", "DaemonSet", True, ("daemonset", "ds")),
+    Kind("deployments", "apps", "Deployment", True, ("deployment", "deploy")),
 )
 
 
@@ -76,4 +77,6 @@ def objects(kind: Kind, current: dict, now: float) -> list[dict]:
         return kube_objects.certificates(current)
     if kind.plural == "daemonsets":
         return k8s.daemonsets(current, now)
+    if kind.plural == "deployments":
+        return deployments.objects(current, now)
     return leases.in_namespace(current, None)
