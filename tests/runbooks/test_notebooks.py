@@ -16,7 +16,7 @@ from homeops.catalog import read_runbook
 ROOT = Path(__file__).resolve().parents[2]
 RUNBOOKS = sorted((ROOT / "runbooks").glob("*.ipynb"))
 EXPECTED = {"cluster-health", "worker-upgrade", "control-plane-upgrade", "kubernetes-upgrade", "ceph-maintenance",
-            "flux-reconcile", "bootstrap", "etcd-backup"}
+            "flux-reconcile", "bootstrap", "etcd-backup", "osd-replace", "node-remove"}
 COMMON = {"config": "cluster.yaml", "apply": False, "wait_timeout": 900, "poll_interval": 10.0}
 OWN = {
     "cluster-health": {},
@@ -27,6 +27,8 @@ OWN = {
     "flux-reconcile": {"release": "", "method": "reset"},
     "bootstrap": {},
     "etcd-backup": {"destination": "backups", "keep": 7},
+    "osd-replace": {"osd": "", "disk": "", "failing_disk": False, "accept_degraded": False},
+    "node-remove": {"node": "", "accept_degraded": False, "accept_two_member_etcd_risk": False},
 }
 
 
