@@ -25,7 +25,8 @@ from homeops.tools import ceph, ceph_osds, node_removal
 from homeops.tools.process import ToolError
 
 ZAP_HINT = ("the disk may still carry Ceph's label (siderolabs/talos#10797): zap it with Rook's steps "
-            "(sgdisk --zap-all, dd 100 MiB of zeros, blkdiscard; see the page Replacing an OSD) and Rook makes "
+            "(sgdisk --zap-all, dd of zeros at its start, blkdiscard on an SSD, partprobe; see the page Replacing an "
+            "OSD) and Rook makes "
             "the new OSD on it by itself; do not run this again for the same OSD id once Ceph shows it, "
             "that would replace the new OSD")
 
