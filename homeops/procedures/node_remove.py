@@ -110,13 +110,16 @@ def remove(session: Session, plan: Plan) -> str:
             raise RunbookStopped(f"{node.name}: PGs are not clean ({seen}): wait for Ceph to recover before "
                                  "removing a host's OSDs; nothing changed")
     if plan.volumes:
-        state.notes.append("volumes that went with it: " + ", ".join(v.name for v in plan.volumes))
+        state.notes.append("volumes bound to it (their data goes with it): " + ", ".join(v.name for v in plan.volumes))
     osd_removal.remove(session, state, degraded_accepted=not plan.keeps_every_copy)
     with guarded(state):
         registered = node.name in {n.name for n in kubectl.nodes()}
         if registered:
             state.step = "drain"
+            cordon = f"{node.name} cordoned (the drain cordons first)"
+            state.notes.append(cordon)
             kubectl.drain(session.gate, node.name, timeout=session.wait_timeout, why="move its pods elsewhere")
+            state.notes.remove(cordon)
             state.notes.append(f"{node.name} drained")
             state.step = "talosctl reset --graceful"
             with session.covering(node_removal.RESET_TIMEOUT, f"{node.name}'s reset"):
