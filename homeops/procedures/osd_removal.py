@@ -169,18 +169,21 @@ def _wait_safe(session: Session, state: Removal, degraded_accepted: bool) -> Non
         return
     session.say(f"waiting until {what} (up to {session.wait_timeout:g}s)")
 
+    seen: list[str] = []
+
     def safe() -> bool | str:
         answers = [ceph_osds.safe_to_destroy(o) for o in waiting]
         unsafe = [a.why for a in answers if not a.safe]
         if not unsafe:
             return True
         status = ceph.status()
-        return "; ".join(unsafe) + (f" ({status.unclean_pgs})" if status.unclean_pgs else "")
+        seen[:] = ["; ".join(unsafe) + (f" ({status.unclean_pgs})" if status.unclean_pgs else "")]
+        return seen[0]
 
     try:
         wait_until(safe, session.wait_timeout, session.poll_interval, what, progress=waits.progress(session, what))
     except WaitTimedOut as exc:
-        raise stop(state, state.step, exc) from None
+        raise stop(state, state.step, f"{exc}; last seen: {seen[0]}" if seen else exc) from None
 
 
 def operator_back(session: Session, state: Removal) -> None:

@@ -44,3 +44,156 @@ def test_a_plan_names_the_volumes_that_go_with_the_node(cluster_model):
         "etcd members now: cp-1, cp-2"]
     bare = node_remove.Plan(worker, "worker-1", (), (), (), None, True, "")
     assert bare.summary().splitlines() == ["worker-1 (worker), OSDs: none", "no PersistentVolume is bound to worker-1"]
+
+
+# ---- osd_removal's steps against an in-memory Rook (homeops.tools.process.run replaced) ----------------
+
+import json  # noqa: E402
+from dataclasses import dataclass, field  # noqa: E402
+
+import pytest  # noqa: E402
+
+from homeops.errors import RunbookStopped  # noqa: E402
+from homeops.tools import process  # noqa: E402
+from homeops.tools.process import Completed  # noqa: E402
+
+from tests.runbooks.conftest import TOOLBOX, hear_followed  # noqa: E402
+
+
+@dataclass
+class FakeRook:
+    replicas: dict = field(default_factory=lambda: {"rook-ceph-operator": 1, "rook-ceph-osd-0": 1,
+                                                    "rook-ceph-osd-1": 1})
+    osds: dict = field(default_factory=lambda: {0: True, 1: True})  # id -> in
+    safe_after: int = 1  # safe-to-destroy says yes at this look
+    looks: int = 0
+    calls: list = field(default_factory=list)
+
+    def changes(self) -> list[str]:
+        return [" ".join(c) for c in self.calls if {"scale", "out", "purge", "delete", "in"} & set(c)]
+
+    def run(self, argv, *, timeout, input=None, check=True, on_line=None, quiet=None, on_quiet=None):
+        argv = [a for a in map(str, argv) if not a.startswith("--request-timeout=")]
+        self.calls.append(argv)
+        code, out, err = self._answer(argv)
+        hear_followed(on_line, out, err)
+        if check and code:
+            raise process.ToolError(argv, code, err, out)
+        return Completed(tuple(argv), code, out, err)
+
+    def _answer(self, argv):
+        if argv[:len(TOOLBOX)] == TOOLBOX:
+            words = argv[len(TOOLBOX):]
+            if words[:2] == ["osd", "dump"]:
+                return 0, json.dumps({"osds": [{"osd": o, "in": int(i)} for o, i in self.osds.items()]}), ""
+            if words[:2] == ["osd", "out"]:
+                self.osds[int(words[2])] = False
+                return 0, "", f"marked out osd.{words[2]}. \n"
+            if words[:2] == ["osd", "purge"]:
+                self.osds.pop(int(words[2]))
+                return 0, "", f"purged osd.{words[2]}\n"
+            if words[:2] == ["osd", "safe-to-destroy"]:
+                self.looks += 1
+                osd = int(words[2])
+                lists = {"safe_to_destroy": [osd] if self.looks >= self.safe_after else [],
+                         "active": [] if self.looks >= self.safe_after else [osd], "missing_stats": [],
+                         "stored_pgs": []}
+                return 0, json.dumps(lists), ""
+            if words[:1] == ["status"]:
+                return 0, json.dumps({"health": {"status": "HEALTH_WARN"}, "pgmap": {
+                    "num_pgs": 8, "pgs_by_state": [{"state_name": "active+remapped+backfilling", "count": 8}]}}), ""
+        if argv[:3] == ["kubectl", "-n", "rook-ceph"] and argv[3:5] == ["get", "deployment"]:
+            name = argv[5]
+            if name not in self.replicas:
+                return 1, "", f'Error from server (NotFound): deployments.apps "{name}" not found\n'
+            return 0, json.dumps({"spec": {"replicas": self.replicas[name]}}), ""
+        if argv[3:5] == ["scale", "deployment"]:
+            self.replicas[argv[5]] = int(argv[6].split("=")[1])
+            return 0, f"deployment.apps/{argv[5]} scaled\n", ""
+        if argv[3:5] == ["delete", "deployment"]:
+            self.replicas.pop(argv[5], None)
+            return 0, f'deployment.apps "{argv[5]}" deleted\n', ""
+        return 97, "", f"unexpected {argv}"
+
+
+@pytest.fixture
+def rook(monkeypatch) -> FakeRook:
+    fake = FakeRook()
+    monkeypatch.setattr(process, "run", fake.run)
+    return fake
+
+
+def test_remove_follows_rooks_order_and_keeps_the_operator_at_zero(rook, session_for):
+    session = session_for(True)
+    state = osd_removal.read(session, (0,), "osd.0")
+    assert state.describe() == "left in place: nothing" and state.operator_replicas == 1
+    osd_removal.remove(session, state, degraded_accepted=False)
+    assert rook.changes() == [
+        "kubectl -n rook-ceph scale deployment rook-ceph-operator --replicas=0",
+        "kubectl -n rook-ceph scale deployment rook-ceph-osd-0 --replicas=0",
+        " ".join(TOOLBOX) + " osd out 0",
+        " ".join(TOOLBOX) + " osd purge 0 --yes-i-really-mean-it",
+        "kubectl -n rook-ceph delete deployment rook-ceph-osd-0 --ignore-not-found",
+    ]
+    assert rook.replicas == {"rook-ceph-operator": 0, "rook-ceph-osd-1": 1} and 0 not in rook.osds
+    assert state.describe() == "left in place: the Rook operator at 0 replicas"
+    osd_removal.operator_back(session, state)
+    assert rook.replicas["rook-ceph-operator"] == 1 and state.describe() == "left in place: nothing"
+
+
+def test_a_rerun_skips_what_is_done(rook, session_for):
+    rook.replicas.update({"rook-ceph-operator": 0, "rook-ceph-osd-0": 0})
+    rook.osds[0] = False
+    session = session_for(True)
+    state = osd_removal.read(session, (0,), "osd.0")
+    assert state.describe() == ("left in place: the Rook operator at 0 replicas, osd.0 marked out, "
+                                "rook-ceph-osd-0 at 0 replicas")
+    osd_removal.remove(session, state, degraded_accepted=False)
+    assert rook.changes() == [" ".join(TOOLBOX) + " osd purge 0 --yes-i-really-mean-it",
+                              "kubectl -n rook-ceph delete deployment rook-ceph-osd-0 --ignore-not-found"]
+
+
+def test_a_purged_osd_is_not_purged_again_and_a_kept_deployment_is_deleted(rook, session_for):
+    rook.osds.pop(0)
+    rook.replicas["rook-ceph-operator"] = 0
+    session = session_for(True)
+    state = osd_removal.read(session, (0,), "osd.0")
+    assert state.left() == ["the Rook operator at 0 replicas",
+                            "osd.0 purged, its Deployment rook-ceph-osd-0 still there"]
+    osd_removal.remove(session, state, degraded_accepted=False)
+    assert rook.changes() == ["kubectl -n rook-ceph delete deployment rook-ceph-osd-0 --ignore-not-found"]
+    assert not any("safe-to-destroy" in c for c in rook.calls)
+
+
+def test_safe_to_destroy_that_never_comes_stops_naming_what_is_left(rook, session_for):
+    rook.safe_after = 10 ** 6
+    session = session_for(True)
+    state = osd_removal.read(session, (0,), "osd.0")
+    with pytest.raises(RunbookStopped) as stopped:
+        osd_removal.remove(session, state, degraded_accepted=False)
+    message = str(stopped.value)
+    assert message.startswith("osd.0: stopped at step 'wait until ceph osd safe-to-destroy 0': ")
+    assert "osd.0 still has PGs mapped to it (8 active+remapped+backfilling)" in message
+    assert message.endswith("left in place: the Rook operator at 0 replicas, osd.0 marked out, "
+                            "rook-ceph-osd-0 at 0 replicas")
+    assert 0 in rook.osds
+
+
+def test_an_accepted_degraded_pool_is_purged_without_waiting(rook, session_for):
+    rook.safe_after = 10 ** 6
+    session = session_for(True)
+    state = osd_removal.read(session, (0,), "osd.0")
+    osd_removal.remove(session, state, degraded_accepted=True)
+    assert 0 not in rook.osds and rook.looks == 0
+    assert "degraded pools accepted: purged without waiting for safe-to-destroy" in state.notes
+
+
+def test_a_plan_changes_nothing_and_a_missing_operator_stops(rook, session_for):
+    session = session_for(False)
+    state = osd_removal.read(session, (0,), "osd.0")
+    osd_removal.remove(session, state, degraded_accepted=False)
+    osd_removal.operator_back(session, state)
+    assert rook.changes() == [] and rook.replicas["rook-ceph-operator"] == 1 and rook.osds[0]
+    rook.replicas.pop("rook-ceph-operator")
+    with pytest.raises(RunbookStopped, match="no Deployment rook-ceph/rook-ceph-operator; nothing changed"):
+        osd_removal.read(session, (0,), "osd.0")
