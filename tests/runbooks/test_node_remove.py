@@ -83,3 +83,14 @@ def test_a_blocked_drain_stops_naming_what_is_left_and_a_rerun_finishes(make_dri
     assert finished.code == 0, finished.stdout + finished.stderr
     assert finished.changes[0] == "kubectl drain worker-4 --ignore-daemonsets --delete-emptydir-data --timeout=3s"
     assert "worker-4" not in kube_nodes(drill) and operator_replicas(drill) == 1
+
+
+def test_plan_changes_nothing_and_names_the_volumes(make_drill):
+    drill = make_drill({"reboot_seconds": 0.3}, edit=with_worker_4)
+    before, layout = drill.state(), osds_by_node(drill)
+    result = drill.run("node-remove", "node=worker-4")
+    assert result.code == 0, result.stdout + result.stderr
+    assert "pvc-zfs-worker-4 (claim media/data-worker-4, openebs-zfs)" in result.stdout
+    assert "talosctl -n 10.0.10.24 reset --graceful=true --reboot=false --wait=true --timeout 900s" in result.changes
+    assert "worker-4 would be removed" in result.stdout
+    assert drill.state() == before and osds_by_node(drill) == layout and "worker-4" in kube_nodes(drill)
