@@ -193,3 +193,25 @@ def operator_back(session: Session, state: Removal) -> None:
             _changed(state, lambda v: setattr(state, "operator_stopped", v is MAYBE and MAYBE),
                      lambda: deployments.scale(session.gate, NAMESPACE, OPERATOR, state.operator_replicas,
                                                why="Rook manages the OSDs again"))
+
+
+def undo(session: Session, state: Removal) -> None:
+    """Give the OSDs back before their purge: `ceph osd in`, each Deployment back to 1, the operator back.
+
+    A purged OSD cannot come back: that stops, naming it, and nothing else is undone."""
+    gone = sorted(state.purged)
+    if gone:
+        raise stop(state, "undo", f"{', '.join(f'osd.{o}' for o in gone)} already purged: it cannot come back; "
+                                  "run without undo to finish the replacement")
+    gate = session.gate
+    with guarded(state):
+        for osd in state.osds:
+            state.step = f"ceph osd in {osd}"
+            if osd in state.out:
+                _changed(state, lambda v, o=osd: state.out.discard(o), lambda o=osd: ceph_osds.mark_in(
+                    gate, o, why=f"osd.{o} stays: undo"))
+            state.step = f"scale {osd_deployment(osd)} to 1"
+            if osd in state.stopped:
+                _changed(state, lambda v, o=osd: state.stopped.discard(o), lambda o=osd: deployments.scale(
+                    gate, NAMESPACE, osd_deployment(o), 1, why=f"start osd.{o} again"))
+    operator_back(session, state)

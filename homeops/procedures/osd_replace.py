@@ -237,3 +237,13 @@ def replace(session: Session, target: Target, *, failing_disk: bool, accept_degr
         wipe(session, target, state)
     osd_removal.operator_back(session, state)
     return wait_new_osd(session, target, state)
+
+
+def undo(session: Session, target: Target) -> str:
+    """Give the OSD back after a stop before its purge (-p undo=True)."""
+    state = osd_removal.read(session, (target.osd,), f"osd.{target.osd}")
+    if not state.left():
+        return f"osd.{target.osd}: nothing to undo"
+    osd_removal.undo(session, state)
+    done = "is back" if session.apply else "would be back"
+    return f"osd.{target.osd} {done}: in, its Deployment at 1 replica, the Rook operator running"

@@ -27,7 +27,7 @@ OWN = {
     "flux-reconcile": {"release": "", "method": "reset"},
     "bootstrap": {},
     "etcd-backup": {"destination": "backups", "keep": 7},
-    "osd-replace": {"osd": "", "disk": "", "failing_disk": False, "accept_degraded": False},
+    "osd-replace": {"osd": "", "disk": "", "failing_disk": False, "accept_degraded": False, "undo": False},
     "node-remove": {"node": "", "accept_degraded": False, "accept_two_member_etcd_risk": False},
 }
 

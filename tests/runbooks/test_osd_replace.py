@@ -120,3 +120,25 @@ def test_pgs_never_clean_stop_at_safe_to_destroy_naming_what_is_left_and_a_rerun
     # It resumes where the first run stopped: nothing scaled or marked out again.
     assert finished.changes[0] == "kubectl -n rook-ceph exec deploy/rook-ceph-tools -- ceph osd purge 0 --yes-i-really-mean-it"
     assert operator_replicas(drill) == 1 and marked_out(drill) == set() and drill.state().ceph.health == "HEALTH_OK"
+
+
+def test_undo_after_a_stop_before_the_purge_gives_the_osd_back(make_drill):
+    drill = make_drill({"reboot_seconds": 0.3}, edit=with_worker_4)
+    with state.change(str(drill.twin)) as live:
+        live["ceph"]["stuck"] = True
+    stopped = drill.run("osd-replace", "osd=0", "failing_disk=True", apply=True)
+    assert stopped.code == 1 and operator_replicas(drill) == 0 and marked_out(drill) == {0}
+    with state.change(str(drill.twin)) as live:
+        live["ceph"]["stuck"] = False
+    undone = drill.run("osd-replace", "osd=0", "undo=True", apply=True)
+    assert undone.code == 0, undone.stdout + undone.stderr
+    assert undone.changes == [
+        "kubectl -n rook-ceph exec deploy/rook-ceph-tools -- ceph osd in 0",
+        "kubectl -n rook-ceph scale deployment rook-ceph-osd-0 --replicas=1",
+        "kubectl -n rook-ceph scale deployment rook-ceph-operator --replicas=1",
+    ]
+    assert "osd.0 is back: in, its Deployment at 1 replica, the Rook operator running" in undone.stdout
+    assert marked_out(drill) == set() and operator_replicas(drill) == 1
+    assert deployment(drill, "rook-ceph-osd-0")["replicas"] == 1 and osds_by_node(drill)["worker-1"] == [0]
+    cluster.advance(str(drill.twin), 60)
+    assert drill.state().ceph.health == "HEALTH_OK"

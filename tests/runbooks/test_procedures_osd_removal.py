@@ -86,9 +86,9 @@ class FakeRook:
             words = argv[len(TOOLBOX):]
             if words[:2] == ["osd", "dump"]:
                 return 0, json.dumps({"osds": [{"osd": o, "in": int(i)} for o, i in self.osds.items()]}), ""
-            if words[:2] == ["osd", "out"]:
-                self.osds[int(words[2])] = False
-                return 0, "", f"marked out osd.{words[2]}. \n"
+            if words[:2] in (["osd", "out"], ["osd", "in"]):
+                self.osds[int(words[2])] = words[1] == "in"
+                return 0, "", f"marked {words[1]} osd.{words[2]}. \n"
             if words[:2] == ["osd", "purge"]:
                 self.osds.pop(int(words[2]))
                 return 0, "", f"purged osd.{words[2]}\n"
@@ -197,3 +197,19 @@ def test_a_plan_changes_nothing_and_a_missing_operator_stops(rook, session_for):
     rook.replicas.pop("rook-ceph-operator")
     with pytest.raises(RunbookStopped, match="no Deployment rook-ceph/rook-ceph-operator; nothing changed"):
         osd_removal.read(session, (0,), "osd.0")
+
+
+def test_undo_gives_back_what_was_done_and_refuses_after_the_purge(rook, session_for):
+    rook.replicas.update({"rook-ceph-operator": 0, "rook-ceph-osd-0": 0})
+    rook.osds[0] = False
+    session = session_for(True)
+    state = osd_removal.read(session, (0,), "osd.0")
+    osd_removal.undo(session, state)
+    assert rook.changes() == [" ".join(TOOLBOX) + " osd in 0",
+                              "kubectl -n rook-ceph scale deployment rook-ceph-osd-0 --replicas=1",
+                              "kubectl -n rook-ceph scale deployment rook-ceph-operator --replicas=1"]
+    assert state.describe() == "left in place: nothing"
+    rook.osds.pop(0)
+    purged = osd_removal.read(session, (0,), "osd.0")
+    with pytest.raises(RunbookStopped, match="osd.0 already purged: it cannot come back"):
+        osd_removal.undo(session, purged)
