@@ -64,25 +64,23 @@ class Capacity:
 def failure_domain(rule: dict) -> str:
     """The CRUSH type a rule spreads copies over (the type of its choose/chooseleaf step); osd without one."""
     for step in rule.get("steps") or []:
-        if str(step.get("op", "")).startswith("choose") and step.get("type"):
+        if str(step.get("op")).startswith("choose"):
             return str(step["type"])
     return "osd"
 
 
 def _domains(tree: dict, domain: str, removed: set[int]) -> tuple[int, int]:
-    """(domains holding an OSD that is in, those still holding one without `removed`)."""
+    """(domains holding an OSD that is in, those still holding one without `removed`). An OSD is a
+    domain of type osd by itself, so one walk serves every failure domain."""
     nodes = {n.get("id"): n for n in tree.get("nodes") or []}
-    in_osds = {i for i, n in nodes.items() if n.get("type") == "osd" and float(n.get("reweight", 1) or 0) > 0}
+    in_osds = {i for i, n in nodes.items() if n.get("type") == "osd" and float(n.get("reweight", 1)) > 0}
 
     def leaves(node_id) -> set[int]:
         node = nodes.get(node_id) or {}
         if node.get("type") == "osd":
             return {node_id}
-        return set().union(*(leaves(c) for c in node.get("children") or [])) if node.get("children") else set()
+        return set().union(*(leaves(c) for c in node.get("children") or []))
 
-    if domain == "osd":
-        now = in_osds
-        return len(now), len(now - removed)
     buckets = [leaves(i) & in_osds for i, n in nodes.items() if n.get("type") == domain]
     return sum(1 for b in buckets if b), sum(1 for b in buckets if b - removed)
 
@@ -92,17 +90,17 @@ def judge(pools: list[dict], rules: list[dict], tree: dict, removed: Iterable[in
     by_id = {r.get("rule_id"): r for r in rules}
     rooms = []
     for pool in pools:
-        domain = failure_domain(by_id.get(pool.get("crush_rule"), {}))
+        # Ceph prints every key read here for every pool; a rule missing from the dump spreads over OSDs.
+        domain = failure_domain(by_id.get(pool["crush_rule"], {}))
         now, left = _domains(tree, domain, removed)
-        rooms.append(PoolRoom(str(pool.get("pool_name", "")), int(pool.get("size", 0)),
-                              int(pool.get("min_size", 0)), domain, now, left))
+        rooms.append(PoolRoom(str(pool["pool_name"]), int(pool["size"]), int(pool["min_size"]), domain, now, left))
     return Capacity(without, tuple(rooms))
 
 
 def osds_of_host(tree: dict, host: str) -> set[int]:
     nodes = {n.get("id"): n for n in tree.get("nodes") or []}
-    bucket = next((n for n in nodes.values() if n.get("type") == "host" and n.get("name") == host), None)
-    return {c for c in (bucket or {}).get("children") or [] if isinstance(c, int) and c >= 0}
+    bucket = next((n for n in nodes.values() if n.get("type") == "host" and n.get("name") == host), {})
+    return set(bucket.get("children") or [])  # a host bucket holds OSDs only
 
 
 def without_osds(osds: Iterable[int], without: str) -> Capacity:

@@ -59,3 +59,42 @@ def test_an_osd_already_out_holds_no_copy_and_an_osd_rule_counts_osds():
     on_osds = ceph_capacity.judge([pool("p", rule=1)], [OSD_RULE], tree([0, 1, 2]), {0}, "osd.0")
     assert [(p.domain, p.domains_now, p.domains_left) for p in on_osds.pools] == [("osd", 3, 2)]
     assert ceph_capacity.failure_domain({"steps": []}) == "osd"
+
+
+def test_what_the_text_says_for_several_pools_and_for_none():
+    two_sizes = ceph_capacity.judge([pool("a", size=2), pool("b")], [HOST_RULE], tree([0], [1], [2], [3]), {0}, "x")
+    assert two_sizes.explain() == "Ceph can keep every copy without x (3 hosts for size 2, 3 hosts for size 3)"
+    assert ceph_capacity.judge([], [HOST_RULE], tree([0]), {0}, "x").explain() == "Ceph can keep every copy without x " \
+                                                                                  "(no pool)"
+    three = ceph_capacity.judge([pool("a"), pool("b"), pool("c")], [HOST_RULE], tree([0], [1], [2]), {0}, "osd.0")
+    assert "pool a (and b, c) has size 3" in three.explain()
+    one = ceph_capacity.judge([pool("a")], [HOST_RULE], tree([0], [1], [2]), {0}, "osd.0")
+    assert one.explain().startswith("Ceph cannot keep every copy without osd.0: with 3 OSD hosts, pool a has size 3 and")
+
+
+def test_a_rule_missing_from_the_dump_spreads_over_osds_and_an_osd_without_reweight_is_in():
+    layout = tree([0, 1], [2])
+    for node in layout["nodes"]:
+        node.pop("reweight", None)
+    room = ceph_capacity.judge([pool("p", rule=7)], [HOST_RULE], layout, {0}, "osd.0")
+    assert [(p.domain, p.domains_now, p.domains_left) for p in room.pools] == [("osd", 3, 2)]
+
+
+def test_a_host_is_found_by_name_among_buckets_of_type_host():
+    layout = tree([0], [1, 4], [2])
+    layout["nodes"].append({"id": -9, "name": "worker-2", "type": "rack", "children": [-3]})
+    assert ceph_capacity.osds_of_host(layout, "worker-2") == {1, 4}
+    assert ceph_capacity.osds_of_host(layout, "worker-9") == set()
+
+
+def test_without_reads_the_pools_rules_and_tree_from_ceph(monkeypatch):
+    from homeops.tools import ceph_osds
+
+    monkeypatch.setattr(ceph_osds, "pool_details", lambda: [pool("ceph-blockpool")])
+    monkeypatch.setattr(ceph_osds, "crush_rules", lambda: [HOST_RULE])
+    monkeypatch.setattr(ceph_osds, "tree_document", lambda: tree([0], [1, 3], [2]))
+    host = ceph_capacity.without_host("worker-2")
+    assert (host.without, host.keeps_every_copy) == ("host worker-2", False)
+    assert [(p.domains_now, p.domains_left) for p in host.pools] == [(3, 2)]
+    osd = ceph_capacity.without_osds({3}, "osd.3")
+    assert (osd.without, osd.keeps_every_copy) == ("osd.3", True)
