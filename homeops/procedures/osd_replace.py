@@ -75,7 +75,10 @@ def chosen(session: Session, osd: str | int, disk: str = "") -> Target:
     if not named:
         raise RunbookStopped(f"osd.{number}'s disk {name} on {node.name} is none of its osd_devices in "
                              f"cluster.yaml ({', '.join(map(str, node.osd_devices)) or 'none'}); nothing changed")
-    _nothing_else_uses(number, node, name, host, tree)
+    try:
+        _nothing_else_uses(number, node, name, host, tree)
+    except ToolError as exc:
+        raise RunbookStopped(f"cannot read the other OSDs of {host}: {exc}; nothing changed") from None
     return Target(number, node, host, named[0], name, True)
 
 
@@ -128,8 +131,9 @@ def _free_disks(session: Session) -> list[tuple[Node, str, str]]:
     return free
 
 
-def preflight(session: Session, target: Target, state: Removal, *, failing_disk: bool, accept_degraded: bool) -> None:
-    """Refuse (nothing changed) when PGs are not clean or Ceph cannot keep every copy without the OSD."""
+def preflight(session: Session, target: Target, state: Removal, *, failing_disk: bool, accept_degraded: bool) -> bool:
+    """Refuse (nothing changed) when PGs are not clean or Ceph cannot keep every copy without the OSD;
+    True when the operator accepted that it cannot (the removal then waits for no safe-to-destroy)."""
     resuming = bool(state.stopped or state.out)  # this OSD, half removed by an earlier run
     if target.exists:
         try:
@@ -155,6 +159,7 @@ def preflight(session: Session, target: Target, state: Removal, *, failing_disk:
             session.say(f"accepted by the operator (accept_degraded): the pools stay degraded until osd.{target.osd}'s"
                         " replacement is in")
     session.say(f"osd.{target.osd}: host {target.host} ({target.node.name}), disk {target.disk} ({target.name})")
+    return target.exists and not room.keeps_every_copy
 
 
 def wipe(session: Session, target: Target, state: Removal) -> None:
@@ -221,14 +226,8 @@ def wait_new_osd(session: Session, target: Target, state: Removal) -> str:
 def replace(session: Session, target: Target, *, failing_disk: bool, accept_degraded: bool) -> str:
     state = osd_removal.read(session, (target.osd,), f"osd.{target.osd}")
     state.notes.append(f"its disk: {target.disk} on {target.node.name}")
-    preflight(session, target, state, failing_disk=failing_disk, accept_degraded=accept_degraded)
-    degraded = False
-    if target.exists:
-        try:
-            degraded = not ceph_capacity.without_osds({target.osd}, f"osd.{target.osd}").keeps_every_copy
-        except ToolError as exc:
-            raise stop(state, "judge Ceph's room", exc) from None
-    osd_removal.remove(session, state, degraded_accepted=degraded and accept_degraded)
+    degraded = preflight(session, target, state, failing_disk=failing_disk, accept_degraded=accept_degraded)
+    osd_removal.remove(session, state, degraded_accepted=degraded)
     with guarded(state):
         holds = session.apply and _osd_on(target) is not None
     if holds:
