@@ -3,6 +3,8 @@ replaced on 4, a degraded pool accepted on 3, a stop midway and the re-run that 
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from homeops.twin import cluster, state
@@ -51,6 +53,9 @@ def test_four_osd_hosts_replace_the_osd(make_drill):
     assert operator_replicas(drill) == 1 and deployment(drill, "rook-ceph-osd-0") == {}
     state = drill.state()
     assert state.ceph.health == "HEALTH_OK" and state.ceph_flags.host_flags == {} and state.leases == {}
+    record = json.loads(sorted(drill.records.glob("*-osd-replace.ipynb"))[-1].read_text())
+    assert record["metadata"]["homeops"]["outcome"] == "completed"
+    assert "osd.0 replaced: osd.0 is up and in" in json.dumps(record)
 
 
 def test_plan_changes_nothing(make_drill):
