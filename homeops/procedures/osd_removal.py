@@ -87,7 +87,7 @@ def guarded(state: Removal) -> Iterator[None]:
         raise stop(state, state.step, exc) from None
 
 
-def _changed(state: Removal, mark: Callable[[object], None], change: Callable[[], None]) -> None:
+def _changed(mark: Callable[[object], None], change: Callable[[], None]) -> None:
     try:
         change()
     except BaseException as exc:
@@ -127,28 +127,28 @@ def remove(session: Session, state: Removal, *, degraded_accepted: bool) -> None
     with guarded(state):
         state.step = "scale the Rook operator to 0"
         if not state.operator_stopped:
-            _changed(state, lambda v: setattr(state, "operator_stopped", v), lambda: deployments.scale(
+            _changed(lambda v: setattr(state, "operator_stopped", v), lambda: deployments.scale(
                 gate, NAMESPACE, OPERATOR, 0, why="Rook must not start the OSD again while it is removed"))
         for osd in state.osds:
             if osd in state.purged:
                 continue
             state.step = f"scale {osd_deployment(osd)} to 0"
             if osd not in state.stopped and osd not in state.deployment_gone:
-                _changed(state, lambda v, o=osd: state.stopped.add(o), lambda o=osd: deployments.scale(
+                _changed(lambda v, o=osd: state.stopped.add(o), lambda o=osd: deployments.scale(
                     gate, NAMESPACE, osd_deployment(o), 0, why=f"stop osd.{o}"))
             state.step = f"ceph osd out {osd}"
             if osd not in state.out:
-                _changed(state, lambda v, o=osd: state.out.add(o), lambda o=osd: ceph_osds.out(
+                _changed(lambda v, o=osd: state.out.add(o), lambda o=osd: ceph_osds.out(
                     gate, o, why=f"let Ceph copy osd.{o}'s data elsewhere"))
         _wait_safe(session, state, degraded_accepted)
         for osd in state.osds:
             if osd not in state.purged:
                 state.step = f"ceph osd purge {osd}"
-                _changed(state, lambda v, o=osd: state.purged.add(o), lambda o=osd: ceph_osds.purge(
+                _changed(lambda v, o=osd: state.purged.add(o), lambda o=osd: ceph_osds.purge(
                     gate, o, why=f"remove osd.{o} from the CRUSH map, the OSD map and auth"))
             if osd not in state.deployment_gone:
                 state.step = f"delete {osd_deployment(osd)}"
-                _changed(state, lambda v, o=osd: state.deployment_gone.add(o), lambda o=osd: deployments.delete(
+                _changed(lambda v, o=osd: state.deployment_gone.add(o), lambda o=osd: deployments.delete(
                     gate, NAMESPACE, osd_deployment(o), why=f"osd.{o} is gone"))
 
 
@@ -190,7 +190,7 @@ def operator_back(session: Session, state: Removal) -> None:
     with guarded(state):
         state.step = "scale the Rook operator back"
         if state.operator_stopped:
-            _changed(state, lambda v: setattr(state, "operator_stopped", v is MAYBE and MAYBE),
+            _changed(lambda v: setattr(state, "operator_stopped", v is MAYBE and MAYBE),
                      lambda: deployments.scale(session.gate, NAMESPACE, OPERATOR, state.operator_replicas,
                                                why="Rook manages the OSDs again"))
 
@@ -208,10 +208,10 @@ def undo(session: Session, state: Removal) -> None:
         for osd in state.osds:
             state.step = f"ceph osd in {osd}"
             if osd in state.out:
-                _changed(state, lambda v, o=osd: state.out.discard(o), lambda o=osd: ceph_osds.mark_in(
+                _changed(lambda v, o=osd: state.out.discard(o), lambda o=osd: ceph_osds.mark_in(
                     gate, o, why=f"osd.{o} stays: undo"))
             state.step = f"scale {osd_deployment(osd)} to 1"
             if osd in state.stopped:
-                _changed(state, lambda v, o=osd: state.stopped.discard(o), lambda o=osd: deployments.scale(
+                _changed(lambda v, o=osd: state.stopped.discard(o), lambda o=osd: deployments.scale(
                     gate, NAMESPACE, osd_deployment(o), 1, why=f"start osd.{o} again"))
     operator_back(session, state)

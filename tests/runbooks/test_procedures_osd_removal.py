@@ -68,6 +68,8 @@ class FakeRook:
     safe_after: int = 1  # safe-to-destroy says yes at this look
     looks: int = 0
     calls: list = field(default_factory=list)
+    failing: dict = field(default_factory=dict)  # a word of the command -> "error" or "timeout"
+    pgs: str = "active+remapped+backfilling"
 
     def changes(self) -> list[str]:
         return [" ".join(c) for c in self.calls if {"scale", "out", "purge", "delete", "in"} & set(c)]
@@ -75,6 +77,11 @@ class FakeRook:
     def run(self, argv, *, timeout, input=None, check=True, on_line=None, quiet=None, on_quiet=None):
         argv = [a for a in map(str, argv) if not a.startswith("--request-timeout=")]
         self.calls.append(argv)
+        for word, how in self.failing.items():
+            if word in " ".join(argv):
+                if how == "timeout":
+                    raise process.ToolTimeout(argv, timeout)
+                raise process.ToolError(argv, 1, "Error EIO: it broke\n", "")
         code, out, err = self._answer(argv)
         hear_followed(on_line, out, err)
         if check and code:
@@ -101,7 +108,7 @@ class FakeRook:
                 return 0, json.dumps(lists), ""
             if words[:1] == ["status"]:
                 return 0, json.dumps({"health": {"status": "HEALTH_WARN"}, "pgmap": {
-                    "num_pgs": 8, "pgs_by_state": [{"state_name": "active+remapped+backfilling", "count": 8}]}}), ""
+                    "num_pgs": 8, "pgs_by_state": [{"state_name": self.pgs, "count": 8}]}}), ""
         if argv[:3] == ["kubectl", "-n", "rook-ceph"] and argv[3:5] == ["get", "deployment"]:
             name = argv[5]
             if name not in self.replicas:
@@ -213,3 +220,161 @@ def test_undo_gives_back_what_was_done_and_refuses_after_the_purge(rook, session
     purged = osd_removal.read(session, (0,), "osd.0")
     with pytest.raises(RunbookStopped, match="osd.0 already purged: it cannot come back"):
         osd_removal.undo(session, purged)
+
+
+def test_what_the_gate_says_for_each_change(rook, session_for, capsys):
+    from tests.said import gate_lines
+
+    session = session_for(True)
+    state = osd_removal.read(session, (0,), "osd.0")
+    osd_removal.remove(session, state, degraded_accepted=False)
+    osd_removal.operator_back(session, state)
+    out = capsys.readouterr().out
+    toolbox = " ".join(TOOLBOX)
+    assert gate_lines(out) == [
+        "RUN: kubectl -n rook-ceph scale deployment rook-ceph-operator --replicas=0  "
+        "# Rook must not start the OSD again while it is removed",
+        "RUN: kubectl -n rook-ceph scale deployment rook-ceph-osd-0 --replicas=0  # stop osd.0",
+        f"RUN: {toolbox} osd out 0  # let Ceph copy osd.0's data elsewhere",
+        f"RUN: {toolbox} osd purge 0 --yes-i-really-mean-it  # remove osd.0 from the CRUSH map, the OSD map and auth",
+        "RUN: kubectl -n rook-ceph delete deployment rook-ceph-osd-0 --ignore-not-found  # osd.0 is gone",
+        "RUN: kubectl -n rook-ceph scale deployment rook-ceph-operator --replicas=1  # Rook manages the OSDs again",
+    ]
+    assert "waiting until ceph osd safe-to-destroy 0 (up to 0.5s)" in out
+
+
+def test_what_the_gate_says_for_an_undo_and_an_accepted_degraded_pool(rook, session_for, capsys):
+    from tests.said import gate_lines
+
+    rook.replicas.update({"rook-ceph-operator": 0, "rook-ceph-osd-0": 0, "rook-ceph-osd-1": 0})
+    rook.osds.update({0: False, 1: False})
+    session = session_for(True)
+    osd_removal.undo(session, osd_removal.read(session, (0, 1), "worker-1"))
+    toolbox = " ".join(TOOLBOX)
+    assert gate_lines(capsys.readouterr().out) == [
+        f"RUN: {toolbox} osd in 0  # osd.0 stays: undo",
+        "RUN: kubectl -n rook-ceph scale deployment rook-ceph-osd-0 --replicas=1  # start osd.0 again",
+        f"RUN: {toolbox} osd in 1  # osd.1 stays: undo",
+        "RUN: kubectl -n rook-ceph scale deployment rook-ceph-osd-1 --replicas=1  # start osd.1 again",
+        "RUN: kubectl -n rook-ceph scale deployment rook-ceph-operator --replicas=1  # Rook manages the OSDs again",
+    ]
+    rook.replicas["rook-ceph-operator"] = 1
+    osd_removal.remove(session, osd_removal.read(session, (0, 1), "worker-1"), degraded_accepted=True)
+    assert ("not waiting for safe-to-destroy of osd.0, osd.1: Ceph cannot re-replicate their copies and the "
+            "operator accepted degraded pools (accept_degraded)") in capsys.readouterr().out
+
+
+def test_a_plan_shows_the_wait(rook, session_for, capsys):
+    session = session_for(False)
+    osd_removal.remove(session, osd_removal.read(session, (0, 1), "worker-1"), degraded_accepted=False)
+    assert "PLAN: would wait for ceph osd safe-to-destroy 0 1" in capsys.readouterr().out
+
+
+def test_the_first_osd_already_purged_does_not_keep_the_second_from_going(rook, session_for):
+    rook.osds.pop(0)
+    rook.replicas.pop("rook-ceph-osd-0")
+    rook.replicas["rook-ceph-operator"] = 0
+    session = session_for(True)
+    state = osd_removal.read(session, (0, 1), "worker-1")
+    assert (state.purged, state.deployment_gone) == ({0}, {0})
+    osd_removal.remove(session, state, degraded_accepted=False)
+    assert rook.changes() == [
+        "kubectl -n rook-ceph scale deployment rook-ceph-osd-1 --replicas=0",
+        " ".join(TOOLBOX) + " osd out 1",
+        " ".join(TOOLBOX) + " osd purge 1 --yes-i-really-mean-it",
+        "kubectl -n rook-ceph delete deployment rook-ceph-osd-1 --ignore-not-found",
+    ]
+
+
+def test_an_osd_dump_without_in_reads_as_in(rook, session_for, monkeypatch):
+    original = rook._answer
+
+    def without_in(argv):
+        code, out, err = original(argv)
+        if "dump" in argv:
+            out = json.dumps({"osds": [{"osd": 0}]})
+        return code, out, err
+
+    monkeypatch.setattr(rook, "_answer", without_in)
+    assert osd_removal.read(session_for(True), (0,), "osd.0").out == set()
+
+
+@pytest.mark.parametrize(("word", "step", "left"), [
+    ("rook-ceph-operator --replicas=0", "scale the Rook operator to 0", "nothing"),
+    ("rook-ceph-osd-0 --replicas=0", "scale rook-ceph-osd-0 to 0", "the Rook operator at 0 replicas"),
+    ("osd out", "ceph osd out 0", "the Rook operator at 0 replicas, rook-ceph-osd-0 at 0 replicas"),
+    ("osd purge", "ceph osd purge 0", "the Rook operator at 0 replicas, osd.0 marked out, rook-ceph-osd-0 at 0 "
+                                      "replicas"),
+    ("delete deployment", "delete rook-ceph-osd-0", "the Rook operator at 0 replicas, osd.0 purged, its Deployment "
+                                                    "rook-ceph-osd-0 still there"),
+])
+def test_a_failed_step_stops_naming_it_and_what_is_left(rook, session_for, word, step, left):
+    rook.failing[word] = "error"
+    session = session_for(True)
+    with pytest.raises(RunbookStopped) as stopped:
+        osd_removal.remove(session, osd_removal.read(session, (0,), "osd.0"), degraded_accepted=False)
+    message = str(stopped.value)
+    assert message.startswith(f"osd.0: stopped at step '{step}': ")
+    assert "Error EIO: it broke" in message and message.endswith(f"left in place: {left}")
+
+
+def test_a_change_without_an_answer_is_named_as_maybe(rook, session_for):
+    rook.failing["rook-ceph-operator --replicas=0"] = "timeout"
+    session = session_for(True)
+    state = osd_removal.read(session, (0,), "osd.0")
+    with pytest.raises(RunbookStopped) as stopped:
+        osd_removal.remove(session, state, degraded_accepted=False)
+    assert str(stopped.value).endswith("left in place: the Rook operator at 0 replicas (maybe)")
+    rook.failing.clear()
+    rook.failing["rook-ceph-operator --replicas=1"] = "timeout"
+    with pytest.raises(RunbookStopped) as back:
+        osd_removal.operator_back(session, state)
+    assert str(back.value).startswith("osd.0: stopped at step 'scale the Rook operator back': ")
+    assert str(back.value).endswith("left in place: the Rook operator at 0 replicas (maybe)")
+
+
+def test_failures_of_read_and_undo_name_their_steps(rook, session_for):
+    session = session_for(True)
+    rook.failing["osd dump"] = "error"
+    with pytest.raises(RunbookStopped, match=r"^osd.0: stopped at step 'read the OSDs': .*Error EIO"):
+        osd_removal.read(session, (0,), "osd.0")
+    rook.failing.clear()
+    rook.replicas.pop("rook-ceph-operator")
+    with pytest.raises(RunbookStopped, match=r"^osd.0: stopped at step 'read the Rook operator': no Deployment"):
+        osd_removal.read(session, (0,), "osd.0")
+    rook.replicas["rook-ceph-operator"] = 0
+    rook.osds[0] = False
+    state = osd_removal.read(session, (0,), "osd.0")
+    rook.failing["osd in"] = "error"
+    with pytest.raises(RunbookStopped, match=r"^osd.0: stopped at step 'ceph osd in 0': .*Error EIO"):
+        osd_removal.undo(session, state)
+    rook.failing.clear()
+    rook.replicas["rook-ceph-osd-0"] = 0
+    state = osd_removal.read(session, (0,), "osd.0")
+    state.out.clear()
+    rook.failing["rook-ceph-osd-0 --replicas=1"] = "error"
+    with pytest.raises(RunbookStopped, match=r"^osd.0: stopped at step 'scale rook-ceph-osd-0 to 1': "):
+        osd_removal.undo(session, state)
+    rook.osds.pop(0)
+    rook.osds.pop(1)
+    gone = osd_removal.read(session, (0, 1), "worker-1")
+    with pytest.raises(RunbookStopped) as refused:
+        osd_removal.undo(session, gone)
+    assert str(refused.value).startswith("worker-1: stopped at step 'undo': osd.0, osd.1 already purged: it cannot "
+                                         "come back; run without undo to finish the replacement; ")
+
+
+def test_a_wait_for_two_osds_says_what_each_lacks(rook, session_for):
+    rook.safe_after = 10 ** 6
+    session = session_for(True)
+    with pytest.raises(RunbookStopped) as stopped:
+        osd_removal.remove(session, osd_removal.read(session, (0, 1), "worker-1"), degraded_accepted=False)
+    assert ("; last seen: osd.0 still has PGs mapped to it; osd.1 still has PGs mapped to it "
+            "(8 active+remapped+backfilling); ") in str(stopped.value)
+    rook.pgs = "active+clean"
+    state = osd_removal.read(session, (0, 1), "worker-1")
+    state.notes += ["first note", "second note"]
+    with pytest.raises(RunbookStopped) as clean:
+        osd_removal.remove(session, state, degraded_accepted=False)
+    assert ("last seen: osd.0 still has PGs mapped to it; osd.1 still has PGs mapped to it; first note; "
+            "second note; ") in str(clean.value)
