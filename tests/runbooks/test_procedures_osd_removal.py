@@ -172,14 +172,17 @@ def test_a_purged_osd_is_not_purged_again_and_a_kept_deployment_is_deleted(rook,
     assert not any("safe-to-destroy" in c for c in rook.calls)
 
 
-def test_safe_to_destroy_that_never_comes_stops_naming_what_is_left(rook, session_for):
+def test_safe_to_destroy_that_never_comes_stops_naming_what_is_left(rook, session_for, capsys):
     rook.safe_after = 10 ** 6
     session = session_for(True)
     state = osd_removal.read(session, (0,), "osd.0")
     with pytest.raises(RunbookStopped) as stopped:
         osd_removal.remove(session, state, degraded_accepted=False)
     message = str(stopped.value)
-    assert message.startswith("osd.0: stopped at step 'wait until ceph osd safe-to-destroy 0': ")
+    assert message.startswith("osd.0: stopped at step 'wait until ceph osd safe-to-destroy 0': "
+                              "ceph osd safe-to-destroy 0 did not happen within 0.5s")
+    assert ("waiting for ceph osd safe-to-destroy 0: osd.0 still has PGs mapped to it (8 active+remapped+backfilling)"
+            " (0s of 0.5s)") in capsys.readouterr().out
     assert "osd.0 still has PGs mapped to it (8 active+remapped+backfilling)" in message
     assert message.endswith("left in place: the Rook operator at 0 replicas, osd.0 marked out, "
                             "rook-ceph-osd-0 at 0 replicas")
