@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from homeops.twin import clock, etcd, nodes, state
-from homeops.twin.ceph import rook
+from homeops.twin.ceph import osd_lifecycle, rook
 
 
 def observe(twin_dir: str) -> tuple[dict, float]:
@@ -43,8 +43,9 @@ def changing(twin_dir: str) -> Iterator[tuple[dict, float]]:
 
 def catch_up(current: dict, now: float) -> None:
     """What the cluster's controllers have done by `now`: finished reboots settled, etcd members joined
-    and promoted, kubelets registered, Rook reconciled."""
+    and promoted, kubelets registered, Rook reconciled (new OSDs on wiped disks included)."""
     nodes.settle(current, now)
     etcd.reconcile(current, now)
     nodes.register(current, now, etcd.available(current, now))
     rook.reconcile(current, now)
+    osd_lifecycle.reconcile(current, now)

@@ -20,6 +20,7 @@ EXPECTED = {"cluster-health", "worker-upgrade", "control-plane-upgrade", "kubern
 EXPECTED |= {"cluster-shutdown", "cluster-startup"}
 EXPECTED |= {"node-add"}
 EXPECTED |= {"etcd-restore"}
+EXPECTED |= {"osd-replace", "node-remove"}
 COMMON = {"config": "cluster.yaml", "apply": False, "wait_timeout": 900, "poll_interval": 10.0}
 OWN = {
     "cluster-health": {},
@@ -34,6 +35,8 @@ OWN = {
     "cluster-startup": {"resume_flux": False},
     "node-add": {"node": ""},
     "etcd-restore": {"snapshot": "newest", "identity": "", "why": "", "destination": "backups"},
+    "osd-replace": {"osd": "", "disk": "", "failing_disk": False, "accept_degraded": False, "undo": False},
+    "node-remove": {"node": "", "accept_degraded": False, "accept_two_member_etcd_risk": False},
 }
 
 

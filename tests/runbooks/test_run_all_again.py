@@ -21,7 +21,9 @@ OLD, NEW = "v1.11.0", "v1.11.1"
 WORKERS = ["worker-1", "worker-2", "worker-3"]
 # Runbooks that stop by design with their defaults need these to run to their end.
 TO_THE_END = {"ceph-maintenance": {"node": "worker-1"}, "control-plane-upgrade": {"accept_two_member_etcd_risk": True},
-              "node-add": {"node": "worker-1"}}  # a node that has joined: node-add confirms it and changes nothing
+              "node-add": {"node": "worker-1"},  # a node that has joined: node-add confirms it and changes nothing
+              "osd-replace": {"osd": "0", "accept_degraded": True},
+              "node-remove": {"node": "worker-1", "accept_degraded": True}}
 
 
 @pytest.fixture

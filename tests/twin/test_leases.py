@@ -105,7 +105,8 @@ def test_concurrent_cordons_of_different_nodes_lose_no_update(twin, cluster):
     assert all("unschedulable" not in n["spec"] for n in nodes)
 
 
-def test_deleting_anything_but_a_lease_is_forbidden(twin):
-    done = twin.kubectl("delete", "node", "worker-1")
+def test_deleting_anything_but_a_lease_a_deployment_or_a_node_is_forbidden(twin):
+    done = twin.kubectl("-n", "kube-system", "delete", "service", "kube-dns")
     assert done.returncode == 1 and "(Forbidden)" in done.stderr
-    assert twin.node("worker-1")["metadata"]["name"] == "worker-1"
+    services = twin.json("kubectl", "-n", "kube-system", "get", "services", "-o", "json")["items"]
+    assert [s["metadata"]["name"] for s in services] == ["kube-dns"]

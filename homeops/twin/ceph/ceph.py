@@ -16,6 +16,7 @@ import json
 import re
 
 from homeops.twin import faults, nodes
+from homeops.twin.ceph import osd_lifecycle
 from homeops.twin.kube import deployments
 
 # Rook's defaultPgHealthyRegex: what the disruption controller counts as a clean PG.
@@ -64,7 +65,9 @@ SETTABLE = (
 GROUP_FLAGS = ("noup", "nodown", "noin", "noout")
 OBJECTS = 10_432
 REPLICAS, MIN_SIZE = 3, 2
-EINVAL, ENOENT, EBUSY = 22, 2, 16
+EINVAL, ENOENT, EBUSY, EPERM, EAGAIN = 22, 2, 16, 1, 11
+# Rook's pools (the chart's defaults): each with its own CRUSH rule, failure domain host.
+POOLS = ((1, ".mgr", 1), (2, "ceph-blockpool", 128), (3, "ceph-filesystem-metadata", 8))
 
 
 class CephError(Exception):
@@ -111,6 +114,8 @@ def _down_since(host: dict) -> float | None:
 def osd_in(state: dict, host: dict, osd: int, now: float) -> bool:
     """Whether Ceph still counts the OSD in: out once it has been down longer than the down-out
     interval with no noout (cluster-wide or on its host) covering it."""
+    if osd_lifecycle.is_marked_out(state, osd):
+        return False  # `ceph osd out`
     if osd_up(state, host, osd, now):
         return True
     since = _down_since(host)
@@ -136,10 +141,18 @@ def _hosts_touched(state: dict, osds: set[int]) -> list[dict]:
 def pg_states(state: dict, now: float) -> list[dict]:
     total = state["ceph"]["pg_count"]
     host_count = len(hosts(state))
-    touched = len(_hosts_touched(state, set(down_osds(state, now))))
+    out = set(out_osds(state, now))
+    # A down OSD still in holds copies nobody has replaced; once out, Ceph places them elsewhere.
+    touched = len(_hosts_touched(state, set(down_osds(state, now)) - out))
     if touched:
         surviving = min(REPLICAS, host_count) - touched
         name = "active+undersized+degraded" if surviving >= MIN_SIZE else "undersized+degraded+peered"
+        return [{"state_name": name, "count": total}]
+    # Copies go to distinct hosts (failure domain host): hosts with an OSD still in, of those wanted.
+    placeable = sum(1 for h in hosts(state) if set(h["osds"]) - out)
+    wanted = min(REPLICAS, len([n for n in state["nodes"] if n["osds"] or n.get("osd_devices")]))
+    if placeable < wanted:
+        name = "active+undersized+degraded" if placeable >= MIN_SIZE else "undersized+degraded+peered"
         return [{"state_name": name, "count": total}]
     recovered_at = max((h["recovered_at"] for h in hosts(state)), default=0.0)
     if recovered_at > now:
@@ -287,7 +300,7 @@ def tree(state: dict, now: float) -> dict:
                     "pool_weights": {},
                     "exists": 1,
                     "status": "up" if osd_up(state, host, osd, now) else "down",
-                    "reweight": 1,
+                    "reweight": 1 if osd_in(state, host, osd, now) else 0,
                     "primary_affinity": 1,
                 }
             )
@@ -303,6 +316,7 @@ def dump(state: dict, now: float) -> dict:
             osds.append(
                 {
                     "osd": osd,
+                    "uuid": osd_lifecycle.uuid_of(state, osd),
                     "up": int(up),
                     "in": int(osd_in(state, host, osd, now)),
                     "weight": 1,
@@ -372,7 +386,73 @@ def run(state: dict, words: list[str], output_format: str | None, now: float) ->
         return _set_flag(state, words[1], words[2:])
     if command in ("osd set-group", "osd unset-group"):
         return _set_group(state, words[1], words[2:])
+    if command in ("osd out", "osd in"):
+        osd = _one_osd(state, words[2:])
+        return "", osd_lifecycle.mark(state, osd, words[1] == "out", now) + "\n"
+    if command == "osd safe-to-destroy":
+        return _safe_to_destroy(state, words[2:], output_format, now)
+    if command == "osd purge":
+        osd = _one_osd(state, words[2:3], missing_ok=True)
+        if "--yes-i-really-mean-it" not in words[3:] and "--force" not in words[3:]:
+            raise CephError("Error EPERM: Are you SURE?  This will mean real, permanent data loss, as well as "
+                            "cephx and lockbox keys.  Pass --yes-i-really-mean-it if you really do.", EPERM)
+        if osd_lifecycle.host_of(state, osd) is None:
+            return "", f"osd.{osd} does not exist\n"
+        return "", osd_lifecycle.purge(state, osd, now) + "\n"
+    if command == "osd metadata":
+        osd = _one_osd(state, words[2:])
+        return _out(osd_lifecycle.metadata(state, osd), output_format, lambda r: json.dumps(r, indent=4)), ""
+    if words[:4] == ["osd", "pool", "ls", "detail"]:
+        return _out(pool_details(), output_format, lambda r: "\n".join(
+            f"pool {p['pool_id']} '{p['pool_name']}' replicated size {p['size']} min_size {p['min_size']} "
+            f"crush_rule {p['crush_rule']}" for p in r)), ""
+    if words[:4] == ["osd", "crush", "rule", "dump"]:
+        return _out(crush_rules(), output_format, lambda r: json.dumps(r, indent=4)), ""
     raise CephError("no valid command found\nError EINVAL: invalid command", EINVAL)
+
+
+def pool_details() -> list[dict]:
+    """`ceph osd pool ls detail -f json` (the keys a runbook reads; Ceph prints many more)."""
+    return [{"pool_id": pool, "pool_name": name, "type": 1, "size": REPLICAS, "min_size": MIN_SIZE,
+             "crush_rule": index, "pg_num": pgs, "pgp_num": pgs} for index, (pool, name, pgs) in enumerate(POOLS)]
+
+
+def crush_rules() -> list[dict]:
+    """`ceph osd crush rule dump -f json`: take the default root, one leaf per host."""
+    return [{"rule_id": index, "rule_name": "replicated_rule" if name == ".mgr" else name, "type": 1,
+             "steps": [{"op": "take", "item": -1, "item_name": "default"},
+                       {"op": "chooseleaf_firstn", "num": 0, "type": "host"}, {"op": "emit"}]}
+            for index, (_, name, _) in enumerate(POOLS)]
+
+
+def _one_osd(state: dict, ids: list[str], missing_ok: bool = False) -> int:
+    if not ids:
+        raise CephError("Invalid command: missing required parameter ids(<string>)\nError EINVAL: invalid command",
+                        EINVAL)
+    try:
+        osd = int(ids[0].removeprefix("osd."))
+    except ValueError:
+        raise CephError(f"Error EINVAL: osd id {ids[0]} is not valid", EINVAL) from None
+    if not missing_ok and osd_lifecycle.host_of(state, osd) is None:
+        raise CephError(f"Error ENOENT: osd.{osd} does not exist", ENOENT)
+    return osd
+
+
+def _safe_to_destroy(state: dict, ids: list[str], output_format: str | None, now: float) -> tuple[str, str]:
+    osd = _one_osd(state, ids, missing_ok=True)
+    report = osd_lifecycle.safe_to_destroy(state, osd, now, pg_states(state, now))
+    if output_format:
+        return _out(report, output_format, lambda r: ""), ""  # with a format: always the JSON, exit 0
+    if report["safe_to_destroy"]:
+        return "", f"OSD(s) {osd} are safe to destroy without reducing data durability.\n"
+    if report["active"]:
+        count = state["ceph"]["pg_count"] // max(1, len([o for h in hosts(state) for o in h["osds"]])) * REPLICAS
+        raise CephError(f"Error EBUSY: OSD(s) {osd} have {count} pgs currently mapped to them. ", EBUSY)
+    if report["stored_pgs"]:
+        raise CephError(f"Error EBUSY: OSD(s) {osd} last reported they still store some PG data, and not all PGs "
+                        "are active+clean; we cannot be sure they aren't still needed.", EBUSY)
+    raise CephError(f"Error EAGAIN: OSD(s) {osd} have no reported stats, and not all PGs are active+clean; we "
+                    "cannot draw any conclusions. ", EAGAIN)
 
 
 def _out(report: dict, output_format: str | None, as_text) -> str:

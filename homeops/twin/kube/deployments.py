@@ -40,11 +40,14 @@ def _built(state: dict) -> list[tuple[str, str]]:
     if (state.get("rook") or {}).get("toolbox", True):
         names.append(TOOLBOX)
     names += [osd_name(osd) for node in state["nodes"] for osd in node["osds"]]
-    return [(NAMESPACE, name) for name in names]
+    built = [(NAMESPACE, name) for name in names]
+    # An OSD purged from Ceph keeps its Deployment until someone deletes it.
+    kept = [tuple(key.split("/", 1)) for key, entry in _store(state).items() if entry.get("made")]
+    return built + [key for key in kept if key not in built]
 
 
 def exists(state: dict, namespace: str, name: str) -> bool:
-    if (namespace, name) not in _built(state) and not _store(state).get(_key(namespace, name), {}).get("made"):
+    if (namespace, name) not in _built(state):
         return False
     return not _store(state).get(_key(namespace, name), {}).get("deleted")
 
@@ -61,12 +64,24 @@ def operator_running(state: dict) -> bool:
     return (replicas(state, NAMESPACE, OPERATOR) or 0) > 0
 
 
+def running_since(state: dict) -> float:
+    """When the operator was last scaled up (0.0: it has run since the cluster was built)."""
+    entry = _store(state).get(_key(NAMESPACE, OPERATOR), {})
+    return float(entry.get("scaled_at", 0.0)) if entry.get("replicas", 1) > 0 else 0.0
+
+
 def osd_stopped_at(state: dict, osd: int) -> float | None:
     """When the OSD's Deployment was scaled to 0 (its pod gone), or None while it runs."""
     entry = _store(state).get(_key(NAMESPACE, osd_name(osd)), {})
     if entry.get("deleted") or entry.get("replicas", 1) == 0:
         return float(entry.get("scaled_at", 0.0))
     return None
+
+
+def keep_purged_osd(state: dict, osd: int, host: str) -> None:
+    entry = state.setdefault("deployments", {}).setdefault(_key(NAMESPACE, osd_name(osd)), {})
+    if not entry.get("deleted"):
+        entry.update(made=True, host=host)
 
 
 def forget_osd(state: dict, osd: int) -> None:
@@ -87,11 +102,12 @@ def objects(state: dict, now: float) -> list[dict]:
         labels = {"app": name}
         if name.startswith(OSD_PREFIX):
             osd = int(name.removeprefix(OSD_PREFIX))
-            node = hosts[osd]
+            node = hosts.get(osd)
+            host = (node.get("crush_host") or node["name"]) if node else _store(state)[_key(namespace, name)]["host"]
             labels = {"app": "rook-ceph-osd", "ceph-osd-id": str(osd), "osd": str(osd),
-                      "topology-location-host": node.get("crush_host") or node["name"],
-                      "topology-location-root": "default"}
-            ready = wanted if _osd_node_runs(state, node, now) else 0
+                      "topology-location-host": host, "topology-location-root": "default"}
+            # A purged OSD's pod cannot start again (its key is gone): never ready.
+            ready = wanted if node and _osd_node_runs(state, node, now) else 0
         else:
             ready = wanted
         status: dict = {"observedGeneration": 2}

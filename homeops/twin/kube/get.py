@@ -87,7 +87,7 @@ def _table(
         rows = [([item["metadata"]["namespace"]] if with_namespace else [])
                 + [item["metadata"]["name"], "1/1" if item["status"]["phase"] == "Running" else "0/1",
                    item["status"]["phase"], "0", "30d"] for item in items]
-    elif kind.plural in ("namespaces", "secrets", "certificates"):
+    elif kind.plural in ("namespaces", "secrets", "certificates", "persistentvolumes"):
         header = ["NAME"]
         rows = [([item["metadata"].get("namespace", "")] if with_namespace else []) + [item["metadata"]["name"]]
                 for item in items]

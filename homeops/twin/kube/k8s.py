@@ -356,8 +356,9 @@ def daemonsets(state: dict, now: float) -> list[dict]:
     `cilium-unhealthy` keeps one agent unready, as a crash-looping agent does (a runbook sees Cilium
     through the DaemonSet's status, the same numbers `cilium status` sums up, without the cilium CLI).
     """
-    desired = len(state["nodes"])
-    ready = sum(1 for node in state["nodes"] if nodes.is_ready(node, now))
+    registered = registered_nodes(state)  # a deleted Node has no agent pod to wait for
+    desired = len(registered)
+    ready = sum(1 for node in registered if nodes.is_ready(node, now))
     if "cilium-unhealthy" in state["faults"] and ready:
         ready -= 1
     return [{

@@ -1,8 +1,8 @@
 """The twin's `kubectl`: the verbs and resources the runbooks use, with kubectl's output and errors.
 
-Verbs: get, cordon, uncordon, drain, create -f, replace -f, delete (leases, deployments), scale
+Verbs: get, cordon, uncordon, drain, create -f, replace -f, delete (leases, deployments, nodes), scale
 (deployments), exec (the Rook toolbox's `ceph`), version. Resources: nodes, services, Flux Kustomizations and HelmReleases,
-CephClusters, Leases, Deployments. Every call but `version --client` fails as against a dead API server
+CephClusters, Leases, Deployments, PersistentVolumes. Every call but `version --client` fails as against a dead API server
 under the `api-unreachable` fault.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 
 from homeops.twin import cluster, output, versions
-from homeops.twin.kube import deployments, get, k8s, lease_verbs, node_verbs, toolbox
+from homeops.twin.kube import deployments, get, k8s, lease_verbs, node_delete, node_verbs, toolbox
 from homeops.twin.args import Flag, UsageError, parse, reject_unexpected
 from homeops.twin.failure import ToolFailure, answer
 from homeops.twin.setup import kube_objects
@@ -86,7 +86,7 @@ def _run(argv: list[str], twin_dir: str) -> int:
             "drain": node_verbs.drain,
             "create": lease_verbs.apply,
             "replace": lease_verbs.apply,
-            "delete": deployments.delete if _deployment_words(parsed) else lease_verbs.delete,
+            "delete": _deleter(parsed),
             "scale": deployments.scale,
             "exec": toolbox.exec_command,
         }[verb]
@@ -97,9 +97,14 @@ def _run(argv: list[str], twin_dir: str) -> int:
         raise ToolFailure(f"error: {exc}\nSee '{help_for}' for usage.") from None
 
 
-def _deployment_words(parsed) -> bool:
+def _deleter(parsed):
+    """Leases, Deployments and Nodes are what the twin lets a user delete."""
     kind = (parsed.positionals[1:2] or [""])[0].split("/", 1)[0]
-    return kind in ("deploy", "deployment", "deployments", "deployment.apps", "deployments.apps")
+    if kind in ("deploy", "deployment", "deployments", "deployment.apps", "deployments.apps"):
+        return deployments.delete
+    if kind in ("node", "nodes", "no"):
+        return node_delete.delete
+    return lease_verbs.delete
 
 
 def _note_outage(twin_dir: str, now: float, argv: list[str]) -> None:

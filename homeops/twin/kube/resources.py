@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from homeops.twin.flux import objects as flux_objects
-from homeops.twin.kube import deployments, k8s, leases
+from homeops.twin.kube import deployments, k8s, leases, volumes
 from homeops.twin.failure import ToolFailure
 from homeops.twin.setup import kube_objects
 
@@ -40,6 +40,7 @@ KINDS = (
     Kind("certificates", "cert-manager.io", "Certificate", True, ("certificate", "cert")),
     Kind("daemonsets", "apps", "DaemonSet", True, ("daemonset", "ds")),
     Kind("deployments", "apps", "Deployment", True, ("deployment", "deploy")),
+    Kind("persistentvolumes", "", "PersistentVolume", False, ("persistentvolume", "pv")),
 )
 
 
@@ -79,4 +80,6 @@ def objects(kind: Kind, current: dict, now: float) -> list[dict]:
         return k8s.daemonsets(current, now)
     if kind.plural == "deployments":
         return deployments.objects(current, now)
+    if kind.plural == "persistentvolumes":
+        return volumes.objects(current)
     return leases.in_namespace(current, None)

@@ -39,7 +39,8 @@ def exec_command(parsed, twin_dir: str, current: dict, now: float) -> int:
             code=126,
         )
     words, output_format = _ceph_words(command[1:])
-    changes = words[:2] in (["osd", "set"], ["osd", "unset"], ["osd", "set-group"], ["osd", "unset-group"])
+    changes = words[:2] in (["osd", "set"], ["osd", "unset"], ["osd", "set-group"], ["osd", "unset-group"],
+                            ["osd", "out"], ["osd", "in"], ["osd", "purge"])
     try:
         if changes:
             with cluster.changing(twin_dir) as (live, moment):

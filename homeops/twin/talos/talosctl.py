@@ -1,5 +1,5 @@
 """The twin's `talosctl`: version, get (machinestatus, disks, links), apply-config, upgrade,
-upgrade-k8s, etcd, health, bootstrap, kubeconfig, service and reset.
+upgrade-k8s, etcd, health, bootstrap, kubeconfig, service, reset and wipe disk.
 
 Per-node failures are printed the way talosctl's multi-node client does (`1 error occurred:` and
 `* IP: rpc error: ...`). A rebooting node's Talos API refuses connections.
@@ -73,6 +73,8 @@ COMMAND_FLAGS = {
         Flag("timeout"),
         Flag("debug", None, False),
     ],
+    "wipe": [Flag("method"), Flag("drop-partition", None, False), Flag("skip-volume-check", None, False),
+             Flag("skip-secondary-check", None, False), Flag("insecure", "i", False)],
     "shutdown": [Flag("force", None, False), Flag("wait", None, False), Flag("timeout"), Flag("debug", None, False)],
     "health": [
         Flag("wait-timeout"),
@@ -97,6 +99,7 @@ HANDLERS = {
     "kubeconfig": ("homeops.twin.talos.bootstrap", "kubeconfig"),
     "service": ("homeops.twin.talos.service", "service"),
     "reset": ("homeops.twin.talos.reset", "reset"),
+    "wipe": ("homeops.twin.talos.wipe", "wipe"),
     "shutdown": ("homeops.twin.talos.shutdown", "shutdown"),
     "cp": ("homeops.twin.talos.copy", "copy"),
     "copy": ("homeops.twin.talos.copy", "copy"),
