@@ -68,6 +68,7 @@ def create(directory: str | Path, cluster, scenario: Scenario | str | Path | Non
     if repository is not None:
         initial["repository"] = str(Path(repository).absolute())
     state.write_new(directory, initial)
+    _write_secrets_bundle(directory, cluster, initial)
     package_root = str(Path(homeops.__file__).resolve().parent.parent)
     for tool, module in TOOLS.items():
         launcher = bin_dir / tool
@@ -143,6 +144,7 @@ def initial_state(cluster, scenario: Scenario) -> dict:
             # Booted from the install image, unconfigured: answers only --insecure talosctl calls,
             # not in Kubernetes, not in etcd.
             nodes[-1].update(maintenance=True, registered=False, etcd_member=False, etcd_data=False)
+    _configure(cluster, nodes)
     for node in nodes:
         if node["name"] in faults.get("etcd-member-lost", []):
             node["etcd_data"] = False  # as after a reset without --graceful, or a replaced disk
@@ -215,6 +217,50 @@ def initial_state(cluster, scenario: Scenario) -> dict:
         "rook": rook.initial(),
         "clock_offset": 0.0,
     }
+
+
+def _configure(cluster, nodes: list[dict]) -> None:
+    """Each running node runs what `talosctl gen config` makes of the rendered patches and the twin's bundle
+    (the bootstrap's own arguments), so an unchanged cluster.yaml gives apply-config nothing to do."""
+    from homeops.rendering.inventory import rendered_talos_files
+    from homeops.twin.talos import config_doc, machine_config
+
+    files = rendered_talos_files(cluster)
+    bundle = machine_config.made_up_bundle(cluster.cluster.name)
+    endpoint = f"https://{cluster.network.control_plane_vip}:6443"
+    for node in nodes:
+        if node.get("maintenance"):
+            continue
+        control_plane = node["role"] == "control-plane"
+        patches = [files["talos/patches/all.yaml"]]
+        if control_plane:
+            patches.append(files["talos/patches/controlplane.yaml"])
+        patches.append(files[f"talos/nodes/{node['name']}.yaml"])
+        node["config"] = config_doc.generate("controlplane" if control_plane else "worker", cluster.cluster.name,
+                                             endpoint, cluster.installer_image(), bundle, patches)
+
+
+def _write_secrets_bundle(directory: Path, cluster, initial: dict) -> None:
+    """A twin made running has the secrets bundle its nodes were configured from, SOPS-encrypted (the twin's
+    sops shape) where the bootstrap keeps it against a twin (TWIN/bootstrap-files/talos/secrets.sops.yaml)."""
+    if all(node.get("maintenance") for node in initial["nodes"]):
+        return  # the bootstrap makes it
+    import base64
+    import json
+
+    from homeops.twin.talos import machine_config
+
+    def sealed(value):
+        if isinstance(value, dict):
+            return {key: sealed(inner) for key, inner in value.items()}
+        return f"ENC[AES256_GCM,data:{base64.b64encode(str(value).encode()).decode()},type:str]"
+
+    data = sealed(machine_config.made_up_bundle(cluster.cluster.name))
+    data["sops"] = {"age": [{"recipient": str(cluster.secrets.age_public_key or ""),
+                             "enc": "-----BEGIN AGE ENCRYPTED FILE-----"}], "version": "3.10.2"}
+    target = directory / "bootstrap-files" / "talos" / "secrets.sops.yaml"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps(data, indent=2) + "\n")
 
 
 def _leaked_secrets() -> dict[str, str]:

@@ -36,6 +36,7 @@ FAULTS: dict[str, str] = {
     "cilium-unhealthy": "cluster",
     "helmrelease-stuck": "release",
     "helmrelease-failing": "release",
+    "config-cuts-off": "node",
 }
 # Faults that only make sense on a control-plane node (an etcd member).
 CONTROL_PLANE_FAULTS = ("etcd-unhealthy", "etcd-member-lost", "control-plane-lost", "etcd-nospace")

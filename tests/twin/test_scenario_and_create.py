@@ -55,7 +55,7 @@ def test_problems_name_the_file_and_line(tmp_path):
             f"{path}:4:13: faults[0].fault: unknown fault 'gremlins' (known faults: never-ready, drain-blocked, "
             "upgrade-error, ceph-degraded, pgs-stuck, api-unreachable, flux-not-ready, etcd-unhealthy, leak-secret, "
             "upgrade-without-reboot, mon-down, osd-nearfull, etcd-member-lost, control-plane-lost, "
-            "etcd-nospace, cilium-unhealthy, helmrelease-stuck, helmrelease-failing)"
+            "etcd-nospace, cilium-unhealthy, helmrelease-stuck, helmrelease-failing, config-cuts-off)"
         ),
         f"{path}:5:5: faults[1]: never-ready applies to one node: add `node: NAME`",
         f"{path}:6:24: faults[2].node: pgs-stuck applies to the whole cluster: remove `node: worker-1`",
