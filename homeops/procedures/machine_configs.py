@@ -13,6 +13,9 @@ etcd snapshot: a plan leaves the workstation as it found it.
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from homeops.cluster.model import Cluster, Node
 from homeops.errors import RunbookStopped
 from homeops.procedures.bootstrap_files import Workspace
 from homeops.procedures.bootstrap_preflight import MAINTENANCE, NodeState, encryption_problem
@@ -50,6 +53,27 @@ def secrets_bundle(session: Session, workspace: Workspace) -> str:
     return f"planned: make {target.name}"
 
 
+def kind_of(node: Node) -> str:
+    return "controlplane" if node.role == "control-plane" else "worker"
+
+
+def common_args(cluster: Cluster, secrets: Path) -> list[str]:
+    """What every `talosctl gen config` of this cluster is given: name, endpoint, bundle, versions."""
+    return [cluster.cluster.name, f"https://{cluster.network.control_plane_vip}:6443", "--with-secrets", str(secrets),
+            "--kubernetes-version", cluster.versions.kubernetes.removeprefix("v"),
+            "--install-image", cluster.installer_image(),
+            "--with-docs=false", "--with-examples=false", "--force"]
+
+
+def node_args(cluster: Cluster, workspace: Workspace, node: Node, secrets: Path, output: Path) -> list[str]:
+    """`talosctl gen config` of one node: the rendered patches (all, controlplane for control planes, its own)."""
+    patches = ["--config-patch", f"@{workspace.patch('all')}"]
+    if node.role == "control-plane":
+        patches += ["--config-patch-control-plane", f"@{workspace.patch('controlplane')}"]
+    patches += ["--config-patch", f"@{workspace.node_patch(node)}"]
+    return [*common_args(cluster, secrets), *patches, "--output-types", kind_of(node), "--output", str(output)]
+
+
 def needed(workspace: Workspace, states: list[NodeState]) -> bool:
     """Configurations are (re)made while a node still waits for its own, or the talosconfig is missing."""
     return any(s.state == MAINTENANCE for s in states) or not workspace.talosconfig.exists()
@@ -67,20 +91,12 @@ def generate(session: Session, workspace: Workspace, states: list[NodeState]) ->
     if not plain.exists() and (session.apply or workspace.secrets_sops.exists()):
         _step("decrypt secrets", workstation.sops_decrypt, session.gate, workspace.sops_config,
               workspace.secrets_sops, plain, why="the bundle in clear, only inside the private talos/generated/")
-    endpoint = f"https://{cluster.network.control_plane_vip}:6443"
-    common = [cluster.cluster.name, endpoint, "--with-secrets", str(plain),
-              "--kubernetes-version", cluster.versions.kubernetes.removeprefix("v"),
-              "--install-image", cluster.installer_image(),
-              "--with-docs=false", "--with-examples=false", "--force"]
+    common = common_args(cluster, plain)
     try:
         for node in cluster.nodes:
-            patches = ["--config-patch", f"@{workspace.patch('all')}"]
-            if node.role == "control-plane":
-                patches += ["--config-patch-control-plane", f"@{workspace.patch('controlplane')}"]
-            patches += ["--config-patch", f"@{workspace.node_patch(node)}"]
-            kind = "controlplane" if node.role == "control-plane" else "worker"
+            kind = kind_of(node)
             _step(f"gen config {node.name}", talosctl.gen_config, session.gate,
-                  [*common, *patches, "--output-types", kind, "--output", str(workspace.machine_config(node))],
+                  node_args(cluster, workspace, node, plain, workspace.machine_config(node)),
                   why=f"{node.name}'s own configuration ({kind})")
         _step("gen talosconfig", talosctl.gen_config, session.gate,
               [*common, "--output-types", "talosconfig", "--output", str(workspace.talosconfig)],

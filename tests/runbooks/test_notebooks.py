@@ -16,7 +16,8 @@ from homeops.catalog import read_runbook
 ROOT = Path(__file__).resolve().parents[2]
 RUNBOOKS = sorted((ROOT / "runbooks").glob("*.ipynb"))
 EXPECTED = {"cluster-health", "worker-upgrade", "control-plane-upgrade", "kubernetes-upgrade", "ceph-maintenance",
-            "flux-reconcile", "bootstrap", "etcd-backup"}
+            "flux-reconcile", "bootstrap", "etcd-backup",
+            "apply-config"}
 COMMON = {"config": "cluster.yaml", "apply": False, "wait_timeout": 900, "poll_interval": 10.0}
 OWN = {
     "cluster-health": {},
@@ -27,6 +28,7 @@ OWN = {
     "flux-reconcile": {"release": "", "method": "reset"},
     "bootstrap": {},
     "etcd-backup": {"destination": "backups", "keep": 7},
+    "apply-config": {"nodes": "", "try_seconds": 120, "accept_two_member_etcd_risk": False},
 }
 
 
