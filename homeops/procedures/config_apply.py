@@ -33,7 +33,8 @@ from homeops.cluster.model import Node
 from homeops.errors import RunbookStopped
 from homeops.procedures import checks, config_diff, etcd, preflight, waits
 from homeops.procedures.machine_configs import node_args
-from homeops.procedures.node_maintenance import interruptible, return_to_service, stop, take_out_of_service
+from homeops.procedures.node_maintenance import (interruptible, keep_protected, return_to_service, stop,
+                                                 take_out_of_service)
 from homeops.procedures.session import Session
 from homeops.procedures.waits import WaitTimedOut, wait_until
 from homeops.tools import kubectl, talosctl
@@ -334,7 +335,11 @@ def apply_with_reboot(session: Session, plan: NodePlan, *, force: bool) -> None:
             session.gate.would_wait(what, session.wait_timeout)
         else:
             try:
-                wait_until(lambda: _rebooted(node.name, before), session.wait_timeout, session.poll_interval, what,
+                def back() -> bool | str:
+                    keep_protected(session, state)  # Rook lets go of noout after its maintenance timeout
+                    return _rebooted(node.name, before)
+
+                wait_until(back, session.wait_timeout, session.poll_interval, what,
                            progress=waits.progress(session, what))
             except (WaitTimedOut, ToolError) as exc:
                 state.notes.append(f"{node.name} has its new configuration stored and may still be rebooting: "

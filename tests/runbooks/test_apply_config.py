@@ -104,3 +104,107 @@ def test_a_nameserver_change_applies_without_a_reboot_and_a_rerun_plans_nothing(
     assert again.code == 0, again.stdout + again.stderr
     assert "every node already runs its configuration: nothing to apply" in again.stdout
     assert again.changes == []
+
+
+def test_a_change_that_needs_a_reboot_reboots_workers_one_at_a_time_drained_and_clears_the_flags(make_drill):
+    drill = project(make_drill)
+    add_proxy_env(drill)
+    before_boots = boots(drill)
+
+    plan = drill.run("apply-config", "nodes=worker-1,worker-2,worker-3")
+    assert plan.code == 0, plan.stdout + plan.stderr
+    assert "worker-1: applies with a reboot (drained first, Ceph's noout while it is away)" in plan.stdout
+    assert boots(drill) == before_boots
+
+    result = drill.run("apply-config", "nodes=worker-1,worker-2,worker-3", apply=True)
+    assert result.code == 0, result.stdout + result.stderr
+    assert result.last_line.startswith("completed: apply-config (apply)")
+    after = boots(drill)
+    assert all(after[w] != before_boots[w] for w in WORKERS)
+    assert after["cp-1"] == before_boots["cp-1"] and after["cp-2"] == before_boots["cp-2"]
+    assert all(configs(drill)[w]["machine"]["env"] == {"HTTPS_PROXY": PROXY} for w in WORKERS)
+    assert all("env" not in configs(drill)[cp]["machine"] for cp in ("cp-1", "cp-2"))
+    assert not any(n.unschedulable for n in drill.nodes().values())
+    flags = drill.osd_dump()
+    assert not flags.maintenance_flags and not flags.host_flags
+
+    # One at a time, each drained before its reboot and back (uncordoned, noout cleared) before the next.
+    expected = []
+    for worker in WORKERS:
+        address = next(a for a, n in ADDRESSES.items() if n == worker)
+        expected += [f"set-group noout {worker}", f"cordon {worker}", f"drain {worker}",
+                     f"talosctl -n {address} apply-config", f"uncordon {worker}", f"unset-group noout {worker}"]
+    def step(change: str) -> str | None:  # " cordon" is not " uncordon", nor " set-group" " unset-group"
+        return next((e for e in expected if f" {e}" in f" {change}"), None)
+
+    seen = [step(c) for c in result.changes if step(c)]
+    assert seen == expected
+    assert all("--mode reboot" in c for c in result.changes if "apply-config" in c)
+
+    again = drill.run("apply-config", "nodes=worker-1,worker-2,worker-3", apply=True)
+    assert again.code == 0 and again.changes == []
+    assert boots(drill) == after
+
+
+def test_a_control_plane_reboot_with_two_members_is_refused_before_anything_is_applied(make_drill):
+    drill = project(make_drill)
+    add_proxy_env(drill)
+    before = configs(drill)
+    result = drill.run("apply-config", apply=True)
+    assert result.code == 1
+    assert "refused: etcd has exactly 2 members" in result.stdout
+    assert "accept_two_member_etcd_risk=True" in result.last_line
+    assert result.changes == []
+    assert configs(drill) == before
+
+
+def test_another_machine_ca_stops_before_any_apply(make_drill):
+    drill = project(make_drill)
+    change_nameserver(drill)
+    before = configs(drill)
+    # A secrets bundle this cluster was not made from (say, from another checkout).
+    plain = drill.directory / "other-secrets.yaml"
+    bundle = drill.twin / "bootstrap-files" / "talos" / "secrets.sops.yaml"
+    drill.tool("talosctl", "gen", "secrets", "--output-file", str(plain))
+    drill.tool("sops", "--config", str(drill.directory / ".sops.yaml"), "--encrypt", "--filename-override",
+               str(bundle), "--output", str(bundle), str(plain))
+
+    result = drill.run("apply-config", apply=True)
+    assert result.code == 1
+    assert "refused: the configuration made for cp-1, cp-2, worker-1, worker-2, worker-3 names another machine CA" \
+        in result.last_line
+    assert "would lock talosctl out of the node; nothing changed" in result.last_line
+    assert result.changes == []
+    assert configs(drill) == before
+
+
+def test_a_node_that_never_comes_back_stops_the_run_naming_what_is_left(make_drill):
+    drill = project(make_drill, {"faults": [{"fault": "never-ready", "node": "worker-2"}]})
+    add_proxy_env(drill)
+    before_boots = boots(drill)
+    result = drill.run("apply-config", "nodes=worker-1,worker-2,worker-3", apply=True)
+    assert result.code == 1
+    assert result.last_line.startswith("stopped: worker-2: stopped at step 'wait for Ready'"), result.last_line
+    assert "left in place: worker-2 cordoned, noout set for host worker-2" in result.last_line
+    assert "not applied yet: worker-3" in result.last_line
+    nodes = drill.nodes()
+    assert nodes["worker-1"].boot_id != before_boots["worker-1"] and not nodes["worker-1"].unschedulable
+    assert nodes["worker-2"].unschedulable
+    assert drill.osd_dump().host_flags == {"worker-2": frozenset({"noout"})}
+    assert nodes["worker-3"].boot_id == before_boots["worker-3"] and not nodes["worker-3"].unschedulable
+    assert "env" not in configs(drill)["worker-3"]["machine"]
+    assert not any("worker-3" in c or "10.0.10.23" in c for c in result.changes)
+
+
+def test_a_network_change_that_cuts_the_node_off_reverts_by_itself_and_stops(make_drill):
+    drill = project(make_drill, {"faults": [{"fault": "config-cuts-off", "node": "cp-1"}]})
+    change_nameserver(drill)
+    before = configs(drill)
+    result = drill.run("apply-config", "try_seconds=2", apply=True)
+    assert result.code == 1
+    assert result.last_line.startswith("stopped: cp-1: stopped at step 'try the network change'"), result.last_line
+    assert "reverted by itself after 2s" in result.last_line
+    assert "not applied yet: cp-2, worker-1, worker-2, worker-3" in result.last_line
+    assert configs(drill) == before  # cp-1 back on its previous configuration, the others untouched
+    assert [c for c in result.changes if "apply-config" in c] == [
+        next(c for c in result.changes if "--mode try" in c)]
