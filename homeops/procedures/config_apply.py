@@ -33,7 +33,7 @@ from homeops.cluster.model import Node
 from homeops.errors import RunbookStopped
 from homeops.procedures import checks, config_diff, etcd, preflight, waits
 from homeops.procedures.machine_configs import node_args
-from homeops.procedures.node_maintenance import (interruptible, keep_protected, return_to_service, stop,
+from homeops.procedures.node_maintenance import (INTERRUPTED, interruptible, keep_protected, return_to_service, stop,
                                                  take_out_of_service)
 from homeops.procedures.session import Session
 from homeops.procedures.waits import WaitTimedOut, wait_until
@@ -394,6 +394,10 @@ def _apply_nodes(session: Session, plans: Sequence[NodePlan], *, accept_two_memb
             if getattr(exc, "in_doubt", None):
                 raise
             raise RunbookStopped(f"{exc}; {_left(rest)}") from None
+        except KeyboardInterrupt:
+            # Between two changes of a node that is not out of service: nothing is left but what was applied.
+            raise RunbookStopped(f"{plan.node.name}: {INTERRUPTED}; left in place: nothing beyond the changes said "
+                                 f"above; {_left(rest)}") from None
         if plan.dry.reboot and plan.is_control_plane:
             etcd.wait_healthy(session, plan.node)
         done.append(plan.node.name)

