@@ -33,7 +33,7 @@ from homeops.cluster.model import Node
 from homeops.errors import RunbookStopped
 from homeops.procedures import checks, config_diff, etcd, preflight, waits
 from homeops.procedures.machine_configs import node_args
-from homeops.procedures.node_maintenance import (INTERRUPTED, interruptible, keep_protected, return_to_service, stop,
+from homeops.procedures.node_maintenance import (INTERRUPTED, current_state, interruptible, keep_protected, return_to_service, stop,
                                                  take_out_of_service)
 from homeops.procedures.session import Session
 from homeops.procedures.waits import WaitTimedOut, wait_until
@@ -364,7 +364,9 @@ def apply_nodes(session: Session, plans: Sequence[NodePlan], files: Configs, *, 
 
 def _apply_nodes(session: Session, plans: Sequence[NodePlan], *, accept_two_member_etcd_risk: bool,
                  try_seconds: int) -> list[str]:
-    todo = [p for p in plans if p.dry.changes]
+    left = _left_out(plans)
+    todo = [p for p in plans if p.dry.changes or p is left]
+    todo.sort(key=lambda p: p is not left)  # two nodes out at once is what one-at-a-time forbids
     if not todo:
         session.say("every node already runs its configuration: nothing to apply")
         return []
@@ -383,6 +385,9 @@ def _apply_nodes(session: Session, plans: Sequence[NodePlan], *, accept_two_memb
         rest = todo[index + 1:]
         session.say(f"{plan.node.name}: {plan.how}")
         try:
+            if not plan.dry.changes:
+                _return_left_out(session, plan)
+                continue
             if plan.dry.reboot:
                 apply_with_reboot(session, plan, force=force and plan.is_control_plane)
             else:
@@ -402,6 +407,29 @@ def _apply_nodes(session: Session, plans: Sequence[NodePlan], *, accept_two_memb
             etcd.wait_healthy(session, plan.node)
         done.append(plan.node.name)
     return done
+
+
+def _left_out(plans: Sequence[NodePlan]) -> NodePlan | None:
+    """The node the last run of apply-config stopped on, when it is still cordoned: finished first."""
+    from homeops.procedures import resume
+
+    named = resume.last_stopped_node("apply-config")
+    plan = next((p for p in plans if p.node.name == named), None)
+    if plan is None:
+        return None
+    try:
+        return plan if kubectl.node(plan.node.name).unschedulable else None
+    except ToolError:
+        return None
+
+
+def _return_left_out(session: Session, plan: NodePlan) -> None:
+    """A node an earlier run stopped on after its reboot: it runs its configuration, only its return is left."""
+    state = current_state(plan.node)
+    session.say(f"{plan.node.name}: runs its configuration but an earlier run left it out of service "
+                f"({state.describe().removeprefix('left in place: ')}): "
+                + ("returning it to service" if session.apply else f"would return {plan.node.name} to service"))
+    return_to_service(session, plan.node, state)
 
 
 def summary(done: list[str], plans: Sequence[NodePlan], *, apply: bool) -> str:

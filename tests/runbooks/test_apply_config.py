@@ -13,6 +13,9 @@ import shutil
 
 import pytest
 
+from homeops.twin import clock as twin_clock
+from homeops.twin import state as twin_state
+
 from tests.runbooks.conftest import ROOT
 from tests.said import gate_lines
 
@@ -194,6 +197,23 @@ def test_a_node_that_never_comes_back_stops_the_run_naming_what_is_left(make_dri
     assert nodes["worker-3"].boot_id == before_boots["worker-3"] and not nodes["worker-3"].unschedulable
     assert "env" not in configs(drill)["worker-3"]["machine"]
     assert not any("worker-3" in c or "10.0.10.23" in c for c in result.changes)
+
+    # worker-2 comes back (its console said why); the same command finishes it first, then worker-3.
+    with twin_state.change(str(drill.twin)) as live:
+        live["faults"].pop("never-ready")
+        node = next(n for n in live["nodes"] if n["name"] == "worker-2")
+        node["reboot"]["up_at"] = twin_clock.twin_now(live)
+    again = drill.run("apply-config", "nodes=worker-1,worker-2,worker-3", apply=True)
+    assert again.code == 0, again.stdout + again.stderr
+    assert "worker-2: runs its configuration but an earlier run left it out of service" in again.stdout
+    assert again.changes[:2] == ["kubectl uncordon worker-2",
+                                 "kubectl -n rook-ceph exec deploy/rook-ceph-tools -- ceph osd unset-group noout worker-2"]
+    assert not any("10.0.10.21" in c or "10.0.10.22" in c for c in again.changes)  # applied already: not again
+    nodes = drill.nodes()
+    assert not any(n.unschedulable for n in nodes.values())
+    assert not drill.osd_dump().host_flags and not drill.osd_dump().maintenance_flags
+    assert nodes["worker-3"].boot_id != before_boots["worker-3"]
+    assert all(configs(drill)[w]["machine"]["env"] == {"HTTPS_PROXY": PROXY} for w in WORKERS)
 
 
 def test_a_network_change_that_cuts_the_node_off_reverts_by_itself_and_stops(make_drill):
