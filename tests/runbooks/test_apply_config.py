@@ -228,3 +228,28 @@ def test_a_network_change_that_cuts_the_node_off_reverts_by_itself_and_stops(mak
     assert configs(drill) == before  # cp-1 back on its previous configuration, the others untouched
     assert [c for c in result.changes if "apply-config" in c] == [
         next(c for c in result.changes if "--mode try" in c)]
+
+
+def test_with_the_risk_accepted_control_planes_reboot_after_a_backup_one_at_a_time(make_drill):
+    drill = project(make_drill)
+    add_proxy_env(drill)
+    before_boots = boots(drill)
+    result = drill.run("apply-config", "accept_two_member_etcd_risk=True", apply=True)
+    assert result.code == 0, result.stdout + result.stderr
+    assert "accepted risk: etcd has exactly 2 members" in result.stdout
+    [backup] = list((drill.directory / "backups").iterdir())
+    assert sorted(p.name for p in backup.iterdir())[0] == "etcd.snapshot.age"
+    after = boots(drill)
+    assert all(after[name] != before_boots[name] for name in after)  # every node rebooted, once
+    assert all(c["machine"]["env"] == {"HTTPS_PROXY": PROXY} for c in configs(drill).values())
+    assert not any(n.unschedulable for n in drill.nodes().values())
+    assert not drill.osd_dump().host_flags and not drill.osd_dump().maintenance_flags
+    # The snapshot first, then each node's reboot in cluster.yaml order, never two at once.
+    changes = result.changes
+    snapshot = next(i for i, c in enumerate(changes) if " etcd snapshot " in c)
+    reboots = [i for i, c in enumerate(changes) if "--mode reboot" in c]
+    uncordons = [i for i, c in enumerate(changes) if c.startswith("kubectl uncordon ")]
+    assert snapshot < reboots[0]
+    assert [node_of(changes[i]) for i in reboots] == list(ADDRESSES.values())
+    assert all(reboots[k] < uncordons[k] < reboots[k + 1] for k in range(len(reboots) - 1))
+    assert "waiting for etcd: every member healthy" in result.stdout
