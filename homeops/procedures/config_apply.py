@@ -165,10 +165,14 @@ def generated_configs(session: Session, config: str | Path, nodes: Sequence[Node
     return configs
 
 
+def _read_running(node: Node) -> dict:
+    """The configuration `node` runs; ToolError or ValueError (never showing it) when it cannot be read."""
+    return config_diff.running_configuration(talosctl.machine_config(str(node.address)), f"{node.name}'s MachineConfig")
+
+
 def _running(node: Node) -> dict:
     try:
-        return config_diff.running_configuration(talosctl.machine_config(str(node.address)),
-                                                 f"{node.name}'s MachineConfig")
+        return _read_running(node)
     except (ToolError, ValueError) as exc:
         raise RunbookStopped(f"{node.name}: cannot read the configuration it runs: {exc}; nothing changed") from None
 
@@ -247,10 +251,22 @@ def confirm_applied(session: Session, plan: NodePlan) -> None:
         session.gate.would_wait(f"{plan.node.name}'s MachineConfig to equal its generated configuration",
                                 ANSWER_TIMEOUT)
         return
-    if _running(plan.node) != plan.generated:
-        raise RunbookStopped(f"{plan.node.name}: stopped at step 'confirm': apply-config answered, but the node "
-                             "does not report the generated configuration")
+    problem = _not_applied(plan)
+    if problem:
+        raise RunbookStopped(f"{plan.node.name}: stopped at step 'confirm': {problem}; left in place: the configuration "
+                             f"{plan.node.name} now runs (see `talosctl -n {plan.node.address} get machineconfig`)")
     session.say(f"{plan.node.name}: runs its new configuration")
+
+
+def _not_applied(plan: NodePlan) -> str | None:
+    """Why the node does not report the generated configuration (None: it does)."""
+    try:
+        running = _read_running(plan.node)
+    except (ToolError, ValueError) as exc:
+        return f"apply-config answered, but the configuration the node runs cannot be read: {exc}"
+    if running != plan.generated:
+        return "apply-config answered, but the node does not report the generated configuration"
+    return None
 
 
 def _answers(node: Node) -> bool | str:
@@ -292,7 +308,11 @@ def _cut_off(session: Session, plan: NodePlan, try_seconds: int) -> RunbookStopp
         seen = _answers(node)
         if seen is not True:
             return seen
-        return _running(node) == plan.running or f"{node.name} answers, still on the tried configuration"
+        try:
+            back = _read_running(node) == plan.running
+        except ValueError as exc:
+            return str(exc)
+        return back or f"{node.name} answers, still on the tried configuration"
 
     try:
         wait_until(reverted, try_seconds + session.wait_timeout, session.poll_interval, what,
@@ -347,7 +367,12 @@ def apply_with_reboot(session: Session, plan: NodePlan, *, force: bool) -> None:
                                    "machinestatus`")
                 raise stop(state, "wait for Ready", exc) from None
         state.step = "confirm"
-        confirm_applied(session, plan)
+        if not session.apply:
+            confirm_applied(session, plan)
+        elif problem := _not_applied(plan):
+            raise stop(state, "confirm", problem)
+        else:
+            session.say(f"{node.name}: runs its new configuration")
     return_to_service(session, node, state)
 
 

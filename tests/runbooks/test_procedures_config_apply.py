@@ -20,6 +20,7 @@ from homeops.rendering import render
 from homeops.tools.process import ToolError
 from homeops.twin import cluster as twin_cluster
 from homeops.twin.directory import create
+from homeops.twin.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "tools" / "fixtures" / "upstream"
@@ -108,8 +109,20 @@ def test_a_configuration_that_is_not_a_mapping_is_refused_without_its_text():
 # --- config_apply against a twin -----------------------------------------------------------
 
 @pytest.fixture
-def world(tmp_path, monkeypatch):
-    """A rendered project, its running twin first on PATH, and sessions of it."""
+def make_world(tmp_path, monkeypatch):
+    def make(scenario: str | None = None) -> World:
+        """A rendered project, its running twin (in `scenario`) first on PATH, and sessions of it."""
+        return _world(tmp_path, monkeypatch, scenario)
+
+    return make
+
+
+@pytest.fixture
+def world(make_world):
+    return make_world()
+
+
+def _world(tmp_path, monkeypatch, scenario_text):
     project = tmp_path / "project"
     project.mkdir()
     shutil.copy(ROOT / "cluster.yaml", project / "cluster.yaml")
@@ -117,7 +130,11 @@ def world(tmp_path, monkeypatch):
     config = project / "cluster.yaml"
     cluster = load_cluster(config)
     render.write(project, render.render(project, config, cluster))
-    twin = create(tmp_path / "twin", cluster, None)
+    scenario = None
+    if scenario_text:
+        (tmp_path / "scenario.yaml").write_text(scenario_text)
+        scenario = load_scenario(tmp_path / "scenario.yaml", cluster)
+    twin = create(tmp_path / "twin", cluster, scenario)
     state = json.loads((twin / "state.json").read_text())
     state["timing"].update(reboot_seconds=0.3, talos_drain_seconds=0.3, recovery_seconds=0.15, patience_seconds=1.2)
     (twin / "state.json").write_text(json.dumps(state))
@@ -138,6 +155,9 @@ class World:
         text = self.config.read_text()
         assert old in text
         self.config.write_text(text.replace(old, new))
+        self.render()
+
+    def render(self) -> None:
         cluster = load_cluster(self.config)
         render.write(self.config.parent, render.render(self.config.parent, self.config, cluster))
 
@@ -246,3 +266,62 @@ def test_a_failed_apply_names_the_node_and_what_was_not_applied(world, monkeypat
     after = world.configs()
     assert [after[w]["machine"]["network"]["nameservers"] for w in ("worker-1", "worker-2", "worker-3")] == [
         ["10.0.0.53"], ["10.0.0.1"], ["10.0.0.1"]]
+
+
+def prepared(world, apply: bool, names: str):
+    session = world.session(apply)
+    nodes = config_apply.select_nodes(session, names)
+    configs = config_apply.generated_configs(session, world.config, nodes)
+    plans = config_apply.plan_nodes(session, nodes, configs, config_apply.check_machine_ca(session, nodes, configs))
+    return session, configs, plans
+
+
+def test_a_tried_change_that_cuts_the_node_off_is_awaited_until_talos_reverts_it(make_world):
+    world = make_world("reboot_seconds: 0.3\nfaults:\n  - {fault: config-cuts-off, node: worker-1}\n")
+    world.edit(*NAMESERVER)
+    session, configs, plans = prepared(world, True, "worker-1,worker-2")
+    with pytest.raises(RunbookStopped) as raised:
+        config_apply.apply_nodes(session, plans, configs, accept_two_member_etcd_risk=False, try_seconds=2)
+    assert str(raised.value) == (
+        "worker-1: stopped at step 'try the network change': the node stopped answering with it, and reverted by "
+        "itself after 2s: it answers again on its previous configuration; left in place: nothing (fix the network "
+        "change in cluster.yaml); not applied yet: worker-2")
+    assert "worker-1 does not answer with the tried configuration: waiting for" in world.out.getvalue()
+    after = world.configs()
+    assert after["worker-1"]["machine"]["network"]["nameservers"] == ["10.0.0.1"]
+    assert after["worker-2"]["machine"]["network"]["nameservers"] == ["10.0.0.1"]
+
+
+def test_a_node_that_does_not_report_its_new_configuration_stops_the_run(world, monkeypatch):
+    template = world.config.parent / "templates" / "talos" / "patches" / "all.yaml.j2"
+    template.write_text(template.read_text().replace("  kubelet:\n", "  kubelet:\n    extraArgs:\n      v: \"2\"\n", 1))
+    world.render()
+    session, configs, plans = prepared(world, True, "worker-1")
+    assert plans[0].how == "applies without a reboot"
+    real = config_apply._read_running
+    monkeypatch.setattr(config_apply, "_read_running", lambda node: {**real(node), "debug": True})
+    with pytest.raises(RunbookStopped) as raised:
+        config_apply.apply_nodes(session, plans, configs, accept_two_member_etcd_risk=False, try_seconds=30)
+    assert str(raised.value).startswith("worker-1: stopped at step 'confirm': apply-config answered, but the node "
+                                        "does not report the generated configuration; left in place: the configuration")
+    assert "no node left to apply" in str(raised.value)
+
+
+def test_a_reboot_takes_the_worker_out_and_back(world):
+    template = world.config.parent / "templates" / "talos" / "patches" / "all.yaml.j2"
+    template.write_text(template.read_text().replace("machine:\n", "machine:\n  env:\n    TZ: UTC\n", 1))
+    world.render()
+    session, configs, plans = prepared(world, True, "worker-3")
+    assert plans[0].dry.reboot and plans[0].how.startswith("applies with a reboot (drained first")
+    state = json.loads((world.twin / "state.json").read_text())
+    before = next(n for n in state["nodes"] if n["name"] == "worker-3")["boot_id"]
+    assert config_apply.apply_nodes(session, plans, configs, accept_two_member_etcd_risk=False,
+                                    try_seconds=30) == ["worker-3"]
+    said = world.out.getvalue()
+    for step in ("RUN: kubectl cordon worker-3", "RUN: kubectl drain worker-3", "--mode reboot",
+                 "worker-3: runs its new configuration", "RUN: kubectl uncordon worker-3"):
+        assert step in said
+    state = json.loads((world.twin / "state.json").read_text())
+    node = next(n for n in state["nodes"] if n["name"] == "worker-3")
+    assert node["boot_id"] != before and not node["unschedulable"]
+    assert not state["ceph"]["group_flags"].get("worker-3")
