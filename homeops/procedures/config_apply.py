@@ -285,17 +285,47 @@ def apply_without_reboot(session: Session, plan: NodePlan, try_seconds: int) -> 
         return
     _apply(session, plan, "try", extra=["--timeout", f"{try_seconds}s"],
            why=f"a network change: Talos goes back to the previous configuration after {try_seconds}s unless kept")
+    # Half the timeout at most: what is kept must be kept well before Talos would take it back.
     what = f"{node.name} answering with its tried configuration"
     if not session.apply:
         session.gate.would_wait(what, try_seconds / 2)
     else:
         try:
-            wait_until(lambda: _answers(node), try_seconds / 2, session.poll_interval, what,
+            wait_until(lambda: _on_tried(plan), try_seconds / 2, session.poll_interval, what,
                        progress=waits.progress(session, what))
         except WaitTimedOut:
             raise _cut_off(session, plan, try_seconds) from None
+        except _Reverted:
+            raise _reverted(plan, try_seconds) from None
     _apply(session, plan, "no-reboot", why="it still answers: keep the tried configuration")
     confirm_applied(session, plan)
+
+
+class _Reverted(Exception):
+    """The node answers again, on the configuration it ran before the try: Talos took the tried one back."""
+
+
+def _on_tried(plan: NodePlan) -> bool | str:
+    """True once the node answers running the tried configuration; _Reverted when it runs its previous one."""
+    node = plan.node
+    seen = _answers(node)
+    if seen is not True:
+        return seen
+    try:
+        running = _read_running(node)
+    except ValueError as exc:
+        return str(exc)
+    if running == plan.generated:
+        return True
+    if running == plan.running:
+        raise _Reverted()
+    return f"{node.name} answers with neither the tried nor its previous configuration"
+
+
+def _reverted(plan: NodePlan, try_seconds: int) -> RunbookStopped:
+    return RunbookStopped(f"{plan.node.name}: stopped at step 'try the network change': the node stopped answering "
+                          f"with it, and reverted by itself after {try_seconds}s: it answers again on its previous "
+                          "configuration; left in place: nothing (fix the network change in cluster.yaml)")
 
 
 def _cut_off(session: Session, plan: NodePlan, try_seconds: int) -> RunbookStopped:
@@ -321,9 +351,7 @@ def _cut_off(session: Session, plan: NodePlan, try_seconds: int) -> RunbookStopp
         return RunbookStopped(f"{node.name}: stopped at step 'try the network change': the node stopped answering and "
                               f"has not come back on its previous configuration ({exc}); check it on its console; "
                               "left in place: the tried configuration may still be active")
-    return RunbookStopped(f"{node.name}: stopped at step 'try the network change': the node stopped answering with "
-                          f"it, and reverted by itself after {try_seconds}s: it answers again on its previous "
-                          "configuration; left in place: nothing (fix the network change in cluster.yaml)")
+    return _reverted(plan, try_seconds)
 
 
 def _rebooted(name: str, boot_id: str) -> bool | str:

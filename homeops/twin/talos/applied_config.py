@@ -10,8 +10,6 @@ apply waits in `node["staged_config"]` for the node's next boot.
 
 from __future__ import annotations
 
-import base64
-
 # The state file holds each configuration sealed: its secrets (machine token, CA, cluster secrets) in
 # base64, as a node keeps them on its STATE partition and not in clear where a drill looks for leaks.
 SECRET_KEYS = frozenset({"token", "crt", "key", "secret", "id", "secretboxEncryptionSecret"})
@@ -27,10 +25,14 @@ def _map(value, change, key: str = ""):
 
 
 def seal(config: dict) -> dict:
+    import base64  # here, not at the top: every tool call settles the nodes, few read a configuration
+
     return _map(config, lambda v: SEALED + base64.b64encode(v.encode()).decode())
 
 
 def unseal(config: dict) -> dict:
+    import base64
+
     return _map(config, lambda v: base64.b64decode(v[len(SEALED):]).decode() if v.startswith(SEALED) else v)
 
 
