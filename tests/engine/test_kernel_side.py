@@ -28,7 +28,9 @@ BIN = Path(sys.executable).parent
 # control-plane-upgrade refuses the 2-member etcd of cluster.yaml unless the risk is accepted, and
 # bootstrap's preflight refuses a cluster.yaml without a repository and nodes not in maintenance mode.
 STOPS_BY_DEFAULT = {"ceph-maintenance": "no node given", "control-plane-upgrade": "refused: etcd has exactly 2 members",
-                    "bootstrap": "check(s) failed before bootstrapping, nothing changed"}
+                    "bootstrap": "check(s) failed before bootstrapping, nothing changed",
+                    # the example project was never bootstrapped: it has no talos/secrets.sops.yaml
+                    "apply-config": "refused: no secrets bundle at "}
 PLAN_PARAMETERS = {"ceph-maintenance": ["-p", "node", "worker-1"],
                    "control-plane-upgrade": ["-p", "accept_two_member_etcd_risk", "True"]}
 
