@@ -55,7 +55,7 @@ class DryRun:
 
 def parse_dry_run(text: str, argv: Sequence[str]) -> DryRun:
     """The verdict and the (redacted) diff of `apply-config --dry-run`; an error that never shows `text`."""
-    found = _SUMMARY.search(text.replace("\r\n", "\n").strip("\n") + "\n")
+    found = _SUMMARY.search(text)
     if not found or found["details"] not in (WITH_REBOOT, WITHOUT_REBOOT, STAGED):
         raise ToolError(list(argv), 0, f"printed no 'Dry run summary:' with a verdict and a config diff "
                                        f"({len(text)} characters, not shown: they may hold secrets)")
@@ -69,15 +69,17 @@ def redacted_diff(diff: str) -> str:
 
     lines, masked_below = [], None
     for line in diff.splitlines():
-        content = line[1:] if line[:1] in "-+ " else line
+        if line.startswith("@@"):  # a new hunk: what was under a key before it is not its continuation
+            masked_below = None
+        content = line[1:]  # after the mark every diff line starts with (-, + or a space)
         depth = len(content) - len(content.lstrip(" "))
-        if masked_below is not None and not line.startswith(("@@", "---", "+++")):
+        if masked_below is not None:
             if content.strip() and depth > masked_below:
                 lines.append(f"{line[:1]}{' ' * depth}{MASK}")
                 continue
             masked_below = None
         found = _LINE.match(line)
-        if found and found["key"] in SECRET_KEYS and not line.startswith(("---", "+++")):
+        if found and found["key"] in SECRET_KEYS:
             value = found["value"].strip()
             lines.append(f"{found['mark']}{found['indent']}{found['item'] or ''}{found['key']}: {MASK}"
                          if value not in ("", "{}", "[]") else line)

@@ -51,6 +51,7 @@ def test_anything_else_is_refused_without_showing_it(text):
     with pytest.raises(ToolError) as raised:
         config_diff.parse_dry_run(text, ARGV)
     assert "Dry run summary:" in str(raised.value) and "not shown" in str(raised.value)
+    assert raised.value.returncode == 0  # talosctl succeeded; what it printed is not what was asked
     assert "s3cr3t" not in str(raised.value)
 
 
@@ -85,6 +86,27 @@ def test_every_secret_holding_key_and_the_block_under_it_is_masked_and_nothing_e
         "     hostname: cp-1",
         "+            - 10.0.0.53",
     ]
+
+
+@pytest.mark.parametrize("indicator", ["", "|", ">", "|-", ">-"])
+def test_a_block_under_a_secret_key_is_masked_to_its_end_and_not_into_the_next_hunk(indicator):
+    diff = "\n".join([
+        "@@ -1,4 +1,4 @@", f"     key: {indicator}".rstrip(), "         c2VjcmV0LWxpbmUtb25l", "         c2VjcmV0LWxpbmUtdHdv",
+        "     hostname: cp-1", "@@ -40,3 +40,3 @@", "-            - 10.0.0.1", "+            - 10.0.0.53",
+    ])
+    mask = config_diff.MASK
+    assert config_diff.redacted_diff(diff).splitlines() == [
+        "@@ -1,4 +1,4 @@", f"     key: {mask}" if indicator else "     key:", f"         {mask}", f"         {mask}", "     hostname: cp-1",
+        "@@ -40,3 +40,3 @@", "-            - 10.0.0.1", "+            - 10.0.0.53"]
+    last_in_hunk = "\n".join(["@@ -1,1 +1,1 @@", f"     crt: {indicator}".rstrip(), "@@ -9,2 +9,2 @@",
+                               "             nameservers:", "-                - 10.0.0.1"])
+    assert config_diff.redacted_diff(last_in_hunk).splitlines()[3:] == ["             nameservers:",
+                                                                      "-                - 10.0.0.1"]
+
+
+@pytest.mark.parametrize("empty", ["{}", "[]"])
+def test_an_empty_secret_field_is_shown_as_it_is(empty):
+    assert config_diff.redacted_diff(f"+    token: {empty}\n+    hostname: cp-1") == f"+    token: {empty}\n+    hostname: cp-1"
 
 
 def test_machine_ca_and_network_are_compared_as_talos_holds_them():
