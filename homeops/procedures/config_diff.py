@@ -69,11 +69,9 @@ def redacted_diff(diff: str) -> str:
 
     lines, masked_below = [], None
     for line in diff.splitlines():
-        if line.startswith("@@"):  # a new hunk: what was under a key before it is not its continuation
-            masked_below = None
         content = line[1:]  # after the mark every diff line starts with (-, + or a space)
         depth = len(content) - len(content.lstrip(" "))
-        if masked_below is not None:
+        if masked_below is not None:  # a hunk header (`@@`, no indent) ends it like any shallower line
             if content.strip() and depth > masked_below:
                 lines.append(f"{line[:1]}{' ' * depth}{MASK}")
                 continue

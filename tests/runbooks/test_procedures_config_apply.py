@@ -104,6 +104,12 @@ def test_a_block_under_a_secret_key_is_masked_to_its_end_and_not_into_the_next_h
                                                                       "-                - 10.0.0.1"]
 
 
+def test_a_secret_key_opening_a_list_item_masks_its_block_not_the_items_other_keys():
+    diff = "\n".join(["+    - key: |", "+          c2VjcmV0LWxpbmU=", "+      name: registry", "+    - name: other"])
+    assert config_diff.redacted_diff(diff).splitlines() == [
+        f"+    - key: {config_diff.MASK}", f"+          {config_diff.MASK}", "+      name: registry", "+    - name: other"]
+
+
 @pytest.mark.parametrize("empty", ["{}", "[]"])
 def test_an_empty_secret_field_is_shown_as_it_is(empty):
     assert config_diff.redacted_diff(f"+    token: {empty}\n+    hostname: cp-1") == f"+    token: {empty}\n+    hostname: cp-1"
