@@ -66,9 +66,9 @@ def generate(session: Session, workspace: Workspace, states: list[NodeState]) ->
         return "kept: every node is configured and talos/generated/talosconfig exists"
     # In plan mode a bundle that secrets_bundle would make now stays in clear for this step, as in apply mode.
     with bundle_in_clear(session, workspace, session.apply or workspace.secrets_sops.exists()) as plain:
-        common = gen_config_args(cluster, plain)
+        common = common_args(cluster, plain)
         for node in cluster.nodes:
-            node_config(session, workspace, node, common)
+            node_config(session, workspace, node, plain)
         _step("gen talosconfig", talosctl.gen_config, session.gate,
               [*common, "--output-types", "talosconfig", "--output", str(workspace.talosconfig)],
               why="the client configuration of this cluster, for talosctl")
@@ -98,25 +98,31 @@ def bundle_in_clear(session: Session, workspace: Workspace, decrypt: bool, runbo
             plain.unlink(missing_ok=True)  # the configurations hold what they need; no clear bundle left behind
 
 
-def gen_config_args(cluster: Cluster, plain: Path) -> list[str]:
-    """What every node's `talosctl gen config` shares: the cluster, its endpoint, the secrets, the versions."""
-    endpoint = f"https://{cluster.network.control_plane_vip}:6443"
-    return [cluster.cluster.name, endpoint, "--with-secrets", str(plain),
+def kind_of(node: Node) -> str:
+    return "controlplane" if node.role == "control-plane" else "worker"
+
+
+def common_args(cluster: Cluster, secrets: Path) -> list[str]:
+    """What every `talosctl gen config` of this cluster is given: name, endpoint, bundle, versions."""
+    return [cluster.cluster.name, f"https://{cluster.network.control_plane_vip}:6443", "--with-secrets", str(secrets),
             "--kubernetes-version", cluster.versions.kubernetes.removeprefix("v"),
             "--install-image", cluster.installer_image(),
             "--with-docs=false", "--with-examples=false", "--force"]
 
 
-def node_config(session: Session, workspace: Workspace, node: Node, common: list[str],
-                runbook: str = "bootstrap") -> Path:
-    """`talosctl gen config` of one node: the common patch, the control planes' one, then the node's own."""
+def node_args(cluster: Cluster, workspace: Workspace, node: Node, secrets: Path, output: Path) -> list[str]:
+    """`talosctl gen config` of one node: the rendered patches (all, controlplane for control planes, its own)."""
     patches = ["--config-patch", f"@{workspace.patch('all')}"]
     if node.role == "control-plane":
         patches += ["--config-patch-control-plane", f"@{workspace.patch('controlplane')}"]
     patches += ["--config-patch", f"@{workspace.node_patch(node)}"]
-    kind = "controlplane" if node.role == "control-plane" else "worker"
+    return [*common_args(cluster, secrets), *patches, "--output-types", kind_of(node), "--output", str(output)]
+
+
+def node_config(session: Session, workspace: Workspace, node: Node, plain: Path, runbook: str = "bootstrap") -> Path:
+    """`talosctl gen config` of one node into the private talos/generated/."""
     target = workspace.machine_config(node)
     _step(f"gen config {node.name}", talosctl.gen_config, session.gate,
-          [*common, *patches, "--output-types", kind, "--output", str(target)],
-          why=f"{node.name}'s own configuration ({kind})", runbook=runbook)
+          node_args(session.cluster, workspace, node, plain, target),
+          why=f"{node.name}'s own configuration ({kind_of(node)})", runbook=runbook)
     return target

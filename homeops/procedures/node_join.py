@@ -171,8 +171,7 @@ def configure(session: Session, workspace: Workspace, standing_: Standing, joine
         session.say(f"{node.name}: {standing_.detail}: not configured again")
         return
     with machine_configs.bundle_in_clear(session, workspace, True, runbook=RUNBOOK) as plain:
-        made = machine_configs.node_config(session, workspace, node,
-                                           machine_configs.gen_config_args(session.cluster, plain), runbook=RUNBOOK)
+        made = machine_configs.node_config(session, workspace, node, plain, runbook=RUNBOOK)
     try:
         talosctl.apply_config_insecure(
             session.gate, str(node.address), str(made),

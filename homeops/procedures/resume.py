@@ -24,7 +24,7 @@ from homeops.tools import ceph, kubectl
 from homeops.tools.process import ToolError
 
 # The runbooks that take nodes out one at a time, and the role of the nodes they work on.
-ROLES = {"worker-upgrade": "worker", "control-plane-upgrade": "control-plane"}
+ROLES = {"worker-upgrade": "worker", "control-plane-upgrade": "control-plane", "apply-config": None}  # None: any
 # Ceph's complaints that a node down for maintenance causes by itself.
 EXPECTED_CEPH_CHECKS = {"OSD_DOWN", "OSD_HOST_DOWN", "PG_DEGRADED", "OSDMAP_FLAGS", "OSD_FLAGS"}
 EXPLAINABLE = {"nodes Ready", "Ceph health", "Ceph PGs", "Ceph flags"}
@@ -98,7 +98,7 @@ def _left_out(cluster: Cluster, runbook: str, failures: list[CheckResult]) -> st
         name = named
     else:
         return None
-    if name not in {n.name for n in cluster.nodes if n.role == ROLES[runbook]}:
+    if name not in {n.name for n in cluster.nodes if ROLES[runbook] in (None, n.role)}:
         return None
     nodes = next((r for r in failures if r.check == "nodes Ready"), None)
     if nodes and not all(problem.startswith(f"{name} ") for problem in nodes.detail.split("; ")):

@@ -148,6 +148,13 @@ def rendered_twin_view(cluster) -> dict:
 
 
 _VIEWS: dict = {}
+_TALOS: dict = {}  # the rendered talos/ files of the same renders: what a twin's running nodes were configured with
+
+
+def rendered_talos_files(cluster) -> dict[str, str]:
+    """talos/ path -> text, as this checkout's templates render them for `cluster`."""
+    _rendered_view(cluster)
+    return dict(_TALOS[cluster.model_dump_json()])
 
 
 def _rendered_view(cluster) -> dict:
@@ -159,6 +166,7 @@ def _rendered_view(cluster) -> dict:
     if key not in _VIEWS:
         project = Path(__file__).resolve().parents[2]
         files = render.render(project, project / "cluster.yaml", cluster)
+        _TALOS[key] = {name: text for name, text in files.items() if name.startswith("talos/")}
         with tempfile.TemporaryDirectory(prefix="homeops-rendered-") as directory:
             for name, text in files.items():
                 if name.startswith(KUBERNETES + "/"):

@@ -7,6 +7,7 @@ from contextlib import contextmanager
 
 from homeops.twin import clock, etcd, nodes, state
 from homeops.twin.ceph import osd_lifecycle, rook
+from homeops.twin.talos import applied_config
 
 
 def observe(twin_dir: str) -> tuple[dict, float]:
@@ -42,9 +43,11 @@ def changing(twin_dir: str) -> Iterator[tuple[dict, float]]:
 
 
 def catch_up(current: dict, now: float) -> None:
-    """What the cluster's controllers have done by `now`: finished reboots settled, etcd members joined
-    and promoted, kubelets registered, Rook reconciled (new OSDs on wiped disks included)."""
+    """What the cluster's controllers have done by `now`: finished reboots settled, tried configurations
+    rolled back, etcd members joined and promoted, kubelets registered, Rook reconciled (new OSDs on wiped
+    disks included)."""
     nodes.settle(current, now)
+    applied_config.settle(current, now)
     etcd.reconcile(current, now)
     nodes.register(current, now, etcd.available(current, now))
     rook.reconcile(current, now)

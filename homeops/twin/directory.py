@@ -69,7 +69,7 @@ def create(directory: str | Path, cluster, scenario: Scenario | str | Path | Non
     if repository is not None:
         initial["repository"] = str(Path(repository).absolute())
     state.write_new(directory, initial)
-    built_cluster.seed(directory, initial["nodes"], cluster.secrets.age_public_key)
+    built_cluster.seed(directory, initial["nodes"], cluster.secrets.age_public_key, cluster.cluster.name)
     package_root = str(Path(homeops.__file__).resolve().parent.parent)
     for tool, module in TOOLS.items():
         launcher = bin_dir / tool
@@ -145,6 +145,7 @@ def initial_state(cluster, scenario: Scenario) -> dict:
             # Booted from the install image, unconfigured: answers only --insecure talosctl calls,
             # not in Kubernetes, not in etcd.
             nodes[-1].update(maintenance=True, registered=False, etcd_member=False, etcd_data=False)
+    _configure(cluster, nodes)
     for node in nodes:
         if node["name"] in faults.get("etcd-member-lost", []):
             node["etcd_data"] = False  # as after a reset without --graceful, or a replaced disk
@@ -217,6 +218,28 @@ def initial_state(cluster, scenario: Scenario) -> dict:
         "rook": rook.initial(),
         "clock_offset": 0.0,
     }
+
+
+def _configure(cluster, nodes: list[dict]) -> None:
+    """Each running node runs what `talosctl gen config` makes of the rendered patches and the twin's bundle
+    (the bootstrap's own arguments), so an unchanged cluster.yaml gives apply-config nothing to do."""
+    from homeops.rendering.inventory import rendered_talos_files
+    from homeops.twin.talos import applied_config, config_doc, machine_config
+
+    files = rendered_talos_files(cluster)
+    bundle = machine_config.made_up_bundle(cluster.cluster.name)
+    endpoint = f"https://{cluster.network.control_plane_vip}:6443"
+    for node in nodes:
+        if node.get("maintenance"):
+            continue
+        control_plane = node["role"] == "control-plane"
+        patches = [files["talos/patches/all.yaml"]]
+        if control_plane:
+            patches.append(files["talos/patches/controlplane.yaml"])
+        patches.append(files[f"talos/nodes/{node['name']}.yaml"])
+        kind = "controlplane" if control_plane else "worker"
+        applied_config.store(node, config_doc.generate(kind, cluster.cluster.name, endpoint, cluster.installer_image(),
+                                                       bundle, patches))
 
 
 def _leaked_secrets() -> dict[str, str]:

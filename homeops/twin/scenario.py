@@ -37,6 +37,7 @@ FAULTS: dict[str, str] = {
     "helmrelease-stuck": "release",
     "helmrelease-failing": "release",
     "wipe-incomplete": "node",
+    "config-cuts-off": "node",
 }
 # Faults that only make sense on a control-plane node (an etcd member).
 CONTROL_PLANE_FAULTS = ("etcd-unhealthy", "etcd-member-lost", "control-plane-lost", "etcd-nospace")

@@ -29,7 +29,9 @@ BIN = Path(sys.executable).parent
 # bootstrap's preflight refuses a cluster.yaml without a repository and nodes not in maintenance mode.
 STOPS_BY_DEFAULT = {"ceph-maintenance": "no node given", "control-plane-upgrade": "refused: etcd has exactly 2 members",
                     "bootstrap": "check(s) failed before bootstrapping, nothing changed",
-                    "node-add": "no node given"}  # node-add too names no node by default
+                    "node-add": "no node given",  # node-add too names no node by default
+                    # the example project was never bootstrapped: it has no talos/secrets.sops.yaml
+                    "apply-config": "refused: no secrets bundle at "}
 PLAN_PARAMETERS = {"ceph-maintenance": ["-p", "node", "worker-1"],
                    "control-plane-upgrade": ["-p", "accept_two_member_etcd_risk", "True"],
                    "node-add": ["-p", "node", "worker-1"]}

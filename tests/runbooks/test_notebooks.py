@@ -21,6 +21,7 @@ EXPECTED |= {"cluster-shutdown", "cluster-startup"}
 EXPECTED |= {"node-add"}
 EXPECTED |= {"etcd-restore"}
 EXPECTED |= {"osd-replace", "node-remove"}
+EXPECTED |= {"apply-config"}
 COMMON = {"config": "cluster.yaml", "apply": False, "wait_timeout": 900, "poll_interval": 10.0}
 OWN = {
     "cluster-health": {},
@@ -37,6 +38,7 @@ OWN = {
     "etcd-restore": {"snapshot": "newest", "identity": "", "why": "", "destination": "backups"},
     "osd-replace": {"osd": "", "disk": "", "failing_disk": False, "accept_degraded": False, "undo": False},
     "node-remove": {"node": "", "accept_degraded": False, "accept_two_member_etcd_risk": False},
+    "apply-config": {"nodes": "", "try_seconds": 120, "accept_two_member_etcd_risk": False},
 }
 
 

@@ -56,7 +56,7 @@ def test_problems_name_the_file_and_line(tmp_path):
             "upgrade-error, ceph-degraded, pgs-stuck, api-unreachable, flux-not-ready, etcd-unhealthy, leak-secret, "
             "upgrade-without-reboot, mon-down, osd-nearfull, etcd-member-lost, control-plane-lost, "
             "etcd-nospace, cilium-unhealthy, helmrelease-stuck, helmrelease-failing, "
-            "wipe-incomplete)"
+            "wipe-incomplete, config-cuts-off)"
         ),
         f"{path}:5:5: faults[1]: never-ready applies to one node: add `node: NAME`",
         f"{path}:6:24: faults[2].node: pgs-stuck applies to the whole cluster: remove `node: worker-1`",

@@ -1,16 +1,14 @@
 """The twin's `talosctl gen secrets`, `gen config` and `config endpoint|node`: files on the workstation.
 
-They touch no node. The files are JSON (the fake tools read no YAML): a bundle of made-up secrets,
-and machine configurations that name their type, the cluster, the install image and the patches
-they were made with (each patch must exist, as talosctl requires), with the hostname the node's
-patch gives.
+They touch no node. The files are JSON (the fake tools load no YAML library): a bundle of made-up
+secrets, and machine configurations made from it and from the patches' content, merged in the order
+given (homeops.twin.talos.config_doc; each patch must exist, as talosctl requires).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import re
 
 from homeops.twin import ids
 from homeops.twin.args import Flag
@@ -19,7 +17,6 @@ from homeops.twin.failure import ToolFailure
 GEN_FLAGS = [Flag("output-file"), Flag("with-secrets"), Flag("kubernetes-version"), Flag("install-image"),
              Flag("config-patch"), Flag("config-patch-control-plane"), Flag("config-patch-worker"),
              Flag("output-types", "t"), Flag("with-docs"), Flag("with-examples")]
-_HOSTNAME = re.compile(r"^\s+hostname:\s*(\S+)\s*$", re.MULTILINE)
 
 
 def _write(path: str, data: dict, force: bool) -> None:
@@ -69,24 +66,29 @@ def _gen_config(parsed, force: bool) -> int:
         raise ToolFailure("Error: the homeops twin's gen config needs --output")
     patches = parsed.all("config-patch") + parsed.all(
         "config-patch-control-plane" if kind == "controlplane" else "config-patch-worker")
-    hostname = None
+    texts = []
     for patch in patches:
         path = patch.removeprefix("@")
         try:
             with open(path, encoding="utf-8") as handle:
-                found = _HOSTNAME.search(handle.read())
+                texts.append(handle.read())
         except OSError:
             raise ToolFailure(f"Error: open {path}: no such file or directory") from None
-        hostname = found.group(1) if found else hostname
     if kind == "talosconfig":
         data = {"context": name, "contexts": {name: {"endpoints": [], "nodes": [], "ca": "twin", "crt": "twin",
                                                      "key": "twin"}}}
     else:
-        data = {"version": "v1alpha1",
-                "machine": {"type": kind, "install": {"image": parsed.value("install-image")},
-                            "network": {"hostname": hostname}},
-                "cluster": {"clusterName": name, "controlPlane": {"endpoint": endpoint}},
-                "patches": patches}
+        from homeops.twin.talos import config_doc
+
+        try:
+            with open(secrets, encoding="utf-8") as handle:
+                bundle = json.load(handle)
+        except ValueError:
+            raise ToolFailure(f"failed to load secrets bundle: {secrets}: not the twin's JSON bundle") from None
+        try:
+            data = config_doc.generate(kind, name, endpoint, parsed.value("install-image") or "", bundle, texts)
+        except config_doc.PatchInvalid as exc:
+            raise ToolFailure(f"Error: failed to apply config patch: {exc}") from None
     _write(target, data, force)
     return 0
 

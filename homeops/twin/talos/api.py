@@ -55,6 +55,8 @@ def reach(current: dict, address: str, now: float, insecure: bool = False) -> tu
         return None, unreachable(address, "no route to host")
     if not nodes.api_reachable(node, now):
         return None, unreachable(address)
+    if (node.get("config_try") or {}).get("cut_off"):
+        return None, unreachable(address, "i/o timeout")  # a tried configuration cut it off, until it reverts
     maintenance_service = nodes.in_maintenance(node) or nodes.installing(node, now)
     if maintenance_service and not insecure:
         return None, UNKNOWN_AUTHORITY

@@ -1,6 +1,7 @@
 """`talosctl apply-config --insecure -n IP --file F`: a node in maintenance mode installs Talos
 (versions.talos of cluster.yaml) and reboots into the configured system.
 
+A configured node takes the configuration as machined does (homeops.twin.talos.config_apply).
 As Talos's maintenance service (siderolabs/talos release-1.11 `internal/app/maintenance/server.go`):
 modes auto, reboot and try only; `--dry-run` prints its summary on stderr; success prints nothing.
 talosctl's own errors from `cmd/talosctl/cmd/talos/apply-config.go`. After the reboot the node
@@ -47,10 +48,13 @@ def apply_config(parsed, twin_dir: str) -> int:
             if error:
                 raise ToolFailure(f"error applying new configuration: {error}")
             if not nodes.in_maintenance(node):
-                raise ToolFailure(
-                    "error applying new configuration: the homeops twin applies a machine configuration only to a "
-                    "node in maintenance mode (with --insecure)"
-                )
+                # A configured node (reached without --insecure): homeops.twin.talos.config_apply.
+                from homeops.twin.talos import config_apply
+
+                config_apply.write(config_apply.apply(
+                    live, node, config_apply.read_config(data), mode, dry_run=parsed.switch("dry-run"),
+                    timeout=api.duration(parsed, "timeout", "1m"), now=now))
+                continue
             if mode not in MAINTENANCE_MODES:
                 raise ToolFailure(
                     "error applying new configuration: rpc error: code = Unimplemented desc = apply configuration "
@@ -61,6 +65,11 @@ def apply_config(parsed, twin_dir: str) -> int:
                                          "config yet.")
                 continue
             install(live, node, now)
+            configuration = _configuration(data)
+            if configuration is not None:
+                from homeops.twin.talos import applied_config
+
+                applied_config.store(node, configuration)
     return 0
 
 
@@ -83,3 +92,14 @@ def install(state: dict, node: dict, now: float) -> None:
         # only --insecure answers (homeops.twin.nodes.installing).
         "from_maintenance": True,
     }
+
+
+def _configuration(data: bytes) -> dict | None:
+    """What the node now runs: the twin's own generated JSON; None (a made-up one) for any other file."""
+    import json
+
+    try:
+        config = json.loads(data)
+    except ValueError:
+        return None
+    return config if isinstance(config, dict) and config.get("version") == "v1alpha1" else None

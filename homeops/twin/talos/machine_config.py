@@ -30,11 +30,28 @@ def _pem(what: str, *words: str) -> str:
 
 def token(state: dict, node: dict) -> str:
     """The machine token: the secret a drill looks for in plaintext."""
-    seed = _made_up(state["cluster"]["name"], "token", length=22)
+    return _token(state["cluster"]["name"])
+
+
+def _token(cluster_name: str) -> str:
+    seed = _made_up(cluster_name, "token", length=22)
     return f"{seed[:6]}.{seed[6:22]}"
 
 
-def resource(state: dict, node: dict) -> dict:
+def made_up_bundle(cluster_name: str) -> dict:
+    """The secrets bundle of a twin made already running, in the twin's `talosctl gen secrets` shape: the
+    configurations made from it carry the same made-up CA and token as `made_up_spec`."""
+    return {
+        "cluster": {"id": _made_up(cluster_name, "id", length=43), "secret": _made_up(cluster_name, "secret", length=43)},
+        "secrets": {"bootstraptoken": _token(cluster_name),
+                    "secretboxencryptionsecret": _made_up(cluster_name, "secretbox", length=43)},
+        "certs": {"os": {"crt": _pem("CERTIFICATE", cluster_name, "os-ca"),
+                         "key": _pem("ED25519 PRIVATE KEY", cluster_name, "os-ca-key")}},
+    }
+
+
+def made_up_spec(state: dict, node: dict) -> dict:
+    """The configuration of a node the twin has none for (a state written before nodes kept theirs)."""
     cluster = state["cluster"]
     control_plane = node["role"] == "control-plane"
     machine = {
@@ -47,7 +64,7 @@ def resource(state: dict, node: dict) -> dict:
     }
     if control_plane:
         machine["ca"]["key"] = _pem("ED25519 PRIVATE KEY", cluster["name"], "os-ca-key")
-    spec = {
+    return {
         "version": "v1alpha1",
         "debug": False,
         "persist": True,
@@ -59,6 +76,13 @@ def resource(state: dict, node: dict) -> dict:
             "clusterName": cluster["name"],
         },
     }
+
+
+def resource(state: dict, node: dict) -> dict:
+    """The MachineConfig resource: the configuration the node runs (homeops.twin.talos.applied_config)."""
+    from homeops.twin.talos import applied_config
+
+    spec = applied_config.current(state, node)
     moment = clock.rfc3339(node["ready_since"])
     return {"metadata": {"namespace": "config", "type": TYPE, "id": "v1alpha1", "version": 1 + node["boots"],
                          "owner": None, "phase": "running", "created": moment, "updated": moment},

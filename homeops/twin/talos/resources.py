@@ -149,6 +149,12 @@ def as_json(address: str, resource: dict) -> str:
 
 def as_yaml(address: str, resource: dict) -> str:
     """What talosctl's YAML writer prints (yaml.v3, indent 4): `node:`, then metadata and spec in field order."""
+    if resource["metadata"]["type"] == NAMES["machineconfig"][0]:
+        # The spec is the configuration document, printed as Talos's encoder prints it (sequences of mappings too).
+        from homeops.twin.talos import config_doc
+
+        spec = "".join(f"    {line}" for line in config_doc.dump(resource["spec"]).splitlines(keepends=True))
+        return f"node: {address}\n" + _yaml({"metadata": resource["metadata"]}, 0) + "spec:\n" + spec
     return f"node: {address}\n" + _yaml(resource, 0)
 
 
