@@ -357,12 +357,50 @@ def _lines(text: str, position: int) -> Iterator[re.Match[str]]:
 
 SECRET_DATA = SecretData()
 
+
+# -- a container's env var whose name is a credential word ------------------------------------
+
+# `name:` then `value:` of one env entry: on the next line (YAML, `kubectl -o json`, a `\n`-escaped
+# string), past comment and blank lines (talos-backup's sample comments between them), or after a
+# comma on the same line (compact JSON, YAML flow `{name: ..., value: ...}`). The name ends with a
+# credential word as a label's key must (`AWS_SECRET_ACCESS_KEY`, `GITHUB_TOKEN`; not `AWS_REGION`).
+_ENV_NAME = (rf"(?<![\w.-])name(?:{_QUOTE})?[ \t]*:[ \t]*(?:{_QUOTE})?[\w.-]*?{_CREDENTIAL_WORD}"
+             rf"(?:{_QUOTE})?[ \t]*")
+_ENV_BETWEEN = rf"(?:,(?:[ \t]*{_BREAK})?|{_BREAK})(?:[ \t]*(?:#(?:(?!{_BREAK})[^\n])*)?{_BREAK})*[ \t]*"
+_ENV_VALUE = re.compile(
+    rf"{_ENV_NAME}{_ENV_BETWEEN}(?:{_QUOTE})?value(?:{_QUOTE})?[ \t]*:[ \t]*"
+    rf"(?:(?P<q>{_QUOTE})(?!\[REDACTED)(?P<quoted>(?:(?!(?P=q))[^\n])+?)(?=(?P=q))"
+    rf"|(?!\[REDACTED)(?P<plain>{_EDGE}(?:{_INSIDE}*{_EDGE})?))",
+    re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class EnvVar:
+    """The value of a container's env entry whose name is a credential word, written on its own key.
+
+    `- name: AWS_SECRET_ACCESS_KEY` / `value: ...` puts the label in one key and the secret in
+    another, so no label sits beside the value. `valueFrom:` (a reference to a Secret) is no value.
+    """
+
+    kind: str = "credential"
+    source: str = ("Kubernetes core/v1 EnvVar{Name, Value, ValueFrom} (kubernetes/api core/v1 types.go), as YAML, "
+                   "kubectl -o json and compact JSON; siderolabs/talos-backup cronjob.sample.yaml@9ccc125b env")
+
+    def spans(self, text: str) -> Iterator[Span]:
+        for entry in _ENV_VALUE.finditer(text):
+            group = "quoted" if entry.group("quoted") is not None else "plain"
+            if _is_value(entry.group(group)):
+                yield entry.start(group), entry.end(group), self.kind
+
+
+ENV_VAR = EnvVar()
+
 # In this order a marker is named when two formats find the same span: by the file it is in
 # (kubeconfig, talosconfig), then by its own shape (a JWT after `Bearer` is a JWT), then by its label.
-FORMATS: tuple[Pattern | PuttyPrivateLines | EncodedKey | SecretData | Labelled, ...] = (
+FORMATS: tuple[Pattern | PuttyPrivateLines | EncodedKey | SecretData | EnvVar | Labelled, ...] = (
     PRIVATE_KEY, PUTTY_PRIVATE_LINES, AGE_SECRET_KEY, TALOSCONFIG, KUBECONFIG, CREDENTIAL_FLAG,
     JWT, BEARER, BASIC, BASE64_JSON, ENCODED_KEY, CEPH_KEY, BOOTSTRAP_TOKEN,
-    GITHUB_FINE_GRAINED, SLACK_WEBHOOK, SECRET_DATA, LABELLED,
+    GITHUB_FINE_GRAINED, SLACK_WEBHOOK, SECRET_DATA, ENV_VAR, LABELLED,
 )
 
 # -- formats that span lines -------------------------------------------------------------------
@@ -381,6 +419,11 @@ _BRACE = re.compile(r"[{}]")
 _YAML_DATA_LINE = re.compile(r"(?P<indent>[ \t]*)(?:data|stringData|binaryData):[ \t]*")
 _INDENT = re.compile(r"[ \t]*")
 _TRAILING_TOKEN = re.compile(r"[A-Za-z0-9+/_.=-]{16,}\Z")
+# A line ending with an env entry's credential name (`- name: GITHUB_TOKEN`, `"name": "...KEY",`): its
+# value comes on a later line. Looked for in the line's last characters only, as a token at its end.
+_ENV_NAME_AT_END = re.compile(rf"{_ENV_NAME},?[ \t]*\Z", re.IGNORECASE)
+_ENV_NAME_REACH = 256
+_COMMENT_OR_BLANK = re.compile(r"[ \t]*(?:#.*)?")
 
 
 class OpenFormats:
@@ -395,6 +438,7 @@ class OpenFormats:
     def __init__(self) -> None:
         self._pem = self._putty = self._json_data = False
         self._yaml_depth: int | None = None  # the indent of an open `data:` map's header
+        self._env_name = False  # an env entry's credential name was read, its value not yet
 
     def feed(self, line: str) -> bool:
         """Reads the next line (without its line break); whether what was read is still unfinished."""
@@ -402,8 +446,9 @@ class OpenFormats:
         self._putty = _still_open(line, self._putty, _PUTTY_BEGIN, _PUTTY_END)
         self._json_data = _json_data_open(line, self._json_data)
         self._yaml_depth = _yaml_depth(line, self._yaml_depth)
+        self._env_name = _env_name_open(line, self._env_name)
         return (self._pem or self._putty or self._json_data or self._yaml_depth is not None
-                or _wrapped_token_open(line))
+                or self._env_name or _wrapped_token_open(line))
 
 
 def unfinished(text: str) -> bool:
@@ -437,6 +482,14 @@ def _yaml_depth(line: str, depth: int | None) -> int | None:
     if depth is not None and line.strip() and len(_INDENT.match(line).group()) <= depth:
         return None
     return depth
+
+
+def _env_name_open(line: str, was_open: bool) -> bool:
+    # Open from a line ending with a credential env name, through comment and blank lines, to the
+    # next line: that line holds the value (or not) and closes it, unless it ends with such a name itself.
+    if was_open and _COMMENT_OR_BLANK.fullmatch(line):
+        return True
+    return _ENV_NAME_AT_END.search(line, max(0, len(line) - _ENV_NAME_REACH)) is not None
 
 
 def _wrapped_token_open(line: str) -> bool:

@@ -305,6 +305,35 @@ def _cases() -> list[Case]:
         "Prometheus Alertmanager configuration slack_config api_url; RFC 8259 section 7 (`\\/` escapes)",
         slack_json.replace("/", "\\/"), slack_token)
 
+    # A container's env entry puts the name in one key and the value in the next: no label sits beside it.
+    # The layout of siderolabs/talos-backup cronjob.sample.yaml@9ccc125b (a comment between name and value).
+    env_secret = chars(BASE64, 40)
+    add("container env value on the line after its name (talos-backup CronJob sample)",
+        "kubernetes/api core/v1 types.go EnvVar{Name, Value, ValueFrom}; siderolabs/talos-backup "
+        "cronjob.sample.yaml@9ccc125bc8ede514b080121c8071e2bb9a33fc32",
+        "            env:\n              - name: AWS_ACCESS_KEY_ID\n                value: talosbackupawsaccesskeyid\n"
+        "              - name: AWS_SECRET_ACCESS_KEY\n                # consider storing this as a secret.\n"
+        f"                value: {env_secret}\n              - name: AWS_REGION\n                value: us-west-2\n"
+        "              - name: BUCKET\n                value: talos-backups\n", env_secret)
+
+    quoted_token, quoted_password = chars(ALNUM, 40), chars(ALNUM + "!%&", 20)
+    add("container env with quoted names and values (a manifest)", "kubernetes/api core/v1 types.go EnvVar",
+        f'env:\n  - name: "GITHUB_TOKEN"\n    value: \'{quoted_token}\'\n  - name: \'DB_PASSWORD\'\n'
+        f'    value: "{quoted_password}"\n', quoted_token, quoted_password)
+
+    json_env = chars(BASE64, 40)
+    add("container env in kubectl get pod -o json", "kubernetes/api core/v1 types.go EnvVar (json name, value)",
+        json.dumps({"spec": {"containers": [{"name": "talos-backup", "env": [
+            {"name": "AWS_REGION", "value": "us-west-2"}, {"name": "AWS_SECRET_ACCESS_KEY", "value": json_env},
+            {"name": "S3_PREFIX", "value": "important/backups"}]}]}}, indent=4), json_env)
+
+    compact_env, notebook_env = chars(ALNUM + "_-", 36), chars(BASE64, 40)
+    add("container env in compact JSON and in a notebook source of one string (line breaks escaped)",
+        "kubernetes/api core/v1 types.go EnvVar; nbformat v4 (a cell's source as one string)",
+        json.dumps([{"name": "TUNNEL_TOKEN", "value": compact_env}], separators=(",", ":")) + "\n"
+        + json.dumps({"cell_type": "code", "source": f"env:\n  - name: AWS_SECRET_ACCESS_KEY\n"
+                      f"    value: {notebook_env}\n"}), compact_env, notebook_env)
+
     bearer = chars(ALNUM + "-._~", 40)
     add("Bearer authorization header", "RFC 6750 section 2.1",
         f"curl -H 'Authorization: Bearer {bearer}' https://api.example.com/", bearer)

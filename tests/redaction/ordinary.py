@@ -103,6 +103,17 @@ ORDINARY = {
         "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUXYZ\n-----END CERTIFICATE-----\n"
         "    certificate-authority-data: LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0t\n"
     ),
+    # What is not a credential stays: names without a credential word, `valueFrom:` references, a public key.
+    "container env without secret values (kubectl get pod -o yaml)": (
+        "    env:\n    - name: AWS_REGION\n      value: us-west-2\n    - name: BUCKET\n      value: talos-backups\n"
+        "    - name: AGE_X25519_PUBLIC_KEY\n      value: age1khpnnl86pzx96ttyjmldptsl5yn2v9jgmmzcjcufvk00ttkph9zs0ytgec\n"
+        "    - name: AWS_SECRET_ACCESS_KEY\n      valueFrom:\n        secretKeyRef:\n          key: secret-access-key\n"
+        "          name: talos-backup-s3\n    - name: GITHUB_TOKEN\n      value: \"\"\n"
+    ),
+    "container env without secret values (kubectl get pod -o json)": json.dumps({"env": [
+        {"name": "AWS_REGION", "value": "us-west-2"}, {"name": "BUCKET", "value": "talos-backups"},
+        {"name": "AWS_SECRET_ACCESS_KEY", "valueFrom": {"secretKeyRef": {"key": "secret-access-key",
+                                                                          "name": "talos-backup-s3"}}}]}, indent=4),
     "a runbook's plan lines": (
         "PLAN: kubectl drain worker-2 --ignore-daemonsets --delete-emptydir-data --timeout=600s\n"
         "PLAN: kubectl -n rook-ceph exec deploy/rook-ceph-tools -- ceph osd set-group noout worker-2\n"

@@ -55,6 +55,11 @@ ENDED_FORMATS = {
                            mac="0123456789abcdef0123456789abcdef01234567").rstrip("\n"),
     "JSON data map": '  "data": {\n    "ca.key": "c2VjcmV0LXZhbHVlLW9mLWEta2V5",\n    "x": "eA=="\n  },',
     "YAML data map": "data:\n  ca.key: c2VjcmV0LXZhbHVlLW9mLWEta2V5\n\n  x: eA==\nkind: Secret",
+    # talos-backup's sample: a comment between the name and its value keeps the name held.
+    "env value after its name": ("  - name: AWS_SECRET_ACCESS_KEY\n    # consider storing this as a secret.\n"
+                                 "    value: wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"),
+    "env value after its name (kubectl -o json)": ('        "name": "GITHUB_TOKEN",\n'
+                                                   '        "value": "Zq8wPr3vLx5tNy2KLm4pQ9rS"'),
     "wrapped token": wrap(CASES[0].text.split("\n")[-1] * 3, 76),
 }
 
@@ -82,3 +87,14 @@ def test_a_whole_text_is_unfinished_exactly_where_the_stream_holds():
     for text in ENDED_FORMATS.values():
         lines = text.split("\n")
         assert [unfinished("\n".join(lines[:n])) for n in range(2, len(lines) + 1)] == [True] * (len(lines) - 2) + [False]
+
+
+def test_an_env_name_is_held_for_one_line_and_only_a_credential_name_is():
+    printed: list[str] = []
+    stream = LineRedactor(printed.append)
+    stream.write("- name: AWS_REGION\n- name: GITHUB_TOKEN\n")
+    assert printed == ["- name: AWS_REGION"], "a credential name waits for the line after it"
+    stream.write("  valueFrom:\n")
+    assert printed == ["- name: AWS_REGION", "- name: GITHUB_TOKEN", "  valueFrom:"], "a reference is no value"
+    stream.write("- name: DB_PASSWORD\n  value: Lm4pQ9rS2tUv\n")
+    assert printed[-2:] == ["- name: DB_PASSWORD", "  value: [REDACTED credential]"]
