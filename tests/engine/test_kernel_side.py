@@ -31,14 +31,20 @@ STOPS_BY_DEFAULT = {"ceph-maintenance": "no node given", "control-plane-upgrade"
                     "bootstrap": "check(s) failed before bootstrapping, nothing changed",
                     "node-add": "no node given",  # node-add too names no node by default
                     # the example project was never bootstrapped: it has no talos/secrets.sops.yaml
-                    "apply-config": "refused: no secrets bundle at "}
+                    "apply-config": "refused: no secrets bundle at ",
+                    # a clean machine has no age key where SOPS looks, and a restore cannot read its backups without it
+                    "etcd-restore": "no age identity found",
+                    # removing a node or replacing an OSD names what it removes: no default
+                    "node-remove": "no node given", "osd-replace": "osd must be an OSD id"}
 PLAN_PARAMETERS = {"ceph-maintenance": ["-p", "node", "worker-1"],
                    "control-plane-upgrade": ["-p", "accept_two_member_etcd_risk", "True"],
                    "node-add": ["-p", "node", "worker-1"]}
 
 
 def kernel_env(twin: SpiedTwin, records: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HOMEOPS_")}
+    # The workstation's own age key stays out of it, so etcd-restore stops the same way on every machine.
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HOMEOPS_", "SOPS_AGE_KEY"))}
+    env["SOPS_AGE_KEY_FILE"] = str(records.parent / "no-age-key.txt")
     env["PATH"] = f"{twin.directory / 'bin'}{os.pathsep}{BIN}{os.pathsep}{os.environ['PATH']}"
     env["HOMEOPS_RECORDS"] = str(records)
     env["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"
