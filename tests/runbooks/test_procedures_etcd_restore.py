@@ -756,3 +756,664 @@ def test_the_s3_source_is_imported_only_when_asked_and_absent_is_none(monkeypatc
     fake.S3Source = SimpleNamespace(from_cluster=lambda given: ("s3 of", given))
     monkeypatch.setitem(sys.modules, "homeops.backup.s3", fake)
     assert snapshots._s3_source(cluster) == ("s3 of", cluster)
+
+
+# --- each step whole: what it says, what it stops with, which talosctl calls in which order -------
+
+
+def lines(session: Session) -> list[str]:
+    """What the session said, without the gate's time of day (plan lines carry none)."""
+    import re
+    return [re.sub(r"^\d\d:\d\d:\d\d ", "", line) for line in said(session).splitlines()]
+
+
+def keys_of(identity) -> unsealing.Identities:
+    return unsealing.Identities((identity,), ("mine",))
+
+
+def test_the_identity_is_named_by_where_it_came_from_and_none_is_a_refusal(make_session, identity, tmp_path,
+                                                                             monkeypatch):
+    session = make_session(True)
+    named = tmp_path / "named.txt"
+    named.write_text(key_text(identity))
+    found = etcd_restore.identities(session, str(named))
+    assert found.origins == (str(named),)
+    assert lines(session) == [f"decrypting with 1 age identity from {named}"]
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "empty"))
+    monkeypatch.delenv("SOPS_AGE_KEY", raising=False)
+    monkeypatch.delenv("SOPS_AGE_KEY_FILE", raising=False)
+    with pytest.raises(RunbookStopped) as stop:
+        etcd_restore.identities(session, "")  # "" is no parameter: every place sops looks
+    assert str(stop.value) == (
+        f"refused: no age identity found (looked in SOPS_AGE_KEY, {tmp_path}/empty/sops/age/keys.txt): pass "
+        "-p identity=FILE, the file of the key whose public key is secrets.age_public_key; nothing changed")
+
+
+def test_without_a_member_holding_data_nothing_is_copied_and_that_is_said(monkeypatch, make_session):
+    session = make_session(True)
+    found = found_with(monkeypatch, session, {CP1: "Preparing", CP2: UNREACHABLE})
+    monkeypatch.setattr(talos_recovery, "copy_database", lambda *_, **__: pytest.fail("nothing to copy"))
+    assert etcd_restore.copy_database(session, found, "backups") is None
+    assert lines(session) == ["no reachable control plane's etcd holds data (each waits in Preparing): nothing to "
+                              "copy before the restore"]
+
+
+def test_the_copy_goes_on_to_the_next_member_and_its_manifest_is_whole(monkeypatch, make_session, identity, memory):
+    session = make_session(True)
+    found = found_with(monkeypatch, session, {CP1: "Running", CP2: "Running"})
+    asked = []
+
+    def copy(gate, address, directory, *, why):
+        asked.append((address, Path(directory).parent.parent == memory, why))
+        if address == CP1:
+            raise ToolError(["talosctl"], 1, "error copying:\n10.0.10.11: permission denied\n")
+        Path(directory).mkdir()
+        (Path(directory) / "db").write_bytes(b"etcd data")
+        return True
+
+    monkeypatch.setattr(talos_recovery, "copy_database", copy)
+    copied = etcd_restore.copy_database(session, found, "backups")
+    why = "a copy of the newest data etcd has, before any reset wipes it (Talos's guide)"
+    assert asked == [(CP1, True, why), (CP2, True, why)]
+    assert copied.node.name == "cp-2" and copied.directory.parent == session.project / "backups"
+    assert copied.sealed.path == copied.directory / sets.COPY_FILE
+    manifest = sets.read_manifest(copied.directory)
+    assert datetime.strptime(manifest.pop("taken"), "%Y-%m-%dT%H:%M:%SZ")
+    assert manifest == {
+        "complete": True, "kind": "copied-database", "recipient": str(identity.to_public()),
+        "source": {"node": "cp-2", "address": CP2},
+        "snapshot": {"file": sets.COPY_FILE, "hash_appended": False, "revision": None},
+        "files": [{"name": sets.COPY_FILE, "what": "etcd database copied off cp-2", "sha256": copied.sealed.sha256,
+                   "size": copied.sealed.size}],
+        "warnings": []}
+    assert copied.sealed.sha256 == hashlib.sha256(copied.sealed.path.read_bytes()).hexdigest()
+    assert lines(session) == [f"etcd's database copied off cp-2 and encrypted: {copied.sealed.path} sha256 "
+                              f"{copied.sealed.sha256} ({copied.sealed.size} bytes)"]
+    assert list(memory.iterdir()) == []
+
+
+@pytest.mark.parametrize("content", [None, b""])
+def test_a_copy_that_wrote_no_database_is_no_copy(monkeypatch, make_session, memory, content):
+    session = make_session(True)
+    found = found_with(monkeypatch, session, {CP1: "Running", CP2: "Preparing"})
+
+    def copy(gate, address, directory, **_):
+        Path(directory).mkdir()
+        if content is not None:
+            (Path(directory) / "db").write_bytes(content)
+        return True
+
+    monkeypatch.setattr(talos_recovery, "copy_database", copy)
+    with pytest.raises(RunbookStopped) as stop:
+        etcd_restore.copy_database(session, found, "backups")
+    assert str(stop.value) == (
+        "refused: etcd's database could not be copied off any member that holds one (cp-1: talosctl cp wrote no "
+        "database): nothing is wiped without a copy; nothing changed")
+    assert not (session.project / "backups").exists() and list(memory.iterdir()) == []
+
+
+def test_a_failed_copy_is_named_by_the_last_line_of_each_answer(monkeypatch, make_session, memory):
+    session = make_session(True)
+    found = found_with(monkeypatch, session, {CP1: "Running", CP2: "Failed"})
+
+    def refused(gate, address, directory, **_):
+        raise ToolError(["talosctl"], 1, f"error copying:\n{address}: no such file or directory\n")
+
+    monkeypatch.setattr(talos_recovery, "copy_database", refused)
+    with pytest.raises(RunbookStopped) as stop:
+        etcd_restore.copy_database(session, found, "backups")
+    assert str(stop.value) == (
+        "refused: etcd's database could not be copied off any member that holds one (cp-1: `talosctl` exited 1: "
+        "10.0.10.11: no such file "
+        "or directory; cp-2: `talosctl` exited 1: 10.0.10.12: no such file or directory): nothing is wiped without a "
+        "copy; nothing changed")
+
+
+def test_no_scratch_in_memory_refuses_the_copy(monkeypatch, make_session):
+    session = make_session(True)
+    found = found_with(monkeypatch, session, {CP1: "Running", CP2: "Running"})
+
+    def unavailable():
+        raise etcd_restore.scratch.ScratchUnavailable("no tmpfs to decrypt into")
+
+    monkeypatch.setattr(etcd_restore.scratch, "private_directory", unavailable)
+    with pytest.raises(RunbookStopped) as stop:
+        etcd_restore.copy_database(session, found, "backups")
+    assert str(stop.value) == "refused: no tmpfs to decrypt into; nothing changed"
+
+
+def test_the_planned_copy_names_where_it_would_be_sealed(monkeypatch, make_session, identity):
+    session = make_session(False)
+    found = found_with(monkeypatch, session, {CP1: "Running", CP2: "Running"})
+    copied = etcd_restore.copy_database(session, found, "backups")
+    assert copied == etcd_restore.Copied(session.cluster.control_planes[0], None, None)
+    root = session.project / "backups"
+    assert lines(session) == [
+        f"PLAN: talosctl -n {CP1} cp /var/lib/etcd/member/snap/db homeops-backup-XXXX/copy  # a copy of the newest "
+        "data etcd has, before any reset wipes it (Talos's guide)",
+        f"PLAN: would encrypt the copy to {etcd_restore.etcd_backup.age_recipient(session)} into {root}/"
+        f"{sets.COPY_PREFIX}TIME/{sets.COPY_FILE} (the plain copy stays in memory)"]
+    assert not root.exists()
+
+
+def test_a_chosen_snapshot_describes_its_time_and_revision_or_says_they_are_unknown():
+    at = datetime(2026, 12, 3, 4, 5, 6, tzinfo=timezone.utc)
+    ref = snapshots.SnapshotRef("backups/", "etcd-1", at, 42, None)
+    assert etcd_restore.Chosen(ref, None, None).describe() == "etcd-1 from backups/ (2026-12-03T04:05:06Z, revision 42)"
+    assert etcd_restore.Chosen(dataclasses.replace(ref, revision=0), None, None).describe() == (
+        "etcd-1 from backups/ (2026-12-03T04:05:06Z, revision 0)")
+    assert etcd_restore.Chosen(dataclasses.replace(ref, taken_at=None, revision=None), None, "cp-1").describe() == (
+        "etcd-1 from backups/ (time unknown, revision unknown)")
+    assert etcd_restore.Chosen(None, None, "cp-1").describe() == "the database this run would copy"
+    assert etcd_restore.Chosen(None, None, "cp-1").skip_hash_check
+    assert not etcd_restore.Chosen(ref, None, None).skip_hash_check
+
+
+def test_copied_in_a_plan_is_the_copy_this_run_would_make(make_session):
+    session = make_session(False)
+    copied = etcd_restore.Copied(session.cluster.control_planes[1], None, None)
+    assert etcd_restore.choose(session, " copied ", "backups", copied) == etcd_restore.Chosen(None, None, "cp-2")
+    with pytest.raises(RunbookStopped) as stop:
+        etcd_restore.choose(session, "copied", "backups", None)
+    assert str(stop.value) == ("refused: snapshot=copied, but no member had a database to copy; choose a backup (the "
+                               "default: the newest); nothing changed")
+
+
+def test_a_path_is_read_under_the_project_and_must_be_a_complete_backup(make_session, identity):
+    session = make_session(True)
+    root = session.project / "elsewhere"
+    directory = backup(root, "20261201T000000Z", identity)
+    chosen = etcd_restore.choose(session, f"elsewhere/{directory.name}", "backups", None)
+    assert (chosen.ref.name, chosen.source.directory, chosen.copied_from) == (directory.name, root, None)
+    assert etcd_restore.choose(session, str(directory), "backups", None).ref.name == directory.name
+    copy = backup(root, "20261202T000000Z", identity, copy_of="cp-2")
+    assert etcd_restore.choose(session, str(copy / sets.COPY_FILE), "backups", None).copied_from == "cp-2"
+    incomplete = backup(root, "20261203T000000Z", identity, complete=False)
+    with pytest.raises(RunbookStopped) as stop:
+        etcd_restore.choose(session, f"elsewhere/{incomplete.name}", "backups", None)
+    assert str(stop.value) == (f"refused: {incomplete} is not a complete backup with a manifest naming its snapshot; "
+                               "nothing changed")
+
+
+def test_a_name_is_looked_up_locally_then_in_every_listed_source(make_session, identity, monkeypatch):
+    session = make_session(True)
+    root = session.project / "backups"
+    copy = backup(root, "20261202T000000Z", identity, copy_of="cp-2")
+    named = etcd_restore.choose(session, copy.name, "backups", None)
+    assert (named.ref.name, named.source.directory, named.copied_from) == (copy.name, root, "cp-2")
+    incomplete = backup(root, "20261203T000000Z", identity, complete=False)
+    remote_ref = snapshots.SnapshotRef("s3://b/home", incomplete.name, None, None, None)
+    remote = SimpleNamespace(describe=lambda: "s3://b/home", list=lambda: [remote_ref])
+    local = snapshots.LocalSource(root)
+    monkeypatch.setattr(snapshots, "sources_for", lambda s, d: [local, remote])
+    assert etcd_restore.choose(session, incomplete.name, "backups", None) == etcd_restore.Chosen(remote_ref, remote, None)
+    with pytest.raises(RunbookStopped) as stop:
+        etcd_restore.choose(session, "home-9", "backups", None)
+    assert str(stop.value) == f"refused: no backup named 'home-9' in {root}/, s3://b/home; nothing changed"
+
+
+def test_a_source_that_cannot_be_listed_is_warned_about_and_passed_over(make_session, identity, monkeypatch):
+    session = make_session(True)
+    root = session.project / "backups"
+    only = backup(root, "20261201T000000Z", identity)
+
+    def unlisted():
+        raise snapshots.SnapshotUnavailable("403 Forbidden")
+
+    broken = SimpleNamespace(describe=lambda: "s3://b/home", list=unlisted)
+    monkeypatch.setattr(snapshots, "sources_for", lambda s, d: [broken, snapshots.LocalSource(root)])
+    chosen = etcd_restore.choose(session, "newest", "backups", None)
+    assert chosen.ref.name == only.name and chosen.source.directory == root
+    assert lines(session) == ["warning: cannot list the snapshots of s3://b/home: 403 Forbidden"]
+    monkeypatch.setattr(snapshots, "sources_for", lambda s, d: [broken])
+    with pytest.raises(RunbookStopped) as stop:
+        etcd_restore.choose(session, "newest", "elsewhere", None)
+    assert str(stop.value) == "refused: no backup in s3://b/home; nothing changed"
+
+
+def test_the_newest_is_taken_from_whichever_source_holds_it(make_session, identity, monkeypatch):
+    session = make_session(True)
+    root = session.project / "backups"
+    backup(root, "20261201T000000Z", identity)
+    newer = snapshots.SnapshotRef("s3://b/home", "home-2", datetime(2026, 12, 5, tzinfo=timezone.utc), 9, None)
+    remote = SimpleNamespace(describe=lambda: "s3://b/home", list=lambda: [newer])
+    monkeypatch.setattr(snapshots, "sources_for", lambda s, d: [snapshots.LocalSource(root), remote])
+    assert etcd_restore.choose(session, "newest", "backups", None) == etcd_restore.Chosen(newer, remote, None)
+
+
+def test_without_any_backup_the_refusal_names_every_source_and_the_copy(make_session):
+    session = make_session(True)
+    copied = etcd_restore.Copied(session.cluster.control_planes[1], None, None)
+    root = session.project / "backups"
+    with pytest.raises(RunbookStopped) as stop:
+        etcd_restore.choose(session, "newest", "backups", copied)
+    assert str(stop.value) == (
+        f"refused: no backup in {root}/; the database copied off cp-2 can be restored with -p snapshot=copied (it may "
+        "be inconsistent: the guide's last resort); nothing changed")
+    with pytest.raises(RunbookStopped) as bare:
+        etcd_restore.choose(session, "newest", "backups", None)
+    assert str(bare.value) == f"refused: no backup in {root}/; nothing changed"
+
+
+def test_verify_says_what_it_checked_and_in_a_plan_what_it_would(make_session, identity, memory):
+    session = make_session(False)
+    planned = etcd_restore.Chosen(None, None, "cp-1")
+    assert etcd_restore.verify(session, planned, keys_of(identity)) == etcd_restore.Verified(planned, None)
+    assert lines(session) == [
+        "snapshot: the database this run would copy",
+        "PLAN: would check the copy's sha256 and that it decrypts with the identity, before any reset"]
+    session = make_session(True)
+    directory = backup(session.project / "backups", "20261203T000000Z", identity, content=b"abc", revision=12)
+    chosen = etcd_restore.choose(session, "newest", "backups", None)
+    assert etcd_restore.verify(session, chosen, keys_of(identity)) == etcd_restore.Verified(chosen, 3)
+    assert lines(session) == [
+        f"snapshot: {directory.name} from {session.project}/backups/ (2026-12-03T00:00:00Z, revision 12)",
+        "snapshot checked: sha256 matches its manifest, decrypts whole (3 bytes)"]
+    assert list(memory.iterdir()) == []
+
+
+def test_verify_refuses_whole_what_cannot_be_read_changed_or_is_empty(make_session, identity, memory):
+    session = make_session(True)
+    directory = backup(session.project / "backups", "20261203T000000Z", identity, content=b"")
+    chosen = etcd_restore.choose(session, "newest", "backups", None)
+    described = chosen.describe()
+    with pytest.raises(RunbookStopped) as empty:
+        etcd_restore.verify(session, chosen, keys_of(identity))
+    assert str(empty.value) == f"refused: the snapshot {described} decrypts to nothing; nothing changed"
+    file = directory / sets.SNAPSHOT_FILE
+    file.write_bytes(b"changed")
+    with pytest.raises(RunbookStopped) as changed:
+        etcd_restore.verify(session, chosen, keys_of(identity))
+    assert str(changed.value) == (
+        f"refused: {file} has sha256 {hashlib.sha256(b'changed').hexdigest()}, its manifest says {chosen.ref.sha256}: "
+        "the file changed since the backup was written; choose another backup (-p snapshot=NAME); nothing changed")
+    file.unlink()
+    with pytest.raises(RunbookStopped) as gone:
+        etcd_restore.verify(session, chosen, keys_of(identity))
+    assert str(gone.value).startswith(f"refused: cannot read the snapshot {described}: ")
+    assert str(gone.value).endswith("holds no encrypted snapshot; nothing changed")
+    stranger = x25519.Identity.generate()
+    backup(session.project / "other", "20261203T000000Z", stranger, content=b"abc")
+    theirs = etcd_restore.choose(session, "newest", "other", None)
+    with pytest.raises(RunbookStopped) as foreign:
+        etcd_restore.verify(session, theirs, keys_of(identity))
+    assert str(foreign.value) == (
+        f"refused: {session.project}/other/{theirs.ref.name}/{sets.SNAPSHOT_FILE} does not decrypt with 1 age identity "
+        "from mine (it was encrypted to another key) (the identity must be the key of secrets.age_public_key); "
+        "nothing changed")
+    assert list(memory.iterdir()) == []
+
+
+def test_verify_without_a_scratch_in_memory_refuses(make_session, identity, monkeypatch):
+    session = make_session(True)
+    backup(session.project / "backups", "20261203T000000Z", identity)
+    chosen = etcd_restore.choose(session, "newest", "backups", None)
+
+    def unavailable():
+        raise etcd_restore.scratch.ScratchUnavailable("no tmpfs")
+
+    monkeypatch.setattr(etcd_restore.scratch, "private_directory", unavailable)
+    with pytest.raises(RunbookStopped) as stop:
+        etcd_restore.verify(session, chosen, keys_of(identity))
+    assert str(stop.value) == "refused: no tmpfs; nothing changed"
+
+
+class Guard:
+    def __init__(self):
+        self.covered = []
+
+    def covering(self, seconds, what):
+        import contextlib
+        self.covered.append((seconds, what))
+        return contextlib.nullcontext()
+
+
+def test_every_member_with_data_is_reset_in_order_under_the_lease(monkeypatch, make_session):
+    session = dataclasses.replace(make_session(True), guard=Guard())
+    found = found_with(monkeypatch, session, {CP1: "Running", CP2: "Failed"})
+    reset = []
+    monkeypatch.setattr(talos_recovery, "reset_ephemeral", lambda gate, address, **kw: reset.append((address, kw)))
+    verified = etcd_restore.Verified(etcd_restore.Chosen(None, None, None), None)
+    assert etcd_restore.reset_members(session, found, verified) == ["cp-1", "cp-2"]
+    assert reset == [
+        (CP1, {"timeout": 0.5, "node": "cp-1", "why": "etcd on cp-1 is Running: wipe its data directory so it waits "
+                                                      "for the recovery"}),
+        (CP2, {"timeout": 0.5, "node": "cp-2", "why": "etcd on cp-2 is Failed: wipe its data directory so it waits "
+                                                      "for the recovery"})]
+    assert session.guard.covered == [(60.5, "the reset of cp-1"), (60.5, "the reset of cp-2")]
+    assert lines(session) == []
+
+
+def test_a_refused_reset_stops_naming_what_is_wiped_already(monkeypatch, make_session):
+    session = make_session(True)
+    found = found_with(monkeypatch, session, {CP1: "Running", CP2: "Running"})
+    verified = etcd_restore.Verified(etcd_restore.Chosen(None, None, None), None)
+
+    def reset(gate, address, **_):
+        if address == CP2:
+            raise ToolError(["talosctl"], 1, "  error resetting: connection refused\n")
+
+    monkeypatch.setattr(talos_recovery, "reset_ephemeral", reset)
+    with pytest.raises(RunbookStopped) as second:
+        etcd_restore.reset_members(session, found, verified)
+    assert str(second.value) == (
+        "stopped at step 'reset cp-2': `talosctl` exited 1: error resetting: connection refused; left in place: cp-1 "
+        "wiped; cp-2 may be resetting; run etcd-restore again once it answers")
+
+    def first(gate, address, **_):
+        raise ToolError(["talosctl"], 1, "error resetting: connection refused")
+
+    monkeypatch.setattr(talos_recovery, "reset_ephemeral", first)
+    with pytest.raises(RunbookStopped) as none:
+        etcd_restore.reset_members(session, found, verified)
+    assert str(none.value) == (
+        "stopped at step 'reset cp-1': `talosctl` exited 1: error resetting: connection refused; left in place: "
+        "nothing wiped; cp-1 may be resetting; run etcd-restore again once it answers")
+
+
+def test_without_data_anywhere_nothing_is_reset_and_that_is_said(monkeypatch, make_session):
+    session = make_session(True)
+    found = found_with(monkeypatch, session, {CP1: "Preparing", CP2: "Preparing"})
+    monkeypatch.setattr(talos_recovery, "reset_ephemeral", lambda *_, **__: pytest.fail("nothing to wipe"))
+    verified = etcd_restore.Verified(etcd_restore.Chosen(None, None, None), None)
+    assert etcd_restore.reset_members(session, found, verified) == []
+    assert lines(session) == ["no control plane's etcd holds data: nothing to wipe"]
+
+
+def test_the_wait_for_preparing_follows_every_reachable_etcd_until_each_waits(monkeypatch, make_session):
+    session = make_session(True)
+    found = found_with(monkeypatch, session, {CP1: "Running", CP2: "Running"})
+    answers = {CP1: ["Running", "Preparing", "Preparing"], CP2: [UNREACHABLE, "Running", "Preparing"]}
+    asked = []
+
+    def service(address, **_):
+        asked.append(address)
+        answer = answers[address].pop(0) if len(answers[address]) > 1 else answers[address][0]
+        if isinstance(answer, Exception):
+            raise answer
+        return talos_recovery.ServiceState(address, answer, "?")
+
+    monkeypatch.setattr(talos_recovery, "etcd_service", service)
+    etcd_restore.wait_preparing(session, found)
+    assert asked == [CP1, CP2] * 3
+    what = "every reachable control plane's etcd service Preparing (cp-1, cp-2)"
+    said_lines = lines(session)
+    assert said_lines[0] == f"waiting for {what} (up to 0.5s)"
+    assert [line.rsplit(" (", 1)[0] for line in said_lines[1:]] == [
+        f"waiting for {what}: cp-1 Running, cp-2 no answer (`talosctl` exited 1: * 10.0.10.12: rpc error: code = "
+        "Unavailable desc = connection refused)",
+        f"waiting for {what}: cp-1 Preparing, cp-2 Running"]
+
+
+def test_a_wait_for_preparing_that_runs_out_stops_naming_what_it_saw(monkeypatch, make_session):
+    session = make_session(True)
+    found = found_with(monkeypatch, session, {CP1: "Running", CP2: UNREACHABLE})
+    with pytest.raises(RunbookStopped) as stop:
+        etcd_restore.wait_preparing(session, found)
+    assert str(stop.value) == (
+        "stopped at step 'wait for Preparing': every reachable control plane's etcd service Preparing (cp-1) did not "
+        "happen within 0.5s; left in place: the reset control planes, etcd not recovered; "
+        "run etcd-restore again once every etcd waits in Preparing")
+
+
+def test_a_planned_wait_for_preparing_is_described(monkeypatch, make_session):
+    session = make_session(False)
+    found = found_with(monkeypatch, session, {CP1: "Running", CP2: "Running"})
+    monkeypatch.setattr(talos_recovery, "etcd_service", lambda *_, **__: pytest.fail("a plan looks at nothing"))
+    etcd_restore.wait_preparing(session, found)
+    assert lines(session) == ["PLAN: would wait for every reachable control plane's etcd service Preparing (cp-1, "
+                              "cp-2) (up to 0.5s)"]
+
+
+def recovering_from(monkeypatch, calls, revision=4193):
+    def recover(gate, address, path, *, skip_hash_check, node, why):
+        calls.append((address, Path(path).name, Path(path).read_bytes(), skip_hash_check, node, why))
+        return talos_recovery.Recovering(path, "c25fd181", revision, 1287, 3035136)
+
+    monkeypatch.setattr(talos_recovery, "recover", recover)
+
+
+def test_the_recovery_says_what_talosctl_read_and_warns_on_another_revision(monkeypatch, make_session, identity,
+                                                                            memory):
+    session = make_session(True)
+    directory = backup(session.project / "backups", "20261203T000000Z", identity, content=b"the db", revision=4000)
+    found = found_with(monkeypatch, session, {CP1: "Preparing", CP2: "Preparing"})
+    verified = etcd_restore.Verified(etcd_restore.choose(session, "newest", "backups", None), 6)
+    calls = []
+    recovering_from(monkeypatch, calls)
+    assert etcd_restore.recover(session, found, verified, keys_of(identity)).revision == 4193
+    described = f"{directory.name} from {session.project}/backups/ (2026-12-03T00:00:00Z, revision 4000)"
+    assert calls == [(CP1, etcd_restore.SNAPSHOT_PLAIN, b"the db", False, "cp-1",
+                      f"recover etcd on cp-1 from {described}, once; the other control planes join it")]
+    assert lines(session) == ["etcd recovering on cp-1: revision 4193, hash c25fd181, total keys 1287",
+                              "warning: talosctl read revision 4193, the manifest says 4000"]
+    assert list(memory.iterdir()) == []
+
+
+def test_a_copied_database_is_recovered_skipping_the_hash_check_and_without_a_revision_to_compare(
+        monkeypatch, make_session, identity, memory):
+    session = make_session(True)
+    copy = backup(session.project / "backups", "20261205T000000Z", identity, content=b"copied", copy_of="cp-2")
+    found = found_with(monkeypatch, session, {CP1: UNREACHABLE, CP2: "Preparing"})
+    chosen = etcd_restore.choose(session, copy.name, "backups", None)
+    calls = []
+    recovering_from(monkeypatch, calls, revision=17)
+    recovering = etcd_restore.recover(session, found, etcd_restore.Verified(chosen, 6), keys_of(identity))
+    assert calls == [(CP2, etcd_restore.SNAPSHOT_PLAIN, b"copied", True, "cp-2",
+                      f"recover etcd on cp-2 from {chosen.describe()}, once; the other control planes join it (a "
+                      "copied database has no integrity hash: --recover-skip-hash-check)")]
+    assert lines(session) == ["etcd recovering on cp-2: revision 17, hash c25fd181, total keys 1287"]
+    assert etcd_restore.summary(session, found, etcd_restore.Verified(chosen, 6), recovering).splitlines()[-1] == (
+        "etcd restored on cp-2 from the database copied off cp-2: the cluster's state went back to the snapshot's "
+        "time, 2026-12-05T00:00:00Z (revision 17); every change to Kubernetes since then is gone (Flux applies again "
+        "what Git holds)")
+
+
+def test_the_snapshot_is_checked_again_when_read_for_the_recovery(monkeypatch, make_session, identity, memory):
+    session = make_session(True)
+    directory = backup(session.project / "backups", "20261203T000000Z", identity)
+    found = found_with(monkeypatch, session, {CP1: "Preparing", CP2: "Preparing"})
+    verified = etcd_restore.verify(session, etcd_restore.choose(session, "newest", "backups", None), keys_of(identity))
+    (directory / sets.SNAPSHOT_FILE).write_bytes(b"swapped")
+    monkeypatch.setattr(talos_recovery, "recover", lambda *_, **__: pytest.fail("never recovered from a changed file"))
+    with pytest.raises(RunbookStopped, match=r"^refused: .* has sha256 [0-9a-f]{64}, its manifest says "):
+        etcd_restore.recover(session, found, verified, keys_of(identity))
+    (directory / sets.SNAPSHOT_FILE).unlink()
+    with pytest.raises(RunbookStopped) as gone:
+        etcd_restore.recover(session, found, verified, keys_of(identity))
+    assert str(gone.value).startswith("stopped at step 'decrypt the snapshot': ")
+    assert str(gone.value).endswith(" holds no encrypted snapshot; left in place: every control plane wiped, etcd "
+                                    "not recovered; run etcd-restore again")
+    assert list(memory.iterdir()) == []
+
+
+def test_a_snapshot_that_will_not_open_for_the_recovery_stops_after_the_wipe(monkeypatch, make_session, identity,
+                                                                          memory):
+    session = make_session(True)
+    directory = backup(session.project / "backups", "20261203T000000Z", identity)
+    found = found_with(monkeypatch, session, {CP1: "Preparing", CP2: "Preparing"})
+    verified = etcd_restore.Verified(etcd_restore.choose(session, "newest", "backups", None), 2)
+    monkeypatch.setattr(talos_recovery, "recover", lambda *_, **__: pytest.fail("nothing to recover from"))
+    with pytest.raises(RunbookStopped) as stop:
+        etcd_restore.recover(session, found, verified, unsealing.Identities((x25519.Identity.generate(),), ("theirs",)))
+    assert str(stop.value) == (
+        f"stopped at step 'decrypt the snapshot': {directory / sets.SNAPSHOT_FILE} does not decrypt with 1 age "
+        "identity from theirs (it was encrypted to another key); left in place: every control plane wiped, etcd not "
+        "recovered; run etcd-restore again")
+    assert list(memory.iterdir()) == []
+
+
+def test_a_refused_recovery_reads_whole(monkeypatch, make_session, identity, memory):
+    session = make_session(True)
+    backup(session.project / "backups", "20261203T000000Z", identity)
+    found = found_with(monkeypatch, session, {CP1: "Preparing", CP2: "Preparing"})
+    verified = etcd_restore.Verified(etcd_restore.choose(session, "newest", "backups", None), 2)
+
+    def refused(*_, **__):
+        raise ToolError(["talosctl"], 1, "error uploading snapshot: not ready\n")
+
+    monkeypatch.setattr(talos_recovery, "recover", refused)
+    with pytest.raises(RunbookStopped) as stop:
+        etcd_restore.recover(session, found, verified, keys_of(identity))
+    assert str(stop.value) == (
+        "stopped at step 'bootstrap --recover-from': `talosctl` exited 1: error uploading snapshot: not ready; left in "
+        "place: every control plane wiped, etcd not recovered; look at `talosctl -n 10.0.10.11 service etcd`, then run "
+        "etcd-restore again")
+    from homeops.tools.process import ToolTimeout
+    error = ToolTimeout(["talosctl", "bootstrap"], 300)
+    error.in_doubt = "etcd on cp-1 may be recovering from the snapshot"  # what the gate sets on a timeout
+
+    def unanswered(*_, **__):
+        raise error
+
+    monkeypatch.setattr(talos_recovery, "recover", unanswered)
+    with pytest.raises(RunbookStopped) as doubt:
+        etcd_restore.recover(session, found, verified, keys_of(identity))
+    assert str(doubt.value) == (
+        "stopped at step 'bootstrap --recover-from': `talosctl bootstrap` did not finish within 300s; left in place: "
+        "every control plane wiped; etcd on cp-1 may be recovering: look at `talosctl -n 10.0.10.11 service etcd` first")
+    assert list(memory.iterdir()) == []
+
+
+def test_a_planned_recovery_of_a_backup_decrypts_nothing(monkeypatch, make_session, identity):
+    session = make_session(False)
+    backup(session.project / "backups", "20261203T000000Z", identity)
+    found = found_with(monkeypatch, session, {CP1: "Preparing", CP2: "Preparing"})
+    chosen = etcd_restore.choose(session, "newest", "backups", None)
+    assert etcd_restore.recover(session, found, etcd_restore.Verified(chosen, None), keys_of(identity)) is None
+    assert lines(session) == [
+        "PLAN: would decrypt the snapshot into homeops-backup-XXXX/db.snapshot in memory (tmpfs), removed after the "
+        "upload",
+        f"PLAN: talosctl -n {CP1} bootstrap --recover-from=homeops-backup-XXXX/db.snapshot  # recover etcd on cp-1 "
+        f"from {chosen.describe()}, once; the other control planes join it"]
+
+
+# --- step 7: back --------------------------------------------------------------------------------
+
+
+def node_status(name, ready="True"):
+    from homeops.tools.shapes import NodeStatus
+    return NodeStatus(name, "worker", ready, False, None, "v1.31.0", "Talos (v1.11.1)", "v1.11.1", "b")
+
+
+def test_etcd_is_back_when_every_reachable_control_plane_is_a_voting_member_without_errors(monkeypatch, make_session):
+    session = make_session(True)
+    found = found_with(monkeypatch, session, {CP1: "Preparing", CP2: "Preparing"})
+    asked = []
+
+    def members(address, **_):
+        asked.append(address)
+        return [EtcdMember(address, "8f1e", "cp-2", False), EtcdMember(address, "9a2b", "cp-1", False)]
+
+    monkeypatch.setattr(talosctl, "etcd_members", members)
+    monkeypatch.setattr(talosctl, "etcd_status", lambda address, **_: [EtcdStatus(address, "8f1e", "8f1e", False, "")])
+    assert etcd_restore._etcd_back(session, found) is True and asked == [CP1]
+    monkeypatch.setattr(talosctl, "etcd_members", lambda address, **_: [EtcdMember(address, "8f1e", "cp-1", False),
+                                                                        EtcdMember(address, "9a2b", "cp-2", True)])
+
+    def status(address, **_):
+        if address == CP2:
+            raise ToolError(["talosctl"], 1, "error getting status:\n10.0.10.12: connection refused\n")
+        return [EtcdStatus(address, "8f1e", "8f1e", False, "etcdserver: no leader")]
+
+    monkeypatch.setattr(talosctl, "etcd_status", status)
+    assert etcd_restore._etcd_back(session, found) == (
+        "cp-2 still a learner; cp-1: etcdserver: no leader; cp-2: `talosctl` exited 1: 10.0.10.12: connection refused")
+    monkeypatch.setattr(talosctl, "etcd_members", lambda address, **_: [])
+    monkeypatch.setattr(talosctl, "etcd_status", lambda address, **_: [EtcdStatus(address, "8f1e", "8f1e", False, "")])
+    assert etcd_restore._etcd_back(session, found) == "members none, expected cp-1, cp-2"
+    monkeypatch.setattr(talosctl, "etcd_members", lambda address, **_: [EtcdMember(address, "8f1e", "cp-1", False)])
+    assert etcd_restore._etcd_back(session, found) == "members cp-1, expected cp-1, cp-2"
+
+
+def test_the_nodes_are_back_when_every_one_but_the_lost_is_ready(monkeypatch, make_session):
+    session = make_session(True)
+    names = [n.name for n in session.cluster.nodes]
+    found = found_with(monkeypatch, session, {CP1: "Preparing", CP2: UNREACHABLE})
+    monkeypatch.setattr(etcd_restore.kubectl, "nodes", lambda: [node_status(n) for n in names if n != "cp-2"])
+    assert etcd_restore._nodes_back(session, found) is True
+    others = [n for n in names if n not in ("cp-1", "cp-2")]
+    monkeypatch.setattr(etcd_restore.kubectl, "nodes",
+                        lambda: [node_status("cp-1", "Unknown")] + [node_status(n) for n in others[1:]])
+    assert etcd_restore._nodes_back(session, found) == f"cp-1 not Ready (Ready=Unknown); {others[0]} not registered"
+    everyone = found_with(monkeypatch, session, {CP1: "Preparing", CP2: "Preparing"})
+    monkeypatch.setattr(etcd_restore.kubectl, "nodes", lambda: [node_status(n) for n in names if n != "cp-2"])
+    assert etcd_restore._nodes_back(session, everyone) == "cp-2 not registered"
+
+
+def test_a_check_is_back_when_none_of_its_results_failed():
+    from homeops.procedures.checks import failed, passed
+    assert etcd_restore._checks_back(lambda: [passed("ceph health", "HEALTH_OK")]) is True
+    assert etcd_restore._checks_back(lambda: [failed("ceph health", "HEALTH_WARN"), passed("osds", "3 up"),
+                                              failed("pgs", "2 degraded")]) == "ceph health: HEALTH_WARN; pgs: 2 degraded"
+
+
+def back_everywhere(monkeypatch, session, *, ceph=True):
+    from homeops.procedures.checks import failed, passed
+    monkeypatch.setattr(etcd_restore.kubectl, "nodes", lambda: [node_status(n.name) for n in session.cluster.nodes])
+    monkeypatch.setattr(talosctl, "etcd_members", lambda address, **_: [EtcdMember(address, "8f1e", "cp-1", False)])
+    monkeypatch.setattr(talosctl, "etcd_status", lambda address, **_: [EtcdStatus(address, "8f1e", "8f1e", False, "")])
+    monkeypatch.setattr(etcd_restore.preflight, "ceph_health",
+                        lambda: [passed("ceph", "HEALTH_OK") if ceph else failed("ceph", "HEALTH_WARN: 1 osds down")])
+    monkeypatch.setattr(etcd_restore.preflight, "flux_ready", lambda: [passed("flux", "every object Ready")])
+
+
+def test_the_cluster_is_followed_back_step_by_step(monkeypatch, make_session):
+    session = make_session(True)
+    found = found_with(monkeypatch, session, {CP1: "Preparing", CP2: UNREACHABLE})
+    back_everywhere(monkeypatch, session)
+    etcd_restore.wait_recovered(session, found)
+    assert lines(session) == ["back: etcd: cp-1 voting members, each answering without errors",
+                              "back: the Kubernetes API, every node Ready but cp-2",
+                              "back: Ceph healthy",
+                              "back: every Flux object Ready"]
+
+
+def test_a_wait_for_the_cluster_that_runs_out_stops_naming_it_and_what_to_do(monkeypatch, make_session):
+    session = make_session(True)
+    found = found_with(monkeypatch, session, {CP1: "Preparing", CP2: "Preparing"})
+    back_everywhere(monkeypatch, session, ceph=False)
+    monkeypatch.setattr(talosctl, "etcd_members", lambda address, **_: [EtcdMember(address, "8f1e", "cp-1", False),
+                                                                        EtcdMember(address, "9a2b", "cp-2", False)])
+    with pytest.raises(RunbookStopped) as stop:
+        etcd_restore.wait_recovered(session, found)
+    assert str(stop.value) == (
+        "stopped at step 'wait for Ceph healthy': Ceph healthy did not happen within 0.5s; left in place: etcd "
+        "recovered from the snapshot; look at the cluster, then run cluster-health (a re-run of etcd-restore refuses "
+        "while etcd has quorum)")
+    said_lines = lines(session)
+    assert said_lines[:2] == ["back: etcd: cp-1, cp-2 voting members, each answering without errors",
+                              "back: the Kubernetes API, every node Ready"]
+    assert said_lines[2].startswith("waiting for Ceph healthy: ceph: HEALTH_WARN: 1 osds down (")
+
+
+def test_a_planned_recovery_describes_every_wait_and_looks_at_nothing(monkeypatch, make_session):
+    session = make_session(False)
+    found = found_with(monkeypatch, session, {CP1: "Preparing", CP2: UNREACHABLE})
+    monkeypatch.setattr(talosctl, "etcd_members", lambda *_, **__: pytest.fail("a plan looks at nothing"))
+    monkeypatch.setattr(etcd_restore.kubectl, "nodes", lambda *_, **__: pytest.fail("a plan looks at nothing"))
+    etcd_restore.wait_recovered(session, found)
+    assert lines(session) == [
+        "PLAN: would wait for etcd: cp-1 voting members, each answering without errors (up to 0.5s)",
+        "PLAN: would wait for the Kubernetes API, every node Ready but cp-2 (up to 0.5s)",
+        "PLAN: would wait for Ceph healthy (up to 0.5s)",
+        "PLAN: would wait for every Flux object Ready (up to 0.5s)"]
+
+
+def test_the_summary_names_every_lost_control_plane_and_an_unknown_time(monkeypatch, make_session):
+    session = make_session(True)
+    found = found_with(monkeypatch, session, {CP1: "Preparing", CP2: UNREACHABLE})
+    ref = snapshots.SnapshotRef("backups/", "etcd-1", None, None, None)
+    verified = etcd_restore.Verified(etcd_restore.Chosen(ref, None, None), 6)
+    recovering = talos_recovery.Recovering("p", "h", 5, 1, 2)
+    assert etcd_restore.summary(session, found, verified, recovering).splitlines() == [
+        "cp-2 did not answer (10.0.10.12: rpc error: code = Unavailable desc = connection refused): it is out of etcd "
+        "now; wipe or reinstall it with its machine configuration (the backup holds it), then run node-add -p "
+        "node=cp-2 to bring it back",
+        "etcd restored on cp-1 from the backup etcd-1: the cluster's state went back to the snapshot's time, an "
+        "unknown time (revision 5); every change to Kubernetes since then is gone (Flux applies again what Git holds)"]
+    assert etcd_restore.summary(session, found, verified, None).splitlines()[-1] == (
+        "plan: etcd would be recovered on cp-1 from etcd-1 from backups/ (time unknown, revision unknown); nothing "
+        "changed")
+    planned = make_session(False)
+    assert etcd_restore.summary(planned, found, verified, recovering).splitlines()[-1].startswith("plan: ")
