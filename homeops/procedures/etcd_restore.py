@@ -361,7 +361,7 @@ def recover(session: Session, found: Triage, verified: Verified, keys: unsealing
 # --- step 7: back -------------------------------------------------------------------------------
 
 
-def _etcd_back(session: Session, found: Triage) -> bool | str:
+def _etcd_back(found: Triage) -> bool | str:
     expected = sorted(cp.node.name for cp in found.reachable)
     node = target(found)
     members = talosctl.etcd_members(str(node.address))
@@ -403,7 +403,7 @@ def wait_recovered(session: Session, found: Triage) -> None:
     Ready, then Ceph healthy and every Flux object Ready."""
     reachable = ", ".join(cp.node.name for cp in found.reachable)
     steps = [
-        (f"etcd: {reachable} voting members, each answering without errors", lambda: _etcd_back(session, found)),
+        (f"etcd: {reachable} voting members, each answering without errors", lambda: _etcd_back(found)),
         ("the Kubernetes API, every node Ready" + (" but " + ", ".join(cp.node.name for cp in found.lost)
                                                    if found.lost else ""), lambda: _nodes_back(session, found)),
         ("Ceph healthy", lambda: _checks_back(preflight.ceph_health)),

@@ -4,10 +4,12 @@ before anything is wiped, and the commands the gate is given."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import io
 import os
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 from types import SimpleNamespace
@@ -354,7 +356,7 @@ def test_a_source_without_a_manifest_hash_is_vouched_for_by_age_alone(make_sessi
 
     chosen = etcd_restore.Chosen(Remote().list()[0], Remote(), None)
     assert etcd_restore.verify(session, chosen, unsealing.Identities((identity,), ("mine",))).size == 9
-    assert "no manifest sha256 (age authenticated it)" in said(session)
+    assert lines(session)[-1] == "snapshot checked: no manifest sha256 (age authenticated it), decrypts whole (9 bytes)"
 
 
 # --- the copy, the reset, the recovery --------------------------------------------------------
@@ -767,6 +769,21 @@ def lines(session: Session) -> list[str]:
     return [re.sub(r"^\d\d:\d\d:\d\d ", "", line) for line in said(session).splitlines()]
 
 
+@contextlib.contextmanager
+def local_time(zone: str):
+    before = os.environ.get("TZ")
+    os.environ["TZ"] = zone
+    time.tzset()
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["TZ"]
+        else:
+            os.environ["TZ"] = before
+        time.tzset()
+
+
 def keys_of(identity) -> unsealing.Identities:
     return unsealing.Identities((identity,), ("mine",))
 
@@ -804,7 +821,8 @@ def test_the_copy_goes_on_to_the_next_member_and_its_manifest_is_whole(monkeypat
     asked = []
 
     def copy(gate, address, directory, *, why):
-        asked.append((address, Path(directory).parent.parent == memory, why))
+        assert gate is session.gate
+        asked.append((address, Path(directory).name, Path(directory).parent.parent == memory, why))
         if address == CP1:
             raise ToolError(["talosctl"], 1, "error copying:\n10.0.10.11: permission denied\n")
         Path(directory).mkdir()
@@ -812,13 +830,15 @@ def test_the_copy_goes_on_to_the_next_member_and_its_manifest_is_whole(monkeypat
         return True
 
     monkeypatch.setattr(talos_recovery, "copy_database", copy)
-    copied = etcd_restore.copy_database(session, found, "backups")
+    with local_time("JST-9"):  # nine hours off UTC: a local time would not pass for the manifest's UTC
+        copied = etcd_restore.copy_database(session, found, "backups")
     why = "a copy of the newest data etcd has, before any reset wipes it (Talos's guide)"
-    assert asked == [(CP1, True, why), (CP2, True, why)]
+    assert asked == [(CP1, "copy", True, why), (CP2, "copy", True, why)]  # the plan's homeops-backup-XXXX/copy
     assert copied.node.name == "cp-2" and copied.directory.parent == session.project / "backups"
     assert copied.sealed.path == copied.directory / sets.COPY_FILE
     manifest = sets.read_manifest(copied.directory)
-    assert datetime.strptime(manifest.pop("taken"), "%Y-%m-%dT%H:%M:%SZ")
+    taken = datetime.strptime(manifest.pop("taken"), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+    assert abs((datetime.now(timezone.utc) - taken).total_seconds()) < 60  # UTC, as the Z says, whatever TZ is
     assert manifest == {
         "complete": True, "kind": "copied-database", "recipient": str(identity.to_public()),
         "source": {"node": "cp-2", "address": CP2},
@@ -1167,7 +1187,7 @@ def test_a_planned_wait_for_preparing_is_described(monkeypatch, make_session):
 
 def recovering_from(monkeypatch, calls, revision=4193):
     def recover(gate, address, path, *, skip_hash_check, node, why):
-        calls.append((address, Path(path).name, Path(path).read_bytes(), skip_hash_check, node, why))
+        calls.append((gate.apply, address, Path(path).name, Path(path).read_bytes(), skip_hash_check, node, why))
         return talos_recovery.Recovering(path, "c25fd181", revision, 1287, 3035136)
 
     monkeypatch.setattr(talos_recovery, "recover", recover)
@@ -1183,7 +1203,7 @@ def test_the_recovery_says_what_talosctl_read_and_warns_on_another_revision(monk
     recovering_from(monkeypatch, calls)
     assert etcd_restore.recover(session, found, verified, keys_of(identity)).revision == 4193
     described = f"{directory.name} from {session.project}/backups/ (2026-12-03T00:00:00Z, revision 4000)"
-    assert calls == [(CP1, etcd_restore.SNAPSHOT_PLAIN, b"the db", False, "cp-1",
+    assert calls == [(True, CP1, etcd_restore.SNAPSHOT_PLAIN, b"the db", False, "cp-1",
                       f"recover etcd on cp-1 from {described}, once; the other control planes join it")]
     assert lines(session) == ["etcd recovering on cp-1: revision 4193, hash c25fd181, total keys 1287",
                               "warning: talosctl read revision 4193, the manifest says 4000"]
@@ -1199,7 +1219,7 @@ def test_a_copied_database_is_recovered_skipping_the_hash_check_and_without_a_re
     calls = []
     recovering_from(monkeypatch, calls, revision=17)
     recovering = etcd_restore.recover(session, found, etcd_restore.Verified(chosen, 6), keys_of(identity))
-    assert calls == [(CP2, etcd_restore.SNAPSHOT_PLAIN, b"copied", True, "cp-2",
+    assert calls == [(True, CP2, etcd_restore.SNAPSHOT_PLAIN, b"copied", True, "cp-2",
                       f"recover etcd on cp-2 from {chosen.describe()}, once; the other control planes join it (a "
                       "copied database has no integrity hash: --recover-skip-hash-check)")]
     assert lines(session) == ["etcd recovering on cp-2: revision 17, hash c25fd181, total keys 1287"]
@@ -1280,7 +1300,11 @@ def test_a_planned_recovery_of_a_backup_decrypts_nothing(monkeypatch, make_sessi
     backup(session.project / "backups", "20261203T000000Z", identity)
     found = found_with(monkeypatch, session, {CP1: "Preparing", CP2: "Preparing"})
     chosen = etcd_restore.choose(session, "newest", "backups", None)
+    asked, real = [], talos_recovery.recover
+    monkeypatch.setattr(talos_recovery, "recover",
+                        lambda gate, address, path, **kw: asked.append((gate, kw["node"])) or real(gate, address, path, **kw))
     assert etcd_restore.recover(session, found, etcd_restore.Verified(chosen, None), keys_of(identity)) is None
+    assert asked == [(session.gate, "cp-1")]
     assert lines(session) == [
         "PLAN: would decrypt the snapshot into homeops-backup-XXXX/db.snapshot in memory (tmpfs), removed after the "
         "upload",
@@ -1307,7 +1331,7 @@ def test_etcd_is_back_when_every_reachable_control_plane_is_a_voting_member_with
 
     monkeypatch.setattr(talosctl, "etcd_members", members)
     monkeypatch.setattr(talosctl, "etcd_status", lambda address, **_: [EtcdStatus(address, "8f1e", "8f1e", False, "")])
-    assert etcd_restore._etcd_back(session, found) is True and asked == [CP1]
+    assert etcd_restore._etcd_back(found) is True and asked == [CP1]
     monkeypatch.setattr(talosctl, "etcd_members", lambda address, **_: [EtcdMember(address, "8f1e", "cp-1", False),
                                                                         EtcdMember(address, "9a2b", "cp-2", True)])
 
@@ -1317,13 +1341,26 @@ def test_etcd_is_back_when_every_reachable_control_plane_is_a_voting_member_with
         return [EtcdStatus(address, "8f1e", "8f1e", False, "etcdserver: no leader")]
 
     monkeypatch.setattr(talosctl, "etcd_status", status)
-    assert etcd_restore._etcd_back(session, found) == (
+    assert etcd_restore._etcd_back(found) == (
         "cp-2 still a learner; cp-1: etcdserver: no leader; cp-2: `talosctl` exited 1: 10.0.10.12: connection refused")
     monkeypatch.setattr(talosctl, "etcd_members", lambda address, **_: [])
     monkeypatch.setattr(talosctl, "etcd_status", lambda address, **_: [EtcdStatus(address, "8f1e", "8f1e", False, "")])
-    assert etcd_restore._etcd_back(session, found) == "members none, expected cp-1, cp-2"
+    assert etcd_restore._etcd_back(found) == "members none, expected cp-1, cp-2"
     monkeypatch.setattr(talosctl, "etcd_members", lambda address, **_: [EtcdMember(address, "8f1e", "cp-1", False)])
-    assert etcd_restore._etcd_back(session, found) == "members cp-1, expected cp-1, cp-2"
+    assert etcd_restore._etcd_back(found) == "members cp-1, expected cp-1, cp-2"
+    monkeypatch.setattr(talosctl, "etcd_members", lambda address, **_: [EtcdMember(address, "8f1e", "cp-1", False),
+                                                                        EtcdMember(address, "7c3d", "cp-3", False)])
+    assert etcd_restore._etcd_back(found) == "members cp-1, cp-3, expected cp-1, cp-2"
+    monkeypatch.setattr(talosctl, "etcd_members", members)
+
+    def first_fails(address, **_):
+        if address == CP1:
+            raise ToolError(["talosctl"], 1, "10.0.10.11: connection refused\n")
+        return [EtcdStatus(address, "9a2b", "8f1e", False, "etcdserver: request timed out")]
+
+    monkeypatch.setattr(talosctl, "etcd_status", first_fails)
+    assert etcd_restore._etcd_back(found) == (
+        "cp-1: `talosctl` exited 1: 10.0.10.11: connection refused; cp-2: etcdserver: request timed out")
 
 
 def test_the_nodes_are_back_when_every_one_but_the_lost_is_ready(monkeypatch, make_session):
@@ -1417,3 +1454,121 @@ def test_the_summary_names_every_lost_control_plane_and_an_unknown_time(monkeypa
         "changed")
     planned = make_session(False)
     assert etcd_restore.summary(planned, found, verified, recovering).splitlines()[-1].startswith("plan: ")
+
+
+def test_a_remote_snapshot_is_fetched_by_its_reference_into_memory_to_check_and_to_recover(
+        monkeypatch, make_session, identity, memory, tmp_path):
+    session = make_session(True)
+    held = tmp_path / "remote.age"
+    seal_bytes(b"remote db", held, recipient(str(identity.to_public())))
+    ref = snapshots.SnapshotRef("s3://b/home", "home-1.snap.age", None, None, None)
+    fetched = []
+
+    def fetch(asked, into):
+        fetched.append((asked, into.parent == memory))
+        target = into / "fetched.age"
+        target.write_bytes(held.read_bytes())
+        return target
+
+    remote = SimpleNamespace(describe=lambda: "s3://b/home", list=lambda: [ref], fetch=fetch)
+    chosen = etcd_restore.Chosen(ref, remote, None)
+    verified = etcd_restore.verify(session, chosen, keys_of(identity))
+    found = found_with(monkeypatch, session, {CP1: "Preparing", CP2: "Preparing"})
+    calls = []
+    recovering_from(monkeypatch, calls)
+    etcd_restore.recover(session, found, verified, keys_of(identity))
+    assert fetched == [(ref, True), (ref, True)]  # once to check it, once again to recover from it
+    assert [call[3] for call in calls] == [b"remote db"]
+    assert list(memory.iterdir()) == []
+
+
+def test_the_newest_is_found_across_every_source_and_none_anywhere_names_them_all(make_session, identity, monkeypatch):
+    session = make_session(True)
+    root = session.project / "backups"
+    newest = backup(root, "20261209T000000Z", identity)
+    older = snapshots.SnapshotRef("s3://b/home", "home-2", datetime(2026, 12, 5, tzinfo=timezone.utc), 9, None)
+    remote = SimpleNamespace(describe=lambda: "s3://b/home", list=lambda: [older])
+    monkeypatch.setattr(snapshots, "sources_for", lambda s, d: [snapshots.LocalSource(root), remote])
+    chosen = etcd_restore.choose(session, "newest", "backups", None)
+    assert (chosen.ref.name, chosen.source.directory) == (newest.name, root)
+    empty = SimpleNamespace(describe=lambda: "s3://b/home", list=lambda: [])
+    monkeypatch.setattr(snapshots, "sources_for", lambda s, d: [snapshots.LocalSource(session.project / "none"), empty])
+    with pytest.raises(RunbookStopped) as stop:
+        etcd_restore.choose(session, "newest", "backups", None)
+    assert str(stop.value) == f"refused: no backup in {session.project}/none/, s3://b/home; nothing changed"
+
+
+def test_a_copy_made_by_this_run_is_read_from_the_destination(make_session, identity):
+    session = make_session(True)
+    root = session.project / "backups"
+    directory = backup(root, "20261205T000000Z", identity, copy_of="cp-1")
+    copied = etcd_restore.Copied(session.cluster.control_planes[0], directory, None)
+    chosen = etcd_restore.choose(session, "copied", "backups", copied)
+    assert (chosen.ref.name, chosen.source.directory, chosen.copied_from) == (directory.name, root, "cp-1")
+
+
+def test_a_relative_path_not_under_the_project_is_read_from_where_the_runbook_runs(make_session, identity,
+                                                                                   monkeypatch, tmp_path):
+    session = make_session(True)
+    here = tmp_path / "here"
+    directory = backup(here / "kept", "20261201T000000Z", identity)
+    monkeypatch.chdir(here)
+    chosen = etcd_restore.choose(session, f"kept/{directory.name}", "backups", None)
+    assert (chosen.ref.name, chosen.source.directory) == (directory.name, Path("kept"))
+
+
+def test_a_name_is_one_set_of_the_destination_never_a_path_into_it(make_session, identity, monkeypatch, tmp_path):
+    session = make_session(True)
+    root = session.project / "backups"
+    nested = backup(root / "nested", "20261201T000000Z", identity)
+    monkeypatch.chdir(root.parent.parent)  # where neither the project nor the runbook holds the path
+    wanted = f"nested/{nested.name}"
+    assert not (session.project / wanted).exists() and not Path(wanted).exists()
+    with pytest.raises(RunbookStopped) as stop:
+        etcd_restore.choose(session, wanted, "backups", None)
+    assert str(stop.value) == f"refused: no backup named '{wanted}' in {root}/; nothing changed"
+
+
+def test_a_source_that_cannot_be_listed_is_warned_about_while_a_name_is_looked_up(make_session, monkeypatch):
+    session = make_session(True)
+
+    def unlisted():
+        raise OSError("Permission denied")
+
+    broken = SimpleNamespace(describe=lambda: "/srv/etcd/", list=unlisted)
+    monkeypatch.setattr(snapshots, "sources_for", lambda s, d: [broken])
+    with pytest.raises(RunbookStopped, match="^refused: no backup named 'home-1' in /srv/etcd/; nothing changed$"):
+        etcd_restore.choose(session, "home-1", "backups", None)
+    assert lines(session) == ["warning: cannot list the snapshots of /srv/etcd/: Permission denied"]
+
+
+def three_control_planes(cluster, services):
+    """cluster.yaml's two control planes and a worker's Node standing in for a third."""
+    nodes = [*cluster.control_planes, cluster.workers[0]]
+    return etcd_triage.Triage(tuple(etcd_triage.ControlPlane(node, service, "?" if service else "gone")
+                                    for node, service in zip(nodes, services)), None)
+
+
+def test_a_refused_third_reset_names_both_wiped_before_it(monkeypatch, make_session):
+    session = make_session(True)
+    found = three_control_planes(session.cluster, ["Running", "Running", "Running"])
+    third = session.cluster.workers[0]
+
+    def reset(gate, address, **_):
+        if address == str(third.address):
+            raise ToolError(["talosctl"], 1, "connection refused")
+
+    monkeypatch.setattr(talos_recovery, "reset_ephemeral", reset)
+    with pytest.raises(RunbookStopped) as stop:
+        etcd_restore.reset_members(session, found, etcd_restore.Verified(etcd_restore.Chosen(None, None, None), None))
+    assert str(stop.value) == (
+        f"stopped at step 'reset {third.name}': `talosctl` exited 1: connection refused; left in place: cp-1, cp-2 "
+        f"wiped; {third.name} may be resetting; run etcd-restore again once it answers")
+
+
+def test_every_lost_control_plane_is_named_in_the_wait_for_the_nodes(make_session):
+    session = make_session(False)
+    found = three_control_planes(session.cluster, ["Preparing", None, None])
+    etcd_restore.wait_recovered(session, found)
+    assert lines(session)[1] == (f"PLAN: would wait for the Kubernetes API, every node Ready but cp-2, "
+                                 f"{session.cluster.workers[0].name} (up to 0.5s)")
