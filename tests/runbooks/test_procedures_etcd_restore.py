@@ -9,6 +9,7 @@ import dataclasses
 import hashlib
 import io
 import os
+import re
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -765,7 +766,6 @@ def test_the_s3_source_is_imported_only_when_asked_and_absent_is_none(monkeypatc
 
 def lines(session: Session) -> list[str]:
     """What the session said, without the gate's time of day (plan lines carry none)."""
-    import re
     return [re.sub(r"^\d\d:\d\d:\d\d ", "", line) for line in said(session).splitlines()]
 
 
@@ -1083,7 +1083,6 @@ class Guard:
         self.covered = []
 
     def covering(self, seconds, what):
-        import contextlib
         self.covered.append((seconds, what))
         return contextlib.nullcontext()
 
