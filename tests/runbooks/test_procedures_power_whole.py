@@ -5,7 +5,9 @@ what a plan says instead of doing it."""
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -65,7 +67,11 @@ def reads(monkeypatch, *, nodes=None, etcd=None, ceph=None, flux=None):
     ok = CheckResult("nodes Ready", "ok", "5 Ready")
     monkeypatch.setattr(power_down.kubectl, "nodes", nodes or (lambda: []))
     monkeypatch.setattr(power_down, "nodes_ready", lambda seen: ok)
-    monkeypatch.setattr(power_down, "etcd", lambda cluster: etcd or [CheckResult("etcd members", "ok", "2 healthy")])
+    def read_etcd(cluster):
+        assert cluster.cluster.name == "home-ops" and [n.name for n in cluster.control_planes] == ["cp-1", "cp-2"]
+        return etcd or [CheckResult("etcd members", "ok", "2 healthy")]
+
+    monkeypatch.setattr(power_down, "etcd", read_etcd)
     monkeypatch.setattr(power_down, "ceph_health", lambda: ceph or [CheckResult("Ceph health", "ok", "HEALTH_OK")])
     monkeypatch.setattr(power_down, "flux_ready", lambda: flux or [CheckResult("Flux Ready", "ok", "all Ready")])
 
@@ -233,6 +239,10 @@ def test_a_plan_says_the_flags_would_be_set_and_records_none(monkeypatch):
     run = power_down.PowerDownRun(make_session(apply=False), PowerDown())
     assert run.set_flags() == "Ceph: noout, norebalance, nobackfill would be set (norebalance already set before, left so)"
     assert run.state.flags_set == [] and run.state.flags_before == ["norebalance"]
+    Ceph(monkeypatch, flags={"noout", "nobackfill"})
+    both = power_down.PowerDownRun(make_session(apply=False), PowerDown())
+    assert both.set_flags() == ("Ceph: noout, norebalance, nobackfill would be set (noout, nobackfill already set "
+                                "before, left so)")
 
 
 def test_a_flag_set_before_is_remembered_once(monkeypatch):
@@ -293,10 +303,14 @@ def test_an_operator_at_0_with_nothing_recorded_comes_back_at_0(monkeypatch):
 
 
 def test_an_operator_scaled_up_again_since_the_earlier_shutdown_is_recorded_anew(monkeypatch):
-    Operator(monkeypatch, 3)
+    operator = Operator(monkeypatch, 3)
     run = power_down.PowerDownRun(make_session(), PowerDown(operator_replicas=1))
     run.stop_operator()
     assert run.state.operator_replicas == 3
+    operator.wanted = 1
+    fewer = power_down.PowerDownRun(make_session(), PowerDown(operator_replicas=3))
+    fewer.stop_operator()
+    assert fewer.state.operator_replicas == 1
 
 
 @pytest.mark.parametrize("fail, read, why", [
@@ -414,7 +428,7 @@ from homeops.procedures import power_up  # noqa: E402
 from homeops.tools.shapes import CephStatus, FluxObject, HealthCheck  # noqa: E402
 
 SHUTDOWN = PowerDown(suspended=["Kustomization flux-system/apps", "HelmRelease kube-system/cilium"],
-                     already_suspended=["HelmRelease cert-manager/cert-manager"],
+                     already_suspended=["HelmRelease cert-manager/cert-manager", "HelmRelease default/held"],
                      flags_set=["noout", "norebalance"], operator_replicas=2)
 CLEAN = CephStatus("HEALTH_OK", (), 3, 3, 3, (("active+clean", 10),), 10)
 
@@ -440,7 +454,8 @@ def test_startup_reads_the_last_shutdown_beside_its_own_record(monkeypatch, tmp_
 def test_what_startup_works_from_is_said_whole(monkeypatch):
     assert startup(monkeypatch).source() == (
         "undoing 20260101T000000Z-cluster-shutdown.ipynb (cluster-shutdown completed, started 2026-01-01T00:00:00Z): "
-        "Flux objects it suspended: 2 (suspended before it, left so: HelmRelease cert-manager/cert-manager); flags it "
+        "Flux objects it suspended: 2 (suspended before it, left so: HelmRelease cert-manager/cert-manager, HelmRelease "
+        "default/held); flags it "
         "set: noout, norebalance; the Rook operator had 2 replica(s)")
     assert startup(monkeypatch, PowerDown(suspended=["x"])).source() == (
         "undoing 20260101T000000Z-cluster-shutdown.ipynb (cluster-shutdown completed, started 2026-01-01T00:00:00Z): "
@@ -463,6 +478,12 @@ def test_a_stopped_startup_names_what_it_did_and_what_it_left(monkeypatch):
         "suspended: HelmRelease kube-system/cilium (on purpose: resumed only once Ceph is healthy); the Rook operator "
         "scaled back to 2; cleared: noout; resumed: Kustomization flux-system/apps; run cluster-startup again once the "
         "cause is fixed")
+    run.flags_cleared, run.resumed = ["noout", "norebalance"], ["Kustomization flux-system/apps",
+                                                                 "HelmRelease kube-system/cilium"]
+    assert str(run.stop("x", "y")) == (
+        "cluster-startup: stopped at step 'x': y; left in place: the Rook operator scaled back to 2; cleared: noout, "
+        "norebalance; resumed: Kustomization flux-system/apps, HelmRelease kube-system/cilium; run cluster-startup "
+        "again once the cause is fixed")
     assert str(startup(monkeypatch, PowerDown()).stop("x", "y")) == "cluster-startup: stopped at step 'x': y; nothing changed"
 
 
@@ -509,6 +530,9 @@ def test_the_control_planes_answer(monkeypatch):
     monkeypatch.setattr(talos_power, "answers", lambda a: True)
     run = startup(monkeypatch, PowerDown())
     assert run.control_planes() == "control planes: cp-1, cp-2 answer"
+    monkeypatch.setattr(talos_power, "answers", lambda a: "refused")
+    assert stopped(run.control_planes).endswith("; last seen: not answering: cp-1 (refused); cp-2 (refused); nothing "
+                                                "changed")
 
 
 def test_a_plan_says_what_the_control_planes_would_be_waited_for_and_how_they_are_now(monkeypatch):
@@ -523,8 +547,6 @@ def test_a_plan_says_what_the_control_planes_would_be_waited_for_and_how_they_ar
 
 
 def test_one_control_plane_is_waited_for_without_the_quorum_note(monkeypatch):
-    from types import SimpleNamespace
-
     run = startup(monkeypatch, apply=False)
     cp1 = run.session.cluster.control_planes[0]
     run.session = SimpleNamespace(cluster=SimpleNamespace(control_planes=[cp1]), apply=False, gate=run.session.gate,
@@ -532,6 +554,10 @@ def test_one_control_plane_is_waited_for_without_the_quorum_note(monkeypatch):
     monkeypatch.setattr(talos_power, "answers", lambda a: True)
     run.control_planes()
     assert out(run.session) == ["PLAN: would wait for the control planes' Talos API (cp-1) (up to 0.5s)"]
+    cp3 = SimpleNamespace(name="cp-3", address="10.0.10.13")
+    run.session.cluster.control_planes = [cp1, cp3, cp3]
+    run.control_planes()
+    assert out(run.session)[-1] == "PLAN: would wait for the control planes' Talos API (cp-1, cp-3, cp-3) (up to 0.5s)"
 
 
 def test_the_lease_is_taken_once_the_api_answers(monkeypatch, tmp_path):
@@ -552,8 +578,10 @@ def test_an_api_that_does_not_answer_stops_saying_what_was_seen(monkeypatch):
 
     monkeypatch.setattr(power_up.kubectl, "nodes", refused)
     run = startup(monkeypatch, PowerDown())
-    message = stopped(run.api)
-    assert message.startswith("cluster-startup: stopped at step 'wait for the API': ") and "connection refused" in message
+    error = str(ToolError(["kubectl"], 1, "connection refused"))
+    assert stopped(run.api) == (
+        "cluster-startup: stopped at step 'wait for the API': the Kubernetes API (etcd's quorum, then the API server "
+        f"behind the VIP) did not happen within 0.5s (last error: {error}); nothing changed")
 
 
 class Seen:
@@ -565,8 +593,11 @@ def test_every_node_must_be_ready_and_registered(monkeypatch):
     monkeypatch.setattr(power_up.kubectl, "nodes", lambda: [Seen("cp-1", "True"), Seen("cp-2", "True"),
                                                             Seen("worker-1", "False"), Seen("worker-3", "True")])
     run = startup(monkeypatch, PowerDown())
-    assert stopped(run.nodes_ready).endswith(
-        "; last seen: worker-1 not Ready (Ready=False); worker-2 not registered; nothing changed")
+    what = "every node Ready (cp-1, cp-2, worker-1, worker-2, worker-3)"
+    seen = "worker-1 not Ready (Ready=False); worker-2 not registered"
+    assert stopped(run.nodes_ready) == (f"cluster-startup: stopped at step 'wait for every node Ready': {what} did not "
+                                        f"happen within 0.5s; last seen: {seen}; nothing changed")
+    assert out(run.session)[0].startswith(f"waiting for {what}: {seen} (")
     monkeypatch.setattr(power_up.kubectl, "nodes", lambda: [Seen(n.name, "True") for n in run.session.cluster.nodes])
     assert run.nodes_ready() == "nodes: all 5 Ready"
     plan = startup(monkeypatch, apply=False)
@@ -624,6 +655,9 @@ class CephUp:
 def test_ceph_waits_for_every_osd_and_clean_pgs_and_says_what_it_last_saw(monkeypatch):
     CephUp(monkeypatch, [CephStatus("HEALTH_WARN", (), 3, 1, 3, (("active+undersized", 4), ("active+clean", 6)), 10)])
     run = startup(monkeypatch)
+    assert stopped(run.ceph_up).startswith(
+        "cluster-startup: stopped at step 'wait for every OSD up and clean PGs': every OSD up and every PG clean (with "
+        "the shutdown's flags still set) did not happen within 0.5s; last seen: 2 of 3 OSDs down;")
     assert stopped(run.ceph_up).endswith("; last seen: 2 of 3 OSDs down; PGs not clean: 4 active+undersized; left in "
                                          "place: Ceph flags still set: noout, norebalance (on purpose: cleared only "
                                          "once every OSD is up and PGs are clean, so no data moves meanwhile); Flux "
@@ -685,7 +719,8 @@ def test_health_ok_needs_clean_pgs_too_and_says_the_checks_it_last_saw(monkeypat
     CephUp(monkeypatch, [CephStatus("HEALTH_WARN", (check, HealthCheck("X", "HEALTH_WARN", "y")), 3, 3, 3, (), 10)])
     run = startup(monkeypatch, PowerDown())
     message = stopped(run.health_ok)
-    assert message.startswith("cluster-startup: stopped at step 'wait for HEALTH_OK': ")
+    assert message.startswith("cluster-startup: stopped at step 'wait for HEALTH_OK': Ceph HEALTH_OK did not happen "
+                              "within 0.5s; last seen: ")
     assert message.endswith("; last seen: HEALTH_WARN: OSDMAP_FLAGS: noout flag(s) set; X: y; nothing changed")
     CephUp(monkeypatch, [CephStatus("HEALTH_OK", (), 3, 3, 3, (("active+clean", 9),), 10)])
     assert stopped(run.health_ok).endswith("; last seen: HEALTH_OK; nothing changed")
@@ -704,7 +739,8 @@ def test_flux_resumes_what_the_shutdown_suspended_and_names_what_it_left(monkeyp
     resumed = []
     monkeypatch.setattr(flux_suspension, "resume", lambda session, names, done: resumed.append(list(names)))
     run = startup(monkeypatch)
-    assert run.flux() == "Flux: resumed 2; left suspended as before the shutdown: HelmRelease cert-manager/cert-manager"
+    assert run.flux() == ("Flux: resumed 2; left suspended as before the shutdown: HelmRelease cert-manager/cert-manager, "
+                          "HelmRelease default/held")
     assert resumed == [["Kustomization flux-system/apps", "HelmRelease kube-system/cilium"]]
     assert startup(monkeypatch, PowerDown(suspended=["HelmRelease a/b"]), apply=False).flux() == "Flux: would resume 1"
     assert startup(monkeypatch, PowerDown()).flux() == "Flux: nothing of cluster-shutdown's to resume"
@@ -712,16 +748,17 @@ def test_flux_resumes_what_the_shutdown_suspended_and_names_what_it_left(monkeyp
 
 def test_without_a_record_suspended_flux_is_listed_and_resumed_only_when_asked(monkeypatch):
     held = flux_object("HelmRelease", "a", "b", suspended=True)
-    monkeypatch.setattr(flux_suspension, "suspended_now", lambda: [held])
+    monkeypatch.setattr(flux_suspension, "suspended_now", lambda: [held, flux_object("HelmRelease", "c", "d", True)])
     resumed = []
     monkeypatch.setattr(flux_suspension, "resume", lambda session, names, done: resumed.append(list(names)))
     run = startup(monkeypatch, None)
-    assert run.flux() == ("Flux: suspended now, left so: HelmRelease a/b; no cluster-shutdown record says which of "
+    assert run.flux() == ("Flux: suspended now, left so: HelmRelease a/b, HelmRelease c/d; no cluster-shutdown record "
+                          "says which of "
                           "them it suspended: resume them by hand, or run again with resume_flux = True to resume "
                           "every one")
-    assert run.seen_suspended == ["HelmRelease a/b"] and resumed == []
-    assert startup(monkeypatch, None, resume_flux=True).flux() == "Flux: resumed 1"
-    assert resumed == [["HelmRelease a/b"]]
+    assert run.seen_suspended == ["HelmRelease a/b", "HelmRelease c/d"] and resumed == []
+    assert startup(monkeypatch, None, resume_flux=True).flux() == "Flux: resumed 2"
+    assert resumed == [["HelmRelease a/b", "HelmRelease c/d"]]
     monkeypatch.setattr(flux_suspension, "suspended_now", lambda: [])
     assert startup(monkeypatch, None).flux() == "Flux: nothing of cluster-shutdown's to resume"
 
@@ -739,18 +776,33 @@ def test_flux_that_cannot_be_read_stops_a_run_and_is_said_in_a_plan(monkeypatch)
 
 
 def health(monkeypatch, results, objects):
-    monkeypatch.setattr(power_up, "cluster_health", lambda cluster, project: list(results))
+    def cluster_health(cluster, project):
+        assert cluster.cluster.name == "home-ops" and project == Path("/project")
+        return list(results)
+
+    monkeypatch.setattr(power_up, "cluster_health", cluster_health)
     monkeypatch.setattr(power_up, "flux_objects", lambda: list(objects))
+
+
+def with_project(run):
+    run.session = replace(run.session, project=Path("/project"))
+    return run
 
 
 FLUX_FAILED = CheckResult("Flux Ready", "FAIL", "HelmRelease cert-manager/cert-manager is suspended")
 
 
-def test_the_checks_take_what_was_suspended_before_the_shutdown_as_a_warning(monkeypatch):
+def test_the_checks_take_what_was_suspended_before_the_shutdown_as_a_warning(monkeypatch, capsys):
     held = flux_object("HelmRelease", "cert-manager", "cert-manager", suspended=True)
     health(monkeypatch, [CheckResult("nodes Ready", "ok", "5 Ready"), FLUX_FAILED], [held, flux_object("K", "a", "b")])
     run = startup(monkeypatch)
+    run.session = replace(run.session, project=Path("/project"))
     assert run.checks() == "all 2 checks passed (1 warning(s))"
+    assert ("suspended before cluster-shutdown and left so: HelmRelease cert-manager/cert-manager, HelmRelease "
+            "default/held") in capsys.readouterr().out
+    health(monkeypatch, [CheckResult("nodes Ready", "FAIL", "worker-1 not Ready")], [held])
+    with pytest.raises(RunbookStopped, match="^1 of 1 checks failed"):
+        run.checks()
     kept = power_up.PowerUpRun._flux_as_before(FLUX_FAILED, {"HelmRelease cert-manager/cert-manager", "K x/y"}, "why: ")
     assert kept == CheckResult("Flux Ready", "warn", "why: HelmRelease cert-manager/cert-manager, K x/y")
 
@@ -759,19 +811,19 @@ def test_the_checks_fail_when_anything_else_in_flux_is_wrong(monkeypatch):
     held = flux_object("HelmRelease", "cert-manager", "cert-manager", suspended=True)
     health(monkeypatch, [FLUX_FAILED], [held, flux_object("HelmRelease", "a", "broken", ready="False")])
     with pytest.raises(RunbookStopped, match="^1 of 1 checks failed"):
-        startup(monkeypatch).checks()
+        with_project(startup(monkeypatch)).checks()
     health(monkeypatch, [FLUX_FAILED], [held, flux_object("HelmRelease", "a", "other", suspended=True)])
     with pytest.raises(RunbookStopped, match="^1 of 1 checks failed"):
-        startup(monkeypatch).checks()
+        with_project(startup(monkeypatch)).checks()
 
 
 def test_without_a_record_suspended_objects_left_so_are_a_warning_unless_resumed(monkeypatch):
     held = flux_object("HelmRelease", "a", "b", suspended=True)
     health(monkeypatch, [FLUX_FAILED], [held])
-    run = startup(monkeypatch, None)
+    run = with_project(startup(monkeypatch, None))
     run.seen_suspended = ["HelmRelease a/b"]
     assert run.checks() == "all 1 checks passed (1 warning(s))"
-    asked = startup(monkeypatch, None, resume_flux=True)
+    asked = with_project(startup(monkeypatch, None, resume_flux=True))
     asked.seen_suspended = ["HelmRelease a/b"]
     with pytest.raises(RunbookStopped):
         asked.checks()
@@ -781,7 +833,7 @@ def test_without_a_record_suspended_objects_left_so_are_a_warning_unless_resumed
 def test_the_flux_warning_says_why_and_a_flux_that_cannot_be_read_keeps_the_failure(monkeypatch, capsys):
     held = flux_object("HelmRelease", "a", "b", suspended=True)
     health(monkeypatch, [FLUX_FAILED], [held])
-    run = startup(monkeypatch, None)
+    run = with_project(startup(monkeypatch, None))
     run.seen_suspended = ["HelmRelease a/b"]
     run.checks()
     assert "suspended, left so (no cluster-shutdown record says who suspended them): HelmRelease a/b" in \
@@ -793,3 +845,34 @@ def test_the_flux_warning_says_why_and_a_flux_that_cannot_be_read_keeps_the_fail
     monkeypatch.setattr(power_up, "flux_objects", refused)
     assert power_up.PowerUpRun._flux_as_before(FLUX_FAILED, {"HelmRelease a/b"}, "why: ") is FLUX_FAILED
     assert power_up.PowerUpRun._flux_as_before(FLUX_FAILED, set(), "why: ") is FLUX_FAILED
+
+
+def test_each_block_is_flushed_at_once_so_a_record_has_it_even_if_the_kernel_dies_next(monkeypatch):
+    class Stdout(io.StringIO):
+        def __init__(self):
+            super().__init__()
+            self.flushed_at = []
+
+        def flush(self):
+            self.flushed_at.append(self.getvalue())
+
+    stdout = Stdout()
+    monkeypatch.setattr("sys.stdout", stdout)
+    run = power_down.PowerDownRun(make_session(), PowerDown(flags_set=["noout"]))
+    run.flush(always=True)
+    assert stdout.flushed_at == [PowerDown(flags_set=["noout"]).line() + "\n"]
+
+
+def test_the_wait_for_the_nodes_off_says_what_it_sees_and_its_stop_names_those_still_on(monkeypatch):
+    from homeops.procedures.waits import WaitTimedOut
+
+    monkeypatch.setattr(talos_power, "answers", lambda a: "refused" if a == "10.0.10.23" else True)
+    session = make_session()
+    run = power_down.PowerDownRun(session, PowerDown())
+    nodes = session.cluster.workers
+    what = "the workers off (worker-1, worker-2, worker-3)"
+    assert stopped(lambda: run.confirm_off(nodes, "worker")) == (
+        f"cluster-shutdown: stopped at step 'confirm the workers are off': "
+        f"{WaitTimedOut(what, 0.5, None)}; still answering: worker-1, worker-2; "
+        "nothing changed")
+    assert out(session)[0].startswith(f"waiting for {what}: still answering: worker-1, worker-2 (")
