@@ -237,7 +237,7 @@ def test_with_the_risk_accepted_control_planes_reboot_after_a_backup_one_at_a_ti
     result = drill.run("apply-config", "accept_two_member_etcd_risk=True", apply=True)
     assert result.code == 0, result.stdout + result.stderr
     assert "accepted risk: etcd has exactly 2 members" in result.stdout
-    [backup] = list((drill.directory / "backups").iterdir())
+    [backup] = list((drill.twin / "backups").iterdir())
     assert sorted(p.name for p in backup.iterdir())[0] == "etcd.snapshot.age"
     after = boots(drill)
     assert all(after[name] != before_boots[name] for name in after)  # every node rebooted, once

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.runbooks.backup_files import AgeIdentity
 from tests.runbooks.conftest import DRILL_POLL_INTERVAL, DRILL_WAIT_TIMEOUT, ROOT
 from tests.runbooks.one_kernel import OneKernel
 
@@ -143,9 +144,15 @@ def test_every_runbook_run_all_twice_in_one_kernel_keeps_two_complete_records(na
     if name == "apply-config":  # it refuses a project whose talos/ is not what cluster.yaml renders
         shutil.copytree(ROOT / "templates", drill.directory / "templates")
         assert drill.homeops("render").code == 0
+    to_the_end = dict(TO_THE_END.get(name, {}))
+    if name == "etcd-restore":  # a healthy twin has quorum and the drill has no backup: a plan of the copy, with a key
+        age = AgeIdentity()
+        key = drill.directory / "age.key"
+        key.write_text(f"{age.identity}\n")
+        key.chmod(0o600)
+        to_the_end.update(identity=str(key), why="drill: plan a restore of a healthy twin", snapshot="copied")
     kernel = kernel_for(drill, name)
-    kernel.set_parameters(wait_timeout=DRILL_WAIT_TIMEOUT, poll_interval=DRILL_POLL_INTERVAL,
-                          **TO_THE_END.get(name, {}))
+    kernel.set_parameters(wait_timeout=DRILL_WAIT_TIMEOUT, poll_interval=DRILL_POLL_INTERVAL, **to_the_end)
     before = drill.snapshot()
     for _ in range(2):
         ran = kernel.run_all()
