@@ -42,7 +42,7 @@ class Fake:
     members: list = field(default_factory=lambda: ["cp-1", "cp-2"])
     members_after: list | None = None  # what etcd says after the removal; `members` without the node if None
     volumes: list = field(default_factory=list)
-    osds: dict = field(default_factory=lambda: {"worker-1": {3, 0}})
+    osds: dict = field(default_factory=lambda: {"worker-1": {10, 3}})  # a set that iterates 10 before 3
     pools: tuple = KEEPS
     registered: set = field(default_factory=lambda: {"cp-1", "cp-2", "worker-1", "worker-2"})
     clean: list = field(default_factory=lambda: [True])  # what each `ceph status` sees; the last repeats
@@ -173,7 +173,7 @@ def test_no_name_and_an_unknown_name_are_refused_naming_the_nodes(fake, session)
 def test_a_plan_reads_etcd_from_a_control_plane_that_stays(fake, session, cluster_model, capsys):
     fake.volumes = [BoundVolume("pvc-a", "media/data", "openebs-zfs", "zfs")]
     plan = check(session(), " worker-1 ")
-    assert plan == node_remove.Plan(cluster_model.node("worker-1"), "worker-1", (0, 3), tuple(fake.volumes),
+    assert plan == node_remove.Plan(cluster_model.node("worker-1"), "worker-1", (3, 10), tuple(fake.volumes),
                                     ("cp-1", "cp-2"), cluster_model.node("cp-1"), True, ROOM_KEEPS)
     assert fake.calls == [("etcd members", "10.0.10.11"), ("bound volumes", "worker-1"), ("osd tree",),
                           ("without host", "worker-1")]
@@ -182,6 +182,12 @@ def test_a_plan_reads_etcd_from_a_control_plane_that_stays(fake, session, cluste
     fake.calls.clear()
     assert check(session(), "cp-1", two=True).witness == cluster_model.node("cp-2")
     assert fake.calls[0] == ("etcd members", "10.0.10.12")
+
+
+def test_a_plan_names_a_volume_without_a_claim(fake, session):
+    fake.volumes = [BoundVolume("pvc-b", "", "openebs-zfs", "zfs")]
+    assert check(session(), "worker-1").summary().splitlines()[2] == (
+        "volumes bound to worker-1, whose data goes with it: pvc-b (claim none, openebs-zfs)")
 
 
 def test_a_host_without_osds_does_not_ask_ceph(fake, session, cluster_model):
@@ -254,9 +260,9 @@ def test_a_worker_goes_in_order_and_the_end_says_what_is_left_to_do(fake, sessio
     fake.clean = [True, False, True]  # Ceph recovers during the wait at the end
     said = node_remove.remove(session(), plan)
     assert fake.calls == [
-        ("read OSDs", (0, 3), "worker-1"),
+        ("read OSDs", (3, 10), "worker-1"),
         ("ceph status",),
-        ("remove OSDs", (0, 3), False, ["volumes bound to it (their data goes with it): pvc-a, pvc-b"]),
+        ("remove OSDs", (3, 10), False, ["volumes bound to it (their data goes with it): pvc-a, pvc-b"]),
         ("nodes",),
         ("drain", "worker-1", 0.5, "move its pods elsewhere"),
         ("reset", "10.0.10.21", "worker-1", "wipe it and shut it down"),
@@ -268,7 +274,7 @@ def test_a_worker_goes_in_order_and_the_end_says_what_is_left_to_do(fake, sessio
         ("ceph status",),
     ]
     assert guard.covered == [(node_removal.RESET_TIMEOUT, "worker-1's reset")]
-    assert said == ("worker-1 removed: OSDs osd.0, osd.3 purged, reset, Node deleted; etcd members: cp-1, cp-2; "
+    assert said == ("worker-1 removed: OSDs osd.3, osd.10 purged, reset, Node deleted; etcd members: cp-1, cp-2; "
                     "Ceph HEALTH_OK; " + LAST.format("worker-1"))
     assert ("waiting for every Ceph PG active+clean: 8 of 8 PGs not active+clean (8 active+undersized+degraded)"
             in capsys.readouterr().out)
@@ -300,7 +306,7 @@ def test_unclean_pgs_refuse_a_fresh_removal_but_not_one_already_started(fake, se
 
         def read(session_, osds, subject, started=started, original=original):
             state = original(session_, osds, subject)
-            getattr(state, started).add(0)
+            getattr(state, started).add(3)
             return state
 
         osd_removal.read = read
@@ -347,7 +353,7 @@ def test_a_node_already_gone_is_not_drained_again(fake, session, capsys):
 def test_a_plan_says_what_would_happen_and_reads_nothing_after(fake, session, capsys):
     plan = removing(fake, session, apply=False)
     said = node_remove.remove(session(False), plan)
-    assert said == ("worker-1 would be removed: OSDs osd.0, osd.3 purged, reset, Node deleted; etcd's members would "
+    assert said == ("worker-1 would be removed: OSDs osd.3, osd.10 purged, reset, Node deleted; etcd's members would "
                     "be read from cp-1; Ceph would be clean; " + LAST.format("worker-1"))
     assert fake.names()[-1] == "operator back"
     assert "PLAN: would wait for every Ceph PG active+clean (up to 0.5s)" in capsys.readouterr().out
@@ -379,7 +385,7 @@ def test_an_accepted_degraded_ceph_is_not_waited_for(fake, session):
     fake.pools = SHORT
     plan = removing(fake, session, degraded=True)
     said = node_remove.remove(session(), plan)
-    assert ("remove OSDs", (0, 3), True, []) in fake.calls
+    assert ("remove OSDs", (3, 10), True, []) in fake.calls
     assert fake.names().count("ceph status") == 1
     assert "; Ceph stays degraded until another host with OSDs joins (accepted); " in said
 
