@@ -47,7 +47,9 @@ class Fake:
     registered: set = field(default_factory=lambda: {"cp-1", "cp-2", "worker-1", "worker-2"})
     clean: list = field(default_factory=lambda: [True])  # what each `ceph status` sees; the last repeats
     failing: set = field(default_factory=set)  # names of the calls that raise BROKEN
+    status_fails_at: int = 0  # the `ceph status` call (counted from 1) that raises BROKEN
     calls: list = field(default_factory=list)
+    given: list = field(default_factory=list)  # the session or gate each step was handed
     removed: str = ""
 
     def _call(self, name, *args):
@@ -79,20 +81,25 @@ class Fake:
 
     def status(self, **_):
         self._call("ceph status")
+        if self.names().count("ceph status") == self.status_fails_at:
+            raise BROKEN
         return status(self.clean.pop(0) if len(self.clean) > 1 else self.clean[0])
 
     def read(self, session, osds, subject):
         self._call("read OSDs", osds, subject)
+        self.given.append(session)
         return osd_removal.Removal(tuple(osds), subject=subject)
 
     def remove(self, session, state, *, degraded_accepted):
         self._call("remove OSDs", state.osds, degraded_accepted, list(state.notes))
+        self.given.append(session)
         state.operator_stopped = True
         state.purged.update(state.osds)
         state.deployment_gone.update(state.osds)
 
     def operator_back(self, session, state):
         self._call("operator back")
+        self.given.append(session)
         state.operator_stopped = False
 
     def nodes(self, **_):
@@ -101,13 +108,16 @@ class Fake:
 
     def drain(self, gate, name, *, timeout, why=""):
         self._call("drain", name, timeout, why)
+        self.given.append(gate)
 
     def reset(self, gate, address, *, why="", node=""):
         self._call("reset", address, node, why)
+        self.given.append(gate)
         self.removed = node
 
     def delete_node(self, gate, name, *, why=""):
         self._call("delete node", name, why)
+        self.given.append(gate)
         self.registered.discard(name)
 
     def names(self) -> list[str]:
@@ -258,7 +268,10 @@ def test_a_worker_goes_in_order_and_the_end_says_what_is_left_to_do(fake, sessio
                     BoundVolume("pvc-b", "", "openebs-zfs", "zfs")]
     plan = removing(fake, session)
     fake.clean = [True, False, True]  # Ceph recovers during the wait at the end
-    said = node_remove.remove(session(), plan)
+    fake.given.clear()
+    one = session()
+    said = node_remove.remove(one, plan)
+    assert fake.given == [one, one, one.gate, one.gate, one.gate, one]
     assert fake.calls == [
         ("read OSDs", (3, 10), "worker-1"),
         ("ceph status",),
@@ -401,3 +414,39 @@ def test_ceph_that_stays_unclean_stops_the_wait(fake, session, capsys):
     assert message.endswith("worker-1 drained; worker-1 reset and shut down; left in place: nothing")
     assert ("waiting for every Ceph PG active+clean: 8 of 8 PGs not active+clean (8 active+undersized+degraded) "
             "(0s of 0.5s)") in capsys.readouterr().out
+
+
+def test_a_health_that_cannot_be_read_after_the_wait_stops_naming_the_step(fake, session):
+    plan = removing(fake, session)
+    fake.status_fails_at = 3  # before the OSDs, the wait's look, then the health at the end
+    with pytest.raises(RunbookStopped) as stopped:
+        node_remove.remove(session(), plan)
+    assert str(stopped.value) == (f"worker-1: stopped at step 'wait for every Ceph PG active+clean': {BROKEN}; "
+                                  "worker-1 drained; worker-1 reset and shut down; left in place: nothing")
+
+
+class OneControlPlane:
+    """cluster.yaml's nodes, but cp-1 the only control plane."""
+
+    def __init__(self, cluster):
+        self.nodes = [n for n in cluster.nodes if n.name != "cp-2"]
+        self.control_planes = [n for n in self.nodes if n.role == "control-plane"]
+        self.node = cluster.node
+
+
+def test_the_only_control_plane_has_no_witness_and_etcd_is_not_read(fake, cluster_model):
+    fake.osds = {}
+    alone = Session(OneControlPlane(cluster_model), Gate(True), wait_timeout=0.5, poll_interval=0.01)
+    plan = check(alone, "cp-1")
+    assert plan == node_remove.Plan(cluster_model.node("cp-1"), "cp-1", (), (), (), None, True, "")
+    assert fake.names() == ["bound volumes", "osd tree"]
+
+
+def test_a_plan_names_every_osd_and_volume(fake, session):
+    fake.volumes = [BoundVolume("pvc-a", "media/data", "openebs-zfs", "zfs"),
+                    BoundVolume("pvc-b", "", "local-hostpath", "zfs")]
+    assert check(session(), "worker-1").summary().splitlines() == [
+        "worker-1 (worker), OSDs: osd.3, osd.10", ROOM_KEEPS,
+        "volumes bound to worker-1, whose data goes with it: pvc-a (claim media/data, openebs-zfs), "
+        "pvc-b (claim none, local-hostpath)",
+        "etcd members now: cp-1, cp-2"]
