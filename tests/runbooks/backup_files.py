@@ -4,15 +4,30 @@ anything a backup must never leave in plain text."""
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+import tempfile
 from pathlib import Path
 
 import pyrage
+import pytest
 from pyrage import x25519
 
 AGE_HEADER = b"age-encryption.org/v1\n"
 SNAPSHOT_MARK = b'"snapshot": "homeops-twin"'  # what the twin's etcd snapshot holds (talos/etcd_commands.py)
 _AGE_KEY = re.compile(r"^(\s*age_public_key:\s*)\S+", re.MULTILINE)
+
+
+@pytest.fixture
+def memory(monkeypatch):
+    """The runbooks' tmpfs scratch directory, private to this test so it can be scanned afterwards."""
+    if not os.path.isdir("/dev/shm"):
+        pytest.skip("no /dev/shm")
+    path = Path(tempfile.mkdtemp(prefix="homeops-test-", dir="/dev/shm"))
+    monkeypatch.setenv("HOMEOPS_SCRATCH", str(path))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
 
 
 class AgeIdentity:

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
 import tempfile
 from pathlib import Path
 
@@ -17,22 +15,12 @@ from homeops import load_cluster
 from homeops.twin import cluster as twin_cluster
 from homeops.twin.talos import machine_config
 
+from tests.runbooks.backup_files import memory  # noqa: F401 (a fixture)
 from tests.runbooks.backup_files import AGE_HEADER, AgeIdentity, plaintext_leaks
 
 pytestmark = pytest.mark.slow
 
 CONTROL_PLANES = {"cp-1": "10.0.10.11", "cp-2": "10.0.10.12"}
-
-
-@pytest.fixture
-def memory(monkeypatch):
-    """The runbook's tmpfs scratch directory, private to this test so it can be scanned afterwards."""
-    if not os.path.isdir("/dev/shm"):
-        pytest.skip("no /dev/shm")
-    path = Path(tempfile.mkdtemp(prefix="homeops-test-", dir="/dev/shm"))
-    monkeypatch.setenv("HOMEOPS_SCRATCH", str(path))
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.fixture

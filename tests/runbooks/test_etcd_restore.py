@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -20,22 +18,12 @@ import yaml
 from homeops.twin import state as twin_state_file
 from homeops.twin.cluster import advance
 
+from tests.runbooks.backup_files import memory  # noqa: F401 (a fixture)
 from tests.runbooks.backup_files import AGE_HEADER, AgeIdentity, plaintext_leaks
 
 pytestmark = pytest.mark.slow
 
 CP1, CP2 = "10.0.10.11", "10.0.10.12"
-
-
-@pytest.fixture
-def memory(monkeypatch):
-    """The runbooks' tmpfs scratch directory, private to this test so it can be scanned afterwards."""
-    if not os.path.isdir("/dev/shm"):
-        pytest.skip("no /dev/shm")
-    path = Path(tempfile.mkdtemp(prefix="homeops-test-", dir="/dev/shm"))
-    monkeypatch.setenv("HOMEOPS_SCRATCH", str(path))
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.fixture
