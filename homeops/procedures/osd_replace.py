@@ -229,6 +229,7 @@ def replace(session: Session, target: Target, *, failing_disk: bool, accept_degr
     degraded = preflight(session, target, state, failing_disk=failing_disk, accept_degraded=accept_degraded)
     osd_removal.remove(session, state, degraded_accepted=degraded)
     with guarded(state):
+        state.step = f"look for a new OSD on {target.disk}"  # not the removal's last step: that one is done
         holds = session.apply and _osd_on(target) is not None
     if holds:
         session.say(f"{target.disk} already holds a new OSD: not wiping it")
