@@ -23,6 +23,7 @@ from homeops.procedures.session import Session
 from homeops.procedures.waits import WaitTimedOut, wait_until
 from homeops.tools import ceph, ceph_osds, node_removal
 from homeops.tools.process import ToolError
+from homeops.tools.shapes import Disk
 
 ZAP_HINT = ("the disk may still carry Ceph's label (siderolabs/talos#10797): zap it with Rook's steps "
             "(sgdisk --zap-all, dd of zeros at its start, blkdiscard on an SSD, partprobe; see the page Replacing an "
@@ -76,16 +77,17 @@ def chosen(session: Session, osd: str | int, disk: str = "") -> Target:
         raise RunbookStopped(f"osd.{number}'s disk {name} on {node.name} is none of its osd_devices in "
                              f"cluster.yaml ({', '.join(map(str, node.osd_devices)) or 'none'}); nothing changed")
     try:
-        _nothing_else_uses(number, node, name, host, tree)
+        _nothing_else_uses(number, node, found, host, tree)
     except ToolError as exc:
         raise RunbookStopped(f"cannot read the other OSDs of {host}: {exc}; nothing changed") from None
     return Target(number, node, host, named[0], name, True)
 
 
-def _nothing_else_uses(osd: int, node: Node, name: str, host: str, tree: dict) -> None:
-    """Not the install disk, and no other OSD of the host on the same disk."""
-    install = str(node.install_disk)
-    if install.rsplit("/", 1)[-1] == name:
+def _nothing_else_uses(osd: int, node: Node, disk: Disk, host: str, tree: dict) -> None:
+    """Not the install disk (cluster.yaml may name it /dev/sda or by its /dev/disk/by-id name), and no
+    other OSD of the host on the same disk."""
+    name = disk.id
+    if str(node.install_disk) in disk.names:
         raise RunbookStopped(f"osd.{osd}'s disk {name} is {node.name}'s install disk; nothing changed")
     for other in sorted(ceph_capacity.osds_of_host(tree, host) - {osd}):
         if name in ceph_osds.metadata(other).devices:
@@ -170,14 +172,15 @@ def wipe(session: Session, target: Target, state: Removal) -> None:
         state.notes.append(f"{target.disk} ({target.name}) on {target.node.name} wiped")
 
 
-def _osd_on(target: Target) -> tuple[int, str] | None:
-    """The OSD now on the disk (id, uuid), from the OSD tree and each OSD's metadata."""
+def _osd_on(target: Target) -> tuple[int, bool] | None:
+    """The OSD now on the disk and whether it is up and in, from the OSD tree, the OSD map and each
+    OSD's metadata."""
     tree = ceph_osds.tree_document()
     dump = ceph_osds.json_object_of(["osd", "dump"])
-    uuids = {o.get("osd"): (o.get("uuid", ""), o.get("up"), o.get("in")) for o in dump.get("osds") or []}
+    running = {o.get("osd"): bool(o.get("up") and o.get("in")) for o in dump.get("osds") or []}
     for osd in sorted(ceph_capacity.osds_of_host(tree, target.host)):
-        if target.name in ceph_osds.metadata(osd).devices and osd in uuids:
-            return osd, str(uuids[osd][0]) if uuids[osd][1] and uuids[osd][2] else ""
+        if target.name in ceph_osds.metadata(osd).devices and osd in running:
+            return osd, running[osd]
     return None
 
 

@@ -70,12 +70,15 @@ class Fake:
     before: dict = field(default_factory=dict)  # what osd_removal.read finds an earlier run left: {"out": {0}}
     rook_makes: int | None = 0  # the id Rook's new OSD on the wiped disk gets once the operator is back; None: none
     failing: set = field(default_factory=set)  # calls that raise BROKEN: "osd tree", or "osd metadata 4"
+    interrupting: str = ""  # the call during which the operator presses Ctrl-C
     calls: list = field(default_factory=list)
     given: list = field(default_factory=list)  # the session each osd_removal step was handed
     wiped: list = field(default_factory=list)
 
     def _call(self, name, *args):
         self.calls.append((name, *args))
+        if name == self.interrupting:
+            raise KeyboardInterrupt
         if name in self.failing or " ".join(map(str, (name, *args))) in self.failing:
             raise BROKEN
 
@@ -190,6 +193,12 @@ def session(cluster_model):
     return make
 
 
+def with_node(cluster, name, **changes):
+    """cluster.yaml's cluster with one node changed."""
+    nodes = tuple(n.model_copy(update=changes) if n.name == name else n for n in cluster.nodes)
+    return cluster.model_copy(update={"nodes": nodes})
+
+
 def refused(session, osd, disk="") -> str:
     with pytest.raises(RunbookStopped) as stopped:
         osd_replace.chosen(session, osd, disk)
@@ -245,13 +254,17 @@ def test_an_osd_on_several_devices_or_none_is_refused(fake, session):
                                      "nothing changed")
 
 
-def test_a_disk_that_is_none_of_the_nodes_osd_devices_is_refused(fake, session):
+def test_a_disk_that_is_none_of_the_nodes_osd_devices_is_refused(fake, session, cluster_model):
     fake.devices[1] = ("nvme1n1",)  # a disk of worker-2 that cluster.yaml does not give Rook
     fake.disks["10.0.10.22"].append(disk("worker-2", "nvme1n1", "/dev/disk/by-id/nvme-other"))
     assert refused(session(), 1) == (f"osd.1's disk nvme1n1 on worker-2 is none of its osd_devices in cluster.yaml "
                                      f"({BY_ID.format(2)}); nothing changed")
     fake.devices[1] = ("sdz",)  # Talos does not see it at all
     assert refused(session(), 1).startswith("osd.1's disk sdz on worker-2 is none of its osd_devices")
+    two = with_node(cluster_model, "worker-2", osd_devices=(BY_ID.format(2), "/dev/disk/by-id/nvme-second"))
+    assert refused(Session(two, Gate(True), 0.5, 0.01), 1) == (
+        f"osd.1's disk sdz on worker-2 is none of its osd_devices in cluster.yaml ({BY_ID.format(2)}, "
+        "/dev/disk/by-id/nvme-second); nothing changed")
     fake.hosts["cp-1"] = [5]
     fake.devices[5] = ("nvme0n1",)
     fake.disks["10.0.10.11"] = [disk("cp-1", "nvme0n1", BY_ID.format(1))]
@@ -259,11 +272,17 @@ def test_a_disk_that_is_none_of_the_nodes_osd_devices_is_refused(fake, session):
                                      "nothing changed")
 
 
-def test_the_install_disk_is_never_wiped(fake, session):
-    # cluster.yaml's by-id name that, on the node, is the disk Talos is installed on
+def test_the_install_disk_is_never_wiped_by_whichever_name_cluster_yaml_gives_it(fake, session, cluster_model):
+    # cluster.yaml's by-id name of the OSD disk that, on the node, is the disk Talos is installed on
     fake.devices[0] = ("sda",)
-    fake.disks["10.0.10.21"] = [disk("worker-1", "sda", BY_ID.format(1)), disk("worker-1", "nvme0n1")]
+    fake.disks["10.0.10.21"] = [disk("worker-1", "sda", BY_ID.format(1), "/dev/disk/by-id/ata-QEMU_HARDDISK_1"),
+                                disk("worker-1", "nvme0n1")]
     assert refused(session(), 0) == "osd.0's disk sda is worker-1's install disk; nothing changed"
+    by_id = with_node(cluster_model, "worker-1", install_disk="/dev/disk/by-id/ata-QEMU_HARDDISK_1")
+    assert refused(Session(by_id, Gate(True), 0.5, 0.01), 0) == ("osd.0's disk sda is worker-1's install disk; "
+                                                                  "nothing changed")
+    elsewhere = with_node(cluster_model, "worker-1", install_disk="/dev/disk/by-id/ata-QEMU_HARDDISK_9")
+    assert osd_replace.chosen(Session(elsewhere, Gate(True), 0.5, 0.01), 0).name == "sda"
 
 
 def test_a_disk_that_holds_another_osd_too_is_refused_naming_it(fake, session):
@@ -478,6 +497,17 @@ def test_no_new_osd_stops_naming_rooks_zap_steps(fake, session, cluster_model, c
     assert "ceph status" not in fake.names()
 
 
+@pytest.mark.parametrize(("interrupted", "step"), [("osd tree", "wait for the new OSD"),
+                                                    ("ceph status", "wait for HEALTH_OK")])
+def test_an_interrupt_during_a_wait_stops_naming_it(fake, session, cluster_model, interrupted, step):
+    fake.interrupting = interrupted
+    state = Removal((0,), subject="osd.0", notes=[f"its disk: {BY_ID.format(1)} on worker-1"])
+    with pytest.raises(RunbookStopped) as stopped:
+        osd_replace.wait_new_osd(session(), target(cluster_model), state)
+    assert str(stopped.value) == (f"osd.0: stopped at step '{step}': interrupted (Ctrl-C, Kernel > Interrupt or a "
+                                  f"signal); its disk: {BY_ID.format(1)} on worker-1; left in place: nothing")
+
+
 def test_health_that_never_comes_stops_without_the_zap(fake, session, cluster_model, capsys):
     fake.statuses = [status("HEALTH_WARN")]
     state = Removal((0,), subject="osd.0")
@@ -529,6 +559,13 @@ def test_a_plan_shows_the_wipe_and_the_waits_and_reads_no_disk_after_the_removal
         f"PLAN: talosctl -n 10.0.10.21 wipe disk nvme0n1  # {WHY_WIPE}",
         f"PLAN: would wait for a new OSD up and in on {BY_ID.format(1)} (up to 0.5s)",
         "PLAN: would wait for Ceph HEALTH_OK (up to 0.5s)"]
+
+
+def test_a_failing_disk_is_replaced_though_pgs_are_not_clean(fake, session, cluster_model, capsys):
+    fake.statuses = [status("HEALTH_WARN", clean=False), status()]
+    assert replace(session(), target(cluster_model), failing=True).startswith("osd.0 replaced: ")
+    assert f"PGs not clean ({UNCLEAN}): going on because the disk is failing" in said(capsys.readouterr().out)
+    assert "wipe" in fake.names()
 
 
 def test_a_refusal_removes_nothing(fake, session, cluster_model):
