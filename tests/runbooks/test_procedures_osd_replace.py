@@ -394,7 +394,8 @@ def test_ceph_without_room_refuses_in_words_unless_degraded_is_accepted(fake, se
     assert said(capsys.readouterr().out) == [ROOM_SHORT]
     assert preflight(session(), target(cluster_model), degraded=True) is True
     assert said(capsys.readouterr().out) == [
-        ROOM_SHORT, "accepted by the operator (accept_degraded): the pools stay degraded until osd.0's replacement is in",
+        ROOM_SHORT,
+        "accepted by the operator (accept_degraded): the pools stay degraded until osd.0's replacement is in",
         f"osd.0: host worker-1 (worker-1), disk {BY_ID.format(1)} (nvme0n1)"]
 
 
@@ -621,8 +622,9 @@ def test_no_new_osd_stops_after_the_operator_is_back(fake, session, cluster_mode
     with pytest.raises(RunbookStopped) as stopped:
         replace(session(), target(cluster_model))
     assert str(stopped.value) == (
-        f"osd.0: stopped at step 'wait for the new OSD': a new OSD up and in on {BY_ID.format(1)} did not happen within "
-        f"0.5s; its disk: {BY_ID.format(1)} on worker-1; {BY_ID.format(1)} (nvme0n1) on worker-1 wiped; {ZAP_HINT}; "
+        f"osd.0: stopped at step 'wait for the new OSD': a new OSD up and in on {BY_ID.format(1)} did not happen "
+        f"within 0.5s; its disk: {BY_ID.format(1)} on worker-1; {BY_ID.format(1)} (nvme0n1) on worker-1 wiped; "
+        f"{ZAP_HINT}; "
         "left in place: nothing")
     assert fake.names()[:8] == ["read OSDs", "ceph status", "without osds", "remove OSDs", "osd tree", "osd dump",
                                 "wipe", "operator back"]
