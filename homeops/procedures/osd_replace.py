@@ -3,10 +3,10 @@
 Refused, with nothing changed: PGs not clean (unless the operator says the disk is failing), or
 Ceph unable to keep every copy without the OSD (ceph_capacity; unless the operator accepts a
 degraded pool, which is recorded). The disk is the one `ceph osd metadata` names, found among
-the node's disks by its `/dev/disk/by-id` name in cluster.yaml's `osd_devices`, used by no other
-OSD and not the install disk; `talosctl wipe disk` clears it. If Rook then makes no OSD on it, the
-disk may still carry Ceph's label (siderolabs/talos#10797): the stop says to zap it with Rook's
-steps and run again.
+the node's disks by the name cluster.yaml's `osd_devices` gives it (its `/dev/disk/by-id` name, or
+its /dev path), used by no other OSD and not the install disk; `talosctl wipe disk` clears it. If
+Rook then makes no OSD on it, the disk may still carry Ceph's label (siderolabs/talos#10797): the
+stop says to zap it with Rook's steps and run again.
 """
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ def chosen(session: Session, osd: str | int, disk: str = "") -> Target:
                              " this runbook replaces OSDs on one whole disk only; nothing changed")
     name = meta.devices[0]
     found = next((d for d in disks if d.id == name), None)
-    links = set(found.symlinks) if found else set()
+    links = set(found.names) if found else set()
     named = [device for device in map(str, node.osd_devices) if device in links]
     if not named:
         raise RunbookStopped(f"osd.{number}'s disk {name} on {node.name} is none of its osd_devices in "
@@ -87,12 +87,16 @@ def _nothing_else_uses(osd: int, node: Node, disk: Disk, host: str, tree: dict) 
     """Not the install disk (cluster.yaml may name it /dev/sda or by its /dev/disk/by-id name), and no
     other OSD of the host on the same disk."""
     name = disk.id
-    if str(node.install_disk) in disk.names:
+    if _is_install_disk(node, disk):
         raise RunbookStopped(f"osd.{osd}'s disk {name} is {node.name}'s install disk; nothing changed")
     for other in sorted(ceph_capacity.osds_of_host(tree, host) - {osd}):
         if name in ceph_osds.metadata(other).devices:
             raise RunbookStopped(f"the disk {name} on {node.name} also holds osd.{other}: wiping it would destroy "
                                  f"osd.{other} too; nothing changed")
+
+
+def _is_install_disk(node: Node, disk: Disk) -> bool:
+    return str(node.install_disk) in disk.names
 
 
 def _purged_already(session: Session, osd: int, disk: str) -> Target:
@@ -118,7 +122,8 @@ def _purged_already(session: Session, osd: int, disk: str) -> Target:
 
 
 def _free_disks(session: Session) -> list[tuple[Node, str, str]]:
-    """(node, by-id device, kernel name) of each osd_devices disk no OSD uses."""
+    """(node, device as osd_devices names it, kernel name) of each osd_devices disk no OSD uses, never
+    the install disk."""
     tree = ceph_osds.tree_document()
     free = []
     for node in session.cluster.nodes:
@@ -128,7 +133,7 @@ def _free_disks(session: Session) -> list[tuple[Node, str, str]]:
                 for d in ceph_osds.metadata(o).devices}
         for disk in node_removal.disks(str(node.address)):
             for device in map(str, node.osd_devices):
-                if device in disk.symlinks and disk.id not in used:
+                if device in disk.names and disk.id not in used and not _is_install_disk(node, disk):
                     free.append((node, device, disk.id))
     return free
 

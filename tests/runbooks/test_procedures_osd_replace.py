@@ -220,6 +220,15 @@ def test_an_osd_is_found_by_its_id_under_its_crush_host_on_its_by_id_disk(fake, 
     assert osd_replace.chosen(session(), 2) == target(cluster_model, 2, 3)
 
 
+def test_osd_devices_may_name_the_disk_by_its_dev_path_as_rook_takes_it(fake, session, cluster_model):
+    by_path = with_node(cluster_model, "worker-2", osd_devices=("/dev/nvme0n1",))
+    assert osd_replace.chosen(Session(by_path, Gate(True), 0.5, 0.01), 1) == Target(
+        1, by_path.node("worker-2"), "worker-2", "/dev/nvme0n1", "nvme0n1", True)
+    fake.hosts["worker-2"] = []  # after the purge: found again as the free disk
+    assert osd_replace.chosen(Session(by_path, Gate(True), 0.5, 0.01), 1) == Target(
+        1, by_path.node("worker-2"), "worker-2", "/dev/nvme0n1", "nvme0n1", False)
+
+
 def test_an_id_that_is_no_number_is_refused_before_ceph_is_asked(fake, session):
     assert refused(session(), "osd.one") == ("osd must be an OSD id (a number, as in `ceph osd tree`), got 'osd.one'; "
                                              "nothing changed")
@@ -318,6 +327,17 @@ def test_an_unknown_id_with_no_free_disk_is_refused(fake, session):
     assert refused(session(), 9, BY_ID.format(1)) == (
         f"osd.9 is not in Ceph's OSD tree (free osd_devices disks: none): {BY_ID.format(1)} is not a free disk of "
         "cluster.yaml's osd_devices; nothing changed")
+
+
+def test_the_install_disk_is_never_a_free_disk(fake, session, cluster_model):
+    fake.hosts["worker-1"] = []
+    fake.disks["10.0.10.21"] = [disk("worker-1", "sda", BY_ID.format(1), "/dev/disk/by-id/ata-QEMU_HARDDISK_1")]
+    assert refused(session(), 0).startswith("osd.0 is not in Ceph's OSD tree (free osd_devices disks: none): ")
+    by_id = with_node(cluster_model, "worker-1", install_disk="/dev/disk/by-id/ata-QEMU_HARDDISK_1")
+    assert refused(Session(by_id, Gate(True), 0.5, 0.01), 0).startswith(
+        "osd.0 is not in Ceph's OSD tree (free osd_devices disks: none): ")
+    elsewhere = with_node(cluster_model, "worker-1", install_disk="/dev/nvme0n1")
+    assert osd_replace.chosen(Session(elsewhere, Gate(True), 0.5, 0.01), 0).name == "sda"
 
 
 def test_two_free_disks_need_the_disk_named(fake, session, cluster_model):
