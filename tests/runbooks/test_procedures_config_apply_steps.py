@@ -581,6 +581,39 @@ def test_what_talosctl_prints_is_read_stderr_first(fake, session, cluster_model,
     assert config_apply.dry_run(cluster_model.node("worker-1"), tmp_path / "w.yaml") == config_diff.DryRun(True, DIFF)
 
 
+def test_a_dry_run_without_a_verdict_stops_naming_the_node_and_what_it_ran(fake, session, cluster_model, tmp_path,
+                                                                          registered):
+    fake.dry["worker-1"] = "Applied configuration without a reboot\n    token: abcdef.0123456789abcdef\n"
+    files = made(fake, tmp_path, ["worker-1"])
+    message = stopped(lambda: config_apply.plan_nodes(session(False), [cluster_model.node("worker-1")], files,
+                                                      {"worker-1": machine()}))
+    assert message == (
+        f"worker-1: the dry run failed: `talosctl -n 10.0.10.21 apply-config --file {tmp_path}/worker-1.yaml "
+        f"--dry-run` exited 0: printed no 'Dry run summary:' with a verdict and a config diff "
+        f"({len(fake.dry['worker-1'])} characters, not shown: they may hold secrets); nothing changed")
+    assert files._private is None
+
+
+def test_each_dry_run_is_flushed_before_the_next_is_asked(fake, session, cluster_model, tmp_path, registered,
+                                                          monkeypatch):
+    class Stdout(io.StringIO):
+        def __init__(self):
+            super().__init__()
+            self.flushed_at = []
+
+        def flush(self):
+            self.flushed_at.append(self.getvalue())
+
+    fake.dry["worker-1"] = dry_text(WITHOUT, DIFF)
+    stdout = Stdout()
+    monkeypatch.setattr("sys.stdout", stdout)
+    config_apply.plan_nodes(session(False), [cluster_model.node("worker-1"), cluster_model.node("cp-1")],
+                            made(fake, tmp_path, ["worker-1", "cp-1"]), {"worker-1": machine(), "cp-1": machine()})
+    how = "worker-1: applies without a reboot; a network change: tried first (it reverts unless kept)\n"
+    assert stdout.flushed_at == [how, how + DIFF + "\n",
+                                 how + DIFF + "\ncp-1: runs its configuration already: nothing to apply\n"]
+
+
 def test_a_failed_dry_run_stops_without_a_secret_and_removes_the_configurations(fake, session, cluster_model, tmp_path,
                                                                                registered):
     fake.failing = {"dry run": ToolError(["talosctl"], 1, "+    token: abcdef.0123456789abcdef\n")}
@@ -786,7 +819,8 @@ def test_an_apply_without_an_answer_says_the_configuration_may_have_been_applied
     fake.failing = {"apply": ToolTimeout(argv.split(), 120)}
     assert refused(session(), plans) == (
         f"worker-1: stopped at step 'apply-config': `{argv}` did not finish within 120s; worker-1's configuration may "
-        "have been applied; left in place: nothing (worker-1 keeps the configuration it ran); no node left to apply")
+        "have been applied; left in place: its new configuration, if it was (see `talosctl -n 10.0.10.21 get "
+        "machineconfig`); no node left to apply")
     fake.failing = {"apply": KeyboardInterrupt()}
     plans.append(plan_of(fake, cluster_model, "worker-2"))
     assert refused(session(), plans) == (
@@ -1000,6 +1034,7 @@ def test_the_node_an_earlier_run_left_cordoned_is_returned_first(fake, session, 
         "for host worker-2): returning it to service"]
     assert config_apply.summary(["worker-1", "worker-3"], plans, apply=True) == (
         "applied the configuration of worker-1, worker-3; already running theirs: worker-2")
+    assert fake.sessions == [one]  # worker-2 returned to service by this run's session
 
 
 def test_a_plan_says_it_would_return_the_node_left_out(fake, session, cluster_model):
