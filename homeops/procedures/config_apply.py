@@ -425,14 +425,13 @@ def _apply_nodes(session: Session, plans: Sequence[NodePlan], *, accept_two_memb
         session.say("every node already runs its configuration: nothing to apply")
         return []
     reboots = [p for p in todo if p.dry.reboot]
-    force = False
-    if any(p.is_control_plane for p in reboots):
-        force = etcd.refuse_two_members(session, accept_two_member_etcd_risk)
+    control_plane_reboots = any(p.is_control_plane for p in reboots)
+    force = control_plane_reboots and etcd.refuse_two_members(session, accept_two_member_etcd_risk)
     if reboots:
         gates = preflight.maintenance_gates(session.cluster)
         checks.print_table(gates)
         checks.require(gates, before=f"rebooting {', '.join(p.node.name for p in reboots)}")
-    if any(p.is_control_plane for p in reboots):
+    if control_plane_reboots:
         etcd.take_snapshot(session)
     done = []
     for index, plan in enumerate(todo):
