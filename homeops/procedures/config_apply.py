@@ -31,6 +31,7 @@ from typing import Iterator, Sequence
 
 from homeops.cluster.model import Node
 from homeops.errors import RunbookStopped
+from homeops.gate import in_doubt
 from homeops.procedures import checks, config_diff, etcd, preflight, waits
 from homeops.procedures.machine_configs import node_args
 from homeops.procedures.node_maintenance import (INTERRUPTED, current_state, interruptible, keep_protected, return_to_service, stop,
@@ -211,19 +212,19 @@ def dry_run(node: Node, file: Path) -> config_diff.DryRun:
     argv = ["talosctl", "-n", str(node.address), "apply-config", "--file", str(file), "--dry-run"]
     try:
         done = run(argv, timeout=APPLY_TIMEOUT)
-    except ToolError as exc:
+        return config_diff.parse_dry_run(done.stderr + done.stdout, argv)
+    except ToolError as exc:  # failed, or printed no verdict: a stop before anything changed either way
         raise RunbookStopped(f"{node.name}: the dry run failed: {config_diff.redacted_diff(str(exc))}; "
                              "nothing changed") from None
-    return config_diff.parse_dry_run(done.stderr + done.stdout, argv)
 
 
 def plan_nodes(session: Session, nodes: Sequence[Node], files: Configs, running: dict[str, dict]) -> list[NodePlan]:
     """Every node's dry run: its (redacted) diff and how it applies."""
     with files.closed_on_error():
-        return _plan_nodes(session, nodes, files, running)
+        return _plan_nodes(nodes, files, running)
 
 
-def _plan_nodes(session: Session, nodes: Sequence[Node], files: Configs, running: dict[str, dict]) -> list[NodePlan]:
+def _plan_nodes(nodes: Sequence[Node], files: Configs, running: dict[str, dict]) -> list[NodePlan]:
     plans = []
     for node in nodes:
         plan = NodePlan(node, files[node.name], _generated(node, files[node.name]), running[node.name],
@@ -424,14 +425,13 @@ def _apply_nodes(session: Session, plans: Sequence[NodePlan], *, accept_two_memb
         session.say("every node already runs its configuration: nothing to apply")
         return []
     reboots = [p for p in todo if p.dry.reboot]
-    force = False
-    if any(p.is_control_plane for p in reboots):
-        force = etcd.refuse_two_members(session, accept_two_member_etcd_risk)
+    control_plane_reboots = any(p.is_control_plane for p in reboots)
+    force = control_plane_reboots and etcd.refuse_two_members(session, accept_two_member_etcd_risk)
     if reboots:
         gates = preflight.maintenance_gates(session.cluster)
         checks.print_table(gates)
         checks.require(gates, before=f"rebooting {', '.join(p.node.name for p in reboots)}")
-    if any(p.is_control_plane for p in reboots):
+    if control_plane_reboots:
         etcd.take_snapshot(session)
     done = []
     for index, plan in enumerate(todo):
@@ -446,8 +446,11 @@ def _apply_nodes(session: Session, plans: Sequence[NodePlan], *, accept_two_memb
             else:
                 apply_without_reboot(session, plan, try_seconds)
         except ToolError as exc:
-            raise RunbookStopped(f"{plan.node.name}: stopped at step 'apply-config': {exc}; left in place: nothing "
-                                 f"({plan.node.name} keeps the configuration it ran); {_left(rest)}") from None
+            # A timeout after apply-config was sent: the gate's message says it may have been applied.
+            kept = (f"its new configuration, if it was (see `talosctl -n {plan.node.address} get machineconfig`)"
+                    if in_doubt(exc) else f"nothing ({plan.node.name} keeps the configuration it ran)")
+            raise RunbookStopped(f"{plan.node.name}: stopped at step 'apply-config': {exc}; left in place: {kept}; "
+                                 f"{_left(rest)}") from None
         except RunbookStopped as exc:
             if getattr(exc, "in_doubt", None):
                 raise
