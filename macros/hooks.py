@@ -10,7 +10,8 @@ Record pages are declared in `on_files` too and filled in `on_env`, once the the
 What does not change between builds is kept in `.site-cache/`: each page's Markdown after the macros
 (`homeops.site.page_cache`), the pages' compiled Jinja (`homeops.site.page_templates`), the theme's
 (`homeops.site.theme_templates`), each page's search entries (`homeops.site.search_entries`) and the
-rendered tree (`homeops.site.render_cache`).
+rendered tree (`homeops.site.render_cache`); each page's HTML is kept in memory, for the rebuilds of
+`mkdocs serve` (`homeops.site.page_html`).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from homeops.catalog import Runbook, RunbookMalformed
 from homeops.site import (
     build_log,
     git_variable,
+    page_html,
     preview,
     publishing,
     record_files,
@@ -145,6 +147,11 @@ def _end_build() -> None:
         _staged.discard()
     build_log.stop_collecting(_problems)
     _staged = _problems = None
+
+
+def on_pre_page(page, config: MkDocsConfig, files: Files):
+    page_html.keep_html(page)  # under `mkdocs serve`, an unchanged page's Markdown is not converted again
+    return page
 
 
 def on_nav(nav, config: MkDocsConfig, files: Files):
