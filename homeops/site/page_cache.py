@@ -170,6 +170,19 @@ def reads_uncovered(env, source: str) -> bool:
                 or any(True for _ in meta.find_referenced_templates(tree)))
 
 
+def _reads_a_name(env, source: str) -> bool:
+    """Whether, outside its raw blocks, a page has an expression or statement tag that is not one
+    string (`{{ x }}`, `{% if %}`): then it is not literal. False says nothing: the page is parsed."""
+    block = (re.escape(env.block_start_string), re.escape(env.block_end_string))
+    raw = re.compile(r"%s[-+]?\s*raw\s*[-+]?%s.*?%s[-+]?\s*endraw\s*[-+]?%s" % (block * 2), re.DOTALL)
+    text = raw.sub("", source)
+    string = r"""\s*[-+]?\s*(?:"[^"\\]*"|'[^'\\]*')\s*[-+]?\s*"""
+    inside = r"""((?:"[^"\\]*"|'[^'\\]*'|[^"'])*?)"""  # a string's "}}" does not end the tag
+    tags = re.compile(r"%s%s%s|%s%s%s" % (re.escape(env.variable_start_string), inside,
+                                          re.escape(env.variable_end_string), block[0], inside, block[1]), re.DOTALL)
+    return any(m.group(2) is not None or not re.fullmatch(string, m.group(1)) for m in tags.finditer(text))
+
+
 # What a page made of literal text parses into: raw blocks, text, `{{ "a string" }}`.
 _LITERAL_NODES = ("Template", "Output", "TemplateData", "Const")
 
@@ -179,8 +192,11 @@ def is_literal(env, source: str) -> bool:
     Markdown after the macros is made of its own source and the code alone (a runbook's page: its
     parameters in a raw block). A page without a tag is literal without being parsed."""
     starts = (env.variable_start_string, env.block_start_string, env.comment_start_string)
-    if not (env.line_statement_prefix or env.line_comment_prefix) and not any(s in source for s in starts):
-        return True
+    if not (env.line_statement_prefix or env.line_comment_prefix):
+        if not any(s in source for s in starts):
+            return True
+        if _reads_a_name(env, source):
+            return False  # the common case, told without parsing the page (as costly as compiling it)
     from jinja2 import nodes
 
     try:
