@@ -330,7 +330,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"CPU time (build and the processes it starts): plain {base_cpu:.3f} s, home-ops {real_cpu:.3f} s, "
           f"ratio {real_cpu / base_cpu:.2f}")
     print(f"with imports already done (one process, median build(); home-ops keeps each page's HTML in memory, "
-          f"as under mkdocs serve): plain {warm_plain:.3f} s, home-ops {warm_real:.3f} s, ratio {warm_real / warm_plain:.2f}")
+          f"as under mkdocs serve): plain {warm_plain:.3f} s, home-ops {warm_real:.3f} s, "
+          f"ratio {warm_real / warm_plain:.2f}")
     print(f"difference: {real - base:.3f} s a build; start-up steps (median, fresh process, each after the ones above;")
     print("  'on a miss': only in a build where a page misses the page cache, so not in the builds timed above):")
     for label, seconds in steps:

@@ -99,7 +99,8 @@ def keep_html(page) -> None:
         links = page.links_to_anchors
         if logged.any or page.present_anchor_ids is None or (links is not None and None in links):
             return None
-        _kept[key] = (page.content, copy.deepcopy(page.toc), page._title_from_render, frozenset(page.present_anchor_ids),
+        _kept[key] = (page.content, copy.deepcopy(page.toc), page._title_from_render,
+                      frozenset(page.present_anchor_ids),
                       None if links is None else {f.src_uri: dict(a) for f, a in links.items()})
         while len(_kept) > KEEP:
             _kept.popitem(last=False)
