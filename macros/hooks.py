@@ -8,8 +8,10 @@ otherwise end `mkdocs serve`. Runbook pages are generated in `on_files`, so
 mkdocs-macros renders them like every other page.
 Record pages are declared in `on_files` too and filled in `on_env`, once the theme and nav exist.
 What does not change between builds is kept in `.site-cache/`: each page's Markdown after the macros
-(`homeops.site.page_cache`), the pages' compiled Jinja (`homeops.site.page_templates`) and the
-rendered tree (`homeops.site.render_cache`).
+(`homeops.site.page_cache`), the pages' compiled Jinja (`homeops.site.page_templates`), the theme's
+(`homeops.site.theme_templates`), each page's search entries (`homeops.site.search_entries`) and the
+rendered tree (`homeops.site.render_cache`); each page's HTML is kept in memory, for the rebuilds of
+`mkdocs serve` (`homeops.site.page_html`).
 """
 
 from __future__ import annotations
@@ -26,12 +28,15 @@ from homeops.catalog import Runbook, RunbookMalformed
 from homeops.site import (
     build_log,
     git_variable,
+    page_html,
     preview,
     publishing,
     record_files,
     runbook_pages,
+    search_entries,
     serving,
     sources,
+    theme_templates,
 )
 from homeops.site.staging import StagedSite
 
@@ -41,6 +46,8 @@ _problems: build_log.Problems | None = None  # what this build logged at WARNING
 _dirty = False
 _records: list = []  # the record pages of this build, declared in on_files
 _nav = None
+_theme_code: theme_templates.KeptThemeCode | None = None  # the theme's compiled templates, this build
+_search: search_entries.KeptEntries | None = None  # the pages' search entries, this build
 
 
 def _project_dir(config: MkDocsConfig) -> Path:
@@ -74,6 +81,8 @@ def on_config(config: MkDocsConfig) -> MkDocsConfig:
         raise PluginError(f"{config.site_dir}: cannot create a directory to build the site in: "
                           f"{exc.strerror or exc}") from None
     config.site_dir = str(_staged.directory)
+    global _theme_code  # before any plugin loads a template (Material's search reads its translations)
+    _theme_code = theme_templates.keep_compiled(config.theme, sources.site_cache_dir(_project_dir(config)) / "theme")
     return config
 
 
@@ -106,6 +115,10 @@ def on_post_build(config: MkDocsConfig) -> None:
         macros = config.plugins.get("homeops-macros")
         if macros is not None:
             macros.tidy_caches()
+        if _theme_code is not None:
+            theme_templates.remove_unused(_theme_code)
+        if _search is not None:
+            search_entries.remove_unused(_search)
     _end_build()  # removes the staging directory when it was not published
     if warnings and not config.strict:
         raise PluginError(f"{warnings} warnings: the site in {target} was left as it was")
@@ -136,6 +149,11 @@ def _end_build() -> None:
     _staged = _problems = None
 
 
+def on_pre_page(page, config: MkDocsConfig, files: Files):
+    page_html.keep_html(page)  # under `mkdocs serve`, an unchanged page's Markdown is not converted again
+    return page
+
+
 def on_nav(nav, config: MkDocsConfig, files: Files):
     global _nav
     _nav = nav
@@ -143,5 +161,7 @@ def on_nav(nav, config: MkDocsConfig, files: Files):
 
 
 def on_env(env, config: MkDocsConfig, files: Files):
+    global _search  # before the first page is indexed
+    _search = search_entries.keep_entries(config.plugins, sources.site_cache_dir(_project_dir(config)) / "search")
     record_files.fill(_records, sources.records_dir(_project_dir(config)), config, env, _nav, files)
     return env

@@ -51,7 +51,7 @@ with _imported_on_first_use("requests"):
 from mkdocs_macros.util import LOG as _MACROS_LOG  # noqa: E402
 
 from homeops.site import build_log, page_templates, sources  # noqa: E402
-from homeops.site.page_cache import PageCache, reads_uncovered  # noqa: E402
+from homeops.site.page_cache import PageCache, is_literal, reads_uncovered  # noqa: E402
 
 
 class MacrosPlugin(_macros.MacrosPlugin):
@@ -93,8 +93,8 @@ class MacrosPlugin(_macros.MacrosPlugin):
         return nav
 
     def on_page_markdown(self, markdown, page, config, **kwargs):
-        key = self._pages.page_key(markdown, page, config) if self._pages is not None else None
-        kept = self._pages.page(key) if key is not None else None
+        keys = self._pages.page_keys(markdown, page, config) if self._pages is not None else None
+        kept = self._pages.page(keys) if keys is not None else None
         if kept is not None:
             rendered, title = kept
             if title is not None:
@@ -105,8 +105,15 @@ class MacrosPlugin(_macros.MacrosPlugin):
         title = page.title
         with build_log.collecting() as problems:
             rendered = super().on_page_markdown(markdown, page=page, config=config, **kwargs)
-        if key is not None and not problems.messages and not reads_uncovered(self.env, markdown):
-            self._pages.keep_page(key, rendered, page.title if page.title != title else None)
+        if keys is not None and not problems.messages:
+            # A literal page is kept under a key without cluster.yaml, the records, templates/ and
+            # runbooks/: an edit of cluster.yaml under `mkdocs serve` renders only the pages that read it.
+            literal, other = keys
+            key = literal if is_literal(self.env, markdown) else None
+            if key is None and not reads_uncovered(self.env, markdown):
+                key = other
+            if key is not None:
+                self._pages.keep_page(key, rendered, page.title if page.title != title else None)
         return rendered
 
     def on_post_build(self, config):

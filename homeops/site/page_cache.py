@@ -14,6 +14,13 @@ A page's key is the sha256 of everything its Markdown after the macros is made o
   addresses and `extra` as the macros left them.
 Reading and hashing all that takes a few milliseconds.
 
+A literal page, whose Jinja reads nothing (no variable, macro, filter, test or template: text, raw
+blocks, strings; `is_literal`), is kept under a key of the page and the code alone: the site key
+without cluster.yaml, the records, templates/ and runbooks/ (`code_key`). Its Markdown after the macros
+cannot depend on them, so an edit of cluster.yaml under `mkdocs serve` renders again only the pages
+that read something (every runbook's page is literal: its parameters are a raw block). A page is
+looked up as a literal page first; only a page found literal when it rendered is kept so.
+
 What the key cannot cover is never kept: a page that reads mkdocs-macros' `git`, `navigation` or
 `files`, or includes or imports another template, and a page whose rendering logged a warning (its
 Markdown is an error message: the next build renders it again and reports it again). A site whose
@@ -46,7 +53,7 @@ from homeops.site import sources
 from homeops.site.cache_files import Uncacheable, hash_tree, private_directory, write_whole
 
 DIRECTORY = "markdown"
-FORMAT = "homeops page cache 1"
+FORMAT = "homeops page cache 2"
 SETTINGS = ("site_url", "repo_url", "repo_name", "edit_uri")  # what the macros set on MkDocs' config
 # mkdocs-macros' variables whose values no key covers: the repository's state, the other pages.
 UNCOVERED_VARIABLES = frozenset({"git", "navigation", "files"})
@@ -85,8 +92,8 @@ def _module_path(project: Path, module_name: str) -> Path:
     return package if package.is_dir() else project / f"{module_name}.py"
 
 
-def site_key(config, settings: dict) -> str:
-    """The sha256 of the site's sources (see the module's docstring); OSError or Uncacheable when one
+def _keys(config, settings: dict) -> tuple[str, str]:
+    """(the code key, the site key): see the module's docstring. OSError or Uncacheable when a source
     cannot be read or keyed."""
     project = Path(config.config_file_path).resolve().parent
     digest = hashlib.sha256(FORMAT.encode())
@@ -102,22 +109,36 @@ def site_key(config, settings: dict) -> str:
     part("plugin", repr(sorted(settings.items())))
     part("site_url", config.site_url or "")
     part("mkdocs.yml", Path(config.config_file_path).read_bytes())
-    cluster = sources.cluster_path(project)
-    part("cluster.yaml", f"{cluster.resolve()}\0".encode() + cluster.read_bytes())
-    part("records", _records(project))
-    trees = (("templates", project / "templates", ""), ("runbooks", sources.runbooks_dir(project), ""),
-             ("homeops", _PACKAGE, ".py"))
-    for label, root, suffix in trees:
-        digest.update(f"\0{label}\0".encode())
-        if root.is_dir():
-            hash_tree(digest, root, suffix)
+    digest.update(b"\0homeops\0")
+    hash_tree(digest, _PACKAGE, ".py")
     module = _module_path(project, settings.get("module_name") or "main")
     digest.update(b"\0macros\0")
     if module.is_dir():
         hash_tree(digest, module, ".py")
     elif module.is_file():
         digest.update(module.read_bytes())
-    return digest.hexdigest()
+    code = digest.hexdigest()
+    # The sources the pages' variables and macros are made of: only a page that reads some depends on them.
+    cluster = sources.cluster_path(project)
+    part("cluster.yaml", f"{cluster.resolve()}\0".encode() + cluster.read_bytes())
+    part("records", _records(project))
+    for label, root in (("templates", project / "templates"), ("runbooks", sources.runbooks_dir(project))):
+        digest.update(f"\0{label}\0".encode())
+        if root.is_dir():
+            hash_tree(digest, root)
+    return code, digest.hexdigest()
+
+
+def site_key(config, settings: dict) -> str:
+    """The sha256 of the site's sources (see the module's docstring); OSError or Uncacheable when one
+    cannot be read or keyed."""
+    return _keys(config, settings)[1]
+
+
+def code_key(config, settings: dict) -> str:
+    """The sha256 of what a literal page's Markdown after the macros is made of, besides the page:
+    the site key without cluster.yaml, the records, templates/ and runbooks/."""
+    return _keys(config, settings)[0]
 
 
 _TEMPLATE_WORDS = ("include", "import", "extends", "from")  # the tags that read another template
@@ -149,9 +170,48 @@ def reads_uncovered(env, source: str) -> bool:
                 or any(True for _ in meta.find_referenced_templates(tree)))
 
 
+def _reads_a_name(env, source: str) -> bool:
+    """Whether, outside its raw blocks, a page has an expression or statement tag that is not one
+    string (`{{ x }}`, `{% if %}`): then it is not literal. False says nothing: the page is parsed."""
+    block = (re.escape(env.block_start_string), re.escape(env.block_end_string))
+    raw = re.compile(r"%s[-+]?\s*raw\s*[-+]?%s.*?%s[-+]?\s*endraw\s*[-+]?%s" % (block * 2), re.DOTALL)
+    text = raw.sub("", source)
+    string = r"""\s*[-+]?\s*(?:"[^"\\]*"|'[^'\\]*')\s*[-+]?\s*"""
+    inside = r"""((?:"[^"\\]*"|'[^'\\]*'|[^"'])*?)"""  # a string's "}}" does not end the tag
+    tags = re.compile(r"%s%s%s|%s%s%s" % (re.escape(env.variable_start_string), inside,
+                                          re.escape(env.variable_end_string), block[0], inside, block[1]), re.DOTALL)
+    return any(m.group(2) is not None or not re.fullmatch(string, m.group(1)) for m in tags.finditer(text))
+
+
+# What a page made of literal text parses into: raw blocks, text, `{{ "a string" }}`.
+_LITERAL_NODES = ("Template", "Output", "TemplateData", "Const")
+
+
+def is_literal(env, source: str) -> bool:
+    """Whether a page's Jinja reads nothing at all: no variable, macro, filter, test or template, so its
+    Markdown after the macros is made of its own source and the code alone (a runbook's page: its
+    parameters in a raw block). A page without a tag is literal without being parsed."""
+    starts = (env.variable_start_string, env.block_start_string, env.comment_start_string)
+    if not (env.line_statement_prefix or env.line_comment_prefix):
+        if not any(s in source for s in starts):
+            return True
+        if _reads_a_name(env, source):
+            return False  # the common case, told without parsing the page (as costly as compiling it)
+    from jinja2 import nodes
+
+    try:
+        tree = env.parse(source)
+    except Exception:  # it rendered, so it parses; anything else: not literal
+        return False
+    literal = tuple(getattr(nodes, name) for name in _LITERAL_NODES)
+    return isinstance(tree, nodes.Template) and all(
+        type(node) in literal for node in tree.find_all(nodes.Node))
+
+
 class PageCache:
-    def __init__(self, directory: Path, site: str):
+    def __init__(self, directory: Path, site: str, code: str | None = None):
         self.directory, self.site = directory, site
+        self.code = code if code is not None else site
         self.used: set[str] = set()
 
     @classmethod
@@ -161,11 +221,11 @@ class PageCache:
             return None  # the macros read files this key does not cover
         directory = sources.site_cache_dir(Path(config.config_file_path).resolve().parent) / DIRECTORY
         try:
-            key = site_key(config, settings)
+            code, site = _keys(config, settings)
             private_directory(directory, levels=2)
         except (OSError, Uncacheable):
             return None
-        return cls(directory, key)
+        return cls(directory, site, code)
 
     def _read(self, name: str) -> dict | None:
         path = self.directory / name
@@ -201,22 +261,28 @@ class PageCache:
     def keep_configuration(self, config) -> None:
         self._write(f"{_SITE_ENTRY}{self.site}.json", {name: config.get(name) for name in SETTINGS})
 
-    def page_key(self, markdown: str, page, config) -> str:
+    def page_keys(self, markdown: str, page, config) -> tuple[str, str]:
+        """(the page's key as a literal page, its key as any other page)."""
         identity = json.dumps([page.file.src_uri, page.url, page.meta, [config.get(name) for name in SETTINGS],
                                dict(config.get("extra") or {})], default=repr, sort_keys=True)
-        digest = hashlib.sha256(f"{self.site}\0{identity}\0".encode("utf-8", "surrogateescape"))
-        digest.update(markdown.encode("utf-8", "surrogateescape"))
-        return digest.hexdigest()
+        keys = []
+        for kind, sources_key in (("literal", self.code), ("page", self.site)):
+            digest = hashlib.sha256(f"{kind}\0{sources_key}\0{identity}\0".encode("utf-8", "surrogateescape"))
+            digest.update(markdown.encode("utf-8", "surrogateescape"))
+            keys.append(digest.hexdigest())
+        return keys[0], keys[1]
 
-    def page(self, key: str) -> tuple[str, str | None] | None:
-        """(the Markdown after the macros, the title they gave the page or None), when kept."""
-        entry = self._read(f"{key}.json")
-        if entry is None:
-            return None
-        markdown, title = entry.get("markdown"), entry.get("title")
-        if not isinstance(markdown, str) or not (title is None or isinstance(title, str)):
-            return None
-        return markdown, title
+    def page(self, keys: tuple[str, str]) -> tuple[str, str | None] | None:
+        """(the Markdown after the macros, the title they gave the page or None), when kept: as a
+        literal page (an entry only a page found literal is kept under), or under the site's key."""
+        for key in keys:
+            entry = self._read(f"{key}.json")
+            if entry is None:
+                continue
+            markdown, title = entry.get("markdown"), entry.get("title")
+            if isinstance(markdown, str) and (title is None or isinstance(title, str)):
+                return markdown, title
+        return None
 
     def keep_page(self, key: str, markdown: str, title: str | None) -> None:
         self._write(f"{key}.json", {"markdown": markdown, "title": title})

@@ -49,7 +49,7 @@ def test_a_second_build_renders_and_compiles_nothing_and_publishes_the_same_site
     assert counted == {}
     assert second == first
     cache = project / ".site-cache"
-    assert {p.name for p in cache.iterdir()} == {"markdown", "pages", "render"}
+    assert {p.name for p in cache.iterdir()} == {"markdown", "pages", "render", "search", "theme"}
     for path in [cache, *cache.rglob("*")]:
         assert path.stat().st_mode & 0o077 == 0, f"{path} is readable by others"
 

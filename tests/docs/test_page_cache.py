@@ -112,6 +112,93 @@ def test_what_no_key_covers_is_seen_in_a_pages_jinja(source):
     assert not page_cache.reads_uncovered(env, "# Title\n\nThe git files {{ cluster.files }} {{ page.title }}\n")
 
 
+@pytest.fixture
+def rendered_pages(monkeypatch) -> list[str]:
+    """The pages mkdocs-macros renders (those the page cache does not answer), in order."""
+    from homeops.site import macros_plugin
+
+    pages: list[str] = []
+    render = macros_plugin._macros.MacrosPlugin.on_page_markdown
+
+    def rendering(self, markdown, page, config, **kwargs):
+        pages.append(page.file.src_uri)
+        return render(self, markdown, page=page, config=config, **kwargs)
+
+    monkeypatch.setattr(macros_plugin._macros.MacrosPlugin, "on_page_markdown", rendering)
+    return pages
+
+
+def edit_step(notebook: Path, old: str, new: str) -> None:
+    cells = json.loads(notebook.read_text())
+    step = next(c for c in cells["cells"] if "".join(c["source"]).startswith("## Step 1"))
+    text = "".join(step["source"])
+    assert old in text
+    step["source"] = text.replace(old, new, 1)
+    notebook.write_text(json.dumps(cells))
+
+
+def test_an_edit_of_cluster_yaml_renders_again_only_the_pages_that_read_something(project, tmp_path,
+                                                                                  rendered_pages):
+    build_in_process(project, tmp_path / "site")
+    assert "runbooks/cluster-health.md" in rendered_pages and "networking/index.md" in rendered_pages
+    rendered_pages.clear()
+
+    cluster = project / "cluster.yaml"
+    cluster.write_text(cluster.read_text().replace("purpose: Internal DNS", "purpose: Internal DNS edited", 1))
+    site = build_in_process(project, tmp_path / "site")
+
+    assert "Internal DNS edited" in site["networking/index.html"]
+    assert "networking/index.md" in rendered_pages and "reference/cluster-yaml.md" in rendered_pages
+    # A runbook's page reads no variable (its parameters are a raw block): cluster.yaml is not part of it.
+    assert not [p for p in rendered_pages if p.startswith("runbooks/")]
+    fresh = copy_project(tmp_path / "fresh")  # no cache: what the site must be
+    (fresh / "cluster.yaml").write_text(cluster.read_text())
+    assert site == build_in_process(fresh, tmp_path / "fresh-site")
+
+
+def test_a_literal_page_shows_its_own_edit_and_once_it_reads_cluster_yaml_every_edit_of_it(project, tmp_path,
+                                                                                            rendered_pages):
+    notebook = project / "runbooks" / "cluster-health.ipynb"
+    build_in_process(project, tmp_path / "site")
+    edit_step(notebook, "Everything below", "Everything (edited) below")
+    page = build_in_process(project, tmp_path / "site")["runbooks/cluster-health/index.html"]
+    assert "Everything (edited) below" in page
+
+    edit_step(notebook, "Everything (edited) below", "Everything of {{ cluster.cluster.name }} below")
+    page = build_in_process(project, tmp_path / "site")["runbooks/cluster-health/index.html"]
+    assert "Everything of home-ops below" in page
+    cluster = project / "cluster.yaml"
+    cluster.write_text(cluster.read_text().replace("name: home-ops", "name: lab-renamed", 1))
+    rendered_pages.clear()
+    page = build_in_process(project, tmp_path / "site")["runbooks/cluster-health/index.html"]
+    assert "Everything of lab-renamed below" in page
+    assert "runbooks/cluster-health.md" in rendered_pages
+    assert "runbooks/etcd-backup.md" not in rendered_pages  # still literal: kept
+
+
+@pytest.mark.parametrize("source", [
+    "Plain text, and {# a comment #}.", "{% raw %}{{ cluster.cluster.name }} | {% endraw %}",
+    '{{ "{{ cluster.versions.talos }}" }}', "{{- ' ' -}}",
+])
+def test_a_page_of_text_raw_blocks_and_strings_is_literal(source):
+    import jinja2
+
+    assert page_cache.is_literal(jinja2.Environment(), f"# Title\n\n{source}\n")
+
+
+@pytest.mark.parametrize("source", [
+    "{{ cluster.cluster.name }}", "{{ node_table() }}", "{{ 'a' | upper }}", "{{ 'a' is string }}",
+    "{% if true %}a{% endif %}", "{% set a = 'b' %}{{ a }}", "{{ range(2) | list }}", "{{ x.y }}",
+    "{% include 'other.md' %}", "{{ page.title }}", "{% for i in '' %}{% endfor %}",
+])
+def test_a_page_that_reads_or_computes_anything_is_not_literal(source):
+    import jinja2
+
+    env = jinja2.Environment()
+    env.globals["node_table"] = lambda: ""  # a macro: a global, which jinja2.meta does not report
+    assert not page_cache.is_literal(env, f"# Title\n\n{source}\n")
+
+
 # Each source of the site, edited as someone would: the site key (every page's key) changes.
 EDITS = {
     "cluster.yaml": lambda p: p.joinpath("cluster.yaml").write_text(p.joinpath("cluster.yaml").read_text() + "\n"),
@@ -144,6 +231,29 @@ def test_an_edit_of_any_source_of_the_site_gives_every_page_a_new_key(project, t
     EDITS[edit](project)
 
     assert page_cache.site_key(load_config(str(project / "mkdocs.yml")), settings) != before
+
+
+# What a literal page is made of besides itself: the code and the configuration, not the site's data.
+CODE_EDITS = {"mkdocs.yml", "the macros module", "a homeops source"}
+
+
+@pytest.mark.parametrize("edit", sorted(EDITS))
+def test_the_key_of_a_literal_page_changes_with_the_code_and_configuration_only(project, tmp_path, monkeypatch,
+                                                                               edit):
+    import shutil
+
+    homeops = tmp_path / "homeops"
+    shutil.copytree(page_cache._PACKAGE, homeops, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(page_cache, "_PACKAGE", homeops)
+    (project / "homeops").unlink()
+    (project / "homeops").symlink_to(homeops, target_is_directory=True)
+    settings = {"module_name": "macros", "on_undefined": "strict"}
+    before = page_cache.code_key(load_config(str(project / "mkdocs.yml")), settings)
+
+    EDITS[edit](project)
+
+    after = page_cache.code_key(load_config(str(project / "mkdocs.yml")), settings)
+    assert (after != before) == (edit in CODE_EDITS)
 
 
 def test_the_environment_the_site_address_the_libraries_and_the_plugin_settings_are_in_the_key(project, monkeypatch):
@@ -184,5 +294,7 @@ def test_a_damaged_entry_is_rendered_again_and_unused_entries_go_but_the_newest(
     cluster = project / "cluster.yaml"
     cluster.write_text(cluster.read_text().replace("purpose: Internal DNS", "purpose: Internal DNS tidy", 1))
     build_in_process(project, tmp_path / "site")
-    assert set(entries.iterdir()).isdisjoint(kept)  # this build used only entries of the new cluster.yaml
+    # This build used entries of the new cluster.yaml, and those of the runbooks' pages, which read
+    # nothing (literal pages: cluster.yaml is not part of them); the rest went.
+    assert len(set(entries.iterdir()) & set(kept)) == len(list((project / "runbooks").glob("*.ipynb")))
     assert "Internal DNS tidy" in page_html(tmp_path / "site", "networking")
