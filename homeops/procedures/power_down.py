@@ -176,7 +176,10 @@ class PowerDownRun:
             return f"no {role} node"
         # A node already off (the power cut reached it first, a machine that died) would only fail the
         # whole call: it is said and left out.
-        answers = {n.name: talos_power.answers(str(n.address)) for n in nodes}
+        # Each probe of a node that is off may take seconds: the look says what it still asks meanwhile.
+        report = waits.progress(self.session, f"an answer from each {role}'s Talos API (any already off is left out)")
+        answers = {n.name: talos_power.answers(
+            str(n.address), waiting=waits.looking(report, f"asking {n.name}'s Talos API")) for n in nodes}
         gone = [n for n in nodes if answers[n.name] is not True]
         for node in gone:
             self.session.say(f"{node.name} is already off (its Talos API does not answer: {answers[node.name]})")
@@ -205,14 +208,15 @@ class PowerDownRun:
             return f"{what}: planned"
 
         on: list[str] = []
+        report = waits.progress(self.session, what)
 
         def all_off() -> bool | str:
-            on[:] = [n.name for n in nodes if talos_power.answers(str(n.address)) is True]
+            on[:] = [n.name for n in nodes if talos_power.answers(
+                str(n.address), waiting=waits.looking(report, f"asking {n.name}'s Talos API")) is True]
             return True if not on else f"still answering: {', '.join(on)}"
 
         try:
-            wait_until(all_off, self.session.wait_timeout, self.session.poll_interval, what,
-                       progress=waits.progress(self.session, what))
+            wait_until(all_off, self.session.wait_timeout, self.session.poll_interval, what, progress=report)
         except WaitTimedOut as exc:
             raise self.stop(f"confirm the {role}s are off", f"{exc}; still answering: {', '.join(on)}") from None
         return f"{what}: their Talos API no longer answers"

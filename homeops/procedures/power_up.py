@@ -110,7 +110,7 @@ class PowerUpRun:
         except ToolError as exc:
             raise self.stop(where, str(exc)) from None
 
-    def _wait(self, where: str, what: str, predicate) -> None:
+    def _wait(self, where: str, what: str, predicate, report=None) -> None:
         last: list[str] = []
 
         def look() -> bool | str:
@@ -121,7 +121,7 @@ class PowerUpRun:
 
         try:
             wait_until(look, self.session.wait_timeout, self.session.poll_interval, what,
-                       progress=waits.progress(self.session, what))
+                       progress=report or waits.progress(self.session, what))
         except WaitTimedOut as exc:
             raise self.stop(where, str(exc) + (f"; last seen: {last[0]}" if last else "")) from None
 
@@ -132,8 +132,13 @@ class PowerUpRun:
                 f"etcd needs all {len(planes)} for quorum: the API cannot come up before the last one)"
                 if len(planes) == 2 else f"the control planes' Talos API ({', '.join(n.name for n in planes)})")
 
+        # A plan looks once and waits for nothing: its probe says nothing while it lasts.
+        report = waits.progress(self.session, what) if self.session.apply else None
+
         def look() -> bool | str:
-            answers = {n.name: talos_power.answers(str(n.address)) for n in planes}
+            answers = {n.name: talos_power.answers(
+                str(n.address), waiting=waits.looking(report, f"asking {n.name}'s Talos API") if report else None)
+                for n in planes}
             down = [f"{name} ({answer})" for name, answer in answers.items() if answer is not True]
             return True if not down else f"not answering: {'; '.join(down)}"
 
@@ -141,7 +146,7 @@ class PowerUpRun:
             self.session.gate.would_wait(what, self.session.wait_timeout)
             seen = look()
             return "control planes: " + ("all answer now" if seen is True else str(seen))
-        self._wait("wait for the control planes", what, look)
+        self._wait("wait for the control planes", what, look, report)
         return f"control planes: {', '.join(n.name for n in planes)} answer"
 
     def api(self) -> str:

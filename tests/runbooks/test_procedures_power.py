@@ -160,6 +160,23 @@ def test_answers_says_why_a_node_does_not(monkeypatch):
     assert talos_power.answers("10.0.10.21") is True
 
 
+def test_a_probe_with_a_listener_is_followed_and_says_each_quiet_stretch(monkeypatch):
+    """With `waiting`, the probe runs followed (process.run's on_line), and its quiet seconds reach the
+    listener every PROBE_QUIET seconds: a wait probing machines that are off names what it still asks."""
+    heard, followed = [], []
+
+    def run(argv, *, timeout, on_line=None, quiet=None, on_quiet=None, **_):
+        followed.append((on_line is not None, quiet))
+        on_quiet(5.0)
+        on_quiet(10.0)
+        raise ToolTimeout(argv, timeout)
+
+    monkeypatch.setattr(process, "run", run)
+    seen = talos_power.answers("10.0.10.21", waiting=heard.append)
+    assert seen is not True and heard == [5.0, 10.0]
+    assert followed == [(True, talos_power.PROBE_QUIET)]
+
+
 def test_the_shutdown_command_line():
     out = io.StringIO()
     talos_power.shutdown(Gate(False, out=out), ["10.0.10.21", "10.0.10.22"], timeout=900)
@@ -357,7 +374,8 @@ def test_the_control_plane_wait_says_why_both_are_needed(monkeypatch, session):
     tools = FakeTools([])
     run = startup_with(monkeypatch, session, tools, None)
     monkeypatch.setattr(talos_power, "answers",
-                        lambda address: True if address == "10.0.10.11" else "connect: connection refused")
+                        lambda address, waiting=None:
+                        True if address == "10.0.10.11" else "connect: connection refused")
     with pytest.raises(RunbookStopped) as stopped:
         run.step("wait for the control planes", run.control_planes)
     message = str(stopped.value)
@@ -384,8 +402,8 @@ def test_workers_go_in_one_call_control_planes_one_each_through_themselves_and_a
         monkeypatch, session):
     calls = []
     off = {"10.0.10.22"}
-    monkeypatch.setattr(talos_power, "answers", lambda address: "connect: connection refused" if address in off
-                        else True)
+    monkeypatch.setattr(talos_power, "answers",
+                        lambda address, waiting=None: "connect: connection refused" if address in off else True)
 
     def shutdown(gate, addresses, *, timeout, endpoint=None, why=""):
         calls.append((list(addresses), endpoint))
@@ -401,7 +419,7 @@ def test_workers_go_in_one_call_control_planes_one_each_through_themselves_and_a
 
 
 def test_a_node_still_answering_after_its_shutdown_stops_the_run_naming_it(monkeypatch, session):
-    monkeypatch.setattr(talos_power, "answers", lambda address: True)
+    monkeypatch.setattr(talos_power, "answers", lambda address, waiting=None: True)
     monkeypatch.setattr(talos_power, "shutdown", lambda gate, addresses, **_: None)
     run = power_down.PowerDownRun(session(), PowerDown(flags_set=["noout"]))
     with pytest.raises(RunbookStopped) as stopped:
