@@ -34,6 +34,7 @@ from homeops.procedures.power_state import PowerDown, last_shutdown, records_dir
 from homeops.procedures.preflight import ceph_health, etcd, flux_ready, nodes_ready
 from homeops.procedures.session import Session
 from homeops.procedures.waits import WaitTimedOut, wait_until
+from homeops.runner.display import folded_html, show
 from homeops.tools import ceph, kubectl, rook_operator, talos_power
 from homeops.tools.process import ToolError
 
@@ -89,7 +90,9 @@ class PowerDownRun:
 
     def flush(self, always: bool = False) -> None:
         if self.session.apply and (self._changed or always):
-            print(self.state.line(), flush=True)
+            # JupyterLab shows it folded to one line (the whole block after every step was a wall of JSON
+            # between the steps' own lines); the terminal and the record keep the line as it is.
+            show(self.state.line(), folded_html(self.state.summary(), self.state.line()))
         self._changed = False
 
     def left(self) -> str:

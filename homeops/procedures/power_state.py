@@ -48,6 +48,12 @@ class PowerDown:
     def line(self) -> str:
         return MARKER + json.dumps(asdict(self), sort_keys=True)
 
+    def summary(self) -> str:
+        """The block in a few words, for the folded form JupyterLab shows (the line itself unfolds)."""
+        return (f"cluster-shutdown state, kept for cluster-startup: {len(self.suspended)} Flux object(s) suspended; "
+                f"flags set: {', '.join(self.flags_set) or 'none'}; shut down: {', '.join(self.shut_down) or 'none'}; "
+                f"lock: {self.lock}")
+
     @classmethod
     def parse(cls, data: object) -> "PowerDown | None":
         """The block from its JSON value; None when it is not one (a record edited by hand, another version)."""
@@ -71,9 +77,14 @@ def from_notebook(notebook: dict | None) -> PowerDown | None:
         if not isinstance(cell, dict):
             continue
         for output in cell.get("outputs") or []:
-            if not isinstance(output, dict) or output.get("output_type") != "stream":
+            if not isinstance(output, dict):
                 continue
-            text = output.get("text", "")
+            if output.get("output_type") == "stream":
+                text = output.get("text", "")
+            elif output.get("output_type") == "display_data" and isinstance(output.get("data"), dict):
+                text = output["data"].get("text/plain", "")  # the block as JupyterLab shows it, folded (power_down.flush)
+            else:
+                continue
             for line in ("".join(text) if isinstance(text, list) else str(text)).splitlines():
                 at = line.find(MARKER)
                 if at < 0:

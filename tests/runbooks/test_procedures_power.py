@@ -601,3 +601,17 @@ def test_resume_that_cannot_read_flux_stops(monkeypatch, session):
     FluxCalls(monkeypatch, [], fail=ToolError(["read"], 1, "refused"))
     with pytest.raises(RunbookStopped, match="^Flux: cannot read the Kustomizations and HelmReleases: "):
         flux_suspension.resume(session(), [key(APPS)], [])
+
+
+def test_the_block_shown_folded_in_jupyterlab_is_read_back_from_its_plain_text():
+    """In JupyterLab the block is a display (folded under its summary), whose text/plain is the line: the record
+    keeps it there, and startup finds it as it finds a printed one."""
+    block = PowerDown(suspended=["Kustomization flux-system/flux-system"], flags_set=["noout"],
+                      shut_down=["worker-1"], operator_replicas=1)
+    record = {"cells": [{"cell_type": "code", "outputs": [
+        {"output_type": "display_data", "metadata": {},
+         "data": {"text/plain": block.line(), "text/html": "<details>...</details>"}}]}]}
+    assert from_notebook(record) == block
+    assert block.summary() == ("cluster-shutdown state, kept for cluster-startup: 1 Flux object(s) suspended; "
+                               "flags set: noout; shut down: worker-1; lock: held")
+    assert from_notebook({"cells": [{"outputs": [{"output_type": "display_data", "data": "not a bundle"}]}]}) is None
