@@ -30,7 +30,7 @@ from functools import partial
 from homeops.errors import RunbookStopped
 from homeops.procedures import flux_suspension, waits
 from homeops.procedures.checks import CheckResult, at_once, guarded, print_table
-from homeops.procedures.power_state import PowerDown, last_shutdown, records_directory
+from homeops.procedures.power_state import PowerDown, few, last_shutdown, records_directory
 from homeops.procedures.preflight import ceph_health, etcd, flux_ready, nodes_ready
 from homeops.procedures.session import Session
 from homeops.procedures.waits import WaitTimedOut, wait_until
@@ -98,7 +98,7 @@ class PowerDownRun:
     def left(self) -> str:
         state, parts = self.state, []
         if state.suspended:
-            parts.append(f"Flux suspended: {', '.join(state.suspended)}")
+            parts.append("Flux suspended: " + few(state.suspended, "this run's record (its cluster-shutdown state)"))
         if state.flags_set:
             parts.append(f"Ceph flags set: {', '.join(state.flags_set)}")
         if state.operator_replicas is not None:

@@ -30,6 +30,19 @@ MARKER = "cluster-shutdown state: "
 SHUTDOWN, STARTUP = "cluster-shutdown", "cluster-startup"
 
 
+# A stop names this many Flux objects, then counts the rest: all 24 of a cluster made one paragraph of the stop.
+NAMED_IN_A_STOP = 3
+
+
+def few(names: list[str], where: str) -> str:
+    """`names` as a stop says them: every one up to NAMED_IN_A_STOP, else the first ones, how many more and
+    `where` each is listed."""
+    if len(names) <= NAMED_IN_A_STOP + 1:
+        return ", ".join(names)
+    return (f"{', '.join(names[:NAMED_IN_A_STOP])} and {len(names) - NAMED_IN_A_STOP} more "
+            f"({len(names)} in all, each named in {where})")
+
+
 def key(obj: FluxObject) -> str:
     """How a Flux object is named in the block: `Kustomization flux-system/apps`."""
     return f"{obj.kind} {obj.namespace}/{obj.name}"
@@ -82,7 +95,8 @@ def from_notebook(notebook: dict | None) -> PowerDown | None:
             if output.get("output_type") == "stream":
                 text = output.get("text", "")
             elif output.get("output_type") == "display_data" and isinstance(output.get("data"), dict):
-                text = output["data"].get("text/plain", "")  # the block as JupyterLab shows it, folded (power_down.flush)
+                # The block as JupyterLab shows it, folded (power_down.flush): its text is the line.
+                text = output["data"].get("text/plain", "")
             else:
                 continue
             for line in ("".join(text) if isinstance(text, list) else str(text)).splitlines():

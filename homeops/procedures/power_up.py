@@ -24,7 +24,7 @@ from homeops.errors import RunbookStopped
 from homeops.procedures import flux_suspension, waits
 from homeops.procedures.checks import CheckResult, conclude, print_table
 from homeops.procedures.power_down import FLAGS
-from homeops.procedures.power_state import LastShutdown, key, last_shutdown, records_directory
+from homeops.procedures.power_state import LastShutdown, few, key, last_shutdown, records_directory
 from homeops.procedures.preflight import cluster_health, flux_objects
 from homeops.procedures.session import Session
 from homeops.procedures.waits import WaitTimedOut, wait_until
@@ -84,7 +84,9 @@ class PowerUpRun:
                          "is up and PGs are clean, so no data moves meanwhile)")
         flux_left = self.to_resume()
         if flux_left:
-            parts.append(f"Flux still suspended: {', '.join(flux_left)} (on purpose: resumed only once Ceph is "
+            listed = (few(flux_left, f"the record {self.shutdown.path.name}") if self.shutdown is not None
+                      else ", ".join(flux_left))
+            parts.append(f"Flux still suspended: {listed} (on purpose: resumed only once Ceph is "
                          "healthy)")
         if self.operator:
             parts.append(self.operator)

@@ -353,6 +353,16 @@ def test_a_stopped_startup_names_the_flags_and_the_flux_objects_left(monkeypatch
         "is healthy); run cluster-startup again once the cause is fixed")
 
 
+def test_a_stopped_startup_counts_many_flux_objects_and_names_the_record_that_lists_them(monkeypatch, session):
+    names = [f"Kustomization flux-system/k{i}" for i in range(24)]
+    block = PowerDown(suspended=names, flags_set=["noout"], operator_replicas=1)
+    run = startup_with(monkeypatch, session, FakeTools([], flags={"noout"}), block)
+    stopped = str(run.stop("wait for every OSD up and clean PGs", "1 of 3 OSDs down"))
+    assert (f"Flux still suspended: {', '.join(names[:3])} and 21 more (24 in all, each named in the record "
+            f"{run.shutdown.path.name}) (on purpose: resumed only once Ceph is healthy)") in stopped
+    assert "k3," not in stopped
+
+
 def test_startup_without_a_record_clears_the_shutdown_flags_it_sees_and_resumes_only_when_asked(monkeypatch, session):
     apps = obj("Kustomization", "flux-system", "apps", suspended=True)
     tools = FakeTools([apps], flags={"noout", "noscrub"}, replicas=0)
@@ -615,3 +625,18 @@ def test_the_block_shown_folded_in_jupyterlab_is_read_back_from_its_plain_text()
     assert block.summary() == ("cluster-shutdown state, kept for cluster-startup: 1 Flux object(s) suspended; "
                                "flags set: noout; shut down: worker-1; lock: held")
     assert from_notebook({"cells": [{"outputs": [{"output_type": "display_data", "data": "not a bundle"}]}]}) is None
+
+
+def test_a_stop_names_a_few_flux_objects_and_counts_the_rest():
+    """All 24 Flux objects of a cluster in a stop made one paragraph of it (seen in JupyterLab): the first few
+    are named, the rest counted, and the stop says where each is named."""
+    names = [f"Kustomization flux-system/k{i}" for i in range(24)]
+    run = power_down.PowerDownRun(Session(cluster=None, gate=Gate(True, out=io.StringIO()), wait_timeout=1,
+                                          poll_interval=1), PowerDown(suspended=names))
+    left = run.left()
+    assert left.startswith("left in place: Flux suspended: Kustomization flux-system/k0, Kustomization "
+                           "flux-system/k1, Kustomization flux-system/k2 and 21 more (24 in all, each named in this "
+                           "run's record (its cluster-shutdown state));")
+    assert "k3," not in left and "k23" not in left
+    four = power_down.PowerDownRun(run.session, PowerDown(suspended=names[:4])).left()
+    assert "Flux suspended: " + ", ".join(names[:4]) + ";" in four  # four are named: "and 1 more" says no less
