@@ -151,18 +151,18 @@ def test_with_dial_seconds_a_machine_that_is_off_answers_only_by_timing_out(make
     a machine that is on answers at once, and a call to both waits for the one that is off only."""
     twin = make_twin()
     with state.change(str(twin.directory)) as current:  # a knob without a scenario key
-        current["timing"]["dial_seconds"] = 1.5
+        current["timing"]["dial_seconds"] = 5.0
     assert twin.talosctl("-n", "10.0.10.21", "shutdown", "--force").returncode == 0
 
     started = time.monotonic()
     answer = twin.talosctl("-n", "10.0.10.22,10.0.10.21", "version", "--json")
-    assert answer.returncode == 1 and time.monotonic() - started >= 1.5
+    assert answer.returncode == 1 and time.monotonic() - started >= 5.0
     assert "* 10.0.10.21: " in answer.stderr and "dial tcp 10.0.10.21:50000: i/o timeout" in answer.stderr
     assert json.loads(answer.stdout)["metadata"]["hostname"] == "10.0.10.22"  # the one that is on answered
 
     started = time.monotonic()
     assert twin.talosctl("-n", "10.0.10.22", "version", "--json").returncode == 0
-    assert time.monotonic() - started < 1.5
+    assert time.monotonic() - started < 5.0  # no dial to wait for
 
 
 def test_without_dial_seconds_a_machine_that_is_off_refuses_at_once(twin):
