@@ -426,7 +426,7 @@ def _apply_nodes(session: Session, plans: Sequence[NodePlan], *, accept_two_memb
         return []
     reboots = [p for p in todo if p.dry.reboot]
     control_plane_reboots = any(p.is_control_plane for p in reboots)
-    force = control_plane_reboots and etcd.refuse_two_members(session, accept_two_member_etcd_risk)
+    force = control_plane_reboots and etcd.refuse_two_members(session, accept_two_member_etcd_risk, upgrade=False)
     if reboots:
         gates = preflight.maintenance_gates(session.cluster)
         checks.print_table(gates)

@@ -9,12 +9,13 @@ from homeops.procedures.checks import CheckResult
 from homeops.procedures.preflight import etcd, etcd_member_list
 from homeops.procedures.session import Session
 from homeops.procedures.waits import WaitTimedOut, wait_until
+from homeops.runner.outcome import again_with
 
-TWO_MEMBER_RISK = (
+QUORUM_RISK = (
     "etcd has exactly 2 members: its quorum is 2, so while one control-plane node reboots etcd has no "
-    "quorum and the Kubernetes API stops, and losing the other node meanwhile loses the cluster; Talos "
-    "itself refuses this upgrade without --force"
+    "quorum and the Kubernetes API stops, and losing the other node meanwhile loses the cluster"
 )
+TWO_MEMBER_RISK = QUORUM_RISK + "; Talos itself refuses this upgrade without --force"
 
 
 def voting_members(session: Session) -> int:
@@ -26,21 +27,28 @@ def voting_members(session: Session) -> int:
     return sum(not m.learner for m in members)
 
 
-def refuse_two_members(session: Session, accept_risk: bool) -> bool:
-    """Stop on a 2-member etcd unless the operator accepted the risk; True when --force is needed.
+def refuse_two_members(session: Session, accept_risk: bool, *, upgrade: bool = True) -> bool:
+    """Stop on a 2-member etcd unless the operator accepted the risk; True when it is accepted (and an
+    upgrade then needs --force).
 
+    `upgrade`: the reboots are `talosctl upgrade`s, which Talos itself refuses without --force; otherwise
+    (apply-config's reboots into a new configuration) Talos has no such check and the risk alone is said.
     Judged on the cluster's own member list, not cluster.yaml's count: a third control plane written
     into cluster.yaml but not joined yet (node-add) gives no fault tolerance, and one that has joined
     does (3 voting members, quorum 2: one may reboot)."""
     members = voting_members(session)
     if members != 2:
         return False
+    risk = TWO_MEMBER_RISK if upgrade else QUORUM_RISK
     if not accept_risk:
+        anyway = ("to upgrade anyway after an etcd snapshot" if upgrade
+                  else "to reboot the control planes anyway, one at a time, after an etcd backup")
         raise RunbookStopped(
-            f"refused: {TWO_MEMBER_RISK}. Add a third control-plane node, or re-run with "
-            "-p accept_two_member_etcd_risk=True to upgrade anyway after an etcd snapshot; nothing changed"
+            f"refused: {risk}. Add a third control-plane node, or "
+            f"{again_with('accept_two_member_etcd_risk', True)} {anyway}; nothing changed"
         )
-    session.say(f"accepted risk: {TWO_MEMBER_RISK}; upgrading with --force after a snapshot")
+    session.say(f"accepted risk: {risk}; " + ("upgrading with --force after a snapshot" if upgrade
+                                               else "rebooting each control plane after an etcd backup"))
     return True
 
 

@@ -30,10 +30,11 @@ from functools import partial
 from homeops.errors import RunbookStopped
 from homeops.procedures import flux_suspension, waits
 from homeops.procedures.checks import CheckResult, at_once, guarded, print_table
-from homeops.procedures.power_state import PowerDown, last_shutdown, records_directory
+from homeops.procedures.power_state import PowerDown, few, last_shutdown, records_directory
 from homeops.procedures.preflight import ceph_health, etcd, flux_ready, nodes_ready
 from homeops.procedures.session import Session
 from homeops.procedures.waits import WaitTimedOut, wait_until
+from homeops.runner.display import folded_html, show
 from homeops.tools import ceph, kubectl, rook_operator, talos_power
 from homeops.tools.process import ToolError
 
@@ -89,13 +90,15 @@ class PowerDownRun:
 
     def flush(self, always: bool = False) -> None:
         if self.session.apply and (self._changed or always):
-            print(self.state.line(), flush=True)
+            # JupyterLab shows it folded to one line (the whole block after every step was a wall of JSON
+            # between the steps' own lines); the terminal and the record keep the line as it is.
+            show(self.state.line(), folded_html(self.state.summary(), self.state.line()))
         self._changed = False
 
     def left(self) -> str:
         state, parts = self.state, []
         if state.suspended:
-            parts.append(f"Flux suspended: {', '.join(state.suspended)}")
+            parts.append("Flux suspended: " + few(state.suspended, "this run's record (its cluster-shutdown state)"))
         if state.flags_set:
             parts.append(f"Ceph flags set: {', '.join(state.flags_set)}")
         if state.operator_replicas is not None:
@@ -176,7 +179,10 @@ class PowerDownRun:
             return f"no {role} node"
         # A node already off (the power cut reached it first, a machine that died) would only fail the
         # whole call: it is said and left out.
-        answers = {n.name: talos_power.answers(str(n.address)) for n in nodes}
+        # Each probe of a node that is off may take seconds: the look says what it still asks meanwhile.
+        report = waits.progress(self.session, f"an answer from each {role}'s Talos API (any already off is left out)")
+        answers = {n.name: talos_power.answers(
+            str(n.address), waiting=waits.looking(report, f"asking {n.name}'s Talos API")) for n in nodes}
         gone = [n for n in nodes if answers[n.name] is not True]
         for node in gone:
             self.session.say(f"{node.name} is already off (its Talos API does not answer: {answers[node.name]})")
@@ -205,14 +211,15 @@ class PowerDownRun:
             return f"{what}: planned"
 
         on: list[str] = []
+        report = waits.progress(self.session, what)
 
         def all_off() -> bool | str:
-            on[:] = [n.name for n in nodes if talos_power.answers(str(n.address)) is True]
+            on[:] = [n.name for n in nodes if talos_power.answers(
+                str(n.address), waiting=waits.looking(report, f"asking {n.name}'s Talos API")) is True]
             return True if not on else f"still answering: {', '.join(on)}"
 
         try:
-            wait_until(all_off, self.session.wait_timeout, self.session.poll_interval, what,
-                       progress=waits.progress(self.session, what))
+            wait_until(all_off, self.session.wait_timeout, self.session.poll_interval, what, progress=report)
         except WaitTimedOut as exc:
             raise self.stop(f"confirm the {role}s are off", f"{exc}; still answering: {', '.join(on)}") from None
         return f"{what}: their Talos API no longer answers"

@@ -30,6 +30,19 @@ MARKER = "cluster-shutdown state: "
 SHUTDOWN, STARTUP = "cluster-shutdown", "cluster-startup"
 
 
+# A stop names this many Flux objects, then counts the rest: all 24 of a cluster made one paragraph of the stop.
+NAMED_IN_A_STOP = 3
+
+
+def few(names: list[str], where: str) -> str:
+    """`names` as a stop says them: every one up to NAMED_IN_A_STOP, else the first ones, how many more and
+    `where` each is listed."""
+    if len(names) <= NAMED_IN_A_STOP + 1:
+        return ", ".join(names)
+    return (f"{', '.join(names[:NAMED_IN_A_STOP])} and {len(names) - NAMED_IN_A_STOP} more "
+            f"({len(names)} in all, each named in {where})")
+
+
 def key(obj: FluxObject) -> str:
     """How a Flux object is named in the block: `Kustomization flux-system/apps`."""
     return f"{obj.kind} {obj.namespace}/{obj.name}"
@@ -47,6 +60,12 @@ class PowerDown:
 
     def line(self) -> str:
         return MARKER + json.dumps(asdict(self), sort_keys=True)
+
+    def summary(self) -> str:
+        """The block in a few words, for the folded form JupyterLab shows (the line itself unfolds)."""
+        return (f"cluster-shutdown state, kept for cluster-startup: {len(self.suspended)} Flux object(s) suspended; "
+                f"flags set: {', '.join(self.flags_set) or 'none'}; shut down: {', '.join(self.shut_down) or 'none'}; "
+                f"lock: {self.lock}")
 
     @classmethod
     def parse(cls, data: object) -> "PowerDown | None":
@@ -71,9 +90,15 @@ def from_notebook(notebook: dict | None) -> PowerDown | None:
         if not isinstance(cell, dict):
             continue
         for output in cell.get("outputs") or []:
-            if not isinstance(output, dict) or output.get("output_type") != "stream":
+            if not isinstance(output, dict):
                 continue
-            text = output.get("text", "")
+            if output.get("output_type") == "stream":
+                text = output.get("text", "")
+            elif output.get("output_type") == "display_data" and isinstance(output.get("data"), dict):
+                # The block as JupyterLab shows it, folded (power_down.flush): its text is the line.
+                text = output["data"].get("text/plain", "")
+            else:
+                continue
             for line in ("".join(text) if isinstance(text, list) else str(text)).splitlines():
                 at = line.find(MARKER)
                 if at < 0:

@@ -24,7 +24,7 @@ from homeops.errors import RunbookStopped
 from homeops.procedures import flux_suspension, waits
 from homeops.procedures.checks import CheckResult, conclude, print_table
 from homeops.procedures.power_down import FLAGS
-from homeops.procedures.power_state import LastShutdown, key, last_shutdown, records_directory
+from homeops.procedures.power_state import LastShutdown, few, key, last_shutdown, records_directory
 from homeops.procedures.preflight import cluster_health, flux_objects
 from homeops.procedures.session import Session
 from homeops.procedures.waits import WaitTimedOut, wait_until
@@ -84,7 +84,9 @@ class PowerUpRun:
                          "is up and PGs are clean, so no data moves meanwhile)")
         flux_left = self.to_resume()
         if flux_left:
-            parts.append(f"Flux still suspended: {', '.join(flux_left)} (on purpose: resumed only once Ceph is "
+            listed = (few(flux_left, f"the record {self.shutdown.path.name}") if self.shutdown is not None
+                      else ", ".join(flux_left))
+            parts.append(f"Flux still suspended: {listed} (on purpose: resumed only once Ceph is "
                          "healthy)")
         if self.operator:
             parts.append(self.operator)
@@ -110,7 +112,7 @@ class PowerUpRun:
         except ToolError as exc:
             raise self.stop(where, str(exc)) from None
 
-    def _wait(self, where: str, what: str, predicate) -> None:
+    def _wait(self, where: str, what: str, predicate, report=None) -> None:
         last: list[str] = []
 
         def look() -> bool | str:
@@ -121,7 +123,7 @@ class PowerUpRun:
 
         try:
             wait_until(look, self.session.wait_timeout, self.session.poll_interval, what,
-                       progress=waits.progress(self.session, what))
+                       progress=report or waits.progress(self.session, what))
         except WaitTimedOut as exc:
             raise self.stop(where, str(exc) + (f"; last seen: {last[0]}" if last else "")) from None
 
@@ -132,8 +134,13 @@ class PowerUpRun:
                 f"etcd needs all {len(planes)} for quorum: the API cannot come up before the last one)"
                 if len(planes) == 2 else f"the control planes' Talos API ({', '.join(n.name for n in planes)})")
 
+        # A plan looks once and waits for nothing: its probe says nothing while it lasts.
+        report = waits.progress(self.session, what) if self.session.apply else None
+
         def look() -> bool | str:
-            answers = {n.name: talos_power.answers(str(n.address)) for n in planes}
+            answers = {n.name: talos_power.answers(
+                str(n.address), waiting=waits.looking(report, f"asking {n.name}'s Talos API") if report else None)
+                for n in planes}
             down = [f"{name} ({answer})" for name, answer in answers.items() if answer is not True]
             return True if not down else f"not answering: {'; '.join(down)}"
 
@@ -141,7 +148,7 @@ class PowerUpRun:
             self.session.gate.would_wait(what, self.session.wait_timeout)
             seen = look()
             return "control planes: " + ("all answer now" if seen is True else str(seen))
-        self._wait("wait for the control planes", what, look)
+        self._wait("wait for the control planes", what, look, report)
         return f"control planes: {', '.join(n.name for n in planes)} answer"
 
     def api(self) -> str:

@@ -69,6 +69,13 @@ def progress(session, what: str) -> Callable[[str], None]:
     return WaitProgress(what, session.wait_timeout, session.say, clock=time.monotonic).saw  # wait_until's clock
 
 
+def looking(report: Callable[[str], None], doing: str) -> Callable[[float], None]:
+    """What a slow look of a wait says while it has no answer yet (a probe of a machine that is off
+    times out only after seconds), through the wait's own reporter: `DOING: no answer yet after Ns`.
+    Between two looks the wait says what it saw; during a long look, this."""
+    return lambda waited: report(f"{doing}: no answer yet after {waited:.0f}s")
+
+
 def wait_for(session, what: str, look: Callable[[], bool | str]) -> bool:
     """A runbook's wait for a change it made: False in plan mode, where only the plan line is said (a
     planned change cannot be seen to take effect); otherwise says what it waits for and calls `look`

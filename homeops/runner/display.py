@@ -49,6 +49,12 @@ def plan_line_html(step: str, why: str) -> str:
             f"PLAN:</span> <code>{html.escape(step)}</code>{note}</div>")
 
 
+def folded_html(summary: str, text: str) -> str:
+    """`text` folded under a one-line `summary` (HTML details): there when wanted, out of the way otherwise."""
+    return ("<details class=\"homeops-folded\"><summary style=\"color:#57606a;cursor:pointer\">"
+            f"{html.escape(summary)}</summary><pre style=\"white-space:pre-wrap\">{html.escape(text)}</pre></details>")
+
+
 def _in_jupyter_front_end() -> bool:
     from homeops.runner.guard import STARTER_ENV
 

@@ -27,6 +27,16 @@ def rerun_hint() -> str:
     return RERUN_CLI if os.environ.get(STARTER_ENV) == "cli" else RERUN_NOTEBOOK
 
 
+def again_with(name: str, value: object) -> str:
+    """How to run again with one parameter changed, in the words of where this run happens: `-p` on
+    the command line, the parameters cell in a notebook (where there is no command line)."""
+    from homeops.runner.guard import STARTER_ENV
+
+    if os.environ.get(STARTER_ENV) == "cli":
+        return f"re-run with -p {name}={value!r}"
+    return f"set {name} = {value!r} in the parameters cell and Run All again"
+
+
 def spelt_out(reason: str, command: str | None) -> str:
     """`reason` with the CLI's re-run hint replaced by the exact `command` to run again."""
     if not command:

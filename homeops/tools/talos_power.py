@@ -9,13 +9,16 @@ then `no route to host` or `i/o timeout` once it is gone (talosctl's `rpc error:
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Callable, Sequence
 
 from homeops.gate import Gate
 from homeops.tools import process
 from homeops.tools.process import ToolError, ToolTimeout
 
 PROBE_TIMEOUT = 15.0  # a powered-off node may only time out: do not wait on it for long
+# A probe that has no answer yet says so this often (`waiting`): a look at three workers that are off
+# takes three PROBE_TIMEOUTs, which a wait must not spend in silence.
+PROBE_QUIET = 5.0
 SHUTDOWN_MARGIN = 60.0  # talosctl needs a moment beyond its own --timeout to report and exit
 
 # What talosctl says when nothing answers at the node's address: it is off (or its network is).
@@ -44,19 +47,28 @@ def unreachable(error: ToolError) -> bool:
     return any(mark in text for mark in _UNREACHABLE)
 
 
-def answers(address: str, *, timeout: float = PROBE_TIMEOUT) -> bool | str:
+def answers(address: str, *, timeout: float = PROBE_TIMEOUT,
+            waiting: Callable[[float], None] | None = None) -> bool | str:
     """True when the node's Talos API answers `version`; otherwise why not, in talosctl's words.
 
     An answer that is an error other than "unreachable" (a certificate refused, a node in
-    maintenance mode) counts as answering: the machine is on."""
+    maintenance mode) counts as answering: the machine is on. `waiting` hears the seconds spent
+    every PROBE_QUIET seconds without an answer (a wait's reporter: `waits.looking`)."""
     argv = ["talosctl", "-n", address, "version", "--json"]
     try:
-        process.run(argv, timeout=timeout)
+        if waiting is None:
+            process.run(argv, timeout=timeout)
+        else:
+            process.run(argv, timeout=timeout, on_line=_unread, quiet=PROBE_QUIET, on_quiet=waiting)
     except ToolError as exc:
         if unreachable(exc):
             return _last_line(exc)
         return True
     return True
+
+
+def _unread(stream: str, line: str) -> None:
+    """A probe's output matters only by its exit code and error."""
 
 
 def _last_line(error: ToolError) -> str:

@@ -22,7 +22,9 @@ import pytest
 from tests.chromium import chromium
 
 from homeops import load_cluster
+from homeops.procedures.power_state import MARKER
 from tests.runbooks.lab_server import Lab, running_lab
+from tests.runbooks.power_drills import power_on, raw, suspended
 
 if TYPE_CHECKING:
     from tests.runbooks.conftest import Drill
@@ -331,3 +333,64 @@ def test_plan_then_apply_in_one_kernel_is_two_runs_each_with_its_own_record_and_
         ran = [c for c in record["cells"] if c["cell_type"] == "code" and c["execution_count"] is not None]
         assert len(ran) == 5, "each record holds its own run's cells, once"
     assert "apply: bool = True" in "".join(apply["cells"][1]["source"])
+
+
+def test_cluster_shutdown_plans_then_shuts_down_with_its_state_folded_and_startup_undoes_it(make_drill, open_notebook):
+    """The power-cut drill in JupyterLab: Run All shows the plan (workers first, then each control plane through
+    itself); with apply = True every node goes off, and the state block kept for cluster-startup shows as one
+    folded line after each step (unfolded it was a wall of JSON between the steps' lines); cluster-startup then
+    reads it from the record the lab wrote."""
+    drill = make_drill({"reboot_seconds": 0.3}, edit=renamed_nodes)
+    cluster = load_cluster(drill.config)
+    workers = [n for n in cluster.nodes if n.role == "worker"]
+    planes = [n for n in cluster.nodes if n.role == "control-plane"]
+    notebook = open_notebook(drill, "cluster-shutdown")
+    notebook.run_all_cells()
+
+    outputs = [o for cell in notebook.outputs() for o in cell]
+    plan = [o["text"].split("PLAN: ", 1)[1].split("  # ", 1)[0]
+            for o in outputs if o["mime"] == "text/html" and o["text"].startswith("PLAN: ")]
+    shutdowns = [line for line in plan if " shutdown --force " in line]
+    assert shutdowns == [f"talosctl -n {','.join(str(w.address) for w in workers)} shutdown --force --timeout 900s",
+                         *(f"talosctl -n {p.address} -e {p.address} shutdown --force --timeout 900s" for p in planes)]
+    assert f"would wait for the workers off ({', '.join(w.name for w in workers)}) (up to 900s)" in plan
+    assert notebook.outputs()[-1][-1]["text"].strip().splitlines()[-1].startswith(
+        "completed: cluster-shutdown (plan) — record: ")
+    assert not any(n.get("off") for n in raw(drill)["nodes"])
+
+    parameters = notebook.page.locator(".jp-Notebook .jp-CodeCell").first
+    parameters.scroll_into_view_if_needed()
+    editor = parameters.locator(".cm-content")
+    editor.get_by_text("apply: bool = False").wait_for()
+    source = "\n".join(editor.locator(".cm-line").all_text_contents())
+    editor.click()
+    notebook.page.keyboard.press("Control+a")
+    notebook.page.keyboard.insert_text(source.replace("apply: bool = False", "apply: bool = True")
+                                       .replace("poll_interval: float = 10.0", "poll_interval: float = 0.2"))
+    notebook.run_all_cells(again=True)
+
+    outputs = notebook.outputs()
+    closing = outputs[-1][-1]["text"].strip().splitlines()
+    assert closing[-2] == "cluster-shutdown: every node is off; power them on, then run cluster-startup"
+    assert closing[-1].startswith("completed: cluster-shutdown (apply) — record: ")
+    printed = "\n".join(o["text"] for cell in outputs for o in cell if o["mime"] == "application/vnd.jupyter.stdout")
+    assert MARKER not in printed  # no JSON wall among the steps' lines
+    folded = notebook.page.locator(".jp-OutputArea-output details.homeops-folded")
+    assert folded.count() >= 4  # after each step that changed something
+    last = folded.last
+    last.scroll_into_view_if_needed()
+    summary = last.locator("summary").inner_text()
+    assert summary.startswith("cluster-shutdown state, kept for cluster-startup: ") and \
+        f"shut down: {', '.join(n.name for n in workers + planes)}" in summary
+    assert not last.locator("pre").is_visible()  # folded until clicked
+    last.locator("summary").click()
+    assert last.locator("pre").inner_text().startswith(MARKER)
+    notebook.assert_no_traceback()
+    notebook.assert_local_only()
+    assert all(n.get("off") for n in raw(drill)["nodes"])
+
+    power_on(drill)
+    started = drill.run("cluster-startup", apply=True)  # reads the block from the record the lab wrote
+    assert started.code == 0, started.stdout + started.stderr
+    assert "undoing " in started.stdout and "flags it set: noout, norebalance, nobackfill" in started.stdout
+    assert drill.state().ceph_flags.maintenance_flags == frozenset() and suspended(drill) == set()

@@ -160,6 +160,23 @@ def test_answers_says_why_a_node_does_not(monkeypatch):
     assert talos_power.answers("10.0.10.21") is True
 
 
+def test_a_probe_with_a_listener_is_followed_and_says_each_quiet_stretch(monkeypatch):
+    """With `waiting`, the probe runs followed (process.run's on_line), and its quiet seconds reach the
+    listener every PROBE_QUIET seconds: a wait probing machines that are off names what it still asks."""
+    heard, followed = [], []
+
+    def run(argv, *, timeout, on_line=None, quiet=None, on_quiet=None, **_):
+        followed.append((on_line is not None, quiet))
+        on_quiet(5.0)
+        on_quiet(10.0)
+        raise ToolTimeout(argv, timeout)
+
+    monkeypatch.setattr(process, "run", run)
+    seen = talos_power.answers("10.0.10.21", waiting=heard.append)
+    assert seen is not True and heard == [5.0, 10.0]
+    assert followed == [(True, talos_power.PROBE_QUIET)]
+
+
 def test_the_shutdown_command_line():
     out = io.StringIO()
     talos_power.shutdown(Gate(False, out=out), ["10.0.10.21", "10.0.10.22"], timeout=900)
@@ -336,6 +353,16 @@ def test_a_stopped_startup_names_the_flags_and_the_flux_objects_left(monkeypatch
         "is healthy); run cluster-startup again once the cause is fixed")
 
 
+def test_a_stopped_startup_counts_many_flux_objects_and_names_the_record_that_lists_them(monkeypatch, session):
+    names = [f"Kustomization flux-system/k{i}" for i in range(24)]
+    block = PowerDown(suspended=names, flags_set=["noout"], operator_replicas=1)
+    run = startup_with(monkeypatch, session, FakeTools([], flags={"noout"}), block)
+    stopped = str(run.stop("wait for every OSD up and clean PGs", "1 of 3 OSDs down"))
+    assert (f"Flux still suspended: {', '.join(names[:3])} and 21 more (24 in all, each named in the record "
+            f"{run.shutdown.path.name}) (on purpose: resumed only once Ceph is healthy)") in stopped
+    assert "k3," not in stopped
+
+
 def test_startup_without_a_record_clears_the_shutdown_flags_it_sees_and_resumes_only_when_asked(monkeypatch, session):
     apps = obj("Kustomization", "flux-system", "apps", suspended=True)
     tools = FakeTools([apps], flags={"noout", "noscrub"}, replicas=0)
@@ -357,7 +384,8 @@ def test_the_control_plane_wait_says_why_both_are_needed(monkeypatch, session):
     tools = FakeTools([])
     run = startup_with(monkeypatch, session, tools, None)
     monkeypatch.setattr(talos_power, "answers",
-                        lambda address: True if address == "10.0.10.11" else "connect: connection refused")
+                        lambda address, waiting=None:
+                        True if address == "10.0.10.11" else "connect: connection refused")
     with pytest.raises(RunbookStopped) as stopped:
         run.step("wait for the control planes", run.control_planes)
     message = str(stopped.value)
@@ -384,8 +412,8 @@ def test_workers_go_in_one_call_control_planes_one_each_through_themselves_and_a
         monkeypatch, session):
     calls = []
     off = {"10.0.10.22"}
-    monkeypatch.setattr(talos_power, "answers", lambda address: "connect: connection refused" if address in off
-                        else True)
+    monkeypatch.setattr(talos_power, "answers",
+                        lambda address, waiting=None: "connect: connection refused" if address in off else True)
 
     def shutdown(gate, addresses, *, timeout, endpoint=None, why=""):
         calls.append((list(addresses), endpoint))
@@ -401,7 +429,7 @@ def test_workers_go_in_one_call_control_planes_one_each_through_themselves_and_a
 
 
 def test_a_node_still_answering_after_its_shutdown_stops_the_run_naming_it(monkeypatch, session):
-    monkeypatch.setattr(talos_power, "answers", lambda address: True)
+    monkeypatch.setattr(talos_power, "answers", lambda address, waiting=None: True)
     monkeypatch.setattr(talos_power, "shutdown", lambda gate, addresses, **_: None)
     run = power_down.PowerDownRun(session(), PowerDown(flags_set=["noout"]))
     with pytest.raises(RunbookStopped) as stopped:
@@ -583,3 +611,32 @@ def test_resume_that_cannot_read_flux_stops(monkeypatch, session):
     FluxCalls(monkeypatch, [], fail=ToolError(["read"], 1, "refused"))
     with pytest.raises(RunbookStopped, match="^Flux: cannot read the Kustomizations and HelmReleases: "):
         flux_suspension.resume(session(), [key(APPS)], [])
+
+
+def test_the_block_shown_folded_in_jupyterlab_is_read_back_from_its_plain_text():
+    """In JupyterLab the block is a display (folded under its summary), whose text/plain is the line: the record
+    keeps it there, and startup finds it as it finds a printed one."""
+    block = PowerDown(suspended=["Kustomization flux-system/flux-system"], flags_set=["noout"],
+                      shut_down=["worker-1"], operator_replicas=1)
+    record = {"cells": [{"cell_type": "code", "outputs": [
+        {"output_type": "display_data", "metadata": {},
+         "data": {"text/plain": block.line(), "text/html": "<details>...</details>"}}]}]}
+    assert from_notebook(record) == block
+    assert block.summary() == ("cluster-shutdown state, kept for cluster-startup: 1 Flux object(s) suspended; "
+                               "flags set: noout; shut down: worker-1; lock: held")
+    assert from_notebook({"cells": [{"outputs": [{"output_type": "display_data", "data": "not a bundle"}]}]}) is None
+
+
+def test_a_stop_names_a_few_flux_objects_and_counts_the_rest():
+    """All 24 Flux objects of a cluster in a stop made one paragraph of it (seen in JupyterLab): the first few
+    are named, the rest counted, and the stop says where each is named."""
+    names = [f"Kustomization flux-system/k{i}" for i in range(24)]
+    run = power_down.PowerDownRun(Session(cluster=None, gate=Gate(True, out=io.StringIO()), wait_timeout=1,
+                                          poll_interval=1), PowerDown(suspended=names))
+    left = run.left()
+    assert left.startswith("left in place: Flux suspended: Kustomization flux-system/k0, Kustomization "
+                           "flux-system/k1, Kustomization flux-system/k2 and 21 more (24 in all, each named in this "
+                           "run's record (its cluster-shutdown state));")
+    assert "k3," not in left and "k23" not in left
+    four = power_down.PowerDownRun(run.session, PowerDown(suspended=names[:4])).left()
+    assert "Flux suspended: " + ", ".join(names[:4]) + ";" in four  # four are named: "and 1 more" says no less

@@ -330,8 +330,8 @@ def test_an_operator_that_cannot_be_scaled_stops_the_shutdown(monkeypatch, fail,
 class Power:
     def __init__(self, monkeypatch, off=(), fail: BaseException | None = None):
         self.off, self.calls, self.fail = set(off), [], fail
-        monkeypatch.setattr(talos_power, "answers", lambda address: "connection refused" if address in self.off
-                            else True)
+        monkeypatch.setattr(talos_power, "answers",
+                            lambda address, waiting=None: "connection refused" if address in self.off else True)
         monkeypatch.setattr(talos_power, "shutdown", self.shutdown)
 
     def shutdown(self, gate, addresses, *, timeout, endpoint=None, why=""):
@@ -519,7 +519,7 @@ def test_a_startup_step_that_fails_stops_naming_the_step(monkeypatch, raised, wh
 
 
 def test_the_control_planes_wait_stops_with_the_last_look(monkeypatch):
-    monkeypatch.setattr(talos_power, "answers", lambda a: True if a == "10.0.10.11" else "refused")
+    monkeypatch.setattr(talos_power, "answers", lambda a, waiting=None: True if a == "10.0.10.11" else "refused")
     run = startup(monkeypatch, PowerDown())
     message = stopped(run.control_planes)
     assert message.startswith("cluster-startup: stopped at step 'wait for the control planes': ")
@@ -527,22 +527,22 @@ def test_the_control_planes_wait_stops_with_the_last_look(monkeypatch):
 
 
 def test_the_control_planes_answer(monkeypatch):
-    monkeypatch.setattr(talos_power, "answers", lambda a: True)
+    monkeypatch.setattr(talos_power, "answers", lambda a, waiting=None: True)
     run = startup(monkeypatch, PowerDown())
     assert run.control_planes() == "control planes: cp-1, cp-2 answer"
-    monkeypatch.setattr(talos_power, "answers", lambda a: "refused")
+    monkeypatch.setattr(talos_power, "answers", lambda a, waiting=None: "refused")
     assert stopped(run.control_planes).endswith("; last seen: not answering: cp-1 (refused); cp-2 (refused); nothing "
                                                 "changed")
 
 
 def test_a_plan_says_what_the_control_planes_would_be_waited_for_and_how_they_are_now(monkeypatch):
-    monkeypatch.setattr(talos_power, "answers", lambda a: "refused" if a == "10.0.10.12" else True)
+    monkeypatch.setattr(talos_power, "answers", lambda a, waiting=None: "refused" if a == "10.0.10.12" else True)
     run = startup(monkeypatch, apply=False)
     assert run.control_planes() == "control planes: not answering: cp-2 (refused)"
     assert out(run.session) == [
         "PLAN: would wait for both control planes' Talos API (cp-1, cp-2; a 2-member etcd needs all 2 for quorum: "
         "the API cannot come up before the last one) (up to 0.5s)"]
-    monkeypatch.setattr(talos_power, "answers", lambda a: True)
+    monkeypatch.setattr(talos_power, "answers", lambda a, waiting=None: True)
     assert run.control_planes() == "control planes: all answer now"
 
 
@@ -551,7 +551,7 @@ def test_one_control_plane_is_waited_for_without_the_quorum_note(monkeypatch):
     cp1 = run.session.cluster.control_planes[0]
     run.session = SimpleNamespace(cluster=SimpleNamespace(control_planes=[cp1]), apply=False, gate=run.session.gate,
                                   wait_timeout=0.5)
-    monkeypatch.setattr(talos_power, "answers", lambda a: True)
+    monkeypatch.setattr(talos_power, "answers", lambda a, waiting=None: True)
     run.control_planes()
     assert out(run.session) == ["PLAN: would wait for the control planes' Talos API (cp-1) (up to 0.5s)"]
     cp3 = SimpleNamespace(name="cp-3", address="10.0.10.13")
@@ -866,7 +866,7 @@ def test_each_block_is_flushed_at_once_so_a_record_has_it_even_if_the_kernel_die
 def test_the_wait_for_the_nodes_off_says_what_it_sees_and_its_stop_names_those_still_on(monkeypatch):
     from homeops.procedures.waits import WaitTimedOut
 
-    monkeypatch.setattr(talos_power, "answers", lambda a: "refused" if a == "10.0.10.23" else True)
+    monkeypatch.setattr(talos_power, "answers", lambda a, waiting=None: "refused" if a == "10.0.10.23" else True)
     session = make_session()
     run = power_down.PowerDownRun(session, PowerDown())
     nodes = session.cluster.workers

@@ -28,7 +28,8 @@ def test_the_next_patch_and_the_default_target_are_accepted(fake_cluster, sessio
     assert kubernetes_upgrade.check_path(session, "", kubectl.nodes()) == session.cluster.versions.kubernetes
 
 
-def test_two_member_etcd_is_refused_unless_the_risk_is_accepted(fake_cluster, session_for, capsys):
+def test_two_member_etcd_is_refused_unless_the_risk_is_accepted(fake_cluster, session_for, capsys, monkeypatch):
+    monkeypatch.setenv("HOMEOPS_STARTER", "cli")  # under `homeops run`
     session = session_for(apply=True)
     with pytest.raises(RunbookStopped) as stopped:
         etcd.refuse_two_members(session, accept_risk=False)
@@ -37,6 +38,30 @@ def test_two_member_etcd_is_refused_unless_the_risk_is_accepted(fake_cluster, se
     assert "-p accept_two_member_etcd_risk=True" in message and message.endswith("nothing changed")
     assert etcd.refuse_two_members(session, accept_risk=True) is True
     assert "upgrading with --force after a snapshot" in capsys.readouterr().out
+
+
+def test_in_a_notebook_the_refusal_says_which_parameter_to_set_and_apply_config_names_no_upgrade(
+        fake_cluster, session_for, capsys, monkeypatch):
+    """JupyterLab has no command line: the way out is the parameters cell. And apply-config's reboots are
+    no `talosctl upgrade`: Talos has no --force check of its own to name there."""
+    monkeypatch.delenv("HOMEOPS_STARTER", raising=False)
+    session = session_for(apply=True)
+    with pytest.raises(RunbookStopped) as upgrade:
+        etcd.refuse_two_members(session, accept_risk=False)
+    assert "set accept_two_member_etcd_risk = True in the parameters cell and Run All again to upgrade anyway" \
+        in str(upgrade.value)
+    assert "-p " not in str(upgrade.value)
+
+    with pytest.raises(RunbookStopped) as apply_config:
+        etcd.refuse_two_members(session, accept_risk=False, upgrade=False)
+    message = str(apply_config.value)
+    assert message == (f"refused: {etcd.QUORUM_RISK}. Add a third control-plane node, or set "
+                       "accept_two_member_etcd_risk = True in the parameters cell and Run All again to reboot the "
+                       "control planes anyway, one at a time, after an etcd backup; nothing changed")
+    assert "upgrade" not in message and "--force" not in message
+    assert etcd.refuse_two_members(session, accept_risk=True, upgrade=False) is True
+    accepted = capsys.readouterr().out
+    assert "rebooting each control plane after an etcd backup" in accepted and "--force" not in accepted
 
 
 def test_the_refusal_counts_the_voting_members_etcd_lists_not_cluster_yaml(fake_cluster, session_for):

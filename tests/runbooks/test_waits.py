@@ -152,3 +152,28 @@ def test_a_wait_for_a_change_that_never_comes_times_out_having_said_what_it_saw(
 
     assert str(caught.value) == "etcd: 2 members did not happen within 7s"
     assert said(out)[-1] == "waiting for etcd: 2 members: cp-2 a learner (6s of 7s)"
+
+
+def test_a_slow_look_says_what_it_still_asks_through_the_waits_own_reporter(clock):
+    """A look that takes long (a probe of a machine that is off times out only after seconds) reports
+    through the reporter of its wait, so the screen names what the run waits for while the look lasts."""
+    out = io.StringIO()
+    session = Session(cluster=None, gate=Gate(apply=True, out=out), wait_timeout=60.0, poll_interval=2.0)
+    report = waits.progress(session, "the workers off")
+
+    def look() -> bool | str:
+        still, asked = waits.looking(report, "asking worker-1's Talos API"), clock.now
+        for _ in range(2):  # the probe's quiet seconds pass, twice, before it gives up
+            clock.now += 5
+            still(clock.now - asked)
+        return clock.now - 100.0 >= 20 or "still answering: worker-2"
+
+    wait_until(look, 60.0, 2.0, "the workers off", progress=report)
+
+    assert said(out) == [
+        "waiting for the workers off: asking worker-1's Talos API: no answer yet after 5s (5s of 60s)",
+        "waiting for the workers off: asking worker-1's Talos API: no answer yet after 10s (10s of 60s)",
+        "waiting for the workers off: still answering: worker-2 (10s of 60s)",
+        "waiting for the workers off: asking worker-1's Talos API: no answer yet after 5s (17s of 60s)",
+        "waiting for the workers off: asking worker-1's Talos API: no answer yet after 10s (22s of 60s)",
+    ]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from homeops.twin import cluster, state
@@ -141,3 +142,30 @@ def test_flux_suspend_and_resume_of_a_kustomization_print_fluxs_lines(twin):
     assert "suspend" not in apps["spec"]
     assert (apps["metadata"]["generation"], apps["status"]["observedGeneration"]) == (3, 3)
     assert json.loads(json.dumps(apps["status"]["conditions"]))[0]["observedGeneration"] == 3
+
+
+
+def test_with_dial_seconds_a_machine_that_is_off_answers_only_by_timing_out(make_twin):
+    """`timing.dial_seconds` (a knob tests set): talosctl's dial of a machine that is off gives up with
+    `i/o timeout` after that long, as gRPC's connect timeout does for a machine that drops the connection;
+    a machine that is on answers at once, and a call to both waits for the one that is off only."""
+    twin = make_twin()
+    with state.change(str(twin.directory)) as current:  # a knob without a scenario key
+        current["timing"]["dial_seconds"] = 5.0
+    assert twin.talosctl("-n", "10.0.10.21", "shutdown", "--force").returncode == 0
+
+    started = time.monotonic()
+    answer = twin.talosctl("-n", "10.0.10.22,10.0.10.21", "version", "--json")
+    assert answer.returncode == 1 and time.monotonic() - started >= 5.0
+    assert "* 10.0.10.21: " in answer.stderr and "dial tcp 10.0.10.21:50000: i/o timeout" in answer.stderr
+    assert json.loads(answer.stdout)["metadata"]["hostname"] == "10.0.10.22"  # the one that is on answered
+
+    started = time.monotonic()
+    assert twin.talosctl("-n", "10.0.10.22", "version", "--json").returncode == 0
+    assert time.monotonic() - started < 5.0  # no dial to wait for
+
+
+def test_without_dial_seconds_a_machine_that_is_off_refuses_at_once(twin):
+    assert twin.talosctl("-n", "10.0.10.21", "shutdown", "--force").returncode == 0
+    refused = twin.talosctl("-n", "10.0.10.21", "version", "--json")
+    assert refused.returncode == 1 and REFUSED in refused.stderr

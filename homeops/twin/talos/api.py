@@ -27,6 +27,25 @@ def unreachable(address: str, why: str = "connection refused") -> str:
     )
 
 
+def dial_timeouts(current: dict, address: str, error: str) -> str:
+    """What a call to a node whose Talos API is down gets when the state sets `timing.dial_seconds`:
+    talosctl's dial gives up with `i/o timeout` after that long (a machine that is off or has no network
+    yet drops the connection attempt; gRPC's connect timeout is 20 s), instead of an instant refusal
+    (a machine that is stopping, or the twin's default). The caller waits that long itself."""
+    if (current["timing"].get("dial_seconds") or 0) <= 0 or not error.endswith("connect: connection refused\""):
+        return error
+    # Go's net.Dialer: a dial that runs out of time is `dial tcp ADDR: i/o timeout` (no `connect:`).
+    return ('rpc error: code = Unavailable desc = connection error: desc = "transport: Error while dialing: '
+            f'dial tcp {address}:50000: i/o timeout"')
+
+
+def dial_seconds(current: dict, errors: list[tuple[str, str]]) -> float:
+    """How long a call waits for the nodes that time out (they are dialled at once, so the longest)."""
+    if any(error.endswith("i/o timeout\"") for _, error in errors):
+        return float(current["timing"].get("dial_seconds") or 0)
+    return 0.0
+
+
 def node_errors(errors: list[tuple[str, str]]) -> str:
     head = "1 error occurred:" if len(errors) == 1 else f"{len(errors)} errors occurred:"
     return head + "".join(f"\n\t* {address}: {message}" for address, message in errors) + "\n\n"

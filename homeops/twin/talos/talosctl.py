@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import json
 import sys
+import time
 import zlib
 
 from homeops.twin import clock, cluster, nodes, output, table
@@ -184,7 +185,7 @@ def _version(parsed, twin_dir: str) -> int:
     for address in addresses:
         node, error = api.reach(current, address, now, parsed.switch("insecure"))
         if error:
-            errors.append((address, error))
+            errors.append((address, api.dial_timeouts(current, address, error)))
             continue
         tag = nodes.talos_version(node, now)
         if parsed.switch("json"):
@@ -211,6 +212,7 @@ def _version(parsed, twin_dir: str) -> int:
                 f"\tNODE:        {address}\n\tTag:         {tag}\n\tSHA:         {_sha(tag)}\n"
                 "\tOS/Arch:     linux/amd64\n\tEnabled:     RBAC"
             )
+    time.sleep(api.dial_seconds(current, errors))
     output.write(sys.stdout, "\n".join(lines))
     if errors:
         raise ToolFailure("error getting version: " + api.node_errors(errors))
