@@ -136,9 +136,10 @@ def test_the_newest_snapshot_is_talos_backups_in_s3_and_it_is_restored(make_dril
     assert plaintext_leaks([drill.directory, memory], []) == []
 
 
-def test_a_snapshot_named_in_s3_is_restored_though_a_local_backup_is_newer_and_its_time_said_in_utc(make_drill, memory, age, server, bucket):
+def test_a_snapshot_named_in_s3_is_restored_though_a_local_backup_is_newer_and_its_time_said_in_utc(
+        make_drill, memory, age, server, bucket):
     drill = make_drill({}, edit=with_s3(age, server))
-    # a pod whose TZ is Europe/Berlin: the name has +02:00 (in winter +01:00: any offset will do), the record UTC
+    # a pod whose TZ is not UTC (Europe/Athens): the name has its offset, the record says UTC
     name, revision = uploaded(drill, bucket, timezone(timedelta(hours=2)))
     assert name.endswith("+02:00.snap.age")
     changed_after(drill, "worker-3")
