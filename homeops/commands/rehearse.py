@@ -69,8 +69,8 @@ def handle(args) -> int:
             raise
         if code != 0:
             started.abandon()  # the shutdown's own record says what it did; the startup never ran
-            print(f"homeops rehearse: the twin was not shut down, so {checked.runbook.name} was not run "
-                  f"(the twin is kept: {directory})", file=sys.stderr)
+            print(f"homeops rehearse: {COLD_STARTS[checked.runbook.name]} did not complete, so "
+                  f"{checked.runbook.name} was not run (the twin is kept: {directory})", file=sys.stderr)
             return code
     request = RunRequest(checked.runbook, checked.values, checked.config, apply, checked.records,
                          len(cluster.nodes), directory, args.cell_timeout, args.lock_seconds)

@@ -83,3 +83,20 @@ def test_a_rehearsed_startup_that_meets_a_node_that_never_boots_stops_with_the_s
     after = drill.state()
     assert after.ceph_flags.maintenance_flags == {"noout", "norebalance", "nobackfill"}
     assert suspended(drill) == everything and operator_replicas(drill) == 0
+
+
+def test_a_rehearsed_startup_whose_shutdown_stops_runs_no_startup_and_keeps_the_twin(make_drill, kept_twins):
+    # the API down from the start: cluster-shutdown cannot take its lock
+    drill = make_drill({**FAST, "faults": [{"fault": "api-unreachable"}]})
+
+    result = rehearsed(drill)
+    kept_twins.append(drill)
+    assert result.code == 1, result.stdout + result.stderr
+    assert "running cluster-shutdown (apply)" in result.stdout
+    assert "running cluster-startup" not in result.stdout and "power back:" not in result.stdout
+    assert result.stderr.strip().splitlines()[-1] == ("homeops rehearse: cluster-shutdown did not complete, so "
+                                                      f"cluster-startup was not run (the twin is kept: {drill.twin})")
+    assert "failed: cannot take the maintenance lock kube-system/homeops-maintenance" in result.stdout
+    # The startup's record was claimed early and is removed: it never ran (nor, refused at its lock, the shutdown).
+    assert records(drill, "cluster-startup") == [] and records(drill, "cluster-shutdown") == []
+    assert drill.twin.is_dir() and all(not n.get("off") for n in raw(drill)["nodes"])
