@@ -105,7 +105,8 @@ def _shut_down_and_power_on(args, checked: Checked, cluster: Cluster, directory:
     order = [n.name for n in cluster.control_planes] + [n.name for n in cluster.workers]
     with twin_cluster.changing(str(directory)) as (live, now):
         started = power.power_on(live, order, now)
-    print(f"power back: {', '.join(started) or 'none'} (as `homeops twin power-on {directory} all`)", flush=True)
+    print(f"power back: {', '.join(started) or 'none'} (as `homeops twin power-on {directory} {' '.join(order)}`)",
+          flush=True)
     return 0
 
 
