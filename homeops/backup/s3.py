@@ -19,7 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from homeops.backup.snapshots import SnapshotRef
+from homeops.backup.snapshots import SnapshotRef, SnapshotUnavailable
 
 if TYPE_CHECKING:
     from homeops.cluster.model import Cluster
@@ -31,8 +31,11 @@ CONNECT_TIMEOUT = 10
 READ_TIMEOUT = 60
 
 
-class S3Unavailable(Exception):
-    """The bucket could not be listed or an object fetched: what, where and S3's error code, no credential."""
+class S3Unavailable(SnapshotUnavailable):
+    """The bucket could not be listed or an object fetched: what, where and S3's error code, no credential.
+
+    A SnapshotUnavailable like every source's, so the restore treats an unreachable bucket as it treats a
+    missing backup: a warning while it lists (the local backups still count), a refusal before any reset."""
 
 
 def taken_at(name: str) -> datetime | None:

@@ -3,6 +3,10 @@
 A new twin of cluster.yaml is made in a temporary directory (optionally shaped by a scenario:
 older versions, faults), the runbook runs against it with --apply, and the twin is kept so a
 person can look at what the runbook did.
+
+cluster-startup is rehearsed as a cold start: cluster-shutdown is applied to the fresh twin first (its
+own record beside the startup's: Flux suspended, Ceph's flags set, the Rook operator at 0, every node
+off), then the power comes back (the control planes first, then the workers), then cluster-startup runs.
 """
 
 from __future__ import annotations
@@ -57,9 +61,53 @@ def handle(args) -> int:
         _refuse(started, checked, directory)
         return cluster
     print(f"twin: {directory} (inspect it with PATH={directory / 'bin'}:$PATH kubectl get nodes)", flush=True)
+    if checked.runbook.name in COLD_STARTS:
+        try:
+            code = _shut_down_and_power_on(args, checked, cluster, directory)
+        except BaseException:  # Ctrl-C meanwhile: the startup's waiting kernel does not outlive the command
+            started.abandon()
+            raise
+        if code != 0:
+            started.abandon()  # the shutdown's own record says what it did; the startup never ran
+            print(f"homeops rehearse: {COLD_STARTS[checked.runbook.name]} did not complete, so "
+                  f"{checked.runbook.name} was not run (the twin is kept: {directory})", file=sys.stderr)
+            return code
     request = RunRequest(checked.runbook, checked.values, checked.config, apply, checked.records,
                          len(cluster.nodes), directory, args.cell_timeout, args.lock_seconds)
     return before_exit(run_runbook(request, started=started))
+
+
+# The runbook a rehearsal of each of these runs first, and the power that comes back between them.
+COLD_STARTS = {"cluster-startup": "cluster-shutdown"}
+
+
+def _shut_down_and_power_on(args, checked: Checked, cluster: Cluster, directory: Path) -> int:
+    """The fresh twin as a cold start finds it: `COLD_STARTS[runbook]` applied (with the -p values it also
+    takes: the waits), then every node powered on, control planes first, as `homeops twin power-on` does."""
+    from homeops.catalog import RunbookMalformed, read_runbook
+    from homeops.runner.execute import RunRequest, run_runbook
+    from homeops.runner.parameters import ParameterInvalid, parse_assignments
+    from homeops.twin import cluster as twin_cluster, power
+
+    name = COLD_STARTS[checked.runbook.name]
+    try:
+        before = read_runbook(args.runbooks / f"{name}.ipynb")
+        taken = {p.name for p in before.parameters}
+        values = parse_assignments(before, [a for a in args.parameters if a.partition("=")[0].strip() in taken])
+    except (OSError, RunbookMalformed, ParameterInvalid) as exc:
+        print(f"homeops rehearse: {name}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"rehearsing a cold start: {name} first, then the power comes back", flush=True)
+    code = run_runbook(RunRequest(before, values, checked.config, True, checked.records, len(cluster.nodes),
+                                  directory, args.cell_timeout, args.lock_seconds))
+    if code != 0:
+        return code
+    order = [n.name for n in cluster.control_planes] + [n.name for n in cluster.workers]
+    with twin_cluster.changing(str(directory)) as (live, now):
+        started = power.power_on(live, order, now)
+    print(f"power back: {', '.join(started) or 'none'} (as `homeops twin power-on {directory} {' '.join(order)}`)",
+          flush=True)
+    return 0
 
 
 def _make_twin(twin, directory: Path, checked: Checked, scenario_file: Path | None) -> Cluster | int:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 
 from homeops.backup import scratch, sets, snapshots, unsealing
@@ -149,9 +150,14 @@ class Chosen:
     def describe(self) -> str:
         if self.ref is None:
             return "the database this run would copy"
-        taken = self.ref.taken_at.strftime("%Y-%m-%dT%H:%M:%SZ") if self.ref.taken_at else "time unknown"
+        taken = _utc(self.ref.taken_at) if self.ref.taken_at else "time unknown"
         revision = f"revision {self.ref.revision}" if self.ref.revision is not None else "revision unknown"
         return f"{self.ref.name} from {self.ref.source} ({taken}, {revision})"
+
+
+def _utc(moment: datetime) -> str:
+    # talos-backup in a pod whose TZ is not UTC names its objects with an offset (13:00:00+02:00): the Z is earned
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def choose(session: Session, snapshot: str, destination: str, copied: Copied | None) -> Chosen:
@@ -431,7 +437,7 @@ def summary(session: Session, found: Triage, verified: Verified,
         lines.append(f"plan: etcd would be recovered on {target(found).name} from {chosen.describe()}; nothing changed")
         return "\n".join(lines)
     ref = chosen.ref
-    taken = ref.taken_at.strftime("%Y-%m-%dT%H:%M:%SZ") if ref.taken_at else "an unknown time"
+    taken = _utc(ref.taken_at) if ref.taken_at else "an unknown time"
     what = f"the database copied off {chosen.copied_from}" if chosen.copied_from else f"the backup {ref.name}"
     lines.append(f"etcd restored on {target(found).name} from {what}: the cluster's state went back to the "
                  f"snapshot's time, {taken} (revision {recovering.revision}); every change to Kubernetes since then "

@@ -10,15 +10,14 @@ from pathlib import Path
 
 import pyrage
 import pytest
-from moto.server import ThreadedMotoServer
 
 from homeops.backup import s3
 from homeops.backup.s3 import S3Source, S3Unavailable
 from homeops.cluster.loader import check_text
 
+from tests.backup.moto_s3 import ACCESS_KEY_ID, SECRET_ACCESS_KEY, credentials, server  # noqa: F401 (fixtures)
+
 BUCKET = "home-ops-etcd"
-ACCESS_KEY_ID = "AKIAZ3MOCKKEYIDTEST1"
-SECRET_ACCESS_KEY = "c2VjcmV0LWtleS10aGF0LW11c3Qtbm90LWxlYWs0MjQy"
 IDENTITY = pyrage.x25519.Identity.generate()
 SNAPSHOTS = {
     "home-ops/home-ops-2026-12-05T18:00:00Z.snap.age": b"oldest",
@@ -34,24 +33,9 @@ NOT_SNAPSHOTS = {
 }
 
 
-@pytest.fixture(scope="module")
-def server():
-    running = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    running.start()
-    host, port = running.get_host_and_port()
-    yield f"http://{host}:{port}"
-    running.stop()
-
-
 @pytest.fixture(autouse=True)
-def credentials(monkeypatch, tmp_path: Path):
-    # only what the test sets: no profile or credentials file of the machine running it
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", ACCESS_KEY_ID)
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET_ACCESS_KEY)
+def only_the_tests_credentials(credentials):
+    pass
 
 
 @pytest.fixture
