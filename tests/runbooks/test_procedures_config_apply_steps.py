@@ -161,9 +161,10 @@ class Fake:
         self._call("current state", node.name)
         return InPlace(node.name, osds=(3,), crush_hosts=(node.name,), cordoned=True, noout=True)
 
-    def refuse_two_members(self, session, accept_risk):
+    def refuse_two_members(self, session, accept_risk, *, upgrade=True):
         self.sessions.append(session)
         self._call("etcd members", accept_risk)
+        self.risk_said_for_upgrade = upgrade
         return self.force
 
     def take_snapshot(self, session):
@@ -935,6 +936,7 @@ def test_a_control_plane_reboot_asks_etcd_backs_it_up_and_waits_for_it(fake, ses
     names = fake.names()
     assert names[:5] == ["last stopped", "etcd members", "gates", "etcd backup", "node"]
     assert fake.calls[1] == ("etcd members", True)
+    assert fake.risk_said_for_upgrade is False  # the risk of a reboot into a new configuration, not of an upgrade
     assert names.count("etcd healthy") == 1
     assert fake.calls[names.index("etcd healthy")] == ("etcd healthy", "cp-1")
     assert names[names.index("etcd healthy") - 1] == "back in service"
@@ -948,7 +950,8 @@ def test_a_control_plane_without_a_reboot_leaves_etcd_alone(fake, session, clust
 
 
 def test_the_two_member_refusal_is_etcds_and_stops_before_anything(fake, session, cluster_model, monkeypatch):
-    def refuse(session_, accept_risk):
+    def refuse(session_, accept_risk, *, upgrade):
+        assert upgrade is False  # a reboot into a new configuration: not an upgrade Talos refuses without --force
         fake.calls.append(("etcd members", accept_risk))
         raise RunbookStopped("refused: two members; nothing changed")
 
