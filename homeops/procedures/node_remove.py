@@ -23,6 +23,7 @@ from homeops.procedures.osd_placement import crush_name
 from homeops.procedures.osd_removal import Removal, guarded, stop
 from homeops.procedures.session import Session
 from homeops.procedures.waits import WaitTimedOut, wait_until
+from homeops.runner.outcome import again_with
 from homeops.tools import ceph, ceph_osds, kubectl, node_removal, talosctl
 from homeops.tools.node_removal import BoundVolume
 from homeops.tools.process import ToolError
@@ -73,7 +74,7 @@ def checked(session: Session, name: str, *, accept_degraded: bool, accept_two_me
         if not accept_two_member_etcd_risk:
             raise RunbookStopped(
                 f"refused: removing {node.name} leaves etcd with {len(members) - 1} member: {TWO_MEMBER_RISK}. "
-                "Add a control-plane node first (node-add), or re-run with -p accept_two_member_etcd_risk=True to "
+                f"Add a control-plane node first (node-add), or {again_with('accept_two_member_etcd_risk', True)} to "
                 "remove it anyway; nothing changed")
         session.say(f"accepted risk (accept_two_member_etcd_risk): removing {node.name} leaves etcd with "
                     f"{len(members) - 1} member, which tolerates no failure")
@@ -89,7 +90,7 @@ def checked(session: Session, name: str, *, accept_degraded: bool, accept_two_me
         if not capacity.keeps_serving:
             raise RunbookStopped(f"{room}; refused whatever is accepted; nothing changed")
         if not keeps and not accept_degraded:
-            raise RunbookStopped(f"{room}: refused; add a host with OSDs first, or pass -p accept_degraded=True to "
+            raise RunbookStopped(f"{room}: refused; add a host with OSDs first, or {again_with('accept_degraded', True)} to "
                                  "remove it anyway and stay degraded; nothing changed")
         if not keeps:
             room += "; accepted by the operator (accept_degraded)"

@@ -21,6 +21,7 @@ from homeops.procedures.osd_placement import crush_name
 from homeops.procedures.osd_removal import Removal, guarded, stop
 from homeops.procedures.session import Session
 from homeops.procedures.waits import WaitTimedOut, wait_until
+from homeops.runner.outcome import again_with
 from homeops.tools import ceph, ceph_osds, node_removal
 from homeops.tools.process import ToolError
 from homeops.tools.shapes import Disk
@@ -151,7 +152,7 @@ def preflight(session: Session, target: Target, state: Removal, *, failing_disk:
         seen = pgs_seen(status)
         if seen is not True and not (failing_disk or resuming):
             raise RunbookStopped(f"osd.{target.osd}: PGs are not clean ({seen}): a replacement now could lose "
-                                 "data; wait for Ceph to recover, or pass -p failing_disk=True if this disk is "
+                                 f"data; wait for Ceph to recover, or {again_with('failing_disk', True)} if this disk is "
                                  "the failure; nothing changed")
         if seen is not True:
             session.say(f"PGs not clean ({seen}): going on because "
@@ -160,8 +161,8 @@ def preflight(session: Session, target: Target, state: Removal, *, failing_disk:
         if not room.keeps_serving:
             raise stop(state, "judge Ceph's room", f"{room.explain()}; refused whatever is accepted")
         if not room.keeps_every_copy and not accept_degraded:
-            raise stop(state, "judge Ceph's room", f"{room.explain()}: refused; pass -p accept_degraded=True to "
-                                                   "replace it anyway and stay degraded until the new OSD is in")
+            raise stop(state, "judge Ceph's room", f"{room.explain()}: refused; {again_with('accept_degraded', True)} "
+                                                   "to replace it anyway and stay degraded until the new OSD is in")
         if not room.keeps_every_copy:
             session.say(f"accepted by the operator (accept_degraded): the pools stay degraded until osd.{target.osd}'s"
                         " replacement is in")

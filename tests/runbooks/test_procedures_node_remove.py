@@ -214,7 +214,8 @@ def test_a_failed_read_stops_before_anything_changes(fake, session):
     assert refused(session(), "worker-1") == f"worker-1: cannot judge Ceph: {BROKEN}; nothing changed"
 
 
-def test_the_second_to_last_etcd_member_is_refused_unless_the_risk_is_accepted(fake, session, capsys):
+def test_the_second_to_last_etcd_member_is_refused_unless_the_risk_is_accepted(fake, session, capsys, monkeypatch):
+    monkeypatch.setenv("HOMEOPS_STARTER", "cli")  # under `homeops run`
     fake.osds = {}
     assert refused(session(), "cp-1") == (
         f"refused: removing cp-1 leaves etcd with 1 member: {TWO_MEMBER_RISK}. Add a control-plane node first "
@@ -247,9 +248,9 @@ def test_ceph_without_the_host_decides(fake, session):
         "host, and only 1 hosts would be left, fewer than its min_size 2: its I/O would stop; refused whatever is "
         "accepted; nothing changed")
     fake.pools = SHORT
-    assert refused(session(), "worker-1") == (
-        f"{ROOM_SHORT}: refused; add a host with OSDs first, or pass -p accept_degraded=True to remove it anyway and "
-        "stay degraded; nothing changed")
+    assert refused(session(), "worker-1") == (  # in a notebook, where there is no command line
+        f"{ROOM_SHORT}: refused; add a host with OSDs first, or set accept_degraded = True in the parameters cell and "
+        "Run All again to remove it anyway and stay degraded; nothing changed")
     plan = check(session(), "worker-1", degraded=True)
     assert (plan.keeps_every_copy, plan.room) == (False, f"{ROOM_SHORT}; accepted by the operator (accept_degraded)")
 

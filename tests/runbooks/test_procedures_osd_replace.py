@@ -379,11 +379,12 @@ def test_clean_pgs_and_room_for_every_copy_go_on_saying_where_the_osd_is(fake, s
                                                          "(nvme0n1)"]
 
 
-def test_unclean_pgs_refuse_unless_the_disk_is_failing(fake, session, cluster_model, capsys):
+def test_unclean_pgs_refuse_unless_the_disk_is_failing(fake, session, cluster_model, capsys, monkeypatch):
+    monkeypatch.setenv("HOMEOPS_STARTER", "cli")  # under `homeops run`
     fake.statuses = [status("HEALTH_WARN", clean=False)]
     assert stopped_preflight(session(), target(cluster_model)) == (
-        f"osd.0: PGs are not clean ({UNCLEAN}): a replacement now could lose data; wait for Ceph to recover, or pass "
-        "-p failing_disk=True if this disk is the failure; nothing changed")
+        f"osd.0: PGs are not clean ({UNCLEAN}): a replacement now could lose data; wait for Ceph to recover, or "
+        "re-run with -p failing_disk=True if this disk is the failure; nothing changed")
     assert said(capsys.readouterr().out) == []
     assert preflight(session(), target(cluster_model), failing=True) is False
     assert said(capsys.readouterr().out)[0] == f"PGs not clean ({UNCLEAN}): going on because the disk is failing"
@@ -408,8 +409,8 @@ def test_ceph_without_room_refuses_in_words_unless_degraded_is_accepted(fake, se
     fake.pools = SHORT
     state = Removal((0,), subject="osd.0", notes=[f"its disk: {BY_ID.format(1)} on worker-1"])
     assert stopped_preflight(session(), target(cluster_model), state) == (
-        f"osd.0: stopped at step 'judge Ceph's room': {ROOM_SHORT}: refused; pass -p accept_degraded=True to replace "
-        f"it anyway and stay degraded until the new OSD is in; its disk: {BY_ID.format(1)} on worker-1; "
+        f"osd.0: stopped at step 'judge Ceph's room': {ROOM_SHORT}: refused; set accept_degraded = True in the "
+        f"parameters cell and Run All again to replace it anyway and stay degraded until the new OSD is in; its disk: {BY_ID.format(1)} on worker-1; "
         "left in place: nothing")
     assert said(capsys.readouterr().out) == [ROOM_SHORT]
     assert preflight(session(), target(cluster_model), degraded=True) is True
