@@ -60,6 +60,9 @@ ENDED_FORMATS = {
                                  "    value: wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"),
     "env value after its name (kubectl -o json)": ('        "name": "GITHUB_TOKEN",\n'
                                                    '        "value": "Zq8wPr3vLx5tNy2KLm4pQ9rS"'),
+    # A block scalar's lines are the value: held to the first line as shallow as `value:`.
+    "env value as a block scalar": ("  - name: AWS_SECRET_ACCESS_KEY\n    value: |-\n      wJalrXUtnFEMI/K7MDENG\n\n"
+                                    "      bPxRfiCYEXAMPLEKEY\n  - name: AWS_REGION"),
     "wrapped token": wrap(CASES[0].text.split("\n")[-1] * 3, 76),
 }
 
