@@ -199,3 +199,11 @@ def test_a_credential_entry_right_after_a_block_is_read_as_its_own():
                 "    [REDACTED credential]\n- name: C_TOKEN\n  value: [REDACTED credential]\n")
     assert redact(text) == expected
     assert streamed(text) == expected.split("\n")[:-1]
+
+
+def test_a_block_already_named_by_another_format_keeps_its_name():
+    # An age identity pasted as a block scalar is named by its own shape; a second pass must not rename it.
+    text = f"- name: SOPS_AGE_KEY\n  value: |\n    {AGE_IDENTITY}\n- name: X\n"
+    once = redact(text)
+    assert once == "- name: SOPS_AGE_KEY\n  value: |\n    [REDACTED age-secret-key]\n- name: X\n"
+    assert redact(once) == once
