@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from homeops.cluster import formats
 
 Role = Literal["control-plane", "worker"]
+OwnerKind = Literal["user", "organization"]  # GitHub's two account types (its REST API's `type`: User, Organization)
 
 
 class Frozen(BaseModel):
@@ -130,6 +131,16 @@ class Repository(Frozen):
     owner: formats.GitHubOwner = Field(description="GitHub account (user or organisation) that holds the repository.")
     name: formats.GitHubRepository = Field(default="home-ops", description="Repository name on GitHub.")
     branch: formats.GitBranch = Field(default="main", description="Branch Flux reconciles and the site is published from.")
+    owner_kind: OwnerKind = Field(
+        default="user",
+        description="Whether `owner` is a GitHub `user` or an `organization`: `flux bootstrap github` is given "
+                    "`--personal` for a user's repository only (without it Flux looks the repository up among the "
+                    "organization's).")
+
+    @property
+    def personal(self) -> bool:
+        """Whether `flux bootstrap github` takes `--personal` (flux2 cmd/flux/bootstrap_github.go: the owner is a user)."""
+        return self.owner_kind == "user"
 
     @property
     def url(self) -> str:

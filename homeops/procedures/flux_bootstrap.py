@@ -77,7 +77,7 @@ def bootstrap_flux(session: Session) -> str:
         if bootstrapped(session):
             return "kept: Flux is bootstrapped (Kustomization flux-system/flux-system exists)"
         flux.bootstrap_github(session.gate, owner=repo.owner, repository=repo.name, branch=repo.branch,
-                              path=FLUX_PATH, timeout=session.wait_timeout,
+                              path=FLUX_PATH, personal=repo.personal, timeout=session.wait_timeout,
                               why=f"Flux's controllers, its deploy key and gotk files in the repository, then "
                                   f"{FLUX_PATH} reconciled")
     except ToolError as exc:

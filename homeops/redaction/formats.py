@@ -367,11 +367,16 @@ SECRET_DATA = SecretData()
 _ENV_NAME = (rf"(?<![\w.-])name(?:{_QUOTE})?[ \t]*:[ \t]*(?:{_QUOTE})?[\w.-]*?{_CREDENTIAL_WORD}"
              rf"(?:{_QUOTE})?[ \t]*")
 _ENV_BETWEEN = rf"(?:,(?:[ \t]*{_BREAK})?|{_BREAK})(?:[ \t]*(?:#(?:(?!{_BREAK})[^\n])*)?{_BREAK})*[ \t]*"
+# A YAML block scalar's header (YAML 1.2.2 section 8.1.1: `|` or `>`, a chomping `-`/`+` and an
+# indentation digit in either order, a comment): its value is on the lines after it.
+_BLOCK_HEADER = r"[|>](?:[1-9][-+]?|[-+][1-9]?)?[ \t]*(?:#[^\n]*)?"
 _ENV_VALUE = re.compile(
-    rf"{_ENV_NAME}{_ENV_BETWEEN}(?:{_QUOTE})?value(?:{_QUOTE})?[ \t]*:[ \t]*"
-    rf"(?:(?P<q>{_QUOTE})(?!\[REDACTED)(?P<quoted>(?:(?!(?P=q))[^\n])+?)(?=(?P=q))"
+    rf"{_ENV_NAME}{_ENV_BETWEEN}(?P<key>)(?:{_QUOTE})?value(?:{_QUOTE})?[ \t]*:[ \t]*"
+    rf"(?:(?P<block>{_BLOCK_HEADER})(?=\r?\n|\Z)"
+    rf"|(?P<q>{_QUOTE})(?!\[REDACTED)(?P<quoted>(?:(?!(?P=q))[^\n])+?)(?=(?P=q))"
     rf"|(?!\[REDACTED)(?P<plain>{_EDGE}(?:{_INSIDE}*{_EDGE})?))",
     re.IGNORECASE)
+_MARKER = re.compile(r"\[REDACTED [a-z0-9-]+\]")
 
 
 @dataclass(frozen=True)
@@ -380,6 +385,8 @@ class EnvVar:
 
     `- name: AWS_SECRET_ACCESS_KEY` / `value: ...` puts the label in one key and the secret in
     another, so no label sits beside the value. `valueFrom:` (a reference to a Secret) is no value.
+    A YAML block scalar (`value: |-`, `>`, `|2`...) puts the value on the lines after it: they go
+    as one marker, up to the first line as shallow as `value:` (the next entry stays).
     """
 
     kind: str = "credential"
@@ -388,11 +395,32 @@ class EnvVar:
 
     def spans(self, text: str) -> Iterator[Span]:
         for entry in _ENV_VALUE.finditer(text):
+            if entry.group("block") is not None:
+                yield from self._block(text, entry)
+                continue
             group = "quoted" if entry.group("quoted") is not None else "plain"
             if _is_value(entry.group(group)):
                 yield entry.start(group), entry.end(group), self.kind
 
+    def _block(self, text: str, entry: re.Match[str]) -> Iterator[Span]:
+        # The block is every line after its header that is blank or indented deeper than `value:`;
+        # the first line as shallow (the next `- name:`, a sibling `valueFrom:`) is not part of it.
+        depth = entry.start("key") - (text.rfind("\n", 0, entry.start("key")) + 1)
+        start = end = None
+        for line in _BLOCK_LINE.finditer(text, entry.end()):
+            content = line.group("content")
+            if not content:
+                continue
+            if len(line.group("indent")) <= depth:
+                break
+            start = line.start("content") if start is None else start
+            end = line.end("content")
+        if start is not None and _MARKER.fullmatch(text, start, end) is None:
+            yield start, end, self.kind
 
+
+# One line after a block's header: its indent, and what it holds up to trailing blanks (empty on a blank line).
+_BLOCK_LINE = re.compile(r"\n(?P<indent>[ \t]*)(?P<content>(?:[^\n]*\S)?)[^\S\n]*(?=\n|\Z)")
 ENV_VAR = EnvVar()
 
 # In this order a marker is named when two formats find the same span: by the file it is in
@@ -424,6 +452,9 @@ _TRAILING_TOKEN = re.compile(r"[A-Za-z0-9+/_.=-]{16,}\Z")
 _ENV_NAME_AT_END = re.compile(rf"{_ENV_NAME},?[ \t]*\Z", re.IGNORECASE)
 _ENV_NAME_REACH = 256
 _COMMENT_OR_BLANK = re.compile(r"[ \t]*(?:#.*)?")
+# The `value:` line of that entry when it opens a block scalar: the value is on the lines after it.
+_ENV_BLOCK_OPENER = re.compile(rf"(?P<indent>[ \t]*)(?:{_QUOTE})?value(?:{_QUOTE})?[ \t]*:[ \t]*{_BLOCK_HEADER}",
+                               re.IGNORECASE)
 
 
 class OpenFormats:
@@ -439,6 +470,7 @@ class OpenFormats:
         self._pem = self._putty = self._json_data = False
         self._yaml_depth: int | None = None  # the indent of an open `data:` map's header
         self._env_name = False  # an env entry's credential name was read, its value not yet
+        self._env_block: int | None = None  # the indent of the `value:` of an open block scalar
 
     def feed(self, line: str) -> bool:
         """Reads the next line (without its line break); whether what was read is still unfinished."""
@@ -446,9 +478,10 @@ class OpenFormats:
         self._putty = _still_open(line, self._putty, _PUTTY_BEGIN, _PUTTY_END)
         self._json_data = _json_data_open(line, self._json_data)
         self._yaml_depth = _yaml_depth(line, self._yaml_depth)
+        self._env_block = _env_block_depth(line, self._env_block, self._env_name)
         self._env_name = _env_name_open(line, self._env_name)
         return (self._pem or self._putty or self._json_data or self._yaml_depth is not None
-                or self._env_name or _wrapped_token_open(line))
+                or self._env_name or self._env_block is not None or _wrapped_token_open(line))
 
 
 def unfinished(text: str) -> bool:
@@ -479,6 +512,11 @@ def _yaml_depth(line: str, depth: int | None) -> int | None:
     # Open from a `data:` header until a line that is not blank and not indented deeper than it.
     if (header := _YAML_DATA_LINE.fullmatch(line)) is not None:
         return len(header.group("indent"))
+    return _yaml_depth_after(line, depth)
+
+
+def _yaml_depth_after(line: str, depth: int | None) -> int | None:
+    # A map or block open at `depth` ends at a line that is not blank and not indented deeper.
     if depth is not None and line.strip() and len(_INDENT.match(line).group()) <= depth:
         return None
     return depth
@@ -490,6 +528,14 @@ def _env_name_open(line: str, was_open: bool) -> bool:
     if was_open and _COMMENT_OR_BLANK.fullmatch(line):
         return True
     return _ENV_NAME_AT_END.search(line, max(0, len(line) - _ENV_NAME_REACH)) is not None
+
+
+def _env_block_depth(line: str, depth: int | None, after_name: bool) -> int | None:
+    # Open from a block scalar's `value:` header right after a credential name, as `_yaml_depth` is
+    # from `data:`: until a line that is not blank and not indented deeper than `value:`.
+    if after_name and (header := _ENV_BLOCK_OPENER.fullmatch(line.rstrip())) is not None:
+        return len(header.group("indent"))
+    return _yaml_depth_after(line, depth)
 
 
 def _wrapped_token_open(line: str) -> bool:

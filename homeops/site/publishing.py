@@ -54,10 +54,10 @@ BRANCH_PLACEHOLDER = "main"
 
 def flux_bootstrap_command(repository: Repository | None) -> str:
     """`flux bootstrap github` for this repository; with placeholders while `repository` is unset."""
-    if repository is None:
-        owner, name, branch = OWNER_PLACEHOLDER, NAME_PLACEHOLDER, BRANCH_PLACEHOLDER
+    if repository is None:  # the placeholder account is a user's, as owner_kind's default
+        owner, name, branch, personal = OWNER_PLACEHOLDER, NAME_PLACEHOLDER, BRANCH_PLACEHOLDER, True
     else:
-        owner, name, branch = repository.owner, repository.name, repository.branch
+        owner, name, branch, personal = repository.owner, repository.name, repository.branch, repository.personal
     return ("flux bootstrap github \\\n"
             f"  --owner={owner} --repository={name} \\\n"
-            f"  --branch={branch} --path=kubernetes/flux --personal")
+            f"  --branch={branch} --path=kubernetes/flux" + (" --personal" if personal else ""))

@@ -83,12 +83,14 @@ def reconcile(gate: Gate, *, timeout: float, why: str = "") -> process.Completed
 BOOTSTRAP_MARGIN = 60.0
 
 
-def bootstrap_github(gate: Gate, *, owner: str, repository: str, branch: str, path: str, timeout: float,
-                     why: str = "") -> process.Completed | None:
+def bootstrap_github(gate: Gate, *, owner: str, repository: str, branch: str, path: str, personal: bool,
+                     timeout: float, why: str = "") -> process.Completed | None:
     """`flux bootstrap github` (flux2 cmd/flux/bootstrap_github.go): the token comes from GITHUB_TOKEN in
-    the environment, never from the command line; `--personal` for a repository of a user account."""
+    the environment, never from the command line; `--personal` for a repository of a user account only,
+    as Flux otherwise looks the repository up (and creates it) among an organization's."""
     return gate.change(["flux", "bootstrap", "github", f"--owner={owner}", f"--repository={repository}",
-                        f"--branch={branch}", f"--path={path}", "--personal", f"--timeout={timeout:g}s"],
+                        f"--branch={branch}", f"--path={path}", *(["--personal"] if personal else []),
+                        f"--timeout={timeout:g}s"],
                        timeout=timeout + BOOTSTRAP_MARGIN, why=why)
 
 

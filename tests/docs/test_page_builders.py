@@ -497,6 +497,17 @@ def test_the_flux_bootstrap_command_has_placeholders_until_the_repository_is_kno
     assert "--owner=lab --repository=ops" in command and "--branch=live --path=kubernetes/flux" in command
 
 
+def test_the_flux_bootstrap_command_says_personal_only_for_a_user_s_repository():
+    from homeops.cluster.model import Repository
+    from homeops.site.publishing import flux_bootstrap_command
+
+    assert flux_bootstrap_command(Repository(owner="ana")) == (
+        "flux bootstrap github \\\n  --owner=ana --repository=home-ops \\\n  --branch=main --path=kubernetes/flux --personal")
+    assert flux_bootstrap_command(Repository(owner="home-lab-org", owner_kind="organization")) == (
+        "flux bootstrap github \\\n  --owner=home-lab-org --repository=home-ops \\\n  --branch=main --path=kubernetes/flux")
+    assert flux_bootstrap_command(None).endswith(" --personal"), "the placeholder account is a user's, the default"
+
+
 def test_the_reference_says_optional_sections_default_key_by_key():
     rows = {row.path: row for row in key_rows()}
     assert rows["secrets"].default == "each key's own default"

@@ -346,6 +346,22 @@ def _cases() -> list[Case]:
         f"  AWS_SECRET_ACCESS_KEY: {b64(s3_secret.encode())}\n",
         s3_id, s3_secret, b64(s3_secret.encode()))
 
+    # A value written as a YAML block scalar (YAML 1.2.2 section 8.1: `|` literal, `>` folded, a chomping
+    # `-`/`+` and an indentation digit): the secret is on the lines after `value:`, not beside it.
+    literal, folded, kept, plain_block = chars(BASE64, 40), chars(ALNUM, 40), chars(BASE64, 40), chars(ALNUM, 32)
+    folded_parts, indented = (chars(ALNUM, 24), chars(ALNUM, 24), chars(ALNUM, 24)), chars(BASE64, 40)
+    add("container env values as YAML block scalars (|-, >, |, >- over several lines, |2)",
+        "kubernetes/api core/v1 types.go EnvVar; YAML 1.2.2 section 8.1 block scalars (indicators | > - + 1-9)",
+        "env:\n  - name: AWS_SECRET_ACCESS_KEY\n    value: |-\n      " + literal + "\n"
+        "  - name: AWS_REGION\n    value: us-west-2\n"
+        "  - name: GITHUB_TOKEN\n    value: >\n      " + folded + "\n"
+        "  - name: CLOUDFLARE_API_TOKEN\n    value: |  # kept with its line break\n      " + kept + "\n\n"
+        "  - name: DB_PASSWORD\n    value: >-\n      " + "\n      ".join(folded_parts) + "\n"
+        "  - name: TUNNEL_SECRET\n    value: |2\n      " + indented + "\n"
+        "  - name: S3_ACCESS_KEY\n    value: >+\n\n      " + plain_block + "\n"
+        "  - name: BUCKET\n    value: talos-backups\n",
+        literal, folded, kept, *folded_parts, indented, plain_block)
+
     return cases
 
 

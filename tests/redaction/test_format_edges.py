@@ -164,3 +164,46 @@ def test_a_token_filling_a_wrap_width_after_a_label_keeps_the_line_open():
     token = "Zq8wPr3vLx5tNy2K" * 5  # 80 characters after `token: `
     assert unfinished(f"token: {token}") and unfinished(f"token: {token[:76]}")
     assert not unfinished(f"token: {token[:75]}") and not unfinished(f"token: {token}Q")
+
+
+ENV_BLOCK = ("  - name: AWS_SECRET_ACCESS_KEY\n    value: >-\n      wJalrXUtnFEMI/K7MDENG\n\n      bPxRfiCYEXAMPLEKEY\n"
+             "  - name: AWS_REGION\n    value: us-west-2\n")
+
+
+def test_an_env_value_as_a_block_scalar_goes_whole_and_the_next_entry_stays():
+    # YAML's block scalar: the value's lines are those indented deeper than `value:`, blank lines among them.
+    expected = ("  - name: AWS_SECRET_ACCESS_KEY\n    value: >-\n      [REDACTED credential]\n"
+                "  - name: AWS_REGION\n    value: us-west-2\n")
+    assert redact(ENV_BLOCK) == expected
+    assert streamed(ENV_BLOCK) == expected.split("\n")[:-1]
+    assert redact(expected) == expected
+
+
+def test_a_block_scalar_ends_at_a_sibling_key_and_its_indicator_may_carry_a_digit_and_a_comment():
+    for indicator in ("|", "|-", "|+", ">", ">-", "|2", "|2-", "|-2", ">+ # folded, kept"):
+        text = f"- name: GITHUB_TOKEN\n  value: {indicator}\n    Zq8wPr3vLx5tNy2K\n  valueFrom: null\nnext: 1"
+        assert redact(text) == (f"- name: GITHUB_TOKEN\n  value: {indicator}\n    [REDACTED credential]\n"
+                                "  valueFrom: null\nnext: 1"), indicator
+
+
+def test_a_block_scalar_is_no_secret_under_an_ordinary_name_and_empty_is_nothing():
+    motd = "- name: MOTD\n  value: |\n    welcome to home-ops\n- name: GITHUB_TOKEN\n  value: |-\n- name: X\n"
+    assert redact(motd) == motd
+    assert streamed(motd) == motd.split("\n")[:-1]
+
+
+def test_a_credential_entry_right_after_a_block_is_read_as_its_own():
+    text = ("- name: A_TOKEN\n  value: |\n    Zq8wPr3vLx5tNy2K\n- name: B_TOKEN\n  value: |\n    Lm4pQ9rS2tUvWx7Y\n"
+            "- name: C_TOKEN\n  value: Hj3kL9mN2pQ5rS8t\n")
+    expected = ("- name: A_TOKEN\n  value: |\n    [REDACTED credential]\n- name: B_TOKEN\n  value: |\n"
+                "    [REDACTED credential]\n- name: C_TOKEN\n  value: [REDACTED credential]\n")
+    assert redact(text) == expected
+    assert streamed(text) == expected.split("\n")[:-1]
+
+
+def test_a_block_already_named_by_another_format_keeps_its_name():
+    # An age identity pasted as a block scalar is named by its own shape; a second pass must not rename it.
+    text = f"- name: SOPS_AGE_KEY\n  value: |\n    {AGE_IDENTITY}\n- name: X\n"
+    once = redact(text)
+    assert once == "- name: SOPS_AGE_KEY\n  value: |\n    [REDACTED age-secret-key]\n- name: X\n"
+    assert redact(once) == once

@@ -60,6 +60,9 @@ ENDED_FORMATS = {
                                  "    value: wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"),
     "env value after its name (kubectl -o json)": ('        "name": "GITHUB_TOKEN",\n'
                                                    '        "value": "Zq8wPr3vLx5tNy2KLm4pQ9rS"'),
+    # A block scalar's lines are the value: held to the first line as shallow as `value:`.
+    "env value as a block scalar": ("  - name: AWS_SECRET_ACCESS_KEY\n    value: |-\n      wJalrXUtnFEMI/K7MDENG\n\n"
+                                    "      bPxRfiCYEXAMPLEKEY\n  - name: AWS_REGION"),
     "wrapped token": wrap(CASES[0].text.split("\n")[-1] * 3, 76),
 }
 
@@ -98,3 +101,26 @@ def test_an_env_name_is_held_for_one_line_and_only_a_credential_name_is():
     assert printed == ["- name: AWS_REGION", "- name: GITHUB_TOKEN", "  valueFrom:"], "a reference is no value"
     stream.write("- name: DB_PASSWORD\n  value: Lm4pQ9rS2tUv\n")
     assert printed[-2:] == ["- name: DB_PASSWORD", "  value: [REDACTED credential]"]
+
+
+def test_a_block_scalar_is_held_only_after_a_credential_name_and_only_while_it_goes_deeper():
+    printed: list[str] = []
+    stream = LineRedactor(printed.append)
+    stream.write("- name: MOTD\n  value: |\n    welcome\n")
+    assert printed == ["- name: MOTD", "  value: |", "    welcome"], "an ordinary name's block is not held"
+    stream.write("- name: DB_PASSWORD\n  value: |+  # kept\n    Lm4pQ9rS2tUv\n\n")
+    assert printed[3:] == [], "a credential's block is held, blank lines too"
+    stream.write("  valueFrom: null\n")
+    assert printed[3:] == ["- name: DB_PASSWORD", "  value: |+  # kept", "    [REDACTED credential]", "",
+                           "  valueFrom: null"], "a line as shallow as value: ends it"
+
+
+def test_a_stream_holds_nothing_before_a_name_and_reads_a_name_at_the_start_of_a_line():
+    printed: list[str] = []
+    stream = LineRedactor(printed.append)
+    stream.write("# env of the job\n")
+    assert printed == ["# env of the job"], "no name was read yet: a comment goes at once"
+    stream.write("name: GITHUB_TOKEN\n")
+    assert printed == ["# env of the job"], "a name in the line's first column is a name"
+    stream.write("value: Zq8wPr3vLx5tNy2K\n")
+    assert printed[1:] == ["name: GITHUB_TOKEN", "value: [REDACTED credential]"]

@@ -109,6 +109,20 @@ def test_machines_in_maintenance_mode_become_a_cluster_with_etcd_bootstrapped_on
     assert all(workspace.machine_config(n).is_file() for n in lab.cluster.nodes)
 
 
+@pytest.mark.parametrize("owner_kind, personal", [("user", ["--personal"]), ("organization", [])])
+def test_flux_is_bootstrapped_with_personal_only_for_a_user_s_repository(lab, owner_kind, personal):
+    lab.etcd_bootstrapped = True  # the cluster is up, Flux not yet bootstrapped
+    for machine in lab.machines.values():
+        machine.state = "configured"
+    repository = lab.cluster.repository.model_copy(update={"owner_kind": owner_kind})
+    session = Session(lab.cluster.model_copy(update={"repository": repository}), Gate(True), wait_timeout=2,
+                      poll_interval=0.01)
+    assert flux_bootstrap.bootstrap_flux(session) == "bootstrapped: Flux"
+    assert [c for c in lab.calls if c[:3] == ["flux", "bootstrap", "github"]] == [
+        ["flux", "bootstrap", "github", "--owner=ana", "--repository=home-ops", "--branch=main",
+         "--path=kubernetes/flux", *personal, "--timeout=2s"]]
+
+
 def test_the_machine_configs_carry_the_rendered_patches_in_order(lab):
     bootstrap(lab)
     cp1 = next(c for c in lab.calls if c[:3] == ["talosctl", "gen", "config"] and c[-1].endswith("cp-1.yaml"))

@@ -56,7 +56,8 @@ def test_the_bootstrap_changes_show_their_exact_commands_in_a_plan(ran, capsys):
     kubectl.create_secret_from_file(gate, "flux-system", "sops-age", "age.agekey", "/home/ana/.config/sops/age/keys.txt")
     helm.upgrade_install(gate, "cilium", "cilium", repo="https://helm.cilium.io", version="1.19.3",
                          namespace="kube-system", values="values.yaml", timeout=600)
-    flux.bootstrap_github(gate, owner="ana", repository="home-ops", branch="main", path="kubernetes/flux", timeout=300)
+    flux.bootstrap_github(gate, owner="ana", repository="home-ops", branch="main", path="kubernetes/flux", personal=True,
+                          timeout=300)
     workstation.sops_encrypt(gate, Path(".sops.yaml"), Path("talos/generated/secrets.yaml"),
                              Path("talos/secrets.sops.yaml"))
     assert ran[0] == []
@@ -69,6 +70,21 @@ def test_the_bootstrap_changes_show_their_exact_commands_in_a_plan(ran, capsys):
         "--personal --timeout=300s",
         "PLAN: sops --config .sops.yaml --encrypt --filename-override talos/secrets.sops.yaml "
         "--output talos/secrets.sops.yaml talos/generated/secrets.yaml",
+    ]
+
+
+def test_flux_is_told_the_owner_is_a_user_only_when_it_is_one(ran, capsys):
+    # flux2 cmd/flux/bootstrap_github.go: `--personal` makes Flux reconcile a user's repository; without it,
+    # an organization's (pkg/bootstrap/bootstrap_provider.go ReconcileRepository).
+    gate = Gate(apply=False)
+    for owner, personal in (("ana", True), ("home-lab-org", False)):
+        flux.bootstrap_github(gate, owner=owner, repository="home-ops", branch="main", path="kubernetes/flux",
+                              personal=personal, timeout=300)
+    assert capsys.readouterr().out.splitlines() == [
+        "PLAN: flux bootstrap github --owner=ana --repository=home-ops --branch=main --path=kubernetes/flux "
+        "--personal --timeout=300s",
+        "PLAN: flux bootstrap github --owner=home-lab-org --repository=home-ops --branch=main --path=kubernetes/flux "
+        "--timeout=300s",
     ]
 
 
