@@ -929,6 +929,17 @@ def test_a_chosen_snapshot_describes_its_time_and_revision_or_says_they_are_unkn
     assert not etcd_restore.Chosen(ref, None, None).skip_hash_check
 
 
+def test_a_snapshot_named_with_an_offset_is_described_in_utc_whatever_the_local_time():
+    """talos-backup in a pod outside UTC names its objects 13:00:00+02:00: the Z said is UTC's, not the
+    workstation's local time (here nine hours off UTC, which a local time would show)."""
+    at = datetime.fromisoformat("2026-12-03T13:00:00+02:00")
+    ref = snapshots.SnapshotRef("s3://b/home", "etcd-1", at, 42, None)
+    with local_time("JST-9"):
+        assert etcd_restore.Chosen(ref, None, None).describe() == (
+            "etcd-1 from s3://b/home (2026-12-03T11:00:00Z, revision 42)")
+        assert etcd_restore._utc(datetime(2026, 12, 3, 23, 30, tzinfo=timezone.utc)) == "2026-12-03T23:30:00Z"
+
+
 def test_copied_in_a_plan_is_the_copy_this_run_would_make(make_session):
     session = make_session(False)
     copied = etcd_restore.Copied(session.cluster.control_planes[1], None, None)

@@ -177,3 +177,30 @@ def test_a_slow_look_says_what_it_still_asks_through_the_waits_own_reporter(cloc
         "waiting for the workers off: asking worker-1's Talos API: no answer yet after 5s (17s of 60s)",
         "waiting for the workers off: asking worker-1's Talos API: no answer yet after 10s (22s of 60s)",
     ]
+
+
+def test_each_look_is_reported_as_seen_not_yet_or_the_tools_first_line_of_failure(clock):
+    """A look that says nothing is heard as "not yet"; a tool that fails, by the first line of its error."""
+    heard: list[str] = []
+    answers = iter([False, "", "1 of 3 up", ToolError(["kubectl", "get", "nodes"], 1, "refused\n"), True])
+
+    def look() -> bool | str:
+        answer = next(answers)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    wait_until(look, timeout=60, poll_interval=1, what="x", progress=heard.append)
+
+    assert heard == ["not yet", "not yet", "1 of 3 up", "the tools fail (`kubectl get nodes` exited 1: refused)"]
+
+
+def test_an_unchanged_look_is_said_again_once_every_seconds_have_passed_and_not_before():
+    now = [100.0]
+    heard: list[str] = []
+    report = waits.WaitProgress("x", 60.0, heard.append, every=5.0, clock=lambda: now[0])
+    for moment in (100.0, 104.0, 105.0, 109.0, 110.0):
+        now[0] = moment
+        report.saw("0 of 3 up")
+    assert heard == ["waiting for x: 0 of 3 up (0s of 60s)", "waiting for x: 0 of 3 up (5s of 60s)",
+                     "waiting for x: 0 of 3 up (10s of 60s)"]
