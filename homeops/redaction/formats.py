@@ -91,6 +91,10 @@ class Labelled:
 
     def spans(self, text: str) -> Iterator[Span]:
         for label in _LABEL.finditer(text):
+            if (block := _LABELLED_BLOCK.match(text, label.start())) is not None:
+                # `password: |-`: the value is the block scalar's lines, deeper than the key's own line.
+                yield from _block_span(text, _key_depth(text, label.start()), block.end(), self.kind)
+                continue
             for form in _LABELLED_FORMS:
                 value = form.match(text, label.start())
                 if value is not None:
@@ -106,6 +110,15 @@ _LABELLED_FORMS = tuple(re.compile(form, re.IGNORECASE) for form in (
     rf"{_NAME}:?=[ \t]*(?!\[REDACTED)(?P<secret>{_EDGE}+)",
 ))
 LABELLED = Labelled()
+
+
+def _key_depth(text: str, at: int) -> int:
+    # The indent of the line holding the key at `at`, a sequence's `- ` counted as indent (as YAML does).
+    line_start = text.rfind("\n", 0, at) + 1
+    return _KEY_INDENT.match(text, line_start).end() - line_start
+
+
+_KEY_INDENT = re.compile(r"[ \t]*(?:-[ \t]+)*")
 
 KUBECONFIG = Pattern(
     "kubeconfig-credential",
@@ -370,6 +383,8 @@ _ENV_BETWEEN = rf"(?:,(?:[ \t]*{_BREAK})?|{_BREAK})(?:[ \t]*(?:#(?:(?!{_BREAK})[
 # A YAML block scalar's header (YAML 1.2.2 section 8.1.1: `|` or `>`, a chomping `-`/`+` and an
 # indentation digit in either order, a comment): its value is on the lines after it.
 _BLOCK_HEADER = r"[|>](?:[1-9][-+]?|[-+][1-9]?)?[ \t]*(?:#[^\n]*)?"
+# A credential-named key opening a block scalar (`password: |-`): its value is on the lines after it.
+_LABELLED_BLOCK = re.compile(rf"{_NAME}:[ \t]*{_BLOCK_HEADER}(?=\r?\n|\Z)", re.IGNORECASE)
 _ENV_VALUE = re.compile(
     rf"{_ENV_NAME}{_ENV_BETWEEN}(?P<key>)(?:{_QUOTE})?value(?:{_QUOTE})?[ \t]*:[ \t]*"
     rf"(?:(?P<block>{_BLOCK_HEADER})(?=\r?\n|\Z)"
@@ -406,17 +421,23 @@ class EnvVar:
         # The block is every line after its header that is blank or indented deeper than `value:`;
         # the first line as shallow (the next `- name:`, a sibling `valueFrom:`) is not part of it.
         depth = entry.start("key") - (text.rfind("\n", 0, entry.start("key")) + 1)
-        start = end = None
-        for line in _BLOCK_LINE.finditer(text, entry.end()):
-            content = line.group("content")
-            if not content:
-                continue
-            if len(line.group("indent")) <= depth:
-                break
-            start = line.start("content") if start is None else start
-            end = line.end("content")
-        if start is not None and _MARKER.fullmatch(text, start, end) is None:
-            yield start, end, self.kind
+        yield from _block_span(text, depth, entry.end(), self.kind)
+
+
+def _block_span(text: str, depth: int, after: int, kind: str) -> Iterator[Span]:
+    """The lines of a block scalar whose header ends at `after`: every line after it that is blank or
+    indented deeper than `depth`, as one span (none when empty or already a marker)."""
+    start = end = None
+    for line in _BLOCK_LINE.finditer(text, after):
+        content = line.group("content")
+        if not content:
+            continue
+        if len(line.group("indent")) <= depth:
+            break
+        start = line.start("content") if start is None else start
+        end = line.end("content")
+    if start is not None and _MARKER.fullmatch(text, start, end) is None:
+        yield start, end, kind
 
 
 # One line after a block's header: its indent, and what it holds up to trailing blanks (empty on a blank line).
@@ -452,6 +473,7 @@ _TRAILING_TOKEN = re.compile(r"[A-Za-z0-9+/_.=-]{16,}\Z")
 _ENV_NAME_AT_END = re.compile(rf"{_ENV_NAME},?[ \t]*\Z", re.IGNORECASE)
 _ENV_NAME_REACH = 256
 _COMMENT_OR_BLANK = re.compile(r"[ \t]*(?:#.*)?")
+_LABELLED_BLOCK_AT_END = re.compile(rf"{_NAME}:[ \t]*{_BLOCK_HEADER}\Z", re.IGNORECASE)
 # The `value:` line of that entry when it opens a block scalar: the value is on the lines after it.
 _ENV_BLOCK_OPENER = re.compile(rf"(?P<indent>[ \t]*)(?:{_QUOTE})?value(?:{_QUOTE})?[ \t]*:[ \t]*{_BLOCK_HEADER}",
                                re.IGNORECASE)
@@ -471,6 +493,7 @@ class OpenFormats:
         self._yaml_depth: int | None = None  # the indent of an open `data:` map's header
         self._env_name = False  # an env entry's credential name was read, its value not yet
         self._env_block: int | None = None  # the indent of the `value:` of an open block scalar
+        self._labelled_block: int | None = None  # the indent of an open `password: |-` block's key line
 
     def feed(self, line: str) -> bool:
         """Reads the next line (without its line break); whether what was read is still unfinished."""
@@ -480,8 +503,10 @@ class OpenFormats:
         self._yaml_depth = _yaml_depth(line, self._yaml_depth)
         self._env_block = _env_block_depth(line, self._env_block, self._env_name)
         self._env_name = _env_name_open(line, self._env_name)
+        self._labelled_block = _labelled_block_depth(line, self._labelled_block)
         return (self._pem or self._putty or self._json_data or self._yaml_depth is not None
-                or self._env_name or self._env_block is not None or _wrapped_token_open(line))
+                or self._env_name or self._env_block is not None or self._labelled_block is not None
+                or _wrapped_token_open(line))
 
 
 def unfinished(text: str) -> bool:
@@ -535,6 +560,14 @@ def _env_block_depth(line: str, depth: int | None, after_name: bool) -> int | No
     # from `data:`: until a line that is not blank and not indented deeper than `value:`.
     if after_name and (header := _ENV_BLOCK_OPENER.fullmatch(line.rstrip())) is not None:
         return len(header.group("indent"))
+    return _yaml_depth_after(line, depth)
+
+
+def _labelled_block_depth(line: str, depth: int | None) -> int | None:
+    # Open from a line ending with a credential-named key's block header, as `_yaml_depth` is from
+    # `data:`: until a line that is not blank and not indented deeper than that key's line.
+    if _LABELLED_BLOCK_AT_END.search(line.rstrip()) is not None:
+        return len(_KEY_INDENT.match(line).group())
     return _yaml_depth_after(line, depth)
 
 

@@ -362,6 +362,17 @@ def _cases() -> list[Case]:
         "  - name: BUCKET\n    value: talos-backups\n",
         literal, folded, kept, *folded_parts, indented, plain_block)
 
+    # The same block scalars beside a credential-named key of their own (a HelmRelease's values, a config file):
+    # `password: |-` puts the secret on the lines after the label, where no label-and-value form reads it.
+    values_literal, values_folded, listed = chars(BASE64, 40), (chars(ALNUM, 24), chars(ALNUM, 24)), chars(ALNUM, 36)
+    add("credential-named YAML keys with block scalar values (|-, >- over several lines, in a list item)",
+        "YAML 1.2.2 section 8.1 block scalars; helm values as `kubectl get helmrelease -o yaml` prints spec.values",
+        "spec:\n  values:\n    auth:\n      existingSecret: \"\"\n      rootPassword: |-\n        " + values_literal + "\n"
+        "      clientSecret: >-\n        " + "\n        ".join(values_folded) + "\n"
+        "    users:\n      - name: grafana\n        token: |\n          " + listed + "\n"
+        "      - name: loki\n    replicas: 2\n",
+        values_literal, *values_folded, listed)
+
     return cases
 
 

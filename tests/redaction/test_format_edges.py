@@ -207,3 +207,12 @@ def test_a_block_already_named_by_another_format_keeps_its_name():
     once = redact(text)
     assert once == "- name: SOPS_AGE_KEY\n  value: |\n    [REDACTED age-secret-key]\n- name: X\n"
     assert redact(once) == once
+
+
+def test_a_labelled_block_scalar_goes_whole_and_what_follows_at_the_keys_depth_stays():
+    text = ("auth:\n  description: |\n    not a secret\n  rootPassword: |-  # from the vault\n    Zq8wPr3vLx5tNy2K\n"
+            "    Lm4pQ9rS2tUvWx7Y\n  user: admin\n- token: >\n    Hj3kL9mN2pQ5rS8t\n- name: loki\ntoken: |\n")
+    assert redact(text) == (
+        "auth:\n  description: |\n    not a secret\n  rootPassword: |-  # from the vault\n    [REDACTED credential]\n"
+        "  user: admin\n- token: >\n    [REDACTED credential]\n- name: loki\ntoken: |\n")
+    assert streamed(text) == redact(text).split("\n")[:-1]

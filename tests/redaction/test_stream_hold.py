@@ -63,6 +63,10 @@ ENDED_FORMATS = {
     # A block scalar's lines are the value: held to the first line as shallow as `value:`.
     "env value as a block scalar": ("  - name: AWS_SECRET_ACCESS_KEY\n    value: |-\n      wJalrXUtnFEMI/K7MDENG\n\n"
                                     "      bPxRfiCYEXAMPLEKEY\n  - name: AWS_REGION"),
+    # The same beside a credential-named key of its own: held to the first line as shallow as the key's line.
+    "labelled block scalar": ("      rootPassword: |-\n        wJalrXUtnFEMI/K7MDENG\n\n        bPxRfiCYEXAMPLEKEY\n"
+                              "      user: admin"),
+    "labelled block scalar in a list item": "  - token: >\n      Zq8wPr3vLx5tNy2KLm4pQ9rS\n  - name: loki",
     "wrapped token": wrap(CASES[0].text.split("\n")[-1] * 3, 76),
 }
 
@@ -124,3 +128,15 @@ def test_a_stream_holds_nothing_before_a_name_and_reads_a_name_at_the_start_of_a
     assert printed == ["# env of the job"], "a name in the line's first column is a name"
     stream.write("value: Zq8wPr3vLx5tNy2K\n")
     assert printed[1:] == ["name: GITHUB_TOKEN", "value: [REDACTED credential]"]
+
+
+def test_a_labelled_block_scalar_is_held_only_under_a_credential_key_and_only_while_it_goes_deeper():
+    printed: list[str] = []
+    stream = LineRedactor(printed.append)
+    stream.write("description: |\n  welcome\n")
+    assert printed == ["description: |", "  welcome"], "an ordinary key's block is not held"
+    stream.write("  db_password: |-\n    Lm4pQ9rS2tUv\n\n")
+    assert printed[2:] == [], "a credential key's block is held, blank lines too"
+    stream.write("  user: admin\n")
+    assert printed[2:] == ["  db_password: |-", "    [REDACTED credential]", "", "  user: admin"], (
+        "a line as shallow as the key's ends it")
