@@ -216,3 +216,10 @@ def test_a_labelled_block_scalar_goes_whole_and_what_follows_at_the_keys_depth_s
         "auth:\n  description: |\n    not a secret\n  rootPassword: |-  # from the vault\n    [REDACTED credential]\n"
         "  user: admin\n- token: >\n    [REDACTED credential]\n- name: loki\ntoken: |\n")
     assert streamed(text) == redact(text).split("\n")[:-1]
+
+
+def test_a_labelled_block_on_the_second_line_measures_its_own_indent_and_crlf_lines_are_held_too():
+    text = "\n  rootPassword: |-\n    Zq8wPr3vLx5tNy2K\n  user: admin\n"
+    assert redact(text) == "\n  rootPassword: |-\n    [REDACTED credential]\n  user: admin\n"
+    crlf = "rootPassword: |-\r\n  Zq8wPr3vLx5tNy2K\r\nuser: admin\r\n"
+    assert streamed(crlf) == ["rootPassword: |-\r", "  [REDACTED credential]\r", "user: admin\r"]
