@@ -29,7 +29,7 @@ from homeops.tools import kubectl, process, talosctl
 from homeops.tools.process import Completed, ToolError, ToolTimeout
 from homeops.tools.shapes import NodeStatus
 
-from tests.said import said
+from tests.runbooks.in_process import CoveringGuard, out, stopped
 
 BROKEN = ToolError(["tool"], 1, "Error: it broke\n")
 INTERRUPTED = "interrupted (Ctrl-C, Kernel > Interrupt or a signal)"
@@ -192,16 +192,6 @@ class Fake:
 REAL_WAIT = config_apply.wait_until
 
 
-@dataclass
-class Guard:
-    covered: list = field(default_factory=list)
-
-    @contextmanager
-    def covering(self, seconds, what):
-        self.covered.append((seconds, what))
-        yield
-
-
 @pytest.fixture
 def fake(monkeypatch) -> Fake:
     fake = Fake()
@@ -220,8 +210,8 @@ def fake(monkeypatch) -> Fake:
 
 
 @pytest.fixture
-def guard() -> Guard:
-    return Guard()
+def guard() -> CoveringGuard:
+    return CoveringGuard()
 
 
 @pytest.fixture
@@ -233,14 +223,6 @@ def session(cluster_model, guard):
     return make
 
 
-def out(session: Session) -> list[str]:
-    return said(session.gate._out.getvalue())
-
-
-def stopped(action) -> str:
-    with pytest.raises(RunbookStopped) as raised:
-        action()
-    return str(raised.value)
 
 
 class Files:

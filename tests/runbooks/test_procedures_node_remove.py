@@ -4,7 +4,6 @@ pinned in test_procedures_osd_removal.py, so here they are recorded calls that c
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 
@@ -13,18 +12,16 @@ import pytest
 from homeops.errors import RunbookStopped
 from homeops.gate import Gate
 from homeops.procedures import ceph_capacity, node_remove, osd_removal
-from homeops.procedures.ceph_capacity import Capacity, PoolRoom
+from homeops.procedures.ceph_capacity import Capacity
 from homeops.procedures.etcd import TWO_MEMBER_RISK
 from homeops.procedures.session import Session
 from homeops.tools import ceph, ceph_osds, kubectl, node_removal, talosctl
 from homeops.tools.node_removal import BoundVolume
 from homeops.tools.process import ToolError
 from homeops.tools.shapes import CephStatus
+from tests.runbooks.in_process import KEEPS, SHORT, STOPS, CoveringGuard
 
 BROKEN = ToolError(["tool"], 1, "Error EIO: it broke\n")
-KEEPS = (PoolRoom("rbd", 3, 2, "host", 4, 3),)
-SHORT = (PoolRoom("rbd", 3, 2, "host", 3, 2),)
-STOPS = (PoolRoom("rbd", 3, 2, "host", 2, 1),)
 ROOM_KEEPS = "Ceph can keep every copy without host worker-1 (3 hosts for size 3)"
 ROOM_SHORT = ("Ceph cannot keep every copy without host worker-1: with 3 OSD hosts, pool rbd has size 3 and failure "
               "domain host, and only 2 hosts would be left, so it would stay degraded (2 of 3 copies) until another "
@@ -124,16 +121,6 @@ class Fake:
         return [c[0] for c in self.calls]
 
 
-@dataclass
-class Guard:
-    covered: list = field(default_factory=list)
-
-    @contextmanager
-    def covering(self, seconds, what):
-        self.covered.append((seconds, what))
-        yield
-
-
 @pytest.fixture
 def fake(monkeypatch) -> Fake:
     fake = Fake()
@@ -147,8 +134,8 @@ def fake(monkeypatch) -> Fake:
 
 
 @pytest.fixture
-def guard() -> Guard:
-    return Guard()
+def guard() -> CoveringGuard:
+    return CoveringGuard()
 
 
 @pytest.fixture

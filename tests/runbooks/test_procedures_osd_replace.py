@@ -15,7 +15,7 @@ import pytest
 from homeops.errors import RunbookStopped
 from homeops.gate import Gate
 from homeops.procedures import ceph_capacity, osd_removal, osd_replace
-from homeops.procedures.ceph_capacity import Capacity, PoolRoom
+from homeops.procedures.ceph_capacity import Capacity
 from homeops.procedures.osd_removal import Removal
 from homeops.procedures.osd_replace import ZAP_HINT, Target
 from homeops.procedures.session import Session
@@ -25,13 +25,11 @@ from homeops.tools.process import Completed, ToolError
 from homeops.tools.shapes import CephStatus, Disk
 
 from tests.said import gate_lines, said
+from tests.runbooks.in_process import KEEPS, SHORT, STOPS
 
 BROKEN = ToolError(["tool"], 1, "Error EIO: it broke\n")
 BY_ID = "/dev/disk/by-id/nvme-Samsung_SSD_980_1TB_S64ANS0T10000{}"  # worker-N's osd_devices in cluster.yaml
 ADDRESS = {"worker-1": "10.0.10.21", "worker-2": "10.0.10.22", "worker-3": "10.0.10.23", "cp-1": "10.0.10.11"}
-KEEPS = (PoolRoom("rbd", 3, 2, "host", 4, 3),)
-SHORT = (PoolRoom("rbd", 3, 2, "host", 3, 2),)
-STOPS = (PoolRoom("rbd", 3, 2, "host", 2, 1),)
 ROOM_KEEPS = "Ceph can keep every copy without osd.0 (3 hosts for size 3)"
 ROOM_SHORT = ("Ceph cannot keep every copy without osd.0: with 3 OSD hosts, pool rbd has size 3 and failure domain "
               "host, and only 2 hosts would be left, so it would stay degraded (2 of 3 copies) until another host with "

@@ -23,7 +23,6 @@ from homeops.tools.process import ToolError
 from homeops.tools.shapes import OsdDump
 
 from tests.runbooks.conftest import ROOT
-from tests.said import said
 
 INTERRUPTED = "interrupted (Ctrl-C, Kernel > Interrupt or a signal)"
 
@@ -51,14 +50,6 @@ def make_session(apply: bool = True, guard: Guard | None = None) -> Session:
                    poll_interval=0.01, guard=guard)
 
 
-def out(session: Session) -> list[str]:
-    return said(session.gate._out.getvalue())
-
-
-def stopped(action) -> str:
-    with pytest.raises(RunbookStopped) as raised:
-        action()
-    return str(raised.value)
 
 
 # -- cluster-shutdown --------------------------------------------------------------------------------
@@ -426,6 +417,7 @@ def test_a_plan_or_a_run_without_a_lock_only_says_it_would_release_it(tmp_path, 
 
 from homeops.procedures import power_up  # noqa: E402
 from homeops.tools.shapes import CephStatus, FluxObject, HealthCheck  # noqa: E402
+from tests.runbooks.in_process import out, stopped
 
 SHUTDOWN = PowerDown(suspended=["Kustomization flux-system/apps", "HelmRelease kube-system/cilium"],
                      already_suspended=["HelmRelease cert-manager/cert-manager", "HelmRelease default/held"],
